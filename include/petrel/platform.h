@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The machine petrel presents to a guest: fixed port numbers, MMIO addresses
+ * and magic values. Guests (guests/) and the VMM (src/) both include this
+ * file, so it is the one place the guest-visible platform is defined.
+ * Freestanding: no libc headers.
+ */
+#ifndef PETREL_PLATFORM_H
+#define PETREL_PLATFORM_H
+
+/* 16550A UART, COM1, ISA IRQ 4. */
+#define PETREL_COM1_PORT 0x3f8
+#define PETREL_COM1_IRQ 4
+
+/* CMOS RTC index/data ports. */
+#define PETREL_RTC_PORT 0x70
+
+/* i8042: writing 0xfe to the command port pulses the CPU reset line. */
+#define PETREL_I8042_DATA_PORT 0x60
+#define PETREL_I8042_CMD_PORT 0x64
+#define PETREL_I8042_CMD_RESET 0xfe
+
+/* pvpanic (QEMU's documented pvpanic interface): a guest writes bit 0
+ * (PANICKED) when it panics; reads return the supported event bits. */
+#define PETREL_PVPANIC_PORT 0x505
+#define PETREL_PVPANIC_PANICKED 0x1
+#define PETREL_PVPANIC_CRASH_LOADED 0x2
+
+/* ACPI hardware-reduced sleep control/status registers (FADT
+ * SLEEP_CONTROL_REG / SLEEP_STATUS_REG). Writing SLP_EN | SLP_TYP=5 powers
+ * the machine off. */
+#define PETREL_ACPI_SLEEP_CTL_PORT 0x600
+#define PETREL_ACPI_SLEEP_STS_PORT 0x601
+#define PETREL_ACPI_SLP_EN 0x20
+#define PETREL_ACPI_SLP_TYP_SHIFT 2
+#define PETREL_ACPI_SLP_TYP_MASK 0x1c
+#define PETREL_ACPI_S5_TYP 5
+
+/* Test exit device: an 8-bit write of V ends petrel with exit status V.
+ * Meant for freestanding test guests; Linux never touches it. */
+#define PETREL_EXIT_PORT 0x501
+
+/* Boot timer: writing PETREL_BOOT_TIMER_MAGIC (8-bit) here makes petrel
+ * report the time from its start to this write. Same address and value as
+ * Firecracker's boot timer, so guest images that signal it work unchanged. */
+#define PETREL_BOOT_TIMER_ADDR 0xd0000000ULL
+#define PETREL_BOOT_TIMER_MAGIC 123
+
+/* Guest physical layout used at boot. */
+#define PETREL_RAM_HOLE_START 0xc0000000ULL /* 32-bit MMIO hole: 3 GiB .. 4 GiB */
+#define PETREL_RAM_HOLE_END 0x100000000ULL
+#define PETREL_IOAPIC_ADDR 0xfec00000ULL
+#define PETREL_LAPIC_ADDR 0xfee00000ULL
+
+/* CPUID leaf carrying petrel's signature ("PetrelPetrel" in EBX, ECX, EDX);
+ * 0x40000000 stays KVM's so Linux finds kvm-clock. */
+#define PETREL_CPUID_SIGNATURE_LEAF 0x40000100U
+#define PETREL_CPUID_SIGNATURE_EBX 0x72746550U /* "Petr" */
+#define PETREL_CPUID_SIGNATURE_ECX 0x65506c65U /* "elPe" */
+#define PETREL_CPUID_SIGNATURE_EDX 0x6c657274U /* "trel" */
+
+#endif

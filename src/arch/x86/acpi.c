@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+#include "arch/x86/acpi.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "arch/x86/layout.h"
+#include "le.h"
+#include "petrel/platform.h"
+
+#define ACPI_HDR_LEN 36
+#define FADT_LEN 276 /* ACPI 6.x FADT, up to the hypervisor vendor identity */
+#define FADT_HW_REDUCED (1U << 20)
+#define FADT_RESET_REG_SUP (1U << 10)
+#define FADT_WBINVD (1U << 0)
+#define FADT_BOOT_VGA_NOT_PRESENT (1U << 2)
+#define GAS_SYSTEM_IO 1
+
+static const char oem_id[6] = {'P', 'E', 'T', 'R', 'E', 'L'};
+static const char oem_table_id[8] = {'P', 'E', 'T', 'R', 'E', 'L', 'V', 'M'};
+
+/* A cursor over the output buffer; every put is bounds-checked once here. */
+struct acpi_buf {
+	uint8_t *p;
+	size_t cap;
+	size_t len;
+	gpa_t base;
+	bool overflow;
+};
+
+static uint8_t *acpi_alloc(struct acpi_buf *b, size_t n, size_t align)
+{
+	size_t at = (b->len + align - 1) & ~(align - 1);
+
+	if (b->overflow || at > b->cap || n > b->cap - at) {
+		b->overflow = true;
+		return NULL;
+	}
+	memset(b->p + at, 0, n);
+	b->len = at + n;
+	return b->p + at;
+}
+
+uint8_t acpi_sum(const uint8_t *p, size_t len)
+{
+	uint8_t s = 0;
+
+	while (len--)
+		s = (uint8_t)(s + *p++);
+	return s;
+}
+
+static gpa_t acpi_gpa(const struct acpi_buf *b, const uint8_t *p)
+{
+	return b->base + (gpa_t)(p - b->p);
+}
+
+/* Start a table with the standard header; acpi_end fills length and
+ * checksum. */
+static uint8_t *acpi_begin(struct acpi_buf *b, const char sig[4], size_t len, uint8_t rev)
+{
+	uint8_t *t = acpi_alloc(b, len, 8);
+
+	if (!t)
+		return NULL;
+	memcpy(t, sig, 4);
+	le_put(t + 4, len, 4);
+	t[8] = rev;
+	memcpy(t + 10, oem_id, 6);
+	memcpy(t + 16, oem_table_id, 8);
+	le_put(t + 24, 1, 4);
+	memcpy(t + 28, "PTRL", 4);
+	le_put(t + 32, 1, 4);
+	return t;
+}
+
+static void acpi_end(uint8_t *t, size_t len)
+{
+	le_put(t + 4, len, 4);
+	t[9] = 0;
+	t[9] = (uint8_t)-acpi_sum(t, len);
+}
+
+static void put_gas_io8(uint8_t *p, uint16_t port)
+{
+	p[0] = GAS_SYSTEM_IO;
+	p[1] = 8; /* bit width */
+	p[2] = 0; /* bit offset */
+	p[3] = 1; /* byte access */
+	le_put(p + 4, port, 8);
+}
+
+/*
+ * DSDT body, hand-assembled AML (ACPI spec, chapter 20):
+ *   Name (_S5, Package () { 5, 5, 0, 0 })  -- SLP_TYP for soft-off
+ *   Scope (\_SB) {
+ *     Device (PEVT) {                        -- pvpanic, port 0x505
+ *       Name (_HID, "QEMU0001")
+ *       Name (_CRS, ResourceTemplate () { IO (Decode16, 0x505, 0x505, 1, 1) })
+ *     }
+ *   }
+ */
+static const uint8_t dsdt_aml[] = {
+	0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, PETREL_ACPI_S5_TYP, 0x0a,
+	PETREL_ACPI_S5_TYP, 0x00, 0x00,
+	0x10, 0x2f, '\\', '_', 'S', 'B', '_',
+	0x5b, 0x82, 0x27, 'P', 'E', 'V', 'T',
+	0x08, '_', 'H', 'I', 'D', 0x0d, 'Q', 'E', 'M', 'U', '0', '0', '0', '1', 0x00,
+	0x08, '_', 'C', 'R', 'S', 0x11, 0x0d, 0x0a, 0x0a,
+	0x47, 0x01, PETREL_PVPANIC_PORT & 0xff, PETREL_PVPANIC_PORT >> 8,
+	PETREL_PVPANIC_PORT & 0xff, PETREL_PVPANIC_PORT >> 8, 0x01, 0x01, 0x79, 0x00,
+};
+
+static uint8_t *acpi_dsdt(struct acpi_buf *b)
+{
+	size_t len = ACPI_HDR_LEN + sizeof(dsdt_aml);
+	uint8_t *t = acpi_begin(b, "DSDT", len, 2);
+
+	if (!t)
+		return NULL;
+	memcpy(t + ACPI_HDR_LEN, dsdt_aml, sizeof(dsdt_aml));
+	acpi_end(t, len);
+	return t;
+}
+
+static uint8_t *acpi_fadt(struct acpi_buf *b, gpa_t dsdt)
+{
+	uint8_t *t = acpi_begin(b, "FACP", FADT_LEN, 6);
+
+	if (!t)
+		return NULL;
+	le_put(t + 40, dsdt, 4);     /* DSDT */
+	le_put(t + 46, 9, 2);	     /* SCI_INT: unused when hardware-reduced */
+	le_put(t + 109, FADT_BOOT_VGA_NOT_PRESENT, 2); /* IAPC_BOOT_ARCH: no 8042 */
+	le_put(t + 112, FADT_WBINVD | FADT_RESET_REG_SUP | FADT_HW_REDUCED, 4);
+	put_gas_io8(t + 116, PETREL_I8042_CMD_PORT); /* RESET_REG */
+	t[128] = PETREL_I8042_CMD_RESET;	      /* RESET_VALUE */
+	t[131] = 5;				      /* FADT minor version */
+	le_put(t + 140, dsdt, 8);		      /* X_DSDT */
+	put_gas_io8(t + 244, PETREL_ACPI_SLEEP_CTL_PORT);
+	put_gas_io8(t + 256, PETREL_ACPI_SLEEP_STS_PORT);
+	memcpy(t + 268, "PETRELVM", 8); /* hypervisor vendor identity */
+	acpi_end(t, FADT_LEN);
+	return t;
+}
+
+static uint8_t *acpi_madt(struct acpi_buf *b, unsigned int ncpus)
+{
+	size_t len = ACPI_HDR_LEN + 8 + 8 * (size_t)ncpus + 12 + 6;
+	uint8_t *t = acpi_begin(b, "APIC", len, 5), *e;
+
+	if (!t)
+		return NULL;
+	le_put(t + 36, PETREL_LAPIC_ADDR, 4);
+	le_put(t + 40, 1, 4); /* PCAT_COMPAT: an 8259 pair is present */
+	e = t + 44;
+	for (unsigned int i = 0; i < ncpus; i++, e += 8) {
+		e[0] = 0; /* processor local APIC */
+		e[1] = 8;
+		e[2] = (uint8_t)i; /* ACPI processor UID */
+		e[3] = (uint8_t)i; /* APIC ID */
+		le_put(e + 4, 1, 4); /* enabled */
+	}
+	e[0] = 1; /* IOAPIC */
+	e[1] = 12;
+	e[2] = 0; /* IOAPIC ID */
+	le_put(e + 4, PETREL_IOAPIC_ADDR, 4);
+	le_put(e + 8, 0, 4); /* GSI base */
+	e += 12;
+	e[0] = 4; /* local APIC NMI: LINT1 of every processor */
+	e[1] = 6;
+	e[2] = 0xff;
+	le_put(e + 3, 0, 2);
+	e[5] = 1;
+	acpi_end(t, len);
+	return t;
+}
+
+int acpi_build(uint8_t *buf, size_t cap, gpa_t base, unsigned int ncpus)
+{
+	struct acpi_buf b = {.p = buf, .cap = cap, .base = base};
+	uint8_t *rsdp = acpi_alloc(&b, 36, 16), *dsdt, *fadt, *madt, *xsdt;
+
+	dsdt = acpi_dsdt(&b);
+	fadt = dsdt ? acpi_fadt(&b, acpi_gpa(&b, dsdt)) : NULL;
+	madt = acpi_madt(&b, ncpus);
+	xsdt = acpi_begin(&b, "XSDT", ACPI_HDR_LEN + 16, 1);
+	if (b.overflow || !rsdp || !fadt || !madt || !xsdt)
+		return -ENOSPC;
+	le_put(xsdt + 36, acpi_gpa(&b, fadt), 8);
+	le_put(xsdt + 44, acpi_gpa(&b, madt), 8);
+	acpi_end(xsdt, ACPI_HDR_LEN + 16);
+
+	memcpy(rsdp, "RSD PTR ", 8);
+	memcpy(rsdp + 9, oem_id, 6);
+	rsdp[15] = 2; /* revision: ACPI 2.0+, XSDT */
+	le_put(rsdp + 20, 36, 4);
+	le_put(rsdp + 24, acpi_gpa(&b, xsdt), 8);
+	rsdp[8] = (uint8_t)-acpi_sum(rsdp, 20);
+	rsdp[32] = (uint8_t)-acpi_sum(rsdp, 36);
+	return (int)b.len;
+}
+
+int acpi_install(const struct gm *gm, unsigned int ncpus, gpa_t *rsdp)
+{
+	size_t cap = LAYOUT_ACPI_END - LAYOUT_ACPI;
+	uint8_t *dst = gm_ptr(gm, LAYOUT_ACPI, cap);
+	int len;
+
+	if (!dst)
+		return -EFAULT;
+	len = acpi_build(dst, cap, LAYOUT_ACPI, ncpus);
+	if (len < 0)
+		return len;
+	*rsdp = LAYOUT_ACPI;
+	return 0;
+}

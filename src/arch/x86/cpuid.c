@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+#include "arch/x86/cpuid.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "petrel/platform.h"
+
+#define BIT(n) (1U << (n))
+
+/* Leaf 1 */
+#define L1_ECX_VMX BIT(5)
+#define L1_ECX_FMA BIT(12)
+#define L1_ECX_CX16 BIT(13)
+#define L1_ECX_POPCNT BIT(23)
+#define L1_ECX_XSAVE BIT(26)
+#define L1_ECX_OSXSAVE BIT(27)
+#define L1_ECX_AVX BIT(28)
+#define L1_ECX_F16C BIT(29)
+#define L1_ECX_HYPERVISOR BIT(31)
+#define L1_EDX_HTT BIT(28)
+/* Leaf 7.0 */
+#define L7_EBX_AVX2 BIT(5)
+#define L7_EBX_SMAP BIT(20)
+/* Leaf 0x80000001 */
+#define LX1_ECX_SVM BIT(2)
+
+static const uint32_t petrel_version_word = 0x000100; /* 0.1.0 as 0xMMmmpp */
+
+int cpuid_supported(int kvm_fd, struct kvm_cpuid2 **out)
+{
+	unsigned int nent = 64;
+
+	for (;;) {
+		struct kvm_cpuid2 *c =
+			calloc(1, sizeof(*c) + (nent + CPUID_EXTRA_ENTRIES) * sizeof(c->entries[0]));
+
+		if (!c)
+			return -ENOMEM;
+		c->nent = nent;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			*out = c;
+			return 0;
+		}
+		free(c);
+		if (errno != E2BIG || nent >= 4096)
+			return -errno;
+		nent *= 2;
+	}
+}
+
+struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, uint32_t function, uint32_t index)
+{
+	for (uint32_t i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function != function)
+			continue;
+		if (!(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) || e->index == index)
+			return e;
+	}
+	return NULL;
+}
+
+/* Smallest s with (1 << s) >= n: APIC ID bits the core level needs. */
+static uint32_t order_base_2(unsigned int n)
+{
+	uint32_t s = 0;
+
+	while ((1U << s) < n)
+		s++;
+	return s;
+}
+
+static bool vendor_is_amd(struct kvm_cpuid2 *c)
+{
+	const struct kvm_cpuid_entry2 *e = cpuid_find(c, 0, 0);
+
+	/* "AuthenticAMD" / "HygonGenuine": EBX "Auth" / "Hygo" */
+	return e && (e->ebx == 0x68747541 || e->ebx == 0x6f677948);
+}
+
+static void cpuid_topology(struct kvm_cpuid2 *c, unsigned int id, unsigned int ncpus)
+{
+	uint32_t shift = order_base_2(ncpus);
+
+	for (uint32_t i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		switch (e->function) {
+		case 1:
+			e->ebx = (e->ebx & 0xffff) | (id << 24) | ((ncpus & 0xff) << 16);
+			if (ncpus > 1)
+				e->edx |= L1_EDX_HTT;
+			else
+				e->edx &= ~L1_EDX_HTT;
+			break;
+		case 4: /* deterministic cache parameters */
+			if ((e->eax & 0x1f) == 0)
+				break;
+			e->eax &= ~(0x3fU << 26 | 0xfffU << 14);
+			e->eax |= (ncpus - 1) << 26;
+			if (((e->eax >> 5) & 7) >= 3) /* L3: shared by the package */
+				e->eax |= (ncpus - 1) << 14;
+			break;
+		case 0xb:
+		case 0x1f: /* extended topology: level 0 SMT, level 1 core */
+			e->edx = id;
+			if (e->index == 0) {
+				e->eax = 0;
+				e->ebx = 1;
+				e->ecx = 1U << 8;
+			} else if (e->index == 1) {
+				e->eax = shift;
+				e->ebx = ncpus;
+				e->ecx = 2U << 8 | 1;
+			} else {
+				e->eax = e->ebx = 0;
+				e->ecx = e->index & 0xff;
+			}
+			break;
+		case 0x80000008:
+			if (vendor_is_amd(c))
+				e->ecx = (e->ecx & ~0xf0ffU) | shift << 12 | (ncpus - 1);
+			break;
+		case 0x8000001e:
+			e->eax = id;
+			e->ebx = id & 0xff;
+			e->ecx = 0;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void cpuid_hide_unemulatable(struct kvm_cpuid2 *c)
+{
+	for (uint32_t i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function == 1)
+			e->ecx &= ~(L1_ECX_CX16 | L1_ECX_POPCNT | L1_ECX_XSAVE | L1_ECX_OSXSAVE |
+				    L1_ECX_AVX | L1_ECX_FMA | L1_ECX_F16C);
+		else if (e->function == 7 && e->index == 0)
+			e->ebx &= ~(L7_EBX_SMAP | L7_EBX_AVX2);
+		else if (e->function == 0xd)
+			e->eax = e->ebx = e->ecx = e->edx = 0;
+	}
+}
+
+static void cpuid_set(struct kvm_cpuid2 *c, uint32_t function, uint32_t eax, uint32_t ebx,
+		      uint32_t ecx, uint32_t edx)
+{
+	struct kvm_cpuid_entry2 *e = cpuid_find(c, function, 0);
+
+	if (!e) {
+		e = &c->entries[c->nent++];
+		*e = (struct kvm_cpuid_entry2){.function = function};
+	}
+	e->eax = eax;
+	e->ebx = ebx;
+	e->ecx = ecx;
+	e->edx = edx;
+}
+
+struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *base, unsigned int id,
+				  unsigned int ncpus, bool emulated_host)
+{
+	size_t size = sizeof(*base) + (base->nent + CPUID_EXTRA_ENTRIES) * sizeof(base->entries[0]);
+	struct kvm_cpuid2 *c = malloc(size);
+
+	if (!c)
+		return NULL;
+	memcpy(c, base, sizeof(*base) + base->nent * sizeof(base->entries[0]));
+	cpuid_topology(c, id, ncpus);
+	for (uint32_t i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function == 1)
+			e->ecx = (e->ecx & ~L1_ECX_VMX) | L1_ECX_HYPERVISOR;
+		else if (e->function == 0x80000001)
+			e->ecx &= ~LX1_ECX_SVM;
+	}
+	if (emulated_host)
+		cpuid_hide_unemulatable(c);
+	cpuid_set(c, PETREL_CPUID_SIGNATURE_LEAF, PETREL_CPUID_SIGNATURE_LEAF + 1,
+		  PETREL_CPUID_SIGNATURE_EBX, PETREL_CPUID_SIGNATURE_ECX, PETREL_CPUID_SIGNATURE_EDX);
+	cpuid_set(c, PETREL_CPUID_SIGNATURE_LEAF + 1, petrel_version_word, 0, 0, 0);
+	return c;
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "size.h"
+
+static const char help_text[] =
+	"usage: petrel run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
+	"       petrel check\n"
+	"       petrel --help | --version\n"
+	"\n"
+	"run      boot a kernel: a Linux bzImage, or an ELF with a PVH entry note\n"
+	"  --kernel FILE   kernel image (required)\n"
+	"  --initrd FILE   initial ramdisk\n"
+	"  --cmdline STR   kernel command line; petrel adds console=ttyS0 and panic=-1\n"
+	"                  unless STR sets console= or panic= itself\n"
+	"  --mem SIZE      guest RAM, e.g. 128M or 2G (default 256M, at least 16M)\n"
+	"  --cpus N        vCPUs, 1..254 (default 1)\n"
+	"check    report what this host's KVM offers and whether it is hardware-assisted\n"
+	"\n"
+	"exit status: 0 guest powered off or rebooted; 1 error; 2 usage error;\n"
+	"             3 guest triple fault; 4 KVM internal error or emulation failure;\n"
+	"             5 guest panic; a test guest's exit-port write gives its own value\n";
+
+void cli_print_help(void)
+{
+	fputs(help_text, stdout);
+}
+
+static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *cfg)
+{
+	static const struct option opts[] = {
+		{"kernel", required_argument, NULL, 'k'},
+		{"initrd", required_argument, NULL, 'i'},
+		{"cmdline", required_argument, NULL, 'c'},
+		{"mem", required_argument, NULL, 'm'},
+		{"cpus", required_argument, NULL, 'n'},
+		{0},
+	};
+	int opt;
+
+	*cfg = (struct vm_config){
+		.mem_size = CONFIG_DEFAULT_MEM,
+		.cpus = CONFIG_DEFAULT_CPUS,
+	};
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'k':
+			cfg->kernel = optarg;
+			break;
+		case 'i':
+			cfg->initrd = optarg;
+			break;
+		case 'c':
+			cfg->cmdline = optarg;
+			break;
+		case 'm':
+			if (size_parse(optarg, &cfg->mem_size)) {
+				log_msg("--mem '%s': not a size (use e.g. 128M or 2G)", optarg);
+				return CLI_USAGE_ERROR;
+			}
+			break;
+		case 'n':
+			if (uint_parse(optarg, 1, CONFIG_MAX_CPUS, &cfg->cpus)) {
+				log_msg("--cpus '%s': must be a number from 1 to %d", optarg,
+					CONFIG_MAX_CPUS);
+				return CLI_USAGE_ERROR;
+			}
+			break;
+		case ':':
+			log_msg("%s: needs a value", argv[optind - 1]);
+			return CLI_USAGE_ERROR;
+		default:
+			log_msg("run: unknown option '%s' (see petrel --help)", argv[optind - 1]);
+			return CLI_USAGE_ERROR;
+		}
+	}
+	if (optind < argc) {
+		log_msg("run: unexpected argument '%s' (see petrel --help)", argv[optind]);
+		return CLI_USAGE_ERROR;
+	}
+	if (!cfg->kernel) {
+		log_msg("run: --kernel FILE is required (see petrel --help)");
+		return CLI_USAGE_ERROR;
+	}
+	return CLI_RUN;
+}
+
+enum cli_command cli_parse(int argc, char **argv, struct vm_config *cfg)
+{
+	if (argc < 2) {
+		log_msg("no command given (see petrel --help)");
+		return CLI_USAGE_ERROR;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
+		return CLI_HELP;
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
+		return CLI_VERSION;
+	if (!strcmp(argv[1], "run"))
+		return cli_parse_run(argc - 1, argv + 1, cfg);
+	if (!strcmp(argv[1], "check")) {
+		if (argc > 2) {
+			log_msg("check: takes no arguments");
+			return CLI_USAGE_ERROR;
+		}
+		return CLI_CHECK;
+	}
+	log_msg("unknown command '%s' (see petrel --help)", argv[1]);
+	return CLI_USAGE_ERROR;
+}

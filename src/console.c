@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+#include "console.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "dev/serial_8250.h"
+#include "petrel/platform.h"
+#include "vmm.h"
+
+#define ESCAPE_CHAR 0x01 /* Ctrl-A */
+
+struct console {
+	struct vm *vm;
+	struct serial *uart;
+	int in_fd;
+	int out_fd;
+	bool in_open; /* stdin still watched (not at EOF) */
+	bool escape;  /* the previous input byte was ESCAPE_CHAR */
+	bool raw;     /* we changed the terminal and must restore it */
+	struct termios saved;
+};
+
+/* The terminal state to restore from a fatal-signal handler. Only the
+ * console that set raw mode writes it, once, before raw mode starts. */
+static struct termios crash_termios;
+static int crash_tty_fd = -1;
+
+static void console_crash_handler(int sig)
+{
+	/* tcsetattr is async-signal-safe; the signal is re-raised with the
+	 * default action (SA_RESETHAND), so the crash still dumps core. */
+	if (crash_tty_fd >= 0)
+		tcsetattr(crash_tty_fd, TCSANOW, &crash_termios);
+	raise(sig);
+}
+
+static void console_raw(struct console *c)
+{
+	static const int fatal[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGQUIT};
+	struct sigaction sa = {.sa_handler = console_crash_handler, .sa_flags = SA_RESETHAND};
+	struct termios raw;
+
+	if (!isatty(c->in_fd) || tcgetattr(c->in_fd, &c->saved))
+		return;
+	crash_termios = c->saved;
+	crash_tty_fd = c->in_fd;
+	sigemptyset(&sa.sa_mask);
+	for (unsigned int i = 0; i < ARRAY_SIZE(fatal); i++)
+		sigaction(fatal[i], &sa, NULL);
+	raw = c->saved;
+	cfmakeraw(&raw);
+	if (tcsetattr(c->in_fd, TCSANOW, &raw) == 0)
+		c->raw = true;
+}
+
+static void console_tx(void *opaque, uint8_t byte)
+{
+	static struct log_limit out_log = LOG_LIMIT_INIT(1);
+	struct console *c = opaque;
+
+	for (;;) {
+		ssize_t n = write(c->out_fd, &byte, 1);
+
+		if (n == 1)
+			return;
+		if (n < 0 && errno == EINTR)
+			continue;
+		log_limited(&out_log, "console output: %s; guest output is being dropped",
+			    n < 0 ? strerror(errno) : "short write");
+		return;
+	}
+}
+
+static void console_irq(void *opaque, bool level)
+{
+	struct console *c = opaque;
+
+	vm_irq_line(c->vm, PETREL_COM1_IRQ, level);
+}
+
+static void console_rx_wanted(void *opaque, bool wanted)
+{
+	struct console *c = opaque;
+
+	if (c->in_open && evloop_mod(&c->vm->ev, c->in_fd, wanted ? EPOLLIN : 0))
+		log_msg("console input: epoll: %m");
+}
+
+/* Called by the UART with its lock held and `room` bytes of FIFO space. */
+static size_t console_fill(void *opaque, uint8_t *buf, size_t room)
+{
+	struct console *c = opaque;
+	uint8_t in[SERIAL_FIFO_SIZE];
+	ssize_t n = read(c->in_fd, in, room < sizeof(in) ? room : sizeof(in));
+	size_t out = 0;
+
+	if (n <= 0) {
+		if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+			c->in_open = false; /* EOF: the guest keeps running */
+			evloop_del(&c->vm->ev, c->in_fd);
+		}
+		return 0;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		if (!c->raw) {
+			buf[out++] = in[i];
+		} else if (c->escape) {
+			c->escape = false;
+			if (in[i] == 'x' || in[i] == 'X')
+				vm_stop(c->vm, VM_STATUS_SIGNAL + SIGINT, "stopped by user (Ctrl-A x)");
+			else if (in[i] == ESCAPE_CHAR)
+				buf[out++] = in[i];
+		} else if (in[i] == ESCAPE_CHAR) {
+			c->escape = true;
+		} else {
+			buf[out++] = in[i];
+		}
+	}
+	return out;
+}
+
+static void console_on_input(void *opaque, uint32_t events)
+{
+	struct console *c = opaque;
+
+	(void)events;
+	serial_rx_fill(c->uart, console_fill, c);
+}
+
+static const struct serial_ops console_serial_ops = {
+	.tx = console_tx,
+	.irq = console_irq,
+	.rx_wanted = console_rx_wanted,
+};
+
+int console_create(struct vm *vm, struct console **out)
+{
+	struct console *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	*c = (struct console){.vm = vm, .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO};
+	c->uart = serial_new(&console_serial_ops, c);
+	if (!c->uart) {
+		free(c);
+		return -ENOMEM;
+	}
+	*out = c;
+	err = bus_register(&vm->pio, PETREL_COM1_PORT, SERIAL_NR_REGS, serial_io, c->uart, "com1");
+	if (err)
+		return err;
+	/* A regular file cannot be polled (EPERM): such a stdin feeds nothing. */
+	err = evloop_add(&vm->ev, c->in_fd, EPOLLIN, console_on_input, c);
+	if (err == 0)
+		c->in_open = true;
+	else if (err != -EPERM)
+		return err;
+	console_raw(c);
+	return 0;
+}
+
+void console_destroy(struct console *c)
+{
+	if (!c)
+		return;
+	if (c->raw) {
+		tcsetattr(c->in_fd, TCSANOW, &c->saved);
+		crash_tty_fd = -1;
+	}
+	serial_free(c->uart);
+	free(c);
+}

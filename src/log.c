@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+#include "log.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void log_vmsg(const char *fmt, va_list ap)
+{
+	char line[512];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	/* One fputs per line, so lines from vCPU threads never interleave. */
+	pthread_mutex_lock(&log_lock);
+	fprintf(stderr, "petrel: %s\n", line);
+	pthread_mutex_unlock(&log_lock);
+}
+
+void log_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(fmt, ap);
+	va_end(ap);
+}
+
+void log_limited(struct log_limit *lim, const char *fmt, ...)
+{
+	va_list ap;
+	bool say = false, tell = false;
+
+	pthread_mutex_lock(&log_lock);
+	if (lim->left > 0) {
+		lim->left--;
+		say = true;
+	} else if (!lim->told) {
+		lim->told = true;
+		tell = true;
+	}
+	pthread_mutex_unlock(&log_lock);
+	if (say) {
+		va_start(ap, fmt);
+		log_vmsg(fmt, ap);
+		va_end(ap);
+	} else if (tell) {
+		log_msg("further messages of this kind suppressed");
+	}
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+#include "mem.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "petrel/platform.h"
+
+void *gm_ptr(const struct gm *gm, gpa_t gpa, size_t len)
+{
+	for (unsigned int i = 0; i < gm->nregions; i++) {
+		const struct gm_region *r = &gm->region[i];
+
+		/* Written as subtractions so no sum can wrap. */
+		if (gpa < r->base || gpa - r->base >= r->size)
+			continue;
+		if (len > r->size - (gpa - r->base))
+			return NULL;
+		return r->host + (gpa - r->base);
+	}
+	return NULL;
+}
+
+int gm_read(const struct gm *gm, gpa_t gpa, void *dst, size_t len)
+{
+	const void *src = gm_ptr(gm, gpa, len);
+
+	if (!src)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+int gm_write(const struct gm *gm, gpa_t gpa, const void *src, size_t len)
+{
+	void *dst = gm_ptr(gm, gpa, len);
+
+	if (!dst)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+int gm_add_region(struct gm *gm, gpa_t base, uint64_t size, void *host)
+{
+	if (gm->nregions == GM_MAX_REGIONS || size == 0 || base + size < base)
+		return -EINVAL;
+	for (unsigned int i = 0; i < gm->nregions; i++) {
+		const struct gm_region *r = &gm->region[i];
+
+		if (base < r->base + r->size && r->base < base + size)
+			return -EINVAL;
+	}
+	gm->region[gm->nregions++] = (struct gm_region){base, size, host};
+	return 0;
+}
+
+int gm_init(struct gm *gm, uint64_t ram_size)
+{
+	uint64_t low = ram_size, high = 0;
+	void *map;
+
+	*gm = (struct gm){0};
+	if (ram_size == 0 || ram_size % 4096 || ram_size > (1ULL << 46))
+		return -EINVAL;
+	if (low > PETREL_RAM_HOLE_START) {
+		low = PETREL_RAM_HOLE_START;
+		high = ram_size - low;
+	}
+	/* MAP_NORESERVE: guest RAM is committed page by page as the guest
+	 * touches it, so a 2 GiB guest that uses 100 MiB costs 100 MiB. */
+	map = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	gm->map = map;
+	gm->map_size = ram_size;
+	gm->region[gm->nregions++] = (struct gm_region){0, low, map};
+	if (high)
+		gm->region[gm->nregions++] =
+			(struct gm_region){PETREL_RAM_HOLE_END, high, (uint8_t *)map + low};
+	return 0;
+}
+
+void gm_destroy(struct gm *gm)
+{
+	if (gm->map_size)
+		munmap(gm->map, gm->map_size);
+	*gm = (struct gm){0};
+}
+
+uint64_t gm_low_end(const struct gm *gm)
+{
+	for (unsigned int i = 0; i < gm->nregions; i++)
+		if (gm->region[i].base == 0)
+			return gm->region[i].size;
+	return 0;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest RAM and the checked accessor: the only way any code touches guest
+ * memory. Every guest physical address and length is hostile until gm_ptr
+ * has checked that [gpa, gpa + len) lies inside one RAM region.
+ */
+#ifndef PETREL_MEM_H
+#define PETREL_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+typedef uint64_t gpa_t;
+
+#define GM_MAX_REGIONS 4
+
+struct gm_region {
+	gpa_t base;
+	uint64_t size;
+	uint8_t *host;
+};
+
+struct gm {
+	struct gm_region region[GM_MAX_REGIONS];
+	unsigned int nregions;
+	void *map;	   /* the one anonymous mapping behind all regions */
+	uint64_t map_size; /* 0 when regions are caller-owned (tests) */
+};
+
+/* Host pointer to [gpa, gpa + len) if the whole range lies inside one RAM
+ * region, else NULL. len == 0 is allowed (a valid gpa is still required).
+ * Overflow-checked. */
+void *gm_ptr(const struct gm *gm, gpa_t gpa, size_t len);
+
+/* Copy between guest RAM and host buffers. 0, or -EFAULT if any byte of
+ * the range is outside RAM (then nothing is copied). */
+int gm_read(const struct gm *gm, gpa_t gpa, void *dst, size_t len) MUST_CHECK;
+int gm_write(const struct gm *gm, gpa_t gpa, const void *src, size_t len) MUST_CHECK;
+
+/* Map `ram_size` bytes of guest RAM: [0, min(size, hole)) below the 32-bit
+ * MMIO hole and the rest from 4 GiB. 0, -EINVAL for a size petrel cannot
+ * lay out, or -errno from mmap. */
+int gm_init(struct gm *gm, uint64_t ram_size) MUST_CHECK;
+
+/* Add a caller-owned region (unit tests back guest memory with malloc).
+ * 0, -EINVAL on overlap, wrap-around or a full table. */
+int gm_add_region(struct gm *gm, gpa_t base, uint64_t size, void *host) MUST_CHECK;
+
+void gm_destroy(struct gm *gm);
+
+/* End of RAM below the 32-bit hole. */
+uint64_t gm_low_end(const struct gm *gm);
+
+#endif

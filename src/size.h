@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PETREL_SIZE_H
+#define PETREL_SIZE_H
+
+#include <stdint.h>
+
+#include "log.h"
+
+/* Parse "128M", "2G", "1024K", "65536" (bytes) into *out. Suffixes K, M, G,
+ * T (powers of 1024), case-insensitive, with an optional "iB"/"B". 0, or
+ * -EINVAL for anything else, including overflow. */
+int size_parse(const char *s, uint64_t *out) MUST_CHECK;
+
+/* Parse a decimal unsigned integer in [min, max]. 0 or -EINVAL. */
+int uint_parse(const char *s, unsigned int min, unsigned int max, unsigned int *out) MUST_CHECK;
+
+#endif

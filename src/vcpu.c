@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+#include "vcpu.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "arch/x86/diag.h"
+#include "vmm.h"
+
+enum exit_outcome {
+	EXIT_CONTINUE,
+	EXIT_STOP,
+};
+
+typedef enum exit_outcome (*exit_fn)(struct vcpu *vcpu);
+
+static __thread struct vcpu *this_vcpu;
+
+struct vcpu *vcpu_current(void)
+{
+	return this_vcpu;
+}
+
+static struct log_limit unhandled_pio_log = LOG_LIMIT_INIT(16);
+static struct log_limit unhandled_mmio_log = LOG_LIMIT_INIT(16);
+
+static void vcpu_fatal(struct vcpu *vcpu, int status, const char *what)
+{
+	diag_dump(vcpu, what);
+	vm_stop(vcpu->vm, status, NULL);
+}
+
+static enum exit_outcome exit_io(struct vcpu *vcpu)
+{
+	const struct kvm_run *run = vcpu->run;
+	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+	uint64_t bytes = (uint64_t)run->io.size * run->io.count;
+	uint8_t *data = (uint8_t *)vcpu->run + run->io.data_offset;
+
+	/* KVM fills these, but a bad offset would make us scribble past the
+	 * kvm_run mapping: check once rather than trust. */
+	if (run->io.data_offset > (uint64_t)vcpu->vm->run_size ||
+	    bytes > vcpu->vm->run_size - run->io.data_offset) {
+		vcpu_fatal(vcpu, VM_STATUS_KVM_ERROR, "KVM_EXIT_IO with a bad data offset");
+		return EXIT_STOP;
+	}
+	atomic_fetch_add_explicit(&vcpu->stats.io, 1, memory_order_relaxed);
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size)
+		if (!bus_access(&vcpu->vm->pio, run->io.port, data, run->io.size, is_write))
+			log_limited(&unhandled_pio_log,
+				    "guest %s unhandled port 0x%x (%u bytes) on vCPU %u: ignored",
+				    is_write ? "wrote" : "read", run->io.port, run->io.size,
+				    vcpu->id);
+	return EXIT_CONTINUE;
+}
+
+static enum exit_outcome exit_mmio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint32_t len = run->mmio.len;
+
+	if (len == 0 || len > sizeof(run->mmio.data)) {
+		vcpu_fatal(vcpu, VM_STATUS_KVM_ERROR, "KVM_EXIT_MMIO with a bad length");
+		return EXIT_STOP;
+	}
+	atomic_fetch_add_explicit(&vcpu->stats.mmio, 1, memory_order_relaxed);
+	if (!bus_access(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data, len,
+			run->mmio.is_write))
+		log_limited(&unhandled_mmio_log,
+			    "guest %s unhandled MMIO 0x%llx (%u bytes) on vCPU %u: ignored",
+			    run->mmio.is_write ? "wrote" : "read",
+			    (unsigned long long)run->mmio.phys_addr, len, vcpu->id);
+	return EXIT_CONTINUE;
+}
+
+/* With the in-kernel irqchip KVM handles HLT itself; an HLT exit means a
+ * vCPU halted with nothing that could wake it. */
+static enum exit_outcome exit_hlt(struct vcpu *vcpu)
+{
+	vm_stop(vcpu->vm, VM_STATUS_OFF, "guest halted");
+	return EXIT_STOP;
+}
+
+static enum exit_outcome exit_shutdown(struct vcpu *vcpu)
+{
+	vcpu_fatal(vcpu, VM_STATUS_TRIPLE_FAULT, "guest triple fault (KVM_EXIT_SHUTDOWN)");
+	return EXIT_STOP;
+}
+
+static enum exit_outcome exit_fail_entry(struct vcpu *vcpu)
+{
+	char what[160];
+
+	snprintf(what, sizeof(what), "KVM could not enter the guest (KVM_EXIT_FAIL_ENTRY, reason 0x%llx)",
+		 (unsigned long long)vcpu->run->fail_entry.hardware_entry_failure_reason);
+	vcpu_fatal(vcpu, VM_STATUS_KVM_ERROR, what);
+	return EXIT_STOP;
+}
+
+static const char *internal_error_name(uint32_t suberror)
+{
+	switch (suberror) {
+	case KVM_INTERNAL_ERROR_EMULATION:
+		return "emulation failure";
+	case KVM_INTERNAL_ERROR_SIMUL_EX:
+		return "exception while delivering an exception";
+	case KVM_INTERNAL_ERROR_DELIVERY_EV:
+		return "event delivery failed";
+	default:
+		return "internal error";
+	}
+}
+
+static enum exit_outcome exit_internal_error(struct vcpu *vcpu)
+{
+	uint32_t suberror = vcpu->run->internal.suberror;
+	char what[160];
+
+	/* Hosts whose KVM emulates guest CPL0 cannot emulate int3; it is a
+	 * one-byte trap, so deliver the #BP the CPU would have raised. */
+	if (suberror == KVM_INTERNAL_ERROR_EMULATION && diag_complete_int3(vcpu) == 0)
+		return EXIT_CONTINUE;
+	snprintf(what, sizeof(what), "KVM internal error: %s (KVM_EXIT_INTERNAL_ERROR, suberror %u)",
+		 internal_error_name(suberror), suberror);
+	vcpu_fatal(vcpu, VM_STATUS_KVM_ERROR, what);
+	return EXIT_STOP;
+}
+
+static enum exit_outcome exit_system_event(struct vcpu *vcpu)
+{
+	switch (vcpu->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		vm_stop(vcpu->vm, VM_STATUS_OFF, "guest powered off");
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		vm_stop(vcpu->vm, VM_STATUS_OFF, "guest rebooted");
+		break;
+	case KVM_SYSTEM_EVENT_CRASH:
+		vcpu_fatal(vcpu, VM_STATUS_PANIC, "guest crashed (KVM_SYSTEM_EVENT_CRASH)");
+		break;
+	default:
+		vcpu_fatal(vcpu, VM_STATUS_KVM_ERROR, "unknown KVM system event");
+		break;
+	}
+	return EXIT_STOP;
+}
+
+static const exit_fn exit_table[] = {
+	[KVM_EXIT_IO] = exit_io,
+	[KVM_EXIT_MMIO] = exit_mmio,
+	[KVM_EXIT_HLT] = exit_hlt,
+	[KVM_EXIT_SHUTDOWN] = exit_shutdown,
+	[KVM_EXIT_FAIL_ENTRY] = exit_fail_entry,
+	[KVM_EXIT_INTERNAL_ERROR] = exit_internal_error,
+	[KVM_EXIT_SYSTEM_EVENT] = exit_system_event,
+};
+
+static enum exit_outcome vcpu_dispatch(struct vcpu *vcpu)
+{
+	uint32_t reason = vcpu->run->exit_reason;
+	char what[64];
+
+	atomic_fetch_add_explicit(&vcpu->stats.exits, 1, memory_order_relaxed);
+	if (reason < ARRAY_SIZE(exit_table) && exit_table[reason])
+		return exit_table[reason](vcpu);
+	snprintf(what, sizeof(what), "unexpected KVM exit reason %u", reason);
+	vcpu_fatal(vcpu, VM_STATUS_KVM_ERROR, what);
+	return EXIT_STOP;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	char name[16];
+
+	snprintf(name, sizeof(name), "petrel-vcpu%u", vcpu->id);
+	pthread_setname_np(pthread_self(), name);
+	this_vcpu = vcpu;
+	while (!vm_stopping(vcpu->vm)) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			log_msg("vCPU %u: KVM_RUN: %m", vcpu->id);
+			vm_stop(vcpu->vm, VM_STATUS_KVM_ERROR, NULL);
+			break;
+		}
+		if (vcpu_dispatch(vcpu) == EXIT_STOP)
+			break;
+	}
+	return NULL;
+}
+
+static void vcpu_kick_handler(int sig)
+{
+	(void)sig; /* only here so the signal interrupts KVM_RUN */
+}
+
+int vcpu_signals_init(void)
+{
+	struct sigaction sa = {.sa_handler = vcpu_kick_handler};
+
+	sigemptyset(&sa.sa_mask);
+	return sigaction(VCPU_KICK_SIGNAL, &sa, NULL) ? -errno : 0;
+}
+
+int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned int id)
+{
+	void *run;
+	int err;
+
+	*vcpu = (struct vcpu){.vm = vm, .id = id, .fd = -1};
+	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (vcpu->fd < 0)
+		return -errno;
+	run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	if (run == MAP_FAILED) {
+		err = -errno;
+		close(vcpu->fd);
+		vcpu->fd = -1;
+		return err;
+	}
+	vcpu->run = run;
+	return 0;
+}
+
+int vcpu_start(struct vcpu *vcpu)
+{
+	int err = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+
+	if (err)
+		return -err;
+	vcpu->started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *vcpu)
+{
+	if (!vcpu->run)
+		return;
+	/* Ordered before the signal: a vCPU about to enter KVM_RUN sees the
+	 * flag and returns at once; one inside is interrupted by the signal. */
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (vcpu->started)
+		pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_destroy(struct vcpu *vcpu)
+{
+	if (vcpu->started)
+		pthread_join(vcpu->thread, NULL);
+	if (vcpu->run)
+		munmap(vcpu->run, (size_t)vcpu->vm->run_size);
+	if (vcpu->fd >= 0)
+		close(vcpu->fd);
+	vcpu->started = false;
+	vcpu->run = NULL;
+	vcpu->fd = -1;
+}

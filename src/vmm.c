@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+#include "vmm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "arch/x86/boot.h"
+#include "arch/x86/host.h"
+#include "arch/x86/machine.h"
+#include "check.h"
+#include "console.h"
+#include "vcpu.h"
+
+uint64_t vm_uptime_us(const struct vm *vm)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)((now.tv_sec - vm->start.tv_sec) * 1000000LL +
+			  (now.tv_nsec - vm->start.tv_nsec) / 1000);
+}
+
+int vm_own(struct vm *vm, void *p)
+{
+	if (vm->nowned == ARRAY_SIZE(vm->owned)) {
+		free(p);
+		return -ENOMEM;
+	}
+	vm->owned[vm->nowned++] = p;
+	return 0;
+}
+
+void vm_stop(struct vm *vm, int status, const char *why)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	if (!vm_stopping(vm)) {
+		vm->status = status;
+		if (why)
+			log_msg("%s", why);
+		atomic_store_explicit(&vm->stopping, true, memory_order_release);
+		for (unsigned int i = 0; i < vm->ncpus; i++)
+			vcpu_kick(&vm->vcpu[i]);
+		evloop_wake(&vm->ev);
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+void vm_irq_line(struct vm *vm, unsigned int irq, bool level)
+{
+	static struct log_limit irq_log = LOG_LIMIT_INIT(4);
+	struct kvm_irq_level l = {.irq = irq, .level = level};
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l))
+		log_limited(&irq_log, "KVM_IRQ_LINE %u: %m", irq);
+}
+
+static int vm_check_config(const struct vm_config *cfg)
+{
+	if (cfg->mem_size < CONFIG_MIN_MEM) {
+		log_msg("--mem %llu MiB: guest RAM must be at least %llu MiB",
+			(unsigned long long)(cfg->mem_size >> 20), CONFIG_MIN_MEM >> 20);
+		return -EINVAL;
+	}
+	if (cfg->mem_size % 4096) {
+		log_msg("--mem %llu bytes: must be a multiple of 4 KiB",
+			(unsigned long long)cfg->mem_size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int vm_map_ram(struct vm *vm)
+{
+	int err = gm_init(&vm->gm, vm->cfg->mem_size);
+
+	if (err) {
+		log_msg("cannot map %llu MiB of guest RAM: %s",
+			(unsigned long long)(vm->cfg->mem_size >> 20), strerror(-err));
+		return err;
+	}
+	for (unsigned int i = 0; i < vm->gm.nregions; i++) {
+		const struct gm_region *r = &vm->gm.region[i];
+		struct kvm_userspace_memory_region slot = {
+			.slot = i,
+			.guest_phys_addr = r->base,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->host,
+		};
+
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot)) {
+			err = -errno;
+			log_msg("KVM refused %llu MiB of guest RAM: %s",
+				(unsigned long long)(r->size >> 20), strerror(errno));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* SIGINT, SIGTERM and SIGHUP arrive through a signalfd in the event loop,
+ * so they stop the VM cleanly (terminal restored) instead of killing us. */
+static void vm_on_signal(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct signalfd_siginfo si;
+	char why[64];
+
+	(void)events;
+	if (read(vm->sig_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	snprintf(why, sizeof(why), "stopped by signal %s", sigabbrev_np((int)si.ssi_signo));
+	vm_stop(vm, VM_STATUS_SIGNAL + (int)si.ssi_signo, why);
+}
+
+static int vm_signals(struct vm *vm)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	/* Blocked before any vCPU thread exists, so every thread inherits it. */
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -EINVAL;
+	vm->sig_fd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (vm->sig_fd < 0)
+		return -errno;
+	return evloop_add(&vm->ev, vm->sig_fd, EPOLLIN, vm_on_signal, vm);
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	struct host_info host;
+	int err, max_cpus;
+
+	*vm = (struct vm){.cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .sig_fd = -1};
+	clock_gettime(CLOCK_MONOTONIC, &vm->start);
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	vm->ev.epfd = vm->ev.wake_fd = -1;
+	err = vm_check_config(cfg);
+	if (err)
+		return err;
+	vm->kvm_fd = kvm_open();
+	if (vm->kvm_fd < 0) {
+		err = vm->kvm_fd;
+		goto err;
+	}
+	err = kvm_require_caps(vm->kvm_fd);
+	if (err)
+		goto err;
+	host_probe(&host);
+	vm->emulated_host = host_emulates_cpl0(&host);
+	max_cpus = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (max_cpus > 0 && cfg->cpus > (unsigned int)max_cpus) {
+		log_msg("--cpus %u: this host's KVM allows at most %d", cfg->cpus, max_cpus);
+		err = -EINVAL;
+		goto err;
+	}
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->vm_fd < 0 || vm->run_size <= 0) {
+		err = -errno;
+		log_msg("KVM_CREATE_VM: %s", strerror(errno));
+		goto err;
+	}
+	err = vm_map_ram(vm);
+	if (err)
+		goto err;
+	err = evloop_init(&vm->ev);
+	if (!err)
+		err = vm_signals(vm);
+	if (err) {
+		log_msg("event loop: %s", strerror(-err));
+		goto err;
+	}
+	err = machine_create(vm);
+	if (err)
+		goto err;
+	vm->vcpu = calloc(cfg->cpus, sizeof(*vm->vcpu));
+	if (!vm->vcpu) {
+		err = -ENOMEM;
+		goto err;
+	}
+	for (; vm->ncpus < cfg->cpus; vm->ncpus++) {
+		err = vcpu_create(&vm->vcpu[vm->ncpus], vm, vm->ncpus);
+		if (err) {
+			log_msg("creating vCPU %u: %s", vm->ncpus, strerror(-err));
+			goto err;
+		}
+	}
+	err = machine_init_vcpus(vm);
+	if (!err)
+		err = boot_vm(vm);
+	if (err)
+		goto err;
+	return 0;
+
+err:
+	vm_destroy(vm);
+	return err;
+}
+
+int vm_run(struct vm *vm)
+{
+	int err = vcpu_signals_init();
+
+	for (unsigned int i = 0; !err && i < vm->ncpus; i++)
+		err = vcpu_start(&vm->vcpu[i]);
+	if (err) {
+		log_msg("starting vCPU threads: %s", strerror(-err));
+		vm_stop(vm, VM_STATUS_ERROR, NULL);
+	}
+	evloop_run(&vm->ev, &vm->stopping);
+	for (unsigned int i = 0; i < vm->ncpus; i++)
+		vcpu_destroy(&vm->vcpu[i]);
+	return vm->status;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->ncpus; i++)
+		vcpu_destroy(&vm->vcpu[i]);
+	free(vm->vcpu);
+	vm->vcpu = NULL;
+	vm->ncpus = 0;
+	console_destroy(vm->console);
+	vm->console = NULL;
+	for (unsigned int i = 0; i < vm->nowned; i++)
+		free(vm->owned[i]);
+	vm->nowned = 0;
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	if (vm->sig_fd >= 0)
+		close(vm->sig_fd);
+	evloop_destroy(&vm->ev);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	gm_destroy(&vm->gm);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	vm->sig_fd = vm->vm_fd = vm->kvm_fd = -1;
+	pthread_mutex_destroy(&vm->stop_lock);
+}
