@@ -47,7 +47,7 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len, bus_fn fn, void *
 		bus->cap = cap;
 	}
 	memmove(&bus->range[at + 1], &bus->range[at], (bus->nranges - at) * sizeof(*bus->range));
-	bus->range[at] = (struct bus_range){base, len, fn, opaque, name};
+	bus->range[at] = (struct bus_range){ base, len, fn, opaque, name };
 	bus->nranges++;
 	return 0;
 }
@@ -65,8 +65,7 @@ const struct bus_range *bus_find(const struct bus *bus, uint64_t addr, uint32_t 
 	return r;
 }
 
-bool bus_access(const struct bus *bus, uint64_t addr, uint8_t *data, uint32_t len,
-		bool is_write)
+bool bus_access(const struct bus *bus, uint64_t addr, uint8_t *data, uint32_t len, bool is_write)
 {
 	const struct bus_range *r = bus_find(bus, addr, len);
 

@@ -15,8 +15,7 @@
 
 /* `offset` is relative to the range base; `data` holds `len` bytes
  * (1..8), zero-filled before a read is dispatched. */
-typedef void (*bus_fn)(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
-		       bool is_write);
+typedef void (*bus_fn)(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
 
 struct bus_range {
 	uint64_t base;
@@ -43,8 +42,7 @@ const struct bus_range *bus_find(const struct bus *bus, uint64_t addr, uint32_t 
 
 /* Dispatch an access. Returns false when no device claims it; a read then
  * sees all-ones, as an ISA or PCI bus with nothing driving it does. */
-bool bus_access(const struct bus *bus, uint64_t addr, uint8_t *data, uint32_t len,
-		bool is_write);
+bool bus_access(const struct bus *bus, uint64_t addr, uint8_t *data, uint32_t len, bool is_write);
 
 void bus_destroy(struct bus *bus);
 

@@ -20,17 +20,17 @@ struct kvm_cap_use {
 };
 
 static const struct kvm_cap_use caps[] = {
-	{KVM_CAP_USER_MEMORY, "USER_MEMORY", true, "guest RAM"},
-	{KVM_CAP_IRQCHIP, "IRQCHIP", true, "in-kernel PIC, IOAPIC, LAPIC"},
-	{KVM_CAP_PIT2, "PIT2", true, "in-kernel PIT"},
-	{KVM_CAP_EXT_CPUID, "EXT_CPUID", true, "CPUID policy"},
-	{KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT", true, "race-free vCPU stop"},
-	{KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR", false, "VT-x real-mode support"},
-	{KVM_CAP_IOEVENTFD, "IOEVENTFD", false, "virtio doorbells without an exit to petrel"},
-	{KVM_CAP_IRQFD, "IRQFD", false, "virtio interrupts from the event loop"},
-	{KVM_CAP_TSC_DEADLINE_TIMER, "TSC_DEADLINE_TIMER", false, "guest LAPIC timer"},
-	{KVM_CAP_INTERNAL_ERROR_DATA, "INTERNAL_ERROR_DATA", false, "emulation-failure detail"},
-	{KVM_CAP_SET_GUEST_DEBUG, "SET_GUEST_DEBUG", false, "gdb stub"},
+	{ KVM_CAP_USER_MEMORY, "USER_MEMORY", true, "guest RAM" },
+	{ KVM_CAP_IRQCHIP, "IRQCHIP", true, "in-kernel PIC, IOAPIC, LAPIC" },
+	{ KVM_CAP_PIT2, "PIT2", true, "in-kernel PIT" },
+	{ KVM_CAP_EXT_CPUID, "EXT_CPUID", true, "CPUID policy" },
+	{ KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT", true, "race-free vCPU stop" },
+	{ KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR", false, "VT-x real-mode support" },
+	{ KVM_CAP_IOEVENTFD, "IOEVENTFD", false, "virtio doorbells without an exit to petrel" },
+	{ KVM_CAP_IRQFD, "IRQFD", false, "virtio interrupts from the event loop" },
+	{ KVM_CAP_TSC_DEADLINE_TIMER, "TSC_DEADLINE_TIMER", false, "guest LAPIC timer" },
+	{ KVM_CAP_INTERNAL_ERROR_DATA, "INTERNAL_ERROR_DATA", false, "emulation-failure detail" },
+	{ KVM_CAP_SET_GUEST_DEBUG, "SET_GUEST_DEBUG", false, "gdb stub" },
 };
 
 int kvm_open(void)

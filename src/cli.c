@@ -9,22 +9,22 @@
 #include "size.h"
 
 static const char help_text[] =
-	"usage: petrel run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
-	"       petrel check\n"
-	"       petrel --help | --version\n"
-	"\n"
-	"run      boot a kernel: a Linux bzImage, or an ELF with a PVH entry note\n"
-	"  --kernel FILE   kernel image (required)\n"
-	"  --initrd FILE   initial ramdisk\n"
-	"  --cmdline STR   kernel command line; petrel adds console=ttyS0 and panic=-1\n"
-	"                  unless STR sets console= or panic= itself\n"
-	"  --mem SIZE      guest RAM, e.g. 128M or 2G (default 256M, at least 16M)\n"
-	"  --cpus N        vCPUs, 1..254 (default 1)\n"
-	"check    report what this host's KVM offers and whether it is hardware-assisted\n"
-	"\n"
-	"exit status: 0 guest powered off or rebooted; 1 error; 2 usage error;\n"
-	"             3 guest triple fault; 4 KVM internal error or emulation failure;\n"
-	"             5 guest panic; a test guest's exit-port write gives its own value\n";
+    "usage: petrel run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
+    "       petrel check\n"
+    "       petrel --help | --version\n"
+    "\n"
+    "run      boot a kernel: a Linux bzImage, or an ELF with a PVH entry note\n"
+    "  --kernel FILE   kernel image (required)\n"
+    "  --initrd FILE   initial ramdisk\n"
+    "  --cmdline STR   kernel command line; petrel adds console=ttyS0 and panic=-1\n"
+    "                  unless STR sets console= or panic= itself\n"
+    "  --mem SIZE      guest RAM, e.g. 128M or 2G (default 256M, at least 16M)\n"
+    "  --cpus N        vCPUs, 1..254 (default 1)\n"
+    "check    report what this host's KVM offers and whether it is hardware-assisted\n"
+    "\n"
+    "exit status: 0 guest powered off or rebooted; 1 error; 2 usage error;\n"
+    "             3 guest triple fault; 4 KVM internal error or emulation failure;\n"
+    "             5 guest panic; a test guest's exit-port write gives its own value\n";
 
 void cli_print_help(void)
 {
@@ -34,12 +34,12 @@ void cli_print_help(void)
 static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 {
 	static const struct option opts[] = {
-		{"kernel", required_argument, NULL, 'k'},
-		{"initrd", required_argument, NULL, 'i'},
-		{"cmdline", required_argument, NULL, 'c'},
-		{"mem", required_argument, NULL, 'm'},
-		{"cpus", required_argument, NULL, 'n'},
-		{0},
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'c' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'n' },
+		{ 0 },
 	};
 	int opt;
 

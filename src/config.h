@@ -13,9 +13,9 @@
 
 struct vm_config {
 	const char *kernel;
-	const char *initrd;	/* NULL: none */
-	const char *cmdline;	/* user's part; NULL: none */
-	uint64_t mem_size;	/* bytes */
+	const char *initrd;  /* NULL: none */
+	const char *cmdline; /* user's part; NULL: none */
+	uint64_t mem_size;   /* bytes */
 	unsigned int cpus;
 };
 

@@ -42,8 +42,8 @@ static void console_crash_handler(int sig)
 
 static void console_raw(struct console *c)
 {
-	static const int fatal[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGQUIT};
-	struct sigaction sa = {.sa_handler = console_crash_handler, .sa_flags = SA_RESETHAND};
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGQUIT };
+	struct sigaction sa = { .sa_handler = console_crash_handler, .sa_flags = SA_RESETHAND };
 	struct termios raw;
 
 	if (!isatty(c->in_fd) || tcgetattr(c->in_fd, &c->saved))
@@ -113,7 +113,8 @@ static size_t console_fill(void *opaque, uint8_t *buf, size_t room)
 		} else if (c->escape) {
 			c->escape = false;
 			if (in[i] == 'x' || in[i] == 'X')
-				vm_stop(c->vm, VM_STATUS_SIGNAL + SIGINT, "stopped by user (Ctrl-A x)");
+				vm_stop(c->vm, VM_STATUS_SIGNAL + SIGINT,
+					"stopped by user (Ctrl-A x)");
 			else if (in[i] == ESCAPE_CHAR)
 				buf[out++] = in[i];
 		} else if (in[i] == ESCAPE_CHAR) {
@@ -146,7 +147,7 @@ int console_create(struct vm *vm, struct console **out)
 
 	if (!c)
 		return -ENOMEM;
-	*c = (struct console){.vm = vm, .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO};
+	*c = (struct console){ .vm = vm, .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO };
 	c->uart = serial_new(&console_serial_ops, c);
 	if (!c->uart) {
 		free(c);

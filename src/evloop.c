@@ -21,7 +21,7 @@ int evloop_init(struct evloop *ev)
 {
 	int err;
 
-	*ev = (struct evloop){.epfd = -1, .wake_fd = -1};
+	*ev = (struct evloop){ .epfd = -1, .wake_fd = -1 };
 	ev->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (ev->epfd < 0)
 		return -errno;
@@ -55,14 +55,14 @@ void evloop_destroy(struct evloop *ev)
 
 int evloop_add(struct evloop *ev, int fd, uint32_t events, evloop_fn fn, void *opaque)
 {
-	struct epoll_event e = {.events = events};
+	struct epoll_event e = { .events = events };
 
 	if (ev->nwatches == EVLOOP_MAX_WATCHES)
 		return -ENOSPC;
 	e.data.u32 = ev->nwatches;
 	if (epoll_ctl(ev->epfd, EPOLL_CTL_ADD, fd, &e))
 		return -errno;
-	ev->watch[ev->nwatches++] = (struct evloop_watch){fd, fn, opaque};
+	ev->watch[ev->nwatches++] = (struct evloop_watch){ fd, fn, opaque };
 	return 0;
 }
 
@@ -77,7 +77,7 @@ static int evloop_index(const struct evloop *ev, int fd)
 int evloop_mod(struct evloop *ev, int fd, uint32_t events)
 {
 	int i = evloop_index(ev, fd);
-	struct epoll_event e = {.events = events};
+	struct epoll_event e = { .events = events };
 
 	if (i < 0)
 		return i;

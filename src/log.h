@@ -19,8 +19,10 @@ struct log_limit {
 	unsigned int left;
 	bool told;
 };
-#define LOG_LIMIT_INIT(n) {.left = (n), .told = false}
-void log_limited(struct log_limit *lim, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+#define LOG_LIMIT_INIT(n)                                                                          \
+	{                                                                                          \
+		.left = (n), .told = false                                                         \
+	}
+void log_limited(struct log_limit *lim, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -52,7 +52,7 @@ int gm_add_region(struct gm *gm, gpa_t base, uint64_t size, void *host)
 		if (base < r->base + r->size && r->base < base + size)
 			return -EINVAL;
 	}
-	gm->region[gm->nregions++] = (struct gm_region){base, size, host};
+	gm->region[gm->nregions++] = (struct gm_region){ base, size, host };
 	return 0;
 }
 
@@ -61,7 +61,7 @@ int gm_init(struct gm *gm, uint64_t ram_size)
 	uint64_t low = ram_size, high = 0;
 	void *map;
 
-	*gm = (struct gm){0};
+	*gm = (struct gm){ 0 };
 	if (ram_size == 0 || ram_size % 4096 || ram_size > (1ULL << 46))
 		return -EINVAL;
 	if (low > PETREL_RAM_HOLE_START) {
@@ -76,10 +76,10 @@ int gm_init(struct gm *gm, uint64_t ram_size)
 		return -errno;
 	gm->map = map;
 	gm->map_size = ram_size;
-	gm->region[gm->nregions++] = (struct gm_region){0, low, map};
+	gm->region[gm->nregions++] = (struct gm_region){ 0, low, map };
 	if (high)
 		gm->region[gm->nregions++] =
-			(struct gm_region){PETREL_RAM_HOLE_END, high, (uint8_t *)map + low};
+		    (struct gm_region){ PETREL_RAM_HOLE_END, high, (uint8_t *)map + low };
 	return 0;
 }
 
@@ -87,7 +87,7 @@ void gm_destroy(struct gm *gm)
 {
 	if (gm->map_size)
 		munmap(gm->map, gm->map_size);
-	*gm = (struct gm){0};
+	*gm = (struct gm){ 0 };
 }
 
 uint64_t gm_low_end(const struct gm *gm)

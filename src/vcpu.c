@@ -95,7 +95,8 @@ static enum exit_outcome exit_fail_entry(struct vcpu *vcpu)
 {
 	char what[160];
 
-	snprintf(what, sizeof(what), "KVM could not enter the guest (KVM_EXIT_FAIL_ENTRY, reason 0x%llx)",
+	snprintf(what, sizeof(what),
+		 "KVM could not enter the guest (KVM_EXIT_FAIL_ENTRY, reason 0x%llx)",
 		 (unsigned long long)vcpu->run->fail_entry.hardware_entry_failure_reason);
 	vcpu_fatal(vcpu, VM_STATUS_KVM_ERROR, what);
 	return EXIT_STOP;
@@ -124,7 +125,8 @@ static enum exit_outcome exit_internal_error(struct vcpu *vcpu)
 	 * one-byte trap, so deliver the #BP the CPU would have raised. */
 	if (suberror == KVM_INTERNAL_ERROR_EMULATION && diag_complete_int3(vcpu) == 0)
 		return EXIT_CONTINUE;
-	snprintf(what, sizeof(what), "KVM internal error: %s (KVM_EXIT_INTERNAL_ERROR, suberror %u)",
+	snprintf(what, sizeof(what),
+		 "KVM internal error: %s (KVM_EXIT_INTERNAL_ERROR, suberror %u)",
 		 internal_error_name(suberror), suberror);
 	vcpu_fatal(vcpu, VM_STATUS_KVM_ERROR, what);
 	return EXIT_STOP;
@@ -201,7 +203,7 @@ static void vcpu_kick_handler(int sig)
 
 int vcpu_signals_init(void)
 {
-	struct sigaction sa = {.sa_handler = vcpu_kick_handler};
+	struct sigaction sa = { .sa_handler = vcpu_kick_handler };
 
 	sigemptyset(&sa.sa_mask);
 	return sigaction(VCPU_KICK_SIGNAL, &sa, NULL) ? -errno : 0;
@@ -212,7 +214,7 @@ int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned int id)
 	void *run;
 	int err;
 
-	*vcpu = (struct vcpu){.vm = vm, .id = id, .fd = -1};
+	*vcpu = (struct vcpu){ .vm = vm, .id = id, .fd = -1 };
 	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (vcpu->fd < 0)
 		return -errno;

@@ -57,7 +57,7 @@ void vm_stop(struct vm *vm, int status, const char *why)
 void vm_irq_line(struct vm *vm, unsigned int irq, bool level)
 {
 	static struct log_limit irq_log = LOG_LIMIT_INIT(4);
-	struct kvm_irq_level l = {.irq = irq, .level = level};
+	struct kvm_irq_level l = { .irq = irq, .level = level };
 
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l))
 		log_limited(&irq_log, "KVM_IRQ_LINE %u: %m", irq);
@@ -143,7 +143,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	struct host_info host;
 	int err, max_cpus;
 
-	*vm = (struct vm){.cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .sig_fd = -1};
+	*vm = (struct vm){ .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .sig_fd = -1 };
 	clock_gettime(CLOCK_MONOTONIC, &vm->start);
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	vm->ev.epfd = vm->ev.wake_fd = -1;

@@ -37,8 +37,8 @@ struct vm {
 	const struct vm_config *cfg;
 	int kvm_fd;
 	int vm_fd;
-	int run_size; /* size of each vCPU's kvm_run mapping */
-	bool emulated_host; /* KVM runs guest CPL0 in its instruction emulator */
+	int run_size;	       /* size of each vCPU's kvm_run mapping */
+	bool emulated_host;    /* KVM runs guest CPL0 in its instruction emulator */
 	struct timespec start; /* petrel's start, for the boot timer */
 
 	struct gm gm;
@@ -52,7 +52,7 @@ struct vm {
 	struct console *console; /* the terminal side of COM1 */
 	void *owned[16];	 /* device state freed with the VM */
 	unsigned int nowned;
-	int sig_fd;		 /* signalfd: SIGINT, SIGTERM, SIGHUP stop the VM */
+	int sig_fd; /* signalfd: SIGINT, SIGTERM, SIGHUP stop the VM */
 
 	/* Lifecycle: the first vm_stop wins and sets the status. */
 	pthread_mutex_t stop_lock;

@@ -9,8 +9,7 @@
 #include "petrel/platform.h"
 #include "vmm.h"
 
-static void boot_timer_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
-			  bool is_write)
+static void boot_timer_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
 {
 	struct vm *vm = opaque;
 	uint64_t us = vm_uptime_us(vm);

@@ -8,8 +8,7 @@
 #include "petrel/platform.h"
 #include "vmm.h"
 
-static void exit_port_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
-			 bool is_write)
+static void exit_port_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
 {
 	(void)offset;
 	(void)len;

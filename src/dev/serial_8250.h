@@ -16,8 +16,8 @@
 #define SERIAL_NR_REGS 8
 
 struct serial_ops {
-	void (*tx)(void *opaque, uint8_t byte);	 /* a byte the guest sent */
-	void (*irq)(void *opaque, bool level);	 /* interrupt line changed */
+	void (*tx)(void *opaque, uint8_t byte); /* a byte the guest sent */
+	void (*irq)(void *opaque, bool level);	/* interrupt line changed */
 	/* Input flow control: false when the FIFO is full, true when the guest
 	 * has made room again. Called with the UART locked, so a pause and a
 	 * resume can never be reordered. */

@@ -16,8 +16,8 @@
 #define FADT_BOOT_VGA_NOT_PRESENT (1U << 2)
 #define GAS_SYSTEM_IO 1
 
-static const char oem_id[6] = {'P', 'E', 'T', 'R', 'E', 'L'};
-static const char oem_table_id[8] = {'P', 'E', 'T', 'R', 'E', 'L', 'V', 'M'};
+static const char oem_id[6] = { 'P', 'E', 'T', 'R', 'E', 'L' };
+static const char oem_table_id[8] = { 'P', 'E', 'T', 'R', 'E', 'L', 'V', 'M' };
 
 /* A cursor over the output buffer; every put is bounds-checked once here. */
 struct acpi_buf {
@@ -100,6 +100,7 @@ static void put_gas_io8(uint8_t *p, uint16_t port)
  *     }
  *   }
  */
+/* clang-format off */
 static const uint8_t dsdt_aml[] = {
 	0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, PETREL_ACPI_S5_TYP, 0x0a,
 	PETREL_ACPI_S5_TYP, 0x00, 0x00,
@@ -110,6 +111,7 @@ static const uint8_t dsdt_aml[] = {
 	0x47, 0x01, PETREL_PVPANIC_PORT & 0xff, PETREL_PVPANIC_PORT >> 8,
 	PETREL_PVPANIC_PORT & 0xff, PETREL_PVPANIC_PORT >> 8, 0x01, 0x01, 0x79, 0x00,
 };
+/* clang-format on */
 
 static uint8_t *acpi_dsdt(struct acpi_buf *b)
 {
@@ -129,14 +131,14 @@ static uint8_t *acpi_fadt(struct acpi_buf *b, gpa_t dsdt)
 
 	if (!t)
 		return NULL;
-	le_put(t + 40, dsdt, 4);     /* DSDT */
-	le_put(t + 46, 9, 2);	     /* SCI_INT: unused when hardware-reduced */
+	le_put(t + 40, dsdt, 4);		       /* DSDT */
+	le_put(t + 46, 9, 2);			       /* SCI_INT: unused when hardware-reduced */
 	le_put(t + 109, FADT_BOOT_VGA_NOT_PRESENT, 2); /* IAPC_BOOT_ARCH: no 8042 */
 	le_put(t + 112, FADT_WBINVD | FADT_RESET_REG_SUP | FADT_HW_REDUCED, 4);
 	put_gas_io8(t + 116, PETREL_I8042_CMD_PORT); /* RESET_REG */
-	t[128] = PETREL_I8042_CMD_RESET;	      /* RESET_VALUE */
-	t[131] = 5;				      /* FADT minor version */
-	le_put(t + 140, dsdt, 8);		      /* X_DSDT */
+	t[128] = PETREL_I8042_CMD_RESET;	     /* RESET_VALUE */
+	t[131] = 5;				     /* FADT minor version */
+	le_put(t + 140, dsdt, 8);		     /* X_DSDT */
 	put_gas_io8(t + 244, PETREL_ACPI_SLEEP_CTL_PORT);
 	put_gas_io8(t + 256, PETREL_ACPI_SLEEP_STS_PORT);
 	memcpy(t + 268, "PETRELVM", 8); /* hypervisor vendor identity */
@@ -157,8 +159,8 @@ static uint8_t *acpi_madt(struct acpi_buf *b, unsigned int ncpus)
 	for (unsigned int i = 0; i < ncpus; i++, e += 8) {
 		e[0] = 0; /* processor local APIC */
 		e[1] = 8;
-		e[2] = (uint8_t)i; /* ACPI processor UID */
-		e[3] = (uint8_t)i; /* APIC ID */
+		e[2] = (uint8_t)i;   /* ACPI processor UID */
+		e[3] = (uint8_t)i;   /* APIC ID */
 		le_put(e + 4, 1, 4); /* enabled */
 	}
 	e[0] = 1; /* IOAPIC */
@@ -178,7 +180,7 @@ static uint8_t *acpi_madt(struct acpi_buf *b, unsigned int ncpus)
 
 int acpi_build(uint8_t *buf, size_t cap, gpa_t base, unsigned int ncpus)
 {
-	struct acpi_buf b = {.p = buf, .cap = cap, .base = base};
+	struct acpi_buf b = { .p = buf, .cap = cap, .base = base };
 	uint8_t *rsdp = acpi_alloc(&b, 36, 16), *dsdt, *fadt, *madt, *xsdt;
 
 	dsdt = acpi_dsdt(&b);

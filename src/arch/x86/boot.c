@@ -13,7 +13,7 @@
 #include "vcpu.h"
 #include "vmm.h"
 
-static const char *const default_params[] = {"console=ttyS0", "panic=-1"};
+static const char *const default_params[] = { "console=ttyS0", "panic=-1" };
 
 /* Does the command line set parameter `key` (e.g. "console=")? */
 static bool cmdline_has(const char *cmdline, const char *key, size_t keylen)
@@ -74,8 +74,8 @@ static int read_file(const char *what, const char *path, uint64_t limit, uint8_t
 	}
 	if ((uint64_t)st.st_size > limit) {
 		log_msg("%s '%s': %lld bytes is larger than guest RAM (%llu MiB; use a larger "
-			"--mem)", what, path, (long long)st.st_size,
-			(unsigned long long)(limit >> 20));
+			"--mem)",
+			what, path, (long long)st.st_size, (unsigned long long)(limit >> 20));
 		close(fd);
 		return -EFBIG;
 	}
@@ -123,7 +123,7 @@ static int boot_load(struct vm *vm, struct boot_input *in, struct boot_entry *en
 int boot_vm(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
-	struct boot_input in = {.kernel_name = cfg->kernel, .initrd_name = cfg->initrd};
+	struct boot_input in = { .kernel_name = cfg->kernel, .initrd_name = cfg->initrd };
 	struct boot_entry entry;
 	uint8_t *kernel = NULL, *initrd = NULL;
 	char *cmdline = NULL;

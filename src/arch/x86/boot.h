@@ -44,7 +44,8 @@ bool elf_probe(const uint8_t *img, size_t size);
 
 /* Load into guest RAM and describe the entry. 0, or a negative errno after
  * one message. */
-int bzimage_load(const struct gm *gm, const struct boot_input *in, struct boot_entry *out) MUST_CHECK;
+int bzimage_load(const struct gm *gm, const struct boot_input *in,
+		 struct boot_entry *out) MUST_CHECK;
 int pvh_load(const struct gm *gm, const struct boot_input *in, struct boot_entry *out) MUST_CHECK;
 
 /* Highest page-aligned gpa where `size` bytes fit in [lo, hi). 0, or

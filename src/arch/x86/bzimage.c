@@ -52,7 +52,8 @@ int bzimage_load(const struct gm *gm, const struct boot_input *in, struct boot_e
 	version = (unsigned int)le_get(img + BP_VERSION, 2);
 	if (version < 0x020c) {
 		log_msg("kernel '%s': boot protocol %u.%02u is too old (petrel needs 2.12 "
-			"for the 64-bit entry)", name, version >> 8, version & 0xff);
+			"for the 64-bit entry)",
+			name, version >> 8, version & 0xff);
 		return -ENOEXEC;
 	}
 	if (!(img[BP_XLOADFLAGS] & BP_XLF_KERNEL_64)) {
@@ -70,7 +71,8 @@ int bzimage_load(const struct gm *gm, const struct boot_input *in, struct boot_e
 	 * truncated download shows up here, not as a crash inside the guest. */
 	if (le_get(img + BP_SYSSIZE, 4) * 16 > payload) {
 		log_msg("kernel '%s': truncated bzImage (%llu bytes of kernel code, header says "
-			"%llu)", name, (unsigned long long)payload,
+			"%llu)",
+			name, (unsigned long long)payload,
 			(unsigned long long)le_get(img + BP_SYSSIZE, 4) * 16);
 		return -ENOEXEC;
 	}
@@ -82,8 +84,8 @@ int bzimage_load(const struct gm *gm, const struct boot_input *in, struct boot_e
 		init_size = payload;
 	if (load >= low_end || init_size > low_end - load) {
 		log_msg("kernel '%s': needs %llu MiB of RAM from %#llx to start, but guest RAM "
-			"below 3 GiB ends at %#llx (use a larger --mem)", name,
-			(unsigned long long)(init_size >> 20), (unsigned long long)load,
+			"below 3 GiB ends at %#llx (use a larger --mem)",
+			name, (unsigned long long)(init_size >> 20), (unsigned long long)load,
 			(unsigned long long)low_end);
 		return -ENOMEM;
 	}
@@ -101,7 +103,8 @@ int bzimage_load(const struct gm *gm, const struct boot_input *in, struct boot_e
 			initrd_max = low_end;
 		if (boot_place_high(load + init_size, initrd_max, in->initrd_size, &initrd_at)) {
 			log_msg("initrd '%s': %zu bytes do not fit in guest RAM after the kernel "
-				"(use a larger --mem)", in->initrd_name, in->initrd_size);
+				"(use a larger --mem)",
+				in->initrd_name, in->initrd_size);
 			return -ENOMEM;
 		}
 	}
@@ -140,6 +143,6 @@ int bzimage_load(const struct gm *gm, const struct boot_input *in, struct boot_e
 		le_put(e + 8, e820[i].size, 8);
 		le_put(e + 16, e820[i].type, 4);
 	}
-	*out = (struct boot_entry){BOOT_LINUX64, load + 0x200, LAYOUT_ZERO_PAGE};
+	*out = (struct boot_entry){ BOOT_LINUX64, load + 0x200, LAYOUT_ZERO_PAGE };
 	return 0;
 }

@@ -35,7 +35,7 @@ int cpuid_supported(int kvm_fd, struct kvm_cpuid2 **out)
 
 	for (;;) {
 		struct kvm_cpuid2 *c =
-			calloc(1, sizeof(*c) + (nent + CPUID_EXTRA_ENTRIES) * sizeof(c->entries[0]));
+		    calloc(1, sizeof(*c) + (nent + CPUID_EXTRA_ENTRIES) * sizeof(c->entries[0]));
 
 		if (!c)
 			return -ENOMEM;
@@ -158,7 +158,7 @@ static void cpuid_set(struct kvm_cpuid2 *c, uint32_t function, uint32_t eax, uin
 
 	if (!e) {
 		e = &c->entries[c->nent++];
-		*e = (struct kvm_cpuid_entry2){.function = function};
+		*e = (struct kvm_cpuid_entry2){ .function = function };
 	}
 	e->eax = eax;
 	e->ebx = ebx;
@@ -187,7 +187,8 @@ struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *base, unsigned int id
 	if (emulated_host)
 		cpuid_hide_unemulatable(c);
 	cpuid_set(c, PETREL_CPUID_SIGNATURE_LEAF, PETREL_CPUID_SIGNATURE_LEAF + 1,
-		  PETREL_CPUID_SIGNATURE_EBX, PETREL_CPUID_SIGNATURE_ECX, PETREL_CPUID_SIGNATURE_EDX);
+		  PETREL_CPUID_SIGNATURE_EBX, PETREL_CPUID_SIGNATURE_ECX,
+		  PETREL_CPUID_SIGNATURE_EDX);
 	cpuid_set(c, PETREL_CPUID_SIGNATURE_LEAF + 1, petrel_version_word, 0, 0, 0);
 	return c;
 }

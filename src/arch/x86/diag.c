@@ -25,7 +25,7 @@ size_t diag_code_bytes(struct vcpu *vcpu, uint8_t *buf, size_t max)
 	if (!(sregs.efer & (1ULL << 10))) /* EFER.LMA clear: 32-bit addresses */
 		la &= 0xffffffffULL;
 	while (got < max) {
-		struct kvm_translation tr = {.linear_address = la + got};
+		struct kvm_translation tr = { .linear_address = la + got };
 		size_t chunk = 4096 - ((la + got) & 4095);
 
 		if (chunk > max - got)
@@ -81,19 +81,14 @@ void diag_dump(struct vcpu *vcpu, const char *what)
 	}
 	log_msg("  rip %016llx  rsp %016llx  rflags %08llx  cpl %u", r.rip, r.rsp, r.rflags,
 		s.cs.dpl);
-	log_msg("  rax %016llx  rbx %016llx  rcx %016llx  rdx %016llx", r.rax, r.rbx, r.rcx,
-		r.rdx);
-	log_msg("  rsi %016llx  rdi %016llx  rbp %016llx  r8  %016llx", r.rsi, r.rdi, r.rbp,
-		r.r8);
-	log_msg("  r9  %016llx  r10 %016llx  r11 %016llx  r12 %016llx", r.r9, r.r10, r.r11,
-		r.r12);
+	log_msg("  rax %016llx  rbx %016llx  rcx %016llx  rdx %016llx", r.rax, r.rbx, r.rcx, r.rdx);
+	log_msg("  rsi %016llx  rdi %016llx  rbp %016llx  r8  %016llx", r.rsi, r.rdi, r.rbp, r.r8);
+	log_msg("  r9  %016llx  r10 %016llx  r11 %016llx  r12 %016llx", r.r9, r.r10, r.r11, r.r12);
 	log_msg("  r13 %016llx  r14 %016llx  r15 %016llx", r.r13, r.r14, r.r15);
-	log_msg("  cr0 %016llx  cr2 %016llx  cr3 %016llx  cr4 %016llx", s.cr0, s.cr2, s.cr3,
-		s.cr4);
-	log_msg("  efer %llx  apic_base %llx  gdt %llx/%x  idt %llx/%x",
-		(unsigned long long)s.efer, (unsigned long long)s.apic_base,
-		(unsigned long long)s.gdt.base, s.gdt.limit, (unsigned long long)s.idt.base,
-		s.idt.limit);
+	log_msg("  cr0 %016llx  cr2 %016llx  cr3 %016llx  cr4 %016llx", s.cr0, s.cr2, s.cr3, s.cr4);
+	log_msg("  efer %llx  apic_base %llx  gdt %llx/%x  idt %llx/%x", (unsigned long long)s.efer,
+		(unsigned long long)s.apic_base, (unsigned long long)s.gdt.base, s.gdt.limit,
+		(unsigned long long)s.idt.base, s.idt.limit);
 	diag_segment("cs", &s.cs);
 	diag_segment("ss", &s.ss);
 	diag_segment("ds", &s.ds);

@@ -10,7 +10,7 @@ static int e820_add(struct e820_entry *out, unsigned int max, unsigned int *n, u
 {
 	if (*n == max)
 		return -ENOSPC;
-	out[(*n)++] = (struct e820_entry){addr, size, type};
+	out[(*n)++] = (struct e820_entry){ addr, size, type };
 	return 0;
 }
 

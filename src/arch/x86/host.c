@@ -22,7 +22,7 @@ void host_probe(struct host_info *h)
 {
 	unsigned int eax, ebx, ecx, edx;
 
-	*h = (struct host_info){.kind = HOST_UNKNOWN};
+	*h = (struct host_info){ .kind = HOST_UNKNOWN };
 	if (__get_cpuid(1, &eax, &ebx, &ecx, &edx))
 		h->nested = ecx & (1U << 31);
 	/* Backend modules: kvm_intel / kvm_amd drive VT-x / AMD-V; kvm_pvm

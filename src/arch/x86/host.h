@@ -14,7 +14,7 @@ enum host_kind {
 
 struct host_info {
 	enum host_kind kind;
-	bool nested;	      /* the host itself runs in a VM (CPUID hypervisor bit) */
+	bool nested;	     /* the host itself runs in a VM (CPUID hypervisor bit) */
 	bool two_dim_paging; /* EPT / NPT enabled */
 };
 

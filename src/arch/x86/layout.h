@@ -10,21 +10,21 @@
 
 /* Guest physical layout of boot structures. */
 #define LAYOUT_GDT 0x500ULL
-#define LAYOUT_BOOT_STACK 0x5ff0ULL    /* rsp at entry; guests set their own */
-#define LAYOUT_START_INFO 0x6000ULL    /* PVH hvm_start_info */
+#define LAYOUT_BOOT_STACK 0x5ff0ULL /* rsp at entry; guests set their own */
+#define LAYOUT_START_INFO 0x6000ULL /* PVH hvm_start_info */
 #define LAYOUT_PVH_MEMMAP 0x6100ULL
 #define LAYOUT_PVH_MEMMAP_MAX 16
 #define LAYOUT_PVH_MODLIST 0x6400ULL
-#define LAYOUT_ZERO_PAGE 0x7000ULL     /* bzImage boot_params */
+#define LAYOUT_ZERO_PAGE 0x7000ULL /* bzImage boot_params */
 #define LAYOUT_PML4 0x9000ULL
 #define LAYOUT_PDPT 0xa000ULL
-#define LAYOUT_PD 0xb000ULL	       /* four pages: identity map of 4 GiB */
+#define LAYOUT_PD 0xb000ULL /* four pages: identity map of 4 GiB */
 #define LAYOUT_CMDLINE 0x20000ULL
-#define LAYOUT_CMDLINE_MAX 4096ULL     /* includes the NUL */
-#define LAYOUT_EBDA 0x9fc00ULL	       /* RAM below this is usable */
-#define LAYOUT_ACPI 0xe0000ULL	       /* ACPI tables, RSDP first */
+#define LAYOUT_CMDLINE_MAX 4096ULL /* includes the NUL */
+#define LAYOUT_EBDA 0x9fc00ULL	   /* RAM below this is usable */
+#define LAYOUT_ACPI 0xe0000ULL	   /* ACPI tables, RSDP first */
 #define LAYOUT_ACPI_END 0x100000ULL
-#define LAYOUT_KERNEL_MIN 0x100000ULL  /* nothing is loaded below 1 MiB */
+#define LAYOUT_KERNEL_MIN 0x100000ULL /* nothing is loaded below 1 MiB */
 
 /* GDT selectors (the 64-bit boot protocol wants __BOOT_CS 0x10, __BOOT_DS
  * 0x18; PVH wants a flat 32-bit code segment and a 32-bit TSS). */
@@ -55,7 +55,7 @@
 #define BP_CMDLINE_SIZE 0x238
 #define BP_PREF_ADDRESS 0x258
 #define BP_INIT_SIZE 0x260
-#define BP_HEADER_END 0x268 /* end of the fields petrel reads (protocol 2.12+) */
+#define BP_HEADER_END 0x268	  /* end of the fields petrel reads (protocol 2.12+) */
 #define BP_SETUP_HEADER_MAX 0x290 /* where boot_params' copy of the header ends */
 
 /* boot_params fields outside the setup header. */

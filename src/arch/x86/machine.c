@@ -27,8 +27,8 @@ static const struct {
 	uint16_t port, len;
 	const char *what;
 } quiet_ports[] = {
-	{0x80, 1, "POST code / I/O delay"},
-	{0xcf8, 8, "PCI configuration (no PCI bus)"},
+	{ 0x80, 1, "POST code / I/O delay" },
+	{ 0xcf8, 8, "PCI configuration (no PCI bus)" },
 };
 
 static void quiet_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
@@ -41,7 +41,7 @@ static void quiet_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 
 static int machine_irqchip(struct vm *vm)
 {
-	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	uint64_t idmap = IDENTITY_MAP_ADDR;
 
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0 &&
@@ -64,7 +64,7 @@ static int machine_irqchip(struct vm *vm)
 int machine_create(struct vm *vm)
 {
 	int (*const devices[])(struct vm *) = {
-		cmos_rtc_create, i8042_create,	   pvpanic_create,
+		cmos_rtc_create, i8042_create,	    pvpanic_create,
 		acpi_pm_create,	 boot_timer_create, exit_port_create,
 	};
 	int err = machine_irqchip(vm);

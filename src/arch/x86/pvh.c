@@ -45,7 +45,8 @@ static int pvh_find_note(const uint8_t *p, uint64_t len, uint64_t *entry)
 
 		if (next > len || desc + descsz > len)
 			return -ENOEXEC;
-		if (type == XEN_ELFNOTE_PHYS32_ENTRY && namesz == 4 && !memcmp(p + name, "Xen", 4)) {
+		if (type == XEN_ELFNOTE_PHYS32_ENTRY && namesz == 4 &&
+		    !memcmp(p + name, "Xen", 4)) {
 			if (descsz != 4 && descsz != 8)
 				return -ENOEXEC;
 			*entry = le_get(p + desc, descsz);
@@ -59,7 +60,7 @@ static int pvh_find_note(const uint8_t *p, uint64_t len, uint64_t *entry)
 static int pvh_start_info(const struct gm *gm, const struct boot_input *in, gpa_t initrd_at)
 {
 	struct e820_entry e820[LAYOUT_PVH_MEMMAP_MAX];
-	uint8_t si[56] = {0}, mod[32] = {0}, map[24];
+	uint8_t si[56] = { 0 }, mod[32] = { 0 }, map[24];
 	int n = e820_build(gm, e820, LAYOUT_PVH_MEMMAP_MAX);
 
 	if (n < 0)
@@ -124,7 +125,8 @@ int pvh_load(const struct gm *gm, const struct boot_input *in, struct boot_entry
 			continue;
 		if (!in_file(ph.p_offset, ph.p_filesz, size)) {
 			log_msg("kernel '%s': truncated ELF (segment %u runs past the end of the "
-				"file)", name, i);
+				"file)",
+				name, i);
 			return -ENOEXEC;
 		}
 		if (ph.p_type == PT_NOTE) {
@@ -135,8 +137,9 @@ int pvh_load(const struct gm *gm, const struct boot_input *in, struct boot_entry
 		if (ph.p_filesz > ph.p_memsz || ph.p_paddr < LAYOUT_KERNEL_MIN ||
 		    !gm_ptr(gm, ph.p_paddr, ph.p_memsz)) {
 			log_msg("kernel '%s': segment %u (%#llx, %llu bytes) does not fit in guest "
-				"RAM from 1 MiB (use a larger --mem?)", name, i,
-				(unsigned long long)ph.p_paddr, (unsigned long long)ph.p_memsz);
+				"RAM from 1 MiB (use a larger --mem?)",
+				name, i, (unsigned long long)ph.p_paddr,
+				(unsigned long long)ph.p_memsz);
 			return -ENOMEM;
 		}
 		if (ph.p_paddr + ph.p_memsz > kernel_end)
@@ -148,7 +151,8 @@ int pvh_load(const struct gm *gm, const struct boot_input *in, struct boot_entry
 	}
 	if (err == -ENOENT || kernel_end == 0) {
 		log_msg("kernel '%s': ELF has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); "
-			"boot a bzImage instead, or build the kernel with CONFIG_PVH", name);
+			"boot a bzImage instead, or build the kernel with CONFIG_PVH",
+			name);
 		return -ENOEXEC;
 	}
 	if (entry >= (1ULL << 32) || !gm_ptr(gm, entry, 1)) {
@@ -157,13 +161,15 @@ int pvh_load(const struct gm *gm, const struct boot_input *in, struct boot_entry
 		return -ENOEXEC;
 	}
 	if (cmdline_len > LAYOUT_CMDLINE_MAX) {
-		log_msg("kernel '%s': command line is %zu bytes, petrel passes at most %llu",
-			name, cmdline_len - 1, LAYOUT_CMDLINE_MAX - 1);
+		log_msg("kernel '%s': command line is %zu bytes, petrel passes at most %llu", name,
+			cmdline_len - 1, LAYOUT_CMDLINE_MAX - 1);
 		return -E2BIG;
 	}
-	if (in->initrd && boot_place_high(kernel_end, gm_low_end(gm), in->initrd_size, &initrd_at)) {
+	if (in->initrd &&
+	    boot_place_high(kernel_end, gm_low_end(gm), in->initrd_size, &initrd_at)) {
 		log_msg("initrd '%s': %zu bytes do not fit in guest RAM after the kernel "
-			"(use a larger --mem)", in->initrd_name, in->initrd_size);
+			"(use a larger --mem)",
+			in->initrd_name, in->initrd_size);
 		return -ENOMEM;
 	}
 	/* Pass 2: copy. Every range was checked above. */
@@ -184,6 +190,6 @@ int pvh_load(const struct gm *gm, const struct boot_input *in, struct boot_entry
 		log_msg("kernel '%s': boot structures do not fit in guest RAM", name);
 		return -ENOMEM;
 	}
-	*out = (struct boot_entry){BOOT_PVH32, entry, LAYOUT_START_INFO};
+	*out = (struct boot_entry){ BOOT_PVH32, entry, LAYOUT_START_INFO };
 	return 0;
 }

@@ -25,18 +25,18 @@ static const struct {
 	uint32_t index;
 	uint64_t value;
 } boot_msrs[] = {
-	{0x00000010, 0},		  /* IA32_TSC */
-	{0x00000174, 0},		  /* IA32_SYSENTER_CS */
-	{0x00000175, 0},		  /* IA32_SYSENTER_ESP */
-	{0x00000176, 0},		  /* IA32_SYSENTER_EIP */
-	{0x000001a0, 1},		  /* IA32_MISC_ENABLE: fast strings */
-	{0x00000277, 0x0007040600070406}, /* IA32_PAT: power-on value */
-	{0x000002ff, 0x806},		  /* MTRRdefType: enabled, default write-back */
-	{0xc0000081, 0},		  /* STAR */
-	{0xc0000082, 0},		  /* LSTAR */
-	{0xc0000083, 0},		  /* CSTAR */
-	{0xc0000084, 0},		  /* SFMASK */
-	{0xc0000102, 0},		  /* KERNEL_GS_BASE */
+	{ 0x00000010, 0 },		    /* IA32_TSC */
+	{ 0x00000174, 0 },		    /* IA32_SYSENTER_CS */
+	{ 0x00000175, 0 },		    /* IA32_SYSENTER_ESP */
+	{ 0x00000176, 0 },		    /* IA32_SYSENTER_EIP */
+	{ 0x000001a0, 1 },		    /* IA32_MISC_ENABLE: fast strings */
+	{ 0x00000277, 0x0007040600070406 }, /* IA32_PAT: power-on value */
+	{ 0x000002ff, 0x806 },		    /* MTRRdefType: enabled, default write-back */
+	{ 0xc0000081, 0 },		    /* STAR */
+	{ 0xc0000082, 0 },		    /* LSTAR */
+	{ 0xc0000083, 0 },		    /* CSTAR */
+	{ 0xc0000084, 0 },		    /* SFMASK */
+	{ 0xc0000102, 0 },		    /* KERNEL_GS_BASE */
 };
 
 static int regs_set_msrs(struct vcpu *vcpu)
@@ -65,8 +65,8 @@ static int regs_set_msrs(struct vcpu *vcpu)
 
 int regs_init_vcpu(struct vcpu *vcpu, const struct kvm_cpuid2 *supported)
 {
-	struct kvm_cpuid2 *c = cpuid_for_vcpu(supported, vcpu->id, vcpu->vm->ncpus,
-					      vcpu->vm->emulated_host);
+	struct kvm_cpuid2 *c =
+	    cpuid_for_vcpu(supported, vcpu->id, vcpu->vm->ncpus, vcpu->vm->emulated_host);
 	int err;
 
 	if (!c)
@@ -134,7 +134,7 @@ int regs_enter(struct vcpu *bsp, const struct boot_entry *entry)
 	const struct gm *gm = &bsp->vm->gm;
 	bool lm = entry->mode == BOOT_LINUX64;
 	struct kvm_sregs sregs;
-	struct kvm_regs regs = {.rflags = 0x2};
+	struct kvm_regs regs = { .rflags = 0x2 };
 	struct kvm_segment data = seg(GDT_DATA, 3, false, true);
 
 	if (gm_write(gm, LAYOUT_GDT, gdt, sizeof(gdt)) || (lm && regs_page_tables(gm)))
