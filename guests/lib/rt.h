@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The 64-bit C runtime of the test guests: serial output, the command line,
+ * the exit port and a few CPU helpers. Works at CPL0 and at CPL3 (with
+ * IOPL=3, see enter_user).
+ */
+#ifndef GUEST_RT_H
+#define GUEST_RT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "petrel/platform.h"
+#include "guest_layout.h"
+
+struct boot_info {
+	int kind;	     /* BOOT_KIND_PVH or BOOT_KIND_LINUX */
+	const char *cmdline; /* never NULL; "" when none */
+	uint64_t rsdp;	     /* 0 when the loader gave none */
+	uint64_t info_paddr; /* hvm_start_info or boot_params */
+};
+
+extern struct boot_info boot;
+
+/* Each guest defines this; its return value goes to the exit port. */
+int guest_main(void);
+
+static inline void outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline void outw(uint16_t port, uint16_t v)
+{
+	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline void outl(uint16_t port, uint32_t v)
+{
+	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline uint16_t inw(uint16_t port)
+{
+	uint16_t v;
+	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline uint32_t inl(uint16_t port)
+{
+	uint32_t v;
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid"
+			 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			 : "a"(leaf), "c"(sub));
+}
+static inline unsigned int current_cpl(void)
+{
+	uint16_t cs;
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	return cs & 3;
+}
+static inline uint32_t mmio_read32(uint64_t addr)
+{
+	return *(volatile uint32_t *)addr;
+}
+static inline void mmio_write32(uint64_t addr, uint32_t v)
+{
+	*(volatile uint32_t *)addr = v;
+}
+
+void putc_serial(char c);
+void puts_serial(const char *s);
+int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int vprintf(const char *fmt, va_list ap);
+
+/* Writes status to PETREL_EXIT_PORT; halts if the VMM did not stop. */
+__attribute__((noreturn)) void guest_exit(uint8_t status);
+
+/* Value of "key=" on the command line, copied into buf; -1 when absent. */
+int cmdline_get(const char *key, char *buf, size_t len);
+/* Parses a decimal or 0x-hex number; returns -1 on bad input. */
+long parse_ulong(const char *s);
+
+/* Drops to CPL3 (SYSEXIT) running fn on stack_top with IOPL=3. */
+__attribute__((noreturn)) void enter_user(void (*fn)(void), void *stack_top);
+__attribute__((noreturn)) void halt_forever(void);
+/* First C code of an application processor; index is 1, 2, ... */
+void ap_main(unsigned int index);
+
+size_t strlen(const char *s);
+int strncmp(const char *a, const char *b, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+void *memset(void *d, int c, size_t n);
+
+#endif
