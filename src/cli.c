@@ -48,7 +48,7 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 		.cpus = CONFIG_DEFAULT_CPUS,
 	};
 	opterr = 0;
-	optind = 1;
+	optind = 0; /* glibc: 0 fully resets getopt, also mid-way through a cluster */
 	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'k':
@@ -77,7 +77,11 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 			log_msg("%s: needs a value", argv[optind - 1]);
 			return CLI_USAGE_ERROR;
 		default:
-			log_msg("run: unknown option '%s' (see petrel --help)", argv[optind - 1]);
+			if (optopt)
+				log_msg("run: unknown option '-%c' (see petrel --help)", optopt);
+			else
+				log_msg("run: unknown option '%s' (see petrel --help)",
+					argv[optind - 1]);
 			return CLI_USAGE_ERROR;
 		}
 	}

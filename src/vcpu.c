@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "arch/x86/assist.h"
 #include "arch/x86/diag.h"
 #include "vmm.h"
 
@@ -121,9 +122,8 @@ static enum exit_outcome exit_internal_error(struct vcpu *vcpu)
 	uint32_t suberror = vcpu->run->internal.suberror;
 	char what[160];
 
-	/* Hosts whose KVM emulates guest CPL0 cannot emulate int3; it is a
-	 * one-byte trap, so deliver the #BP the CPU would have raised. */
-	if (suberror == KVM_INTERNAL_ERROR_EMULATION && diag_complete_int3(vcpu) == 0)
+	if (suberror == KVM_INTERNAL_ERROR_EMULATION && vcpu->vm->emulated_host &&
+	    assist_complete(vcpu) == 0)
 		return EXIT_CONTINUE;
 	snprintf(what, sizeof(what),
 		 "KVM internal error: %s (KVM_EXIT_INTERNAL_ERROR, suberror %u)",

@@ -15,41 +15,59 @@
 
 static const char *const default_params[] = { "console=ttyS0", "panic=-1" };
 
-/* Does the command line set parameter `key` (e.g. "console=")? */
-static bool cmdline_has(const char *cmdline, const char *key, size_t keylen)
+/* On a host whose KVM emulates guest CPL0 (PVM), leaf 1 of CPUID is
+ * overridden by the host with what CPL3 can run natively, so hiding XSAVE
+ * and POPCNT there has no effect; Linux is told directly not to use what
+ * the emulator cannot execute at CPL0 (xrstor, popcnt, clac/stac). */
+static const char *const emulated_host_params[] = { "noxsave", "clearcpuid=popcnt,smap" };
+
+/* Does `cmdline` set the parameter `param` names ("console=ttyS0" names
+ * "console=", "noxsave" names "noxsave")? */
+static bool cmdline_has(const char *cmdline, const char *param)
 {
+	const char *eq = strchr(param, '=');
+	size_t keylen = eq ? (size_t)(eq - param + 1) : strlen(param);
+
 	for (const char *p = cmdline; p && *p;) {
+		size_t word;
+
 		p += strspn(p, " ");
-		if (!strncmp(p, key, keylen))
+		word = strcspn(p, " ");
+		if (word >= keylen && !strncmp(p, param, keylen) && (eq || word == keylen))
 			return true;
-		p += strcspn(p, " ");
+		p += word;
 	}
 	return false;
 }
 
-char *boot_cmdline(const char *user)
+static void cmdline_append(char *s, const char *word)
 {
-	size_t len = (user ? strlen(user) : 0) + 1;
+	if (s[0])
+		strcat(s, " ");
+	strcat(s, word);
+}
+
+char *boot_cmdline(const char *user, bool emulated_host)
+{
+	const char *defaults[ARRAY_SIZE(default_params) + ARRAY_SIZE(emulated_host_params)];
+	size_t n = 0, len = (user ? strlen(user) : 0) + 1;
 	char *s;
 
-	for (unsigned int i = 0; i < ARRAY_SIZE(default_params); i++)
-		len += strlen(default_params[i]) + 1;
+	for (size_t i = 0; i < ARRAY_SIZE(default_params); i++)
+		defaults[n++] = default_params[i];
+	for (size_t i = 0; emulated_host && i < ARRAY_SIZE(emulated_host_params); i++)
+		defaults[n++] = emulated_host_params[i];
+	for (size_t i = 0; i < n; i++)
+		len += strlen(defaults[i]) + 1;
 	s = malloc(len);
 	if (!s)
 		return NULL;
 	s[0] = 0;
-	for (unsigned int i = 0; i < ARRAY_SIZE(default_params); i++) {
-		const char *d = default_params[i];
-
-		if (cmdline_has(user, d, (size_t)(strchr(d, '=') - d + 1)))
-			continue;
-		strcat(s, s[0] ? " " : "");
-		strcat(s, d);
-	}
-	if (user && user[0]) {
-		strcat(s, s[0] ? " " : "");
-		strcat(s, user);
-	}
+	for (size_t i = 0; i < n; i++)
+		if (!cmdline_has(user, defaults[i]))
+			cmdline_append(s, defaults[i]);
+	if (user && user[0])
+		cmdline_append(s, user);
 	return s;
 }
 
@@ -134,7 +152,7 @@ int boot_vm(struct vm *vm)
 		err = read_file("initrd", cfg->initrd, cfg->mem_size, &initrd, &in.initrd_size);
 	if (err)
 		goto out;
-	cmdline = boot_cmdline(cfg->cmdline);
+	cmdline = boot_cmdline(cfg->cmdline, vm->emulated_host);
 	if (!cmdline) {
 		err = -ENOMEM;
 		goto out;

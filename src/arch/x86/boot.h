@@ -52,10 +52,11 @@ int pvh_load(const struct gm *gm, const struct boot_input *in, struct boot_entry
  * -ENOSPC. Shared by both loaders for the initrd. */
 int boot_place_high(uint64_t lo, uint64_t hi, uint64_t size, gpa_t *out) MUST_CHECK;
 
-/* The command line petrel passes: its defaults (console=ttyS0, panic=-1)
- * unless `user` sets the same parameter, then `user`. malloc'd, or NULL
- * on ENOMEM. */
-char *boot_cmdline(const char *user);
+/* The command line petrel passes: its defaults (console=ttyS0, panic=-1,
+ * and on an emulated host what keeps Linux off instructions the emulator
+ * cannot run) unless `user` sets the same parameter, then `user`.
+ * malloc'd, or NULL on ENOMEM. */
+char *boot_cmdline(const char *user, bool emulated_host);
 
 /* Read the files named in vm->cfg, load the kernel, write boot tables and
  * set every vCPU's entry state. 0 or -errno after one message. */

@@ -101,7 +101,8 @@ static void cpuid_topology(struct kvm_cpuid2 *c, unsigned int id, unsigned int n
 			if ((e->eax & 0x1f) == 0)
 				break;
 			e->eax &= ~(0x3fU << 26 | 0xfffU << 14);
-			e->eax |= (ncpus - 1) << 26;
+			/* 6-bit field: cores per package - 1, at most 63. */
+			e->eax |= ((ncpus > 64 ? 64 : ncpus) - 1) << 26;
 			if (((e->eax >> 5) & 7) >= 3) /* L3: shared by the package */
 				e->eax |= (ncpus - 1) << 14;
 			break;

@@ -38,27 +38,6 @@ size_t diag_code_bytes(struct vcpu *vcpu, uint8_t *buf, size_t max)
 	return got;
 }
 
-int diag_complete_int3(struct vcpu *vcpu)
-{
-	struct kvm_regs regs;
-	struct kvm_vcpu_events events;
-	uint8_t op;
-
-	if (!vcpu->vm->emulated_host || diag_code_bytes(vcpu, &op, 1) != 1 || op != 0xcc)
-		return -1;
-	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) || ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &events))
-		return -1;
-	/* int3 is a trap: the #BP frame holds the address after it. */
-	regs.rip += 1;
-	events.exception.injected = 1;
-	events.exception.nr = 3;
-	events.exception.has_error_code = 0;
-	events.flags = 0;
-	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) || ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &events))
-		return -1;
-	return 0;
-}
-
 static void diag_segment(const char *name, const struct kvm_segment *s)
 {
 	log_msg("  %-3s sel 0x%04x base 0x%016llx limit 0x%08x type %u dpl %u%s%s%s", name,

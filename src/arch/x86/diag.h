@@ -16,8 +16,4 @@ void diag_dump(struct vcpu *vcpu, const char *what);
  * tables. Returns the number read (0 if RIP does not map to RAM). */
 size_t diag_code_bytes(struct vcpu *vcpu, uint8_t *buf, size_t max);
 
-/* If the instruction KVM failed to emulate is int3, complete it as the CPU
- * would (RIP past it, #BP injected) and return 0; else -1. */
-int diag_complete_int3(struct vcpu *vcpu);
-
 #endif

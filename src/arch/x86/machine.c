@@ -27,8 +27,9 @@ static const struct {
 	uint16_t port, len;
 	const char *what;
 } quiet_ports[] = {
-	{ 0x80, 1, "POST code / I/O delay" },
-	{ 0xcf8, 8, "PCI configuration (no PCI bus)" },
+	{ 0x80, 1, "POST code / I/O delay" }, { 0xcf8, 8, "PCI configuration (no PCI bus)" },
+	{ 0x2f8, 8, "COM2 (absent)" },	      { 0x3e8, 8, "COM3 (absent)" },
+	{ 0x2e8, 8, "COM4 (absent)" },
 };
 
 static void quiet_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)

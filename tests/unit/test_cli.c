@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/* size_parse, uint_parse and the command line. cli_parse prints its usage
+ * errors to stderr; only the outcome is checked here. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "cli.h"
+#include "harness.h"
+#include "size.h"
+
+static void size_parse_accepts(void)
+{
+	static const struct {
+		const char *s;
+		uint64_t v;
+	} ok[] = {
+		{ "128M", 128ULL << 20 },
+		{ "2G", 2ULL << 30 },
+		{ "1k", 1024 },
+		{ "1K", 1024 },
+		{ "65536", 65536 },
+		{ "1GiB", 1ULL << 30 },
+		{ "1gib", 1ULL << 30 },
+		{ "1MB", 1ULL << 20 },
+		{ "3t", 3ULL << 40 },
+		{ "0", 0 },
+		{ "18446744073709551615", UINT64_MAX },
+		{ "16777215T", 16777215ULL << 40 },
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(ok); i++) {
+		uint64_t v = 1;
+
+		CHECK(size_parse(ok[i].s, &v) == 0);
+		CHECK(v == ok[i].v);
+	}
+}
+
+static void size_parse_rejects(void)
+{
+	static const char *const bad[] = {
+		"",
+		"M",
+		"12X",
+		"-1",
+		"+1",
+		"1.5G",
+		" 1M",
+		"1M ",
+		"1 M",
+		"1MiBx",
+		"1Bi",
+		"1BB",
+		"1MM",
+		"0x10",
+		"99999999999999999999",
+		"18446744073709551616",
+		"17179869184T",
+		"16777216T",
+		"17592186044416G",
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		uint64_t v = 42;
+
+		CHECK(size_parse(bad[i], &v) == -EINVAL);
+		CHECK(v == 42);
+	}
+	CHECK(size_parse(NULL, &(uint64_t){ 0 }) == -EINVAL);
+}
+
+static void uint_parse_bounds(void)
+{
+	unsigned int v = 7;
+
+	CHECK(uint_parse("1", 1, 254, &v) == 0 && v == 1);
+	CHECK(uint_parse("254", 1, 254, &v) == 0 && v == 254);
+	CHECK(uint_parse("0010", 1, 254, &v) == 0 && v == 10);
+	CHECK(uint_parse("4294967295", 0, UINT_MAX, &v) == 0 && v == UINT_MAX);
+	v = 7;
+	CHECK(uint_parse("0", 1, 254, &v) == -EINVAL);
+	CHECK(uint_parse("255", 1, 254, &v) == -EINVAL);
+	CHECK(uint_parse("4294967296", 0, UINT_MAX, &v) == -EINVAL);
+	CHECK(uint_parse("99999999999999999999", 0, UINT_MAX, &v) == -EINVAL);
+	CHECK(uint_parse("abc", 0, 10, &v) == -EINVAL);
+	CHECK(uint_parse("", 0, 10, &v) == -EINVAL);
+	CHECK(uint_parse("1 ", 0, 10, &v) == -EINVAL);
+	CHECK(uint_parse("-1", 0, 10, &v) == -EINVAL);
+	CHECK(uint_parse("+1", 0, 10, &v) == -EINVAL);
+	CHECK(uint_parse("1k", 0, 10000, &v) == -EINVAL);
+	CHECK(uint_parse(NULL, 0, 10, &v) == -EINVAL);
+	CHECK(v == 7);
+}
+
+/* Run cli_parse on a NULL-terminated list of arguments after "petrel". The
+ * strings are copied into writable storage that stays valid until the next
+ * call (getopt permutes argv; cfg points into it). */
+static enum cli_command parse(struct vm_config *cfg, ...)
+{
+	static char store[16][256];
+	static char *argv[17];
+	int argc = 0;
+	va_list ap;
+	const char *a;
+
+	snprintf(store[argc], sizeof(store[argc]), "petrel");
+	argv[argc] = store[argc];
+	argc++;
+	va_start(ap, cfg);
+	while ((a = va_arg(ap, const char *)) && argc < 16) {
+		snprintf(store[argc], sizeof(store[argc]), "%s", a);
+		argv[argc] = store[argc];
+		argc++;
+	}
+	va_end(ap);
+	argv[argc] = NULL;
+	memset(cfg, 0x5a, sizeof(*cfg));
+	return cli_parse(argc, argv, cfg);
+}
+
+static void cli_run_all_flags(void)
+{
+	struct vm_config cfg;
+
+	REQUIRE(parse(&cfg, "run", "--kernel", "vmlinuz", "--initrd", "initrd.img", "--cmdline",
+		      "quiet loglevel=3", "--mem", "512M", "--cpus", "4", NULL) == CLI_RUN);
+	CHECK(cfg.kernel && strcmp(cfg.kernel, "vmlinuz") == 0);
+	CHECK(cfg.initrd && strcmp(cfg.initrd, "initrd.img") == 0);
+	CHECK(cfg.cmdline && strcmp(cfg.cmdline, "quiet loglevel=3") == 0);
+	CHECK(cfg.mem_size == 512ULL << 20);
+	CHECK(cfg.cpus == 4);
+}
+
+static void cli_run_equals_form(void)
+{
+	struct vm_config cfg;
+
+	REQUIRE(parse(&cfg, "run", "--mem=1G", "--kernel=bz", "--cpus=254", NULL) == CLI_RUN);
+	CHECK(cfg.kernel && strcmp(cfg.kernel, "bz") == 0);
+	CHECK(cfg.mem_size == 1ULL << 30);
+	CHECK(cfg.cpus == 254);
+}
+
+static void cli_run_defaults(void)
+{
+	struct vm_config cfg;
+
+	REQUIRE(parse(&cfg, "run", "--kernel", "k", NULL) == CLI_RUN);
+	CHECK(cfg.mem_size == CONFIG_DEFAULT_MEM && cfg.mem_size == 256ULL << 20);
+	CHECK(cfg.cpus == 1);
+	CHECK(cfg.initrd == NULL);
+	CHECK(cfg.cmdline == NULL);
+}
+
+static void cli_run_errors(void)
+{
+	struct vm_config cfg;
+
+	CHECK(parse(&cfg, "run", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--mem", "128M", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--bogus", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--bogus=1", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "-x", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--mem", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--cpus", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--cpus", "0", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--cpus", "255", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--cpus", "abc", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--cpus", "", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--mem", "junk", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--mem", "1.5G", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "extra", NULL) == CLI_USAGE_ERROR);
+	/* a good parse still works after all those errors */
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--cpus", "2", NULL) == CLI_RUN && cfg.cpus == 2);
+}
+
+static void cli_commands(void)
+{
+	struct vm_config cfg;
+
+	CHECK(parse(&cfg, "check", NULL) == CLI_CHECK);
+	CHECK(parse(&cfg, "check", "--kernel", "k", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "--help", NULL) == CLI_HELP);
+	CHECK(parse(&cfg, "-h", NULL) == CLI_HELP);
+	CHECK(parse(&cfg, "help", NULL) == CLI_HELP);
+	CHECK(parse(&cfg, "--version", NULL) == CLI_VERSION);
+	CHECK(parse(&cfg, "-V", NULL) == CLI_VERSION);
+	CHECK(parse(&cfg, "launch", "--kernel", "k", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, NULL) == CLI_USAGE_ERROR); /* no command at all */
+}
+
+/*
+ * cli_parse must not depend on an earlier call (the fuzzer and these tests
+ * call it many times). An unknown short-option cluster ("-xy") leaves
+ * glibc's getopt in the middle of the cluster; only optind = 0 resets that.
+ */
+static void cli_reparse_after_short_option_cluster(void)
+{
+	struct vm_config cfg;
+	enum cli_command first, second;
+
+	first = parse(&cfg, "run", "--kernel", "k", "-xy", NULL);
+	second = parse(&cfg, "run", "--kernel", "k", NULL);
+	CHECK(first == CLI_USAGE_ERROR);
+	CHECK(second == CLI_RUN);
+}
+
+int main(void)
+{
+	RUN(size_parse_accepts);
+	RUN(size_parse_rejects);
+	RUN(uint_parse_bounds);
+	RUN(cli_run_all_flags);
+	RUN(cli_run_equals_form);
+	RUN(cli_run_defaults);
+	RUN(cli_run_errors);
+	RUN(cli_commands);
+	RUN(cli_reparse_after_short_option_cluster);
+	return harness_exit();
+}

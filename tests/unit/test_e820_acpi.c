@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/* The e820 memory map and the ACPI tables, parsed back as a guest would. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/x86/acpi.h"
+#include "arch/x86/e820.h"
+#include "arch/x86/layout.h"
+#include "fake_gm.h"
+#include "harness.h"
+#include "le.h"
+#include "petrel/platform.h"
+
+/* e820_build never touches host memory: regions can point anywhere. */
+static uint8_t dummy;
+
+static bool map_sane(const struct e820_entry *e, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (e[i].size == 0 || (e[i].type != E820_RAM && e[i].type != E820_RESERVED))
+			return false;
+		if (i > 0 && e[i - 1].addr + e[i - 1].size > e[i].addr)
+			return false; /* unsorted or overlapping */
+		/* nothing in the 32-bit MMIO hole */
+		if (e[i].addr < PETREL_RAM_HOLE_END &&
+		    e[i].addr + e[i].size > PETREL_RAM_HOLE_START)
+			return false;
+	}
+	return true;
+}
+
+static void e820_small_ram(void)
+{
+	struct gm gm = { 0 };
+	struct e820_entry e[8];
+	int n;
+
+	REQUIRE(gm_add_region(&gm, 0, 64ULL << 20, &dummy) == 0);
+	n = e820_build(&gm, e, ARRAY_SIZE(e));
+	REQUIRE(n == 3);
+	CHECK(map_sane(e, n));
+	CHECK(e[0].addr == 0 && e[0].size == LAYOUT_EBDA && e[0].type == E820_RAM);
+	CHECK(e[1].addr == LAYOUT_ACPI && e[1].addr + e[1].size == LAYOUT_ACPI_END &&
+	      e[1].type == E820_RESERVED);
+	CHECK(e[2].addr == LAYOUT_KERNEL_MIN && e[2].size == (64ULL << 20) - LAYOUT_KERNEL_MIN &&
+	      e[2].type == E820_RAM);
+}
+
+static void e820_ram_above_4g(void)
+{
+	struct gm gm = { 0 };
+	struct e820_entry e[8];
+	const uint64_t high = (1ULL << 30) + (64ULL << 20);
+	int n;
+
+	REQUIRE(gm_add_region(&gm, 0, PETREL_RAM_HOLE_START, &dummy) == 0);
+	REQUIRE(gm_add_region(&gm, PETREL_RAM_HOLE_END, high, &dummy) == 0);
+	n = e820_build(&gm, e, ARRAY_SIZE(e));
+	REQUIRE(n == 4);
+	CHECK(map_sane(e, n));
+	CHECK(e[0].addr == 0 && e[0].size == LAYOUT_EBDA && e[0].type == E820_RAM);
+	CHECK(e[1].type == E820_RESERVED);
+	CHECK(e[2].addr == LAYOUT_KERNEL_MIN && e[2].addr + e[2].size == PETREL_RAM_HOLE_START &&
+	      e[2].type == E820_RAM);
+	CHECK(e[3].addr == PETREL_RAM_HOLE_END && e[3].size == high && e[3].type == E820_RAM);
+}
+
+static void e820_from_gm_init(void)
+{
+	struct gm gm;
+	struct e820_entry e[8];
+	uint64_t ram = 0;
+	int n;
+
+	REQUIRE(gm_init(&gm, (4ULL << 30) + (64ULL << 20)) == 0);
+	n = e820_build(&gm, e, ARRAY_SIZE(e));
+	CHECK(n == 4 && map_sane(e, n));
+	for (int i = 0; i < n; i++)
+		if (e[i].type == E820_RAM)
+			ram += e[i].size;
+	/* all RAM except [EBDA, 1 MiB) */
+	CHECK(ram == (4ULL << 30) + (64ULL << 20) - (LAYOUT_KERNEL_MIN - LAYOUT_EBDA));
+	gm_destroy(&gm);
+}
+
+static void e820_no_room(void)
+{
+	struct gm gm = { 0 };
+	struct e820_entry e[3];
+
+	REQUIRE(gm_add_region(&gm, 0, 64ULL << 20, &dummy) == 0);
+	CHECK(e820_build(&gm, e, 0) == -ENOSPC);
+	CHECK(e820_build(&gm, e, 1) == -ENOSPC);
+	CHECK(e820_build(&gm, e, 2) == -ENOSPC);
+	CHECK(e820_build(&gm, e, 3) == 3);
+}
+
+/* --- ACPI --- */
+
+#define ACPI_CAP (LAYOUT_ACPI_END - LAYOUT_ACPI)
+
+/* A table at guest address `gpa` inside buf (which lives at `base`), if
+ * its whole length fits; *len gets the length. */
+static const uint8_t *table_at(const uint8_t *buf, size_t used, gpa_t base, uint64_t gpa,
+			       const char *sig, uint32_t *len)
+{
+	const uint8_t *t;
+
+	if (gpa < base || gpa - base > used || used - (gpa - base) < 36)
+		return NULL;
+	t = buf + (gpa - base);
+	*len = (uint32_t)le_get(t + 4, 4);
+	if (*len < 36 || *len > used - (gpa - base) || memcmp(t, sig, 4) != 0)
+		return NULL;
+	return t;
+}
+
+struct tables {
+	uint8_t *buf;
+	int len;
+	const uint8_t *rsdp, *xsdt, *fadt, *madt, *dsdt;
+	uint32_t xsdt_len, fadt_len, madt_len, dsdt_len;
+};
+
+/* Build for ncpus into a buffer of ACPI_CAP bytes at LAYOUT_ACPI and find
+ * every table from the RSDP, as a guest would. false if anything is
+ * missing or out of bounds. */
+static bool tables_build(struct tables *t, unsigned int ncpus)
+{
+	*t = (struct tables){ .buf = calloc(1, ACPI_CAP) };
+	if (!t->buf)
+		return false;
+	t->len = acpi_build(t->buf, ACPI_CAP, LAYOUT_ACPI, ncpus);
+	if (t->len < 36 || (size_t)t->len > ACPI_CAP)
+		return false;
+	t->rsdp = t->buf;
+	t->xsdt = table_at(t->buf, (size_t)t->len, LAYOUT_ACPI, le_get(t->rsdp + 24, 8), "XSDT",
+			   &t->xsdt_len);
+	if (!t->xsdt || t->xsdt_len != 36 + 16)
+		return false;
+	t->fadt = table_at(t->buf, (size_t)t->len, LAYOUT_ACPI, le_get(t->xsdt + 36, 8), "FACP",
+			   &t->fadt_len);
+	t->madt = table_at(t->buf, (size_t)t->len, LAYOUT_ACPI, le_get(t->xsdt + 44, 8), "APIC",
+			   &t->madt_len);
+	if (!t->fadt || !t->madt || t->fadt_len < 276)
+		return false;
+	t->dsdt = table_at(t->buf, (size_t)t->len, LAYOUT_ACPI, le_get(t->fadt + 140, 8), "DSDT",
+			   &t->dsdt_len);
+	return t->dsdt != NULL;
+}
+
+static void acpi_rsdp(void)
+{
+	struct tables t;
+
+	REQUIRE(tables_build(&t, 1));
+	CHECK(memcmp(t.rsdp, "RSD PTR ", 8) == 0);
+	CHECK(acpi_sum(t.rsdp, 20) == 0);
+	CHECK(acpi_sum(t.rsdp, 36) == 0);
+	CHECK(t.rsdp[15] == 2);
+	CHECK(le_get(t.rsdp + 20, 4) == 36);
+	CHECK(le_get(t.rsdp + 16, 4) == 0); /* no RSDT */
+	CHECK((uintptr_t)(t.rsdp - t.buf) % 16 == 0);
+	free(t.buf);
+}
+
+static void acpi_tables_checksum(void)
+{
+	static const unsigned int ncpus[] = { 1, 2, 64, 254 };
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(ncpus); i++) {
+		struct tables t;
+
+		REQUIRE(tables_build(&t, ncpus[i]));
+		CHECK(acpi_sum(t.xsdt, t.xsdt_len) == 0);
+		CHECK(acpi_sum(t.fadt, t.fadt_len) == 0);
+		CHECK(acpi_sum(t.madt, t.madt_len) == 0);
+		CHECK(acpi_sum(t.dsdt, t.dsdt_len) == 0);
+		CHECK(le_get(t.xsdt + 36, 8) % 8 == 0 && le_get(t.xsdt + 44, 8) % 8 == 0);
+		free(t.buf);
+	}
+}
+
+static void acpi_fadt_fields(void)
+{
+	struct tables t;
+	const uint8_t *f;
+
+	REQUIRE(tables_build(&t, 2));
+	f = t.fadt;
+	CHECK(f[8] == 6);			/* revision */
+	CHECK(f[131] == 5);			/* minor version */
+	CHECK(le_get(f + 112, 4) & (1U << 20)); /* HW_REDUCED_ACPI */
+	CHECK(le_get(f + 40, 4) == le_get(f + 140, 8));
+	/* SLEEP_CONTROL_REG / SLEEP_STATUS_REG: 8-bit system I/O ports */
+	CHECK(f[244] == 1 && f[245] == 8 && le_get(f + 248, 8) == PETREL_ACPI_SLEEP_CTL_PORT);
+	CHECK(f[256] == 1 && f[257] == 8 && le_get(f + 260, 8) == PETREL_ACPI_SLEEP_STS_PORT);
+	/* RESET_REG (flag RESET_REG_SUP) */
+	CHECK(le_get(f + 112, 4) & (1U << 10));
+	CHECK(f[116] == 1 && le_get(f + 120, 8) == PETREL_I8042_CMD_PORT);
+	CHECK(f[128] == PETREL_I8042_CMD_RESET);
+	free(t.buf);
+}
+
+static bool contains(const uint8_t *p, size_t n, const char *s)
+{
+	size_t k = strlen(s);
+
+	for (size_t i = 0; i + k <= n; i++)
+		if (memcmp(p + i, s, k) == 0)
+			return true;
+	return false;
+}
+
+static void acpi_dsdt_content(void)
+{
+	struct tables t;
+
+	REQUIRE(tables_build(&t, 1));
+	CHECK(contains(t.dsdt + 36, t.dsdt_len - 36, "_S5_"));
+	CHECK(contains(t.dsdt + 36, t.dsdt_len - 36, "QEMU0001"));
+	free(t.buf);
+}
+
+static void acpi_madt_cpus(void)
+{
+	static const unsigned int ncpus[] = { 1, 2, 64, 254 };
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(ncpus); i++) {
+		struct tables t;
+		unsigned int lapics = 0, ioapics = 0;
+		uint32_t at = 44;
+
+		REQUIRE(tables_build(&t, ncpus[i]));
+		CHECK(le_get(t.madt + 36, 4) == PETREL_LAPIC_ADDR);
+		while (at + 2 <= t.madt_len) {
+			const uint8_t *e = t.madt + at;
+
+			if (e[1] < 2 || at + e[1] > t.madt_len)
+				break;
+			if (e[0] == 0) {
+				CHECK(e[1] == 8);
+				CHECK(e[3] == lapics); /* APIC ID */
+				CHECK(e[2] == lapics); /* processor UID */
+				CHECK(le_get(e + 4, 4) & 1);
+				lapics++;
+			} else if (e[0] == 1) {
+				CHECK(e[1] == 12 && le_get(e + 4, 4) == PETREL_IOAPIC_ADDR);
+				ioapics++;
+			}
+			at += e[1];
+		}
+		CHECK(at == t.madt_len); /* the entries exactly fill the table */
+		CHECK(lapics == ncpus[i]);
+		CHECK(ioapics == 1);
+		free(t.buf);
+	}
+}
+
+static void acpi_too_small(void)
+{
+	uint8_t *big = calloc(1, ACPI_CAP);
+	int need;
+
+	REQUIRE(big);
+	need = acpi_build(big, ACPI_CAP, LAYOUT_ACPI, 4);
+	free(big);
+	REQUIRE(need > 36);
+	/* every shorter buffer: -ENOSPC, and (ASan) no write past its end */
+	for (int cap = 0; cap < need; cap++) {
+		uint8_t *b = malloc(cap ? (size_t)cap : 1);
+
+		REQUIRE(b);
+		CHECK(acpi_build(b, (size_t)cap, LAYOUT_ACPI, 4) == -ENOSPC);
+		free(b);
+	}
+	big = malloc((size_t)need);
+	REQUIRE(big);
+	CHECK(acpi_build(big, (size_t)need, LAYOUT_ACPI, 4) == need);
+	free(big);
+}
+
+static void acpi_install_into_guest(void)
+{
+	struct gm gm;
+	gpa_t rsdp = 0;
+
+	REQUIRE(fake_gm_init(&gm, 0, 16ULL << 20));
+	CHECK(acpi_install(&gm, 2, &rsdp) == 0);
+	CHECK(rsdp == LAYOUT_ACPI);
+	CHECK(gm_ptr(&gm, LAYOUT_ACPI, 8) &&
+	      memcmp(gm_ptr(&gm, LAYOUT_ACPI, 8), "RSD PTR ", 8) == 0);
+	fake_gm_free(&gm);
+	/* no RAM under the BIOS area */
+	REQUIRE(fake_gm_init(&gm, LAYOUT_KERNEL_MIN, 16ULL << 20));
+	CHECK(acpi_install(&gm, 2, &rsdp) == -EFAULT);
+	fake_gm_free(&gm);
+}
+
+int main(void)
+{
+	RUN(e820_small_ram);
+	RUN(e820_ram_above_4g);
+	RUN(e820_from_gm_init);
+	RUN(e820_no_room);
+	RUN(acpi_rsdp);
+	RUN(acpi_tables_checksum);
+	RUN(acpi_fadt_fields);
+	RUN(acpi_dsdt_content);
+	RUN(acpi_madt_cpus);
+	RUN(acpi_too_small);
+	RUN(acpi_install_into_guest);
+	return harness_exit();
+}
