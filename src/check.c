@@ -50,6 +50,11 @@ int kvm_open(void)
 		return err;
 	}
 	version = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (version < 0) {
+		log_msg("/dev/kvm: not a KVM device (KVM_GET_API_VERSION: %m)");
+		close(fd);
+		return -ENOTTY;
+	}
 	if (version != KVM_API_VERSION) {
 		log_msg("/dev/kvm: KVM API version %d, petrel needs %d", version, KVM_API_VERSION);
 		close(fd);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -20,6 +21,11 @@ struct console {
 	struct serial *uart;
 	int in_fd;
 	int out_fd;
+	/* What the event loop watches for input: stdin itself, or, when stdin
+	 * is a regular file (which epoll cannot watch), an eventfd that stays
+	 * readable, so the file is read whenever the UART has room. */
+	int poll_fd;
+	int pump_fd;  /* that eventfd, or -1 */
 	bool in_open; /* stdin still watched (not at EOF) */
 	bool escape;  /* the previous input byte was ESCAPE_CHAR */
 	bool raw;     /* we changed the terminal and must restore it */
@@ -88,7 +94,7 @@ static void console_rx_wanted(void *opaque, bool wanted)
 {
 	struct console *c = opaque;
 
-	if (c->in_open && evloop_mod(&c->vm->ev, c->in_fd, wanted ? EPOLLIN : 0))
+	if (c->in_open && evloop_mod(&c->vm->ev, c->poll_fd, wanted ? EPOLLIN : 0))
 		log_msg("console input: epoll: %m");
 }
 
@@ -103,7 +109,7 @@ static size_t console_fill(void *opaque, uint8_t *buf, size_t room)
 	if (n <= 0) {
 		if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
 			c->in_open = false; /* EOF: the guest keeps running */
-			evloop_del(&c->vm->ev, c->in_fd);
+			evloop_del(&c->vm->ev, c->poll_fd);
 		}
 		return 0;
 	}
@@ -147,7 +153,11 @@ int console_create(struct vm *vm, struct console **out)
 
 	if (!c)
 		return -ENOMEM;
-	*c = (struct console){ .vm = vm, .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO };
+	*c = (struct console){ .vm = vm,
+			       .in_fd = STDIN_FILENO,
+			       .out_fd = STDOUT_FILENO,
+			       .poll_fd = STDIN_FILENO,
+			       .pump_fd = -1 };
 	c->uart = serial_new(&console_serial_ops, c);
 	if (!c->uart) {
 		free(c);
@@ -157,12 +167,17 @@ int console_create(struct vm *vm, struct console **out)
 	err = bus_register(&vm->pio, PETREL_COM1_PORT, SERIAL_NR_REGS, serial_io, c->uart, "com1");
 	if (err)
 		return err;
-	/* A regular file cannot be polled (EPERM): such a stdin feeds nothing. */
-	err = evloop_add(&vm->ev, c->in_fd, EPOLLIN, console_on_input, c);
-	if (err == 0)
-		c->in_open = true;
-	else if (err != -EPERM)
+	err = evloop_add(&vm->ev, c->poll_fd, EPOLLIN, console_on_input, c);
+	if (err == -EPERM) { /* a regular file */
+		c->pump_fd = eventfd(1, EFD_CLOEXEC);
+		if (c->pump_fd < 0)
+			return -errno;
+		c->poll_fd = c->pump_fd;
+		err = evloop_add(&vm->ev, c->poll_fd, EPOLLIN, console_on_input, c);
+	}
+	if (err)
 		return err;
+	c->in_open = true;
 	console_raw(c);
 	return 0;
 }
@@ -175,6 +190,8 @@ void console_destroy(struct console *c)
 		tcsetattr(c->in_fd, TCSANOW, &c->saved);
 		crash_tty_fd = -1;
 	}
+	if (c->pump_fd >= 0)
+		close(c->pump_fd);
 	serial_free(c->uart);
 	free(c);
 }

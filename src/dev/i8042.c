@@ -26,23 +26,32 @@ static void i8042_reset(struct i8042 *kbc)
 	vm_stop(kbc->vm, VM_STATUS_OFF, "guest rebooted (reset through the i8042)");
 }
 
-static void i8042_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+/* Port 0x60: data. Reads see no data; a write completes command 0xd1. */
+static void i8042_data_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
 {
 	struct i8042 *kbc = opaque;
-	bool cmd_port = offset == PETREL_I8042_CMD_PORT - PETREL_I8042_DATA_PORT;
 
+	(void)offset;
 	(void)len;
-	if (!is_write) /* status 0: no data, input buffer empty; data port 0 */
+	if (!is_write || kbc->pending_cmd != CMD_WRITE_OUTPUT)
 		return;
-	if (cmd_port) {
-		kbc->pending_cmd = data[0];
-		if (data[0] == PETREL_I8042_CMD_RESET)
-			i8042_reset(kbc);
-	} else if (offset == 0 && kbc->pending_cmd == CMD_WRITE_OUTPUT) {
-		kbc->pending_cmd = 0;
-		if (!(data[0] & OUTPUT_RESET_N))
-			i8042_reset(kbc);
-	}
+	kbc->pending_cmd = 0;
+	if (!(data[0] & OUTPUT_RESET_N))
+		i8042_reset(kbc);
+}
+
+/* Port 0x64: status (reads 0: no data, input buffer empty) and commands. */
+static void i8042_cmd_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	struct i8042 *kbc = opaque;
+
+	(void)offset;
+	(void)len;
+	if (!is_write)
+		return;
+	kbc->pending_cmd = data[0];
+	if (data[0] == PETREL_I8042_CMD_RESET)
+		i8042_reset(kbc);
 }
 
 int i8042_create(struct vm *vm)
@@ -55,8 +64,10 @@ int i8042_create(struct vm *vm)
 	kbc->vm = vm;
 	err = vm_own(vm, kbc);
 	if (!err)
-		err = bus_register(&vm->pio, PETREL_I8042_DATA_PORT, 1, i8042_io, kbc, "i8042");
+		err = bus_register(&vm->pio, PETREL_I8042_DATA_PORT, 1, i8042_data_io, kbc,
+				   "i8042-data");
 	if (!err)
-		err = bus_register(&vm->pio, PETREL_I8042_CMD_PORT, 1, i8042_io, kbc, "i8042");
+		err = bus_register(&vm->pio, PETREL_I8042_CMD_PORT, 1, i8042_cmd_io, kbc,
+				   "i8042-command");
 	return err;
 }

@@ -103,9 +103,11 @@ static void serial_rx_push(struct serial *s, uint8_t byte)
 	s->rx_count++;
 }
 
+/* Ask for input again once the FIFO is half empty, not after every byte:
+ * the host then refills in batches instead of one wake-up per byte. */
 static void serial_rx_unblock(struct serial *s)
 {
-	if (s->rx_blocked) {
+	if (s->rx_blocked && s->rx_count <= SERIAL_FIFO_SIZE / 2) {
 		s->rx_blocked = false;
 		s->ops->rx_wanted(s->opaque, true);
 	}
