@@ -116,7 +116,10 @@ int main(int argc, char **argv)
 	if (ram == MAP_FAILED)
 		die("mmap RAM");
 	struct kvm_userspace_memory_region slot = {
-		.slot = 0, .guest_phys_addr = 0, .memory_size = mem, .userspace_addr = (uintptr_t)ram,
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = mem,
+		.userspace_addr = (uintptr_t)ram,
 	};
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &slot))
 		die("KVM_SET_USER_MEMORY_REGION");
@@ -152,16 +155,23 @@ int main(int argc, char **argv)
 
 	uint32_t entry = load_pvh(argv[1], ram, mem);
 	uint32_t *si = (uint32_t *)(ram + START_INFO); /* hvm_start_info v0 */
-	si[0] = 0x336ec578; /* magic */
-	si[1] = 0;          /* version */
+	si[0] = 0x336ec578;			       /* magic */
+	si[1] = 0;				       /* version */
 
 	/* PVH: 32-bit protected mode, flat segments, paging off. */
 	struct kvm_sregs sr;
 	if (ioctl(vcpu, KVM_GET_SREGS, &sr))
 		die("KVM_GET_SREGS");
 	struct kvm_segment seg = {
-		.base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 3,
-		.present = 1, .dpl = 0, .db = 1, .s = 1, .g = 1,
+		.base = 0,
+		.limit = 0xffffffff,
+		.selector = 0x10,
+		.type = 3,
+		.present = 1,
+		.dpl = 0,
+		.db = 1,
+		.s = 1,
+		.g = 1,
 	};
 	sr.ds = sr.es = sr.fs = sr.gs = sr.ss = seg;
 	seg.selector = 0x08;
@@ -203,7 +213,8 @@ int main(int argc, char **argv)
 		case KVM_EXIT_SHUTDOWN:
 			ioctl(vcpu, KVM_GET_REGS, &regs);
 			ioctl(vcpu, KVM_GET_SREGS, &sr);
-			fprintf(stderr, "bare_kvm: triple fault at rip %llx cs %x cr0 %llx efer %llx\n",
+			fprintf(stderr,
+				"bare_kvm: triple fault at rip %llx cs %x cr0 %llx efer %llx\n",
 				(unsigned long long)regs.rip, sr.cs.selector,
 				(unsigned long long)sr.cr0, (unsigned long long)sr.efer);
 			return 3;
