@@ -49,7 +49,6 @@ static enum exit_outcome exit_io(struct vcpu *vcpu)
 		vcpu_fatal(vcpu, VM_STATUS_KVM_ERROR, "KVM_EXIT_IO with a bad data offset");
 		return EXIT_STOP;
 	}
-	atomic_fetch_add_explicit(&vcpu->stats.io, 1, memory_order_relaxed);
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size)
 		if (!bus_access(&vcpu->vm->pio, run->io.port, data, run->io.size, is_write))
 			log_limited(&unhandled_pio_log,
@@ -68,7 +67,6 @@ static enum exit_outcome exit_mmio(struct vcpu *vcpu)
 		vcpu_fatal(vcpu, VM_STATUS_KVM_ERROR, "KVM_EXIT_MMIO with a bad length");
 		return EXIT_STOP;
 	}
-	atomic_fetch_add_explicit(&vcpu->stats.mmio, 1, memory_order_relaxed);
 	if (!bus_access(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data, len,
 			run->mmio.is_write))
 		log_limited(&unhandled_mmio_log,
@@ -166,7 +164,6 @@ static enum exit_outcome vcpu_dispatch(struct vcpu *vcpu)
 	uint32_t reason = vcpu->run->exit_reason;
 	char what[64];
 
-	atomic_fetch_add_explicit(&vcpu->stats.exits, 1, memory_order_relaxed);
 	if (reason < ARRAY_SIZE(exit_table) && exit_table[reason])
 		return exit_table[reason](vcpu);
 	snprintf(what, sizeof(what), "unexpected KVM exit reason %u", reason);

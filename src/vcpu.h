@@ -21,12 +21,6 @@
 
 struct vm;
 
-struct vcpu_stats {
-	atomic_uint_fast64_t exits;
-	atomic_uint_fast64_t io;
-	atomic_uint_fast64_t mmio;
-};
-
 struct vcpu {
 	struct vm *vm;
 	unsigned int id; /* also its APIC ID */
@@ -34,7 +28,6 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
-	struct vcpu_stats stats;
 };
 
 /* Create vCPU `id` (KVM_CREATE_VCPU, map kvm_run). 0 or -errno. */

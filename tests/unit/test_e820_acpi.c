@@ -215,11 +215,17 @@ static bool contains(const uint8_t *p, size_t n, const char *s)
 
 static void acpi_dsdt_content(void)
 {
+	static const uint8_t com1_crs[] = { 0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x00,
+					    0x08, 0x22, 0x10, 0x00, 0x79, 0x00 };
 	struct tables t;
 
 	REQUIRE(tables_build(&t, 1));
 	CHECK(contains(t.dsdt + 36, t.dsdt_len - 36, "_S5_"));
 	CHECK(contains(t.dsdt + 36, t.dsdt_len - 36, "QEMU0001"));
+	/* COM1: EisaId("PNP0501"), I/O 0x3f8 length 8, IRQ 4 (mask 0x0010) */
+	CHECK(contains(t.dsdt + 36, t.dsdt_len - 36, "COM1"));
+	CHECK(contains(t.dsdt + 36, t.dsdt_len - 36, "\x0c\x41\xd0\x05\x01"));
+	CHECK(memmem(t.dsdt + 36, t.dsdt_len - 36, com1_crs, sizeof(com1_crs)));
 	free(t.buf);
 }
 

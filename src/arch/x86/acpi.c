@@ -99,6 +99,18 @@ static void put_gas_io8(uint8_t *p, uint16_t port)
  *       Name (_CRS, ResourceTemplate () { IO (Decode16, 0x505, 0x505, 1, 1) })
  *     }
  *   }
+ *   Scope (\_SB) {
+ *     Device (COM1) {                        -- the 16550A, port 0x3f8, IRQ 4
+ *       Name (_HID, EisaId ("PNP0501"))
+ *       Name (_UID, 1)
+ *       Name (_CRS, ResourceTemplate () { IO (Decode16, 0x3f8, 0x3f8, 0, 8)
+ *                                         IRQNoFlags () { 4 } })
+ *     }
+ *   }
+ *
+ * COM1 must be described: with a hardware-reduced FADT Linux replaces the
+ * 8259 with a null PIC and sets up no ISA interrupt it is not told about, so
+ * an undeclared ttyS0 gets no IRQ and its tty fails with EIO.
  */
 /* clang-format off */
 static const uint8_t dsdt_aml[] = {
@@ -110,6 +122,14 @@ static const uint8_t dsdt_aml[] = {
 	0x08, '_', 'C', 'R', 'S', 0x11, 0x0d, 0x0a, 0x0a,
 	0x47, 0x01, PETREL_PVPANIC_PORT & 0xff, PETREL_PVPANIC_PORT >> 8,
 	PETREL_PVPANIC_PORT & 0xff, PETREL_PVPANIC_PORT >> 8, 0x01, 0x01, 0x79, 0x00,
+	0x10, 0x33, '\\', '_', 'S', 'B', '_',
+	0x5b, 0x82, 0x2b, 'C', 'O', 'M', '1',
+	0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x05, 0x01,
+	0x08, '_', 'U', 'I', 'D', 0x01,
+	0x08, '_', 'C', 'R', 'S', 0x11, 0x10, 0x0a, 0x0d,
+	0x47, 0x01, PETREL_COM1_PORT & 0xff, PETREL_COM1_PORT >> 8,
+	PETREL_COM1_PORT & 0xff, PETREL_COM1_PORT >> 8, 0x00, 0x08,
+	0x22, 1 << PETREL_COM1_IRQ, 0x00, 0x79, 0x00,
 };
 /* clang-format on */
 
