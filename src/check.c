@@ -21,8 +21,10 @@ struct kvm_cap_use {
 
 static const struct kvm_cap_use caps[] = {
 	{ KVM_CAP_USER_MEMORY, "USER_MEMORY", true, "guest RAM" },
-	{ KVM_CAP_IRQCHIP, "IRQCHIP", true, "in-kernel PIC, IOAPIC, LAPIC" },
-	{ KVM_CAP_PIT2, "PIT2", true, "in-kernel PIT" },
+	{ KVM_CAP_SPLIT_IRQCHIP, "SPLIT_IRQCHIP", true,
+	  "in-kernel local APICs, I/O APIC in petrel" },
+	{ KVM_CAP_SIGNAL_MSI, "SIGNAL_MSI", true, "I/O APIC interrupt delivery" },
+	{ KVM_CAP_IRQ_ROUTING, "IRQ_ROUTING", true, "level-triggered EOIs back to the I/O APIC" },
 	{ KVM_CAP_EXT_CPUID, "EXT_CPUID", true, "CPUID policy" },
 	{ KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT", true, "race-free vCPU stop" },
 	{ KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR", false, "VT-x real-mode support" },

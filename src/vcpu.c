@@ -10,6 +10,7 @@
 
 #include "arch/x86/assist.h"
 #include "arch/x86/diag.h"
+#include "arch/x86/machine.h"
 #include "vmm.h"
 
 enum exit_outcome {
@@ -130,6 +131,14 @@ static enum exit_outcome exit_internal_error(struct vcpu *vcpu)
 	return EXIT_STOP;
 }
 
+/* The guest's EOI of a vector the userspace I/O APIC delivered as
+ * level-triggered: KVM reports only those (see machine.c). */
+static enum exit_outcome exit_ioapic_eoi(struct vcpu *vcpu)
+{
+	machine_eoi(vcpu->vm, vcpu->run->eoi.vector);
+	return EXIT_CONTINUE;
+}
+
 static enum exit_outcome exit_system_event(struct vcpu *vcpu)
 {
 	switch (vcpu->run->system_event.type) {
@@ -157,6 +166,7 @@ static const exit_fn exit_table[] = {
 	[KVM_EXIT_FAIL_ENTRY] = exit_fail_entry,
 	[KVM_EXIT_INTERNAL_ERROR] = exit_internal_error,
 	[KVM_EXIT_SYSTEM_EVENT] = exit_system_event,
+	[KVM_EXIT_IOAPIC_EOI] = exit_ioapic_eoi,
 };
 
 static enum exit_outcome vcpu_dispatch(struct vcpu *vcpu)

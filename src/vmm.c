@@ -54,15 +54,6 @@ void vm_stop(struct vm *vm, int status, const char *why)
 	pthread_mutex_unlock(&vm->stop_lock);
 }
 
-void vm_irq_line(struct vm *vm, unsigned int irq, bool level)
-{
-	static struct log_limit irq_log = LOG_LIMIT_INIT(4);
-	struct kvm_irq_level l = { .irq = irq, .level = level };
-
-	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l))
-		log_limited(&irq_log, "KVM_IRQ_LINE %u: %m", irq);
-}
-
 static int vm_check_config(const struct vm_config *cfg)
 {
 	if (cfg->mem_size < CONFIG_MIN_MEM) {
@@ -235,6 +226,7 @@ void vm_destroy(struct vm *vm)
 	vm->ncpus = 0;
 	console_destroy(vm->console);
 	vm->console = NULL;
+	machine_destroy(vm);
 	for (unsigned int i = 0; i < vm->nowned; i++)
 		free(vm->owned[i]);
 	vm->nowned = 0;

@@ -32,6 +32,7 @@ enum vm_status {
 
 struct vcpu;
 struct console;
+struct ioapic;
 
 struct vm {
 	const struct vm_config *cfg;
@@ -50,6 +51,7 @@ struct vm {
 	unsigned int ncpus;
 
 	struct console *console; /* the terminal side of COM1 */
+	struct ioapic *ioapic;	 /* the userspace half of the split irqchip */
 	void *owned[16];	 /* device state freed with the VM */
 	unsigned int nowned;
 	int sig_fd; /* signalfd: SIGINT, SIGTERM, SIGHUP stop the VM */
@@ -82,8 +84,8 @@ static inline bool vm_stopping(const struct vm *vm)
 	return atomic_load_explicit(&vm->stopping, memory_order_acquire);
 }
 
-/* Drive an interrupt line of the in-kernel irqchip (PIC and IOAPIC pin
- * `irq`). Errors are logged once; a lost edge is not fatal to the VMM. */
+/* Drive I/O APIC pin `irq`. Implemented by the machine
+ * (arch/x86/machine.c). Errors are logged; a lost edge is not fatal. */
 void vm_irq_line(struct vm *vm, unsigned int irq, bool level);
 
 /* Free `p` when the VM is destroyed. 0, or -ENOMEM (then `p` is freed

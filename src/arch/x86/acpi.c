@@ -174,7 +174,7 @@ static uint8_t *acpi_madt(struct acpi_buf *b, unsigned int ncpus)
 	if (!t)
 		return NULL;
 	le_put(t + 36, PETREL_LAPIC_ADDR, 4);
-	le_put(t + 40, 1, 4); /* PCAT_COMPAT: an 8259 pair is present */
+	le_put(t + 40, 0, 4); /* no PCAT_COMPAT: there is no 8259 pair */
 	e = t + 44;
 	for (unsigned int i = 0; i < ncpus; i++, e += 8) {
 		e[0] = 0; /* processor local APIC */

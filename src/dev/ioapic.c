@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+#include "dev/ioapic.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "le.h"
+
+/* MMIO offsets */
+#define IOREGSEL 0x00
+#define IOWIN 0x10
+
+/* Indirect registers */
+#define REG_ID 0x00
+#define REG_VERSION 0x01
+#define REG_ARB 0x02
+#define REG_REDIR 0x10 /* two per pin: low, high */
+
+#define IOAPIC_VERSION 0x11
+#define ID_MASK (0xfU << 24)
+
+/* Redirection entry bits */
+#define RTE_VECTOR 0xffULL
+#define RTE_DELMODE_SHIFT 8
+#define RTE_DELMODE (7ULL << RTE_DELMODE_SHIFT)
+#define RTE_DESTMODE (1ULL << 11)
+#define RTE_DELIVS (1ULL << 12) /* delivery status: read-only, always idle here */
+#define RTE_POLARITY (1ULL << 13)
+#define RTE_REMOTE_IRR (1ULL << 14) /* read-only */
+#define RTE_LEVEL (1ULL << 15)
+#define RTE_MASKED (1ULL << 16)
+#define RTE_DEST_SHIFT 56
+/* What the guest may write: everything but the read-only and reserved bits. */
+#define RTE_WRITABLE                                                                               \
+	(RTE_VECTOR | RTE_DELMODE | RTE_DESTMODE | RTE_POLARITY | RTE_LEVEL | RTE_MASKED |         \
+	 (0xffULL << RTE_DEST_SHIFT))
+
+/* The x86 interrupt message format (Intel SDM vol. 3, "Message Signalled
+ * Interrupts"). */
+#define MSI_ADDR_BASE 0xfee00000ULL
+#define MSI_ADDR_DEST_SHIFT 12
+#define MSI_ADDR_DESTMODE_LOGICAL (1ULL << 2)
+#define MSI_DATA_DELMODE_SHIFT 8
+#define MSI_DATA_ASSERT (1U << 14)
+#define MSI_DATA_LEVEL (1U << 15)
+
+struct ioapic {
+	pthread_mutex_t lock;
+	const struct ioapic_ops *ops;
+	void *opaque;
+
+	uint32_t id;
+	uint8_t regsel;
+	uint32_t line; /* input pins asserted, one bit per pin */
+	uint64_t redir[IOAPIC_NR_PINS];
+};
+
+static struct ioapic_msi ioapic_entry_msi(uint64_t e)
+{
+	struct ioapic_msi m = {
+		.addr = MSI_ADDR_BASE | ((e >> RTE_DEST_SHIFT) << MSI_ADDR_DEST_SHIFT),
+		.data =
+		    (uint32_t)(e & RTE_VECTOR) | (uint32_t)((e & RTE_DELMODE) >> RTE_DELMODE_SHIFT)
+						     << MSI_DATA_DELMODE_SHIFT,
+	};
+
+	if (e & RTE_DESTMODE)
+		m.addr |= MSI_ADDR_DESTMODE_LOGICAL;
+	if (e & RTE_LEVEL)
+		m.data |= MSI_DATA_LEVEL | MSI_DATA_ASSERT;
+	return m;
+}
+
+static void ioapic_all_msi(const struct ioapic *io, struct ioapic_msi msi[IOAPIC_NR_PINS])
+{
+	for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++)
+		msi[pin] = ioapic_entry_msi(io->redir[pin]);
+}
+
+/* Deliver `pin` if it is asserted, unmasked and (level) not already in
+ * service. Edge pins are only ever called here on a rising edge. */
+static void ioapic_service(struct ioapic *io, unsigned int pin)
+{
+	uint64_t *e = &io->redir[pin];
+
+	if ((*e & RTE_MASKED) || !(io->line & (1U << pin)))
+		return;
+	if (*e & RTE_LEVEL) {
+		if (*e & RTE_REMOTE_IRR)
+			return;
+		*e |= RTE_REMOTE_IRR;
+	}
+	io->ops->deliver(io->opaque, ioapic_entry_msi(*e));
+}
+
+struct ioapic *ioapic_new(const struct ioapic_ops *ops, void *opaque)
+{
+	struct ioapic *io = calloc(1, sizeof(*io));
+
+	if (!io)
+		return NULL;
+	pthread_mutex_init(&io->lock, NULL);
+	io->ops = ops;
+	io->opaque = opaque;
+	for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++)
+		io->redir[pin] = RTE_MASKED;
+	return io;
+}
+
+void ioapic_free(struct ioapic *io)
+{
+	if (!io)
+		return;
+	pthread_mutex_destroy(&io->lock);
+	free(io);
+}
+
+static uint32_t ioapic_read_reg(const struct ioapic *io, uint8_t reg)
+{
+	unsigned int pin = (reg - REG_REDIR) / 2U;
+
+	switch (reg) {
+	case REG_ID:
+	case REG_ARB:
+		return io->id;
+	case REG_VERSION:
+		return IOAPIC_VERSION | (IOAPIC_NR_PINS - 1) << 16;
+	}
+	if (reg < REG_REDIR || pin >= IOAPIC_NR_PINS)
+		return 0;
+	return (uint32_t)(io->redir[pin] >> ((reg & 1) ? 32 : 0));
+}
+
+static void ioapic_write_reg(struct ioapic *io, uint8_t reg, uint32_t val)
+{
+	unsigned int pin = (reg - REG_REDIR) / 2U;
+	struct ioapic_msi msi[IOAPIC_NR_PINS];
+	uint64_t *e, v;
+
+	if (reg == REG_ID) {
+		io->id = val & ID_MASK;
+		return;
+	}
+	if (reg < REG_REDIR || pin >= IOAPIC_NR_PINS)
+		return; /* version, arbitration and reserved registers are read-only */
+	e = &io->redir[pin];
+	v = (reg & 1) ? ((uint64_t)val << 32) | (*e & 0xffffffffULL) : (*e & ~0xffffffffULL) | val;
+	*e = (v & RTE_WRITABLE) | (*e & RTE_REMOTE_IRR);
+	if (!(*e & RTE_LEVEL))
+		*e &= ~RTE_REMOTE_IRR; /* meaningless for an edge pin */
+	ioapic_all_msi(io, msi);
+	io->ops->routes(io->opaque, msi);
+	/* Unmasking an asserted level pin delivers it now. */
+	if (*e & RTE_LEVEL)
+		ioapic_service(io, pin);
+}
+
+void ioapic_mmio(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	struct ioapic *io = opaque;
+
+	if (len != 4 || (offset != IOREGSEL && offset != IOWIN))
+		return; /* reads see zeros (the bus zero-fills) */
+	pthread_mutex_lock(&io->lock);
+	if (offset == IOREGSEL) {
+		if (is_write)
+			io->regsel = data[0];
+		else
+			le_put(data, io->regsel, 4);
+	} else if (is_write) {
+		ioapic_write_reg(io, io->regsel, (uint32_t)le_get(data, 4));
+	} else {
+		le_put(data, ioapic_read_reg(io, io->regsel), 4);
+	}
+	pthread_mutex_unlock(&io->lock);
+}
+
+void ioapic_set_irq(struct ioapic *io, unsigned int pin, bool level)
+{
+	uint32_t bit, was;
+
+	if (pin >= IOAPIC_NR_PINS)
+		return;
+	bit = 1U << pin;
+	pthread_mutex_lock(&io->lock);
+	was = io->line & bit;
+	if (level)
+		io->line |= bit;
+	else
+		io->line &= ~bit;
+	if (level && (!was || (io->redir[pin] & RTE_LEVEL)))
+		ioapic_service(io, pin);
+	pthread_mutex_unlock(&io->lock);
+}
+
+void ioapic_eoi(struct ioapic *io, uint8_t vector)
+{
+	pthread_mutex_lock(&io->lock);
+	for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++) {
+		uint64_t *e = &io->redir[pin];
+
+		if ((*e & RTE_VECTOR) != vector || !(*e & RTE_LEVEL) || !(*e & RTE_REMOTE_IRR))
+			continue;
+		*e &= ~RTE_REMOTE_IRR;
+		ioapic_service(io, pin); /* still asserted: the next one */
+	}
+	pthread_mutex_unlock(&io->lock);
+}
+
+void ioapic_routes(struct ioapic *io, struct ioapic_msi msi[IOAPIC_NR_PINS])
+{
+	pthread_mutex_lock(&io->lock);
+	ioapic_all_msi(io, msi);
+	pthread_mutex_unlock(&io->lock);
+}

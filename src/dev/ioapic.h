@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * An I/O APIC (registers per the Intel 82093AA datasheet, version 0x11,
+ * 24 pins) in userspace, next to KVM's in-kernel local APICs (the split
+ * irqchip). A pin's redirection entry turns into an x86 interrupt message
+ * (the MSI address/data format), which `deliver` hands to the local APICs.
+ *
+ * Level-triggered pins follow the datasheet: delivery sets Remote IRR,
+ * and only the local APIC's EOI of that vector (ioapic_eoi) clears it and
+ * lets a still-asserted pin deliver again. Edges and level changes on a
+ * masked pin are ignored; unmasking an asserted level pin delivers.
+ * Polarity is the guest's business: `level` is always "asserted".
+ */
+#ifndef PETREL_IOAPIC_H
+#define PETREL_IOAPIC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define IOAPIC_NR_PINS 24
+#define IOAPIC_MMIO_SIZE 0x1000
+
+/* An x86 interrupt message, as a PCI MSI would write it. */
+struct ioapic_msi {
+	uint64_t addr;
+	uint32_t data;
+};
+
+struct ioapic_ops {
+	/* Send one interrupt message to the local APICs. */
+	void (*deliver)(void *opaque, struct ioapic_msi msi);
+	/* The redirection table changed: msi[pin] is what each pin sends now.
+	 * KVM needs this to know which vectors' EOIs to report. */
+	void (*routes)(void *opaque, const struct ioapic_msi msi[IOAPIC_NR_PINS]);
+};
+
+struct ioapic;
+
+/* All pins masked, as after reset. NULL on ENOMEM. Calls no ops. */
+struct ioapic *ioapic_new(const struct ioapic_ops *ops, void *opaque);
+void ioapic_free(struct ioapic *io);
+
+/* Bus handler (a bus_fn) for IOREGSEL at 0x00 and IOWIN at 0x10. Only
+ * aligned 32-bit accesses do anything, as on the 82093AA. */
+void ioapic_mmio(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
+
+/* Drive input `pin` (0..IOAPIC_NR_PINS-1; others are ignored). */
+void ioapic_set_irq(struct ioapic *io, unsigned int pin, bool level);
+
+/* A local APIC took an EOI for a level-triggered `vector`. */
+void ioapic_eoi(struct ioapic *io, uint8_t vector);
+
+/* The messages all pins send now (what `routes` last reported). */
+void ioapic_routes(struct ioapic *io, struct ioapic_msi msi[IOAPIC_NR_PINS]);
+
+#endif
