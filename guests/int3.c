@@ -38,16 +38,6 @@ __asm__(".text\n"
 	"incq int3_count(%rip)\n\t"
 	"iretq\n");
 
-struct idt_gate {
-	uint16_t off_lo;
-	uint16_t sel;
-	uint8_t ist;
-	uint8_t type; /* 0x8e: present, DPL0, 64-bit interrupt gate */
-	uint16_t off_mid;
-	uint32_t off_hi;
-	uint32_t reserved;
-} __attribute__((packed));
-
 static struct idt_gate idt[4] __attribute__((aligned(16)));
 
 int guest_main(void)
@@ -61,11 +51,7 @@ int guest_main(void)
 
 	cmdline_get("ret", how, sizeof(how));
 	h = strncmp(how, "jmp", 4) ? (uint64_t)int3_handler_iretq : (uint64_t)int3_handler_jmp;
-	idt[3].off_lo = (uint16_t)h;
-	idt[3].sel = SEL_KCODE;
-	idt[3].type = 0x8e;
-	idt[3].off_mid = (uint16_t)(h >> 16);
-	idt[3].off_hi = (uint32_t)(h >> 32);
+	idt_gate_set(&idt[3], (const void *)h);
 	printf("int3: handler returns with %s, int3 at %#lx\n",
 	       h == (uint64_t)int3_handler_jmp ? "jmp" : "iretq", (unsigned long)int3_after - 1);
 	/* rax is the handlers' scratch register. */

@@ -55,16 +55,6 @@ __asm__(".text\n"
 	"iretq\n");
 extern const char irq_stub[];
 
-struct idt_gate {
-	uint16_t off_lo;
-	uint16_t sel;
-	uint8_t ist;
-	uint8_t type; /* 0x8e: present, DPL0, 64-bit interrupt gate */
-	uint16_t off_mid;
-	uint32_t off_hi;
-	uint32_t reserved;
-} __attribute__((packed));
-
 static struct idt_gate idt[VECTOR + 1] __attribute__((aligned(16)));
 
 static void ioapic_pin(unsigned int pin, uint32_t low)
@@ -104,14 +94,9 @@ int guest_main(void)
 		uint16_t limit;
 		uint64_t base;
 	} idtr = { sizeof(idt) - 1, (uint64_t)idt };
-	uint64_t h = (uint64_t)irq_stub;
 	unsigned int edge, level, masked, unmasked;
 
-	idt[VECTOR] = (struct idt_gate){ .off_lo = (uint16_t)h,
-					 .sel = SEL_KCODE,
-					 .type = 0x8e,
-					 .off_mid = (uint16_t)(h >> 16),
-					 .off_hi = (uint32_t)(h >> 32) };
+	idt_gate_set(&idt[VECTOR], irq_stub);
 	__asm__ volatile("lidt %0" : : "m"(idtr) : "memory");
 	mmio_write32(LAPIC_SVR, 0x1ff); /* software-enable, spurious vector 0xff */
 	outb(UART_MCR, inb(UART_MCR) | MCR_OUT2);

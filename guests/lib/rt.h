@@ -83,6 +83,29 @@ static inline void mmio_write32(uint64_t addr, uint32_t v)
 	*(volatile uint32_t *)addr = v;
 }
 
+/* A 64-bit IDT gate. */
+struct idt_gate {
+	uint16_t off_lo;
+	uint16_t sel;
+	uint8_t ist;
+	uint8_t type;
+	uint16_t off_mid;
+	uint32_t off_hi;
+	uint32_t reserved;
+} __attribute__((packed));
+
+/* Point `g` at `handler`: present, DPL0, 64-bit interrupt gate, kernel CS. */
+static inline void idt_gate_set(struct idt_gate *g, const void *handler)
+{
+	uint64_t h = (uint64_t)handler;
+
+	*g = (struct idt_gate){ .off_lo = (uint16_t)h,
+				.sel = SEL_KCODE,
+				.type = 0x8e,
+				.off_mid = (uint16_t)(h >> 16),
+				.off_hi = (uint32_t)(h >> 32) };
+}
+
 void putc_serial(char c);
 void puts_serial(const char *s);
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

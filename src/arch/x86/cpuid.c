@@ -31,7 +31,8 @@ static const uint32_t petrel_version_word = 0x000100; /* 0.1.0 as 0xMMmmpp */
 
 int cpuid_supported(int kvm_fd, struct kvm_cpuid2 **out)
 {
-	unsigned int nent = 64;
+	/* KVM_MAX_CPUID_ENTRIES in current kernels: one ioctl, no E2BIG retry. */
+	unsigned int nent = 256;
 
 	for (;;) {
 		struct kvm_cpuid2 *c =
