@@ -54,6 +54,7 @@ struct ioapic {
 	uint8_t regsel;
 	uint32_t line; /* input pins asserted, one bit per pin */
 	uint64_t redir[IOAPIC_NR_PINS];
+	struct ioapic_msi route[IOAPIC_NR_PINS]; /* what `routes` last reported */
 };
 
 static struct ioapic_msi ioapic_entry_msi(uint64_t e)
@@ -72,10 +73,15 @@ static struct ioapic_msi ioapic_entry_msi(uint64_t e)
 	return m;
 }
 
-static void ioapic_all_msi(const struct ioapic *io, struct ioapic_msi msi[IOAPIC_NR_PINS])
+/* What KVM must know of an entry: the message of a level-triggered pin
+ * (the EOIs of its vector must come back), for an edge pin a message that
+ * asks for nothing. Masked level pins count: one masked while in service
+ * still needs its EOI to clear Remote IRR. */
+static struct ioapic_msi ioapic_entry_route(uint64_t e)
 {
-	for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++)
-		msi[pin] = ioapic_entry_msi(io->redir[pin]);
+	if (!(e & RTE_LEVEL))
+		return (struct ioapic_msi){ .addr = MSI_ADDR_BASE };
+	return ioapic_entry_msi(e);
 }
 
 /* Deliver `pin` if it is asserted, unmasked and (level) not already in
@@ -103,8 +109,10 @@ struct ioapic *ioapic_new(const struct ioapic_ops *ops, void *opaque)
 	pthread_mutex_init(&io->lock, NULL);
 	io->ops = ops;
 	io->opaque = opaque;
-	for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++)
+	for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++) {
 		io->redir[pin] = RTE_MASKED;
+		io->route[pin] = ioapic_entry_route(RTE_MASKED);
+	}
 	return io;
 }
 
@@ -135,7 +143,7 @@ static uint32_t ioapic_read_reg(const struct ioapic *io, uint8_t reg)
 static void ioapic_write_reg(struct ioapic *io, uint8_t reg, uint32_t val)
 {
 	unsigned int pin = (reg - REG_REDIR) / 2U;
-	struct ioapic_msi msi[IOAPIC_NR_PINS];
+	struct ioapic_msi route;
 	uint64_t *e, v;
 
 	if (reg == REG_ID) {
@@ -149,8 +157,13 @@ static void ioapic_write_reg(struct ioapic *io, uint8_t reg, uint32_t val)
 	*e = (v & RTE_WRITABLE) | (*e & RTE_REMOTE_IRR);
 	if (!(*e & RTE_LEVEL))
 		*e &= ~RTE_REMOTE_IRR; /* meaningless for an edge pin */
-	ioapic_all_msi(io, msi);
-	io->ops->routes(io->opaque, msi);
+	/* Only a change that matters to KVM is reported: updating KVM's table
+	 * waits for an SRCU grace period, and Linux writes every entry at boot. */
+	route = ioapic_entry_route(*e);
+	if (route.addr != io->route[pin].addr || route.data != io->route[pin].data) {
+		io->route[pin] = route;
+		io->ops->routes(io->opaque, io->route);
+	}
 	/* Unmasking an asserted level pin delivers it now. */
 	if (*e & RTE_LEVEL)
 		ioapic_service(io, pin);
@@ -205,12 +218,5 @@ void ioapic_eoi(struct ioapic *io, uint8_t vector)
 		*e &= ~RTE_REMOTE_IRR;
 		ioapic_service(io, pin); /* still asserted: the next one */
 	}
-	pthread_mutex_unlock(&io->lock);
-}
-
-void ioapic_routes(struct ioapic *io, struct ioapic_msi msi[IOAPIC_NR_PINS])
-{
-	pthread_mutex_lock(&io->lock);
-	ioapic_all_msi(io, msi);
 	pthread_mutex_unlock(&io->lock);
 }

@@ -29,8 +29,9 @@ struct ioapic_msi {
 struct ioapic_ops {
 	/* Send one interrupt message to the local APICs. */
 	void (*deliver)(void *opaque, struct ioapic_msi msi);
-	/* The redirection table changed: msi[pin] is what each pin sends now.
-	 * KVM needs this to know which vectors' EOIs to report. */
+	/* The level-triggered pins changed: msi[pin] is what each sends (an
+	 * edge pin's entry has vector 0, edge). KVM needs this to know which
+	 * vectors' EOIs to report. Not called while no pin is level-triggered. */
 	void (*routes)(void *opaque, const struct ioapic_msi msi[IOAPIC_NR_PINS]);
 };
 
@@ -49,8 +50,5 @@ void ioapic_set_irq(struct ioapic *io, unsigned int pin, bool level);
 
 /* A local APIC took an EOI for a level-triggered `vector`. */
 void ioapic_eoi(struct ioapic *io, uint8_t vector);
-
-/* The messages all pins send now (what `routes` last reported). */
-void ioapic_routes(struct ioapic *io, struct ioapic_msi msi[IOAPIC_NR_PINS]);
 
 #endif

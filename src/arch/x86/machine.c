@@ -42,10 +42,11 @@ static void quiet_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 		memset(data, 0xff, len);
 }
 
-/* KVM_SET_GSI_ROUTING: GSI n is IOAPIC pin n, as the message the pin sends
- * now. petrel delivers through KVM_SIGNAL_MSI and never raises these GSIs
+/* KVM_SET_GSI_ROUTING: GSI n is I/O APIC pin n, as the message the pin
+ * sends. petrel delivers through KVM_SIGNAL_MSI and never raises these GSIs
  * itself; KVM reads the table to learn which vectors are level-triggered,
- * so that their EOIs come back as KVM_EXIT_IOAPIC_EOI. */
+ * so that their EOIs come back as KVM_EXIT_IOAPIC_EOI. Until a pin is
+ * level-triggered, KVM's initial empty table says the same. */
 static void machine_ioapic_routes(void *opaque, const struct ioapic_msi msi[IOAPIC_NR_PINS])
 {
 	static struct log_limit routes_log = LOG_LIMIT_INIT(4);
@@ -103,7 +104,6 @@ void machine_eoi(struct vm *vm, uint8_t vector)
 static int machine_irqchip(struct vm *vm)
 {
 	struct kvm_enable_cap split = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { IOAPIC_NR_PINS } };
-	struct ioapic_msi msi[IOAPIC_NR_PINS];
 	uint64_t idmap = IDENTITY_MAP_ADDR;
 
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0 &&
@@ -119,8 +119,6 @@ static int machine_irqchip(struct vm *vm)
 	vm->ioapic = ioapic_new(&machine_ioapic_ops, vm);
 	if (!vm->ioapic)
 		return -ENOMEM;
-	ioapic_routes(vm->ioapic, msi);
-	machine_ioapic_routes(vm, msi);
 	return bus_register(&vm->mmio, PETREL_IOAPIC_ADDR, IOAPIC_MMIO_SIZE, ioapic_mmio,
 			    vm->ioapic, "ioapic");
 }
