@@ -3,7 +3,6 @@
 
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "le.h"
 
@@ -25,13 +24,13 @@
 #define RTE_DELMODE_SHIFT 8
 #define RTE_DELMODE (7ULL << RTE_DELMODE_SHIFT)
 #define RTE_DESTMODE (1ULL << 11)
-#define RTE_DELIVS (1ULL << 12) /* delivery status: read-only, always idle here */
 #define RTE_POLARITY (1ULL << 13)
 #define RTE_REMOTE_IRR (1ULL << 14) /* read-only */
 #define RTE_LEVEL (1ULL << 15)
 #define RTE_MASKED (1ULL << 16)
 #define RTE_DEST_SHIFT 56
-/* What the guest may write: everything but the read-only and reserved bits. */
+/* What the guest may write: everything but the reserved bits, delivery
+ * status (bit 12, always idle here) and Remote IRR. */
 #define RTE_WRITABLE                                                                               \
 	(RTE_VECTOR | RTE_DELMODE | RTE_DESTMODE | RTE_POLARITY | RTE_LEVEL | RTE_MASKED |         \
 	 (0xffULL << RTE_DEST_SHIFT))
