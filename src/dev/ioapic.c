@@ -53,7 +53,6 @@ struct ioapic {
 	uint8_t regsel;
 	uint32_t line; /* input pins asserted, one bit per pin */
 	uint64_t redir[IOAPIC_NR_PINS];
-	struct ioapic_msi route[IOAPIC_NR_PINS]; /* what `routes` last reported */
 };
 
 static struct ioapic_msi ioapic_entry_msi(uint64_t e)
@@ -108,10 +107,8 @@ struct ioapic *ioapic_new(const struct ioapic_ops *ops, void *opaque)
 	pthread_mutex_init(&io->lock, NULL);
 	io->ops = ops;
 	io->opaque = opaque;
-	for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++) {
+	for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++)
 		io->redir[pin] = RTE_MASKED;
-		io->route[pin] = ioapic_entry_route(RTE_MASKED);
-	}
 	return io;
 }
 
@@ -142,7 +139,7 @@ static uint32_t ioapic_read_reg(const struct ioapic *io, uint8_t reg)
 static void ioapic_write_reg(struct ioapic *io, uint8_t reg, uint32_t val)
 {
 	unsigned int pin = (reg - REG_REDIR) / 2U;
-	struct ioapic_msi route;
+	struct ioapic_msi before, after, routes[IOAPIC_NR_PINS];
 	uint64_t *e, v;
 
 	if (reg == REG_ID) {
@@ -152,16 +149,18 @@ static void ioapic_write_reg(struct ioapic *io, uint8_t reg, uint32_t val)
 	if (reg < REG_REDIR || pin >= IOAPIC_NR_PINS)
 		return; /* version, arbitration and reserved registers are read-only */
 	e = &io->redir[pin];
+	before = ioapic_entry_route(*e);
 	v = (reg & 1) ? ((uint64_t)val << 32) | (*e & 0xffffffffULL) : (*e & ~0xffffffffULL) | val;
 	*e = (v & RTE_WRITABLE) | (*e & RTE_REMOTE_IRR);
 	if (!(*e & RTE_LEVEL))
 		*e &= ~RTE_REMOTE_IRR; /* meaningless for an edge pin */
 	/* Only a change that matters to KVM is reported: updating KVM's table
 	 * waits for an SRCU grace period, and Linux writes every entry at boot. */
-	route = ioapic_entry_route(*e);
-	if (route.addr != io->route[pin].addr || route.data != io->route[pin].data) {
-		io->route[pin] = route;
-		io->ops->routes(io->opaque, io->route);
+	after = ioapic_entry_route(*e);
+	if (after.addr != before.addr || after.data != before.data) {
+		for (unsigned int i = 0; i < IOAPIC_NR_PINS; i++)
+			routes[i] = ioapic_entry_route(io->redir[i]);
+		io->ops->routes(io->opaque, routes);
 	}
 	/* Unmasking an asserted level pin delivers it now. */
 	if (*e & RTE_LEVEL)
