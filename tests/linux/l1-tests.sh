@@ -166,8 +166,10 @@ if want check; then
     fi
 fi
 # The freestanding test guests under AMD-V: interrupts through petrel's I/O
-# APIC (the level case needs KVM's EOI exit), SMP start-up, a fetch KVM
-# cannot emulate, a triple fault.
+# APIC (the level case needs KVM's EOI exit), SMP start-up, a triple fault.
+# Not mmioexec (a fetch from MMIO, status 4; the guest suite runs it on the
+# development host): in one run of five here it never came back, not even
+# from SIGKILL, and the host printed nothing more until QEMU's timeout.
 # tguest NAME STATUS TEXT PETREL_ARGS...: one run, its status and a line of output
 tguest() {
     name=$1 want=$2 text=$3
@@ -185,7 +187,6 @@ if want guests; then
     T=$G/tests
     tguest linux-guest-irq 0 "irq: edge 1 level 2 masked 0 unmasked 1" --kernel $T/irq.elf --mem 32M
     tguest linux-guest-smp 0 "smp: 4 cpus up" --kernel $T/smp.elf --mem 32M --cpus 4 --cmdline cpus=4
-    tguest linux-guest-kvm-error 4 "mmioexec: jumping" --kernel $T/mmioexec.elf --mem 32M
     tguest linux-guest-triplefault 3 "triplefault: empty IDT" --kernel $T/triplefault.bzimage --mem 32M
 fi
 want pvh && boot linux-pvh full $G/vmlinux $G/initramfs.cpio
