@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtio device model (virtio 1.2, modern devices only), independent of
+ * the transport. A device sees its queues, guest memory, its config-space
+ * bytes and two calls into the transport: "buffers were used" and "the
+ * config changed". The transport (virtio/mmio.c, later PCI) owns every
+ * register, the status machine, feature negotiation and the doorbells.
+ *
+ * Threads and locking: register accesses come from vCPU threads, queue
+ * notifications and backend completions run on the event-loop thread.
+ * Every entry into a device (ops below, event-loop callbacks the device
+ * registered itself) holds `dev->lock`; a device that takes events from
+ * its own fds locks it first (virtio_lock/virtio_unlock).
+ */
+#ifndef PETREL_VIRTIO_H
+#define PETREL_VIRTIO_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "mem.h"
+#include "virtio/queue.h"
+
+/* Device status bits (virtio 1.2, 2.1). */
+#define VIRTIO_STATUS_ACKNOWLEDGE 1
+#define VIRTIO_STATUS_DRIVER 2
+#define VIRTIO_STATUS_DRIVER_OK 4
+#define VIRTIO_STATUS_FEATURES_OK 8
+#define VIRTIO_STATUS_NEEDS_RESET 64
+#define VIRTIO_STATUS_FAILED 128
+
+/* Reserved feature bits (virtio 1.2, 6). */
+#define VIRTIO_F_INDIRECT_DESC 28
+#define VIRTIO_F_EVENT_IDX 29
+#define VIRTIO_F_VERSION_1 32
+
+/* Device IDs (virtio 1.2, 5). */
+#define VIRTIO_ID_NET 1
+#define VIRTIO_ID_BLOCK 2
+#define VIRTIO_ID_CONSOLE 3
+#define VIRTIO_ID_RNG 4
+#define VIRTIO_ID_BALLOON 5
+#define VIRTIO_ID_VSOCK 19
+
+#define VIRTIO_MAX_QUEUES 8
+#define VIRTIO_BIT(n) (1ULL << (n))
+
+struct virtio_dev;
+
+struct virtio_ops {
+	const char *name; /* "block", "net": used in log lines */
+	uint32_t device_id;
+	unsigned int nqueues;
+	uint16_t queue_max; /* largest queue size offered, a power of 2 <= VIRTQ_MAX_SIZE */
+	/* Device-specific feature bits offered; the transport adds VERSION_1,
+	 * EVENT_IDX and INDIRECT_DESC. */
+	uint64_t features;
+	uint32_t config_size; /* bytes of dev->config, <= VIRTIO_CONFIG_MAX */
+
+	/* The driver wrote config bytes [off, off + len) (already stored in
+	 * dev->config). Optional. */
+	void (*config_write)(struct virtio_dev *dev, uint32_t off, uint32_t len);
+	/* DRIVER_OK was set: the queues in dev->vq are ready to use. Return 0
+	 * or -errno (the device is then marked NEEDS_RESET). Optional. */
+	int (*activate)(struct virtio_dev *dev);
+	/* The driver kicked queue `q` (q < nqueues, device active). */
+	void (*notify)(struct virtio_dev *dev, unsigned int q);
+	/* The driver reset the device (status 0) or the transport did. Drop
+	 * in-flight state; the transport clears queues and features after. */
+	void (*reset)(struct virtio_dev *dev);
+	/* Free dev->priv and close the device's fds. Called once, at VM
+	 * teardown, after the event loop has stopped. */
+	void (*destroy)(struct virtio_dev *dev);
+};
+
+/* What a device asks of its transport. */
+struct virtio_transport_ops {
+	/* Used buffers were published on a queue and the driver wants an
+	 * interrupt (the device already checked virtq_need_interrupt). */
+	void (*used)(struct virtio_dev *dev, unsigned int q);
+	void (*config_changed)(struct virtio_dev *dev);
+	/* The device found the driver broken: set NEEDS_RESET and tell it. */
+	void (*needs_reset)(struct virtio_dev *dev);
+};
+
+#define VIRTIO_CONFIG_MAX 256
+
+struct virtio_dev {
+	const struct virtio_ops *ops;
+	void *priv; /* the device's own state */
+	const struct gm *gm;
+	pthread_mutex_t lock;
+
+	/* Owned by the transport, readable by the device under `lock`. */
+	uint8_t status;
+	uint64_t features; /* what the driver accepted */
+	struct virtq vq[VIRTIO_MAX_QUEUES];
+	uint8_t config[VIRTIO_CONFIG_MAX]; /* little-endian fields, as the guest reads them */
+	uint32_t config_generation;
+
+	const struct virtio_transport_ops *transport;
+	void *transport_priv;
+};
+
+/* Initialise the common part; the device sets ops and priv. */
+void virtio_dev_init(struct virtio_dev *dev, const struct virtio_ops *ops, void *priv,
+		     const struct gm *gm);
+
+static inline void virtio_lock(struct virtio_dev *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+}
+
+static inline void virtio_unlock(struct virtio_dev *dev)
+{
+	pthread_mutex_unlock(&dev->lock);
+}
+
+static inline bool virtio_active(const struct virtio_dev *dev)
+{
+	return (dev->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) ==
+	       VIRTIO_STATUS_DRIVER_OK;
+}
+
+static inline bool virtio_has(const struct virtio_dev *dev, unsigned int bit)
+{
+	return dev->features & VIRTIO_BIT(bit);
+}
+
+/* Called by devices with dev->lock held. */
+
+/* Publish a finished chain on queue q (virtq_push) and interrupt the
+ * driver if it wants one. `written` is the number of bytes the device
+ * wrote into the chain's device-writable buffers. */
+void virtio_complete(struct virtio_dev *dev, unsigned int q, uint16_t head, uint32_t written);
+
+/* The driver broke the protocol (malformed chain, bad ring): log `why`
+ * once per device (rate-limited), set NEEDS_RESET, stop using the
+ * device until the driver resets it. */
+void virtio_fail(struct virtio_dev *dev, const char *why);
+
+/* Config space changed (bump generation, config interrupt). */
+void virtio_config_changed(struct virtio_dev *dev);
+
+#endif
