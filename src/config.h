@@ -11,12 +11,39 @@
 #define CONFIG_DEFAULT_CPUS 1
 #define CONFIG_MAX_CPUS 254 /* APIC IDs 0..254 fit xAPIC; 255 is broadcast */
 
+#define CONFIG_MAX_DISKS 8
+
+struct disk_config {
+	const char *path;
+	bool read_only;
+};
+
+struct net_config {
+	const char *tap; /* tap interface name; NULL: no network device */
+	uint8_t mac[6];
+	bool mac_set; /* else petrel picks a locally administered one */
+};
+
+struct vsock_config {
+	uint32_t cid;	 /* guest CID, >= 3; 0: no vsock device */
+	const char *uds; /* host side: unix socket path */
+};
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;  /* NULL: none */
 	const char *cmdline; /* user's part; NULL: none */
 	uint64_t mem_size;   /* bytes */
 	unsigned int cpus;
+
+	struct disk_config disk[CONFIG_MAX_DISKS];
+	unsigned int ndisks;
+	struct net_config net;
+	struct vsock_config vsock;
+	bool virtio_console; /* --console virtio: hvc0 instead of the UART */
+	bool no_rng;	     /* --no-rng: no entropy device */
+	bool balloon;
+	const char *api; /* control socket path, NULL: none */
 };
 
 #endif

@@ -46,6 +46,18 @@
 #define PETREL_BOOT_TIMER_ADDR 0xd0000000ULL
 #define PETREL_BOOT_TIMER_MAGIC 123
 
+/* virtio-mmio transports (virtio 1.2, 4.2; modern register layout,
+ * version 2): slot N is at BASE + N * STRIDE. petrel names each present
+ * device to Linux on the command line (virtio_mmio.device=4K@ADDR:IRQ);
+ * freestanding guests find them the same way. */
+#define PETREL_VIRTIO_MMIO_BASE 0xd1000000ULL
+#define PETREL_VIRTIO_MMIO_STRIDE 0x1000ULL
+#define PETREL_VIRTIO_MMIO_SLOTS 16
+
+/* Hypercalls (docs/hypercalls.md): a 32-bit OUT of the guest-physical
+ * address of an argument block. */
+#define PETREL_HYPERCALL_PORT 0x510
+
 /* Guest physical layout used at boot. */
 #define PETREL_RAM_HOLE_START 0xc0000000ULL /* 32-bit MMIO hole: 3 GiB .. 4 GiB */
 #define PETREL_RAM_HOLE_END 0x100000000ULL
