@@ -281,6 +281,25 @@ uint64_t fnv1a(uint64_t h, const void *buf, size_t len)
 	return h;
 }
 
+uint32_t crc32(uint32_t crc, const void *buf, size_t len)
+{
+	static uint32_t table[256];
+	const uint8_t *b = buf;
+
+	if (!table[1])
+		for (uint32_t n = 0; n < 256; n++) {
+			uint32_t c = n;
+
+			for (int k = 0; k < 8; k++)
+				c = c & 1 ? 0xedb88320U ^ (c >> 1) : c >> 1;
+			table[n] = c;
+		}
+	crc = ~crc;
+	for (size_t i = 0; i < len; i++)
+		crc = table[(crc ^ b[i]) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
 /* ---------------------------------------------------------------- queues */
 
 /*

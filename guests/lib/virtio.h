@@ -240,4 +240,8 @@ void *virtio_alloc(size_t size, size_t align);
 #define FNV_INIT 0xcbf29ce484222325ULL
 uint64_t fnv1a(uint64_t h, const void *buf, size_t len);
 
+/* CRC-32 as zlib computes it (reflected, polynomial 0xedb88320), continuing
+ * from `crc` (start with 0): what Python's zlib.crc32 returns. */
+uint32_t crc32(uint32_t crc, const void *buf, size_t len);
+
 #endif
