@@ -65,22 +65,32 @@ static void console_raw(struct console *c)
 		c->raw = true;
 }
 
-static void console_tx(void *opaque, uint8_t byte)
+/* Retries short writes and EINTR; on an error the rest is dropped. On a
+ * pipe, a write of at most PIPE_BUF bytes is atomic, so output written in
+ * one call is never interleaved with another thread's. */
+static void console_out(struct console *c, const uint8_t *buf, size_t len)
 {
 	static struct log_limit out_log = LOG_LIMIT_INIT(1);
-	struct console *c = opaque;
 
-	for (;;) {
-		ssize_t n = write(c->out_fd, &byte, 1);
+	while (len) {
+		ssize_t n = write(c->out_fd, buf, len);
 
-		if (n == 1)
-			return;
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		log_limited(&out_log, "console output: %s; guest output is being dropped",
 			    n < 0 ? strerror(errno) : "short write");
 		return;
 	}
+}
+
+static void console_tx(void *opaque, uint8_t byte)
+{
+	console_out(opaque, &byte, 1);
 }
 
 static void console_irq(void *opaque, bool level)
@@ -180,6 +190,11 @@ int console_create(struct vm *vm, struct console **out)
 	c->in_open = true;
 	console_raw(c);
 	return 0;
+}
+
+void console_write(struct console *c, const void *buf, size_t len)
+{
+	console_out(c, buf, len);
 }
 
 void console_destroy(struct console *c)
