@@ -9,7 +9,9 @@
 #ifndef PETREL_CONSOLE_H
 #define PETREL_CONSOLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "log.h"
 
@@ -20,10 +22,21 @@ struct console;
  * -errno after a message. */
 int console_create(struct vm *vm, struct console **out) MUST_CHECK;
 
-/* Write `len` bytes to the console output, where COM1's output goes, in
- * one write(2) when possible (atomic on a pipe up to PIPE_BUF). Errors are
- * logged once and the bytes dropped, as for COM1. Safe from any thread. */
+/* Guest output from any console device (COM1, virtio-console, the
+ * console hypercall): to stdout as it comes. Thread-safe. */
 void console_write(struct console *c, const void *buf, size_t len);
+
+/* Host input goes to COM1 unless another device takes it: when input is
+ * readable, the event loop calls `pull(dev, fill, c)`, and the device
+ * calls fill(c, buf, room) for as many bytes as it has room for (fill
+ * returns how many it stored, 0 at EOF or when nothing is pending). */
+typedef size_t (*console_fill_fn)(void *c, uint8_t *buf, size_t room);
+void console_set_input(struct console *c, void (*pull)(void *dev, console_fill_fn fill, void *c),
+		       void *dev);
+
+/* The input device has room (true) or none (false): start or stop
+ * watching stdin, so input waits in the host's pipe or tty buffer. */
+void console_input_wanted(struct console *c, bool wanted);
 
 /* Restore the terminal and free. NULL is fine. */
 void console_destroy(struct console *c);
