@@ -114,11 +114,32 @@ static bool entry_probe(const struct mmio_entry *e, struct virtio_dev *dev)
 	return reg_read(dev, VIRTIO_MMIO_VERSION) == 2;
 }
 
+/*
+ * The idx-th transport: the command line's entries when it has any (QEMU's
+ * microvm writes them for a PVH kernel), else petrel's slots from
+ * platform.h, which petrel describes only in the ACPI DSDT; every slot
+ * answers with the magic value, an empty one with device ID 0.
+ */
+static int mmio_entry(unsigned int idx, struct mmio_entry *e, bool *from_cmdline)
+{
+	struct mmio_entry first;
+
+	*from_cmdline = cmdline_entry(0, &first) == 0;
+	if (*from_cmdline)
+		return cmdline_entry(idx, e);
+	if (idx >= PETREL_VIRTIO_MMIO_SLOTS)
+		return -1;
+	*e = (struct mmio_entry){ .base = PETREL_VIRTIO_MMIO_BASE + idx * PETREL_VIRTIO_MMIO_STRIDE,
+				  .size = PETREL_VIRTIO_MMIO_STRIDE };
+	return 0;
+}
+
 int virtio_find(uint32_t device_id, unsigned int nth, struct virtio_dev *dev)
 {
 	struct mmio_entry e;
+	bool cmd;
 
-	for (unsigned int i = 0; cmdline_entry(i, &e) == 0; i++)
+	for (unsigned int i = 0; mmio_entry(i, &e, &cmd) == 0; i++)
 		if (entry_probe(&e, dev) && dev->device_id == device_id && nth-- == 0)
 			return 0;
 	return -1;
@@ -126,20 +147,25 @@ int virtio_find(uint32_t device_id, unsigned int nth, struct virtio_dev *dev)
 
 void virtio_list(void)
 {
+	unsigned int i, found = 0;
 	struct virtio_dev dev;
 	struct mmio_entry e;
-	unsigned int i;
+	bool cmd = false;
 
-	for (i = 0; cmdline_entry(i, &e) == 0; i++) {
+	for (i = 0; mmio_entry(i, &e, &cmd) == 0; i++) {
 		bool ok = entry_probe(&e, &dev);
 
+		if (!cmd && dev.device_id == 0)
+			continue;
+		found++;
 		printf("virtio: %#lx size %#lx irq %u: magic %#x version %u device %u%s\n",
 		       (unsigned long)e.base, (unsigned long)e.size, e.irq,
 		       reg_read(&dev, VIRTIO_MMIO_MAGIC), reg_read(&dev, VIRTIO_MMIO_VERSION),
 		       dev.device_id, ok ? "" : " (not usable)");
 	}
-	if (i == 0)
-		printf("virtio: no virtio_mmio.device= on the command line\n");
+	if (!cmd)
+		printf("virtio: %u devices in petrel's %u slots at %#lx\n", found, i,
+		       (unsigned long)PETREL_VIRTIO_MMIO_BASE);
 }
 
 /* ------------------------------------------------------ status, features */
