@@ -88,7 +88,8 @@ static unsigned int vsock_iov_slice(struct iovec *dst, const struct iovec *src, 
 		l -= off;
 		if (l > len)
 			l = len;
-		dst[k++] = (struct iovec){ .iov_base = (uint8_t *)src[i].iov_base + off, .iov_len = l };
+		dst[k++] =
+		    (struct iovec){ .iov_base = (uint8_t *)src[i].iov_base + off, .iov_len = l };
 		len -= l;
 		off = 0;
 	}
@@ -112,8 +113,7 @@ struct vsock_conn *vsock_conn_new(struct vsock *vs, enum vsock_state st)
 
 /* The connection the guest's (src_port, dst_port) names. Connections in
  * VSOCK_LINE have no ports yet. */
-static struct vsock_conn *vsock_conn_find(struct vsock *vs, uint32_t guest_port,
-					  uint32_t host_port)
+static struct vsock_conn *vsock_conn_find(struct vsock *vs, uint32_t guest_port, uint32_t host_port)
 {
 	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++) {
 		struct vsock_conn *c = &vs->conn[i];
@@ -134,7 +134,8 @@ uint32_t vsock_port_alloc(struct vsock *vs)
 
 		vs->next_port = port >= UINT32_MAX - 1 ? VSOCK_PORT_FIRST : port + 1;
 		for (unsigned int i = 0; i < VSOCK_MAX_CONNS && !used; i++)
-			used = vs->conn[i].state >= VSOCK_CONNECTING && vs->conn[i].host_port == port;
+			used =
+			    vs->conn[i].state >= VSOCK_CONNECTING && vs->conn[i].host_port == port;
 		if (!used)
 			return port;
 	}
@@ -218,7 +219,8 @@ static void vsock_tx_request(struct vsock *vs, const struct vsock_hdr *h)
 	struct vsock_conn *c = vsock_conn_new(vs, VSOCK_ESTABLISHED);
 
 	if (!c) {
-		log_limited(&full_log, "vsock: %d connections open; guest connection to port %u refused",
+		log_limited(&full_log,
+			    "vsock: %d connections open; guest connection to port %u refused",
 			    VSOCK_MAX_CONNS, h->dst_port);
 		vsock_reply_rst(vs, h);
 		return;
@@ -242,9 +244,13 @@ static void vsock_tx_rw(struct vsock *vs, struct vsock_conn *c, const struct vso
 
 	if (!h->len)
 		return;
-	if ((uint64_t)vsock_buffered(c) + h->len > VSOCK_BUF_ALLOC) {
-		log_limited(&bad_log, "vsock: guest sent %u bytes on port %u past its credit; reset",
-			    h->len, c->guest_port);
+	/* The credit the guest had: our buffer less what it sent since the
+	 * fwd_cnt we last told it. (It may not have seen that header yet,
+	 * which only makes its own view smaller.) This also bounds c->buf. */
+	if ((uint64_t)(c->rx_cnt - c->fwd_sent) + h->len > VSOCK_BUF_ALLOC) {
+		log_limited(&bad_log,
+			    "vsock: guest sent %u bytes on port %u past its credit; reset", h->len,
+			    c->guest_port);
 		vsock_conn_close(vs, c, true);
 		return;
 	}
@@ -278,7 +284,8 @@ static void vsock_tx_packet(struct vsock *vs, const struct vsock_hdr *h,
 	}
 	c = vsock_conn_find(vs, h->src_port, h->dst_port);
 	if (h->type != VSOCK_TYPE_STREAM || h->len != ch->out_len - VSOCK_HDR_SIZE) {
-		log_limited(&bad_log, "vsock: guest packet with type %u, length %u in %u bytes; reset",
+		log_limited(&bad_log,
+			    "vsock: guest packet with type %u, length %u in %u bytes; reset",
 			    h->type, h->len, ch->out_len - VSOCK_HDR_SIZE);
 		goto reset;
 	}
@@ -527,7 +534,8 @@ static void vsock_rx_pump(struct vsock *vs)
 			if (r == 0)
 				return;
 			if (vs->rx.nout || vs->rx.in_len < VSOCK_HDR_SIZE) {
-				virtio_fail(vs->dev, "rx buffer read-only or shorter than a header");
+				virtio_fail(vs->dev,
+					    "rx buffer read-only or shorter than a header");
 				return;
 			}
 			vs->rx_held = true;
@@ -544,6 +552,8 @@ static void vsock_rx_pump(struct vsock *vs)
 static void vsock_run(struct vsock *vs)
 {
 	vsock_tx_process(vs);
+	if (!virtio_active(vs->dev)) /* the driver broke the tx queue */
+		return;
 	vsock_rx_pump(vs);
 	if (vs->tx_paused && vs->rst_count <= VSOCK_RST_QUEUE / 2)
 		vsock_wake(vs);
@@ -631,29 +641,6 @@ static const struct virtio_ops vsock_ops = {
 
 /* ---- creation ---- */
 
-static int vsock_check_config(const struct vsock_config *cfg, struct sockaddr_un *addr)
-{
-	/* Room for the longest "<uds>_<port>" path of a guest connection. */
-	size_t max = sizeof(addr->sun_path) - sizeof("_4294967295");
-
-	if (cfg->cid < 3 || cfg->cid == UINT32_MAX) {
-		log_msg("--vsock cid=%u: the guest's CID must be 3 to %u", cfg->cid,
-			UINT32_MAX - 1);
-		return -EINVAL;
-	}
-	if (!cfg->uds || !cfg->uds[0]) {
-		log_msg("--vsock: uds=PATH is required");
-		return -EINVAL;
-	}
-	if (strlen(cfg->uds) > max) {
-		log_msg("vsock socket '%s': path longer than %zu bytes", cfg->uds, max);
-		return -ENAMETOOLONG;
-	}
-	*addr = (struct sockaddr_un){ .sun_family = AF_UNIX };
-	memcpy(addr->sun_path, cfg->uds, strlen(cfg->uds));
-	return 0;
-}
-
 int virtio_vsock_create(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm,
 			const struct vsock_config *cfg)
 {
@@ -661,6 +648,11 @@ int virtio_vsock_create(struct virtio_dev *dev, struct evloop *ev, const struct 
 	struct vsock *vs;
 	int err;
 
+	if (cfg->cid < 3 || cfg->cid == UINT32_MAX) {
+		log_msg("--vsock cid=%u: the guest's CID must be 3 to %u", cfg->cid,
+			UINT32_MAX - 1);
+		return -EINVAL;
+	}
 	vs = calloc(1, sizeof(*vs));
 	if (!vs) {
 		log_msg("vsock: %s", strerror(ENOMEM));
@@ -671,9 +663,6 @@ int virtio_vsock_create(struct virtio_dev *dev, struct evloop *ev, const struct 
 	vs->guest_cid = cfg->cid;
 	vs->listen_fd = -1;
 	vs->next_port = VSOCK_PORT_FIRST;
-	err = vsock_check_config(cfg, &vs->addr);
-	if (err)
-		goto err_free;
 	vs->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (vs->epfd < 0) {
 		err = -errno;
@@ -686,7 +675,7 @@ int virtio_vsock_create(struct virtio_dev *dev, struct evloop *ev, const struct 
 		log_msg("vsock: eventfd: %s", strerror(errno));
 		goto err_wake;
 	}
-	err = vsock_uds_listen(vs);
+	err = vsock_uds_listen(vs, cfg->uds);
 	if (err)
 		goto err_wake;
 	virtio_dev_init(dev, &vsock_ops, vs, gm);

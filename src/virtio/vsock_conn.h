@@ -83,9 +83,9 @@ struct vsock_conn {
 	uint8_t pending;
 
 	/* host -> guest */
-	bool readable; /* fd may have data: an edge came, no EAGAIN since */
-	bool hup;      /* the host program closed its end completely */
-	bool host_eof; /* read gave 0: nothing more to send the guest */
+	bool readable;		 /* fd may have data: an edge came, no EAGAIN since */
+	bool hup;		 /* the host program closed its end completely */
+	bool host_eof;		 /* read gave 0: nothing more to send the guest */
 	uint8_t host_shut;	 /* SHUTDOWN flags told (or to tell) the guest */
 	uint32_t tx_cnt;	 /* payload bytes sent to the guest */
 	uint32_t peer_buf_alloc; /* the guest's buffer, from its last header */
@@ -109,8 +109,8 @@ struct vsock {
 	struct sockaddr_un addr; /* the listening socket's path */
 	int listen_fd;
 	bool listen_paused; /* every slot taken: new host connections wait */
-	int epfd;    /* inner epoll: listener, connections, wake_fd */
-	int wake_fd; /* eventfd: work left over from a bounded pass */
+	int epfd;	    /* inner epoll: listener, connections, wake_fd */
+	int wake_fd;	    /* eventfd: work left over from a bounded pass */
 	bool ev_added;
 
 	struct vsock_conn conn[VSOCK_MAX_CONNS];
@@ -157,9 +157,9 @@ void vsock_wake(struct vsock *vs);
 
 /* vsock_uds.c */
 
-/* Create the listening socket at vs->addr (replacing a stale one). 0, or
- * -errno after logging one line. */
-int vsock_uds_listen(struct vsock *vs) MUST_CHECK;
+/* Check `path` (room for "<path>_<port>"), keep it in vs->addr and listen
+ * there (replacing a stale socket). 0, or -errno after logging one line. */
+int vsock_uds_listen(struct vsock *vs, const char *path) MUST_CHECK;
 /* An inner-epoll event; `active`: the device may talk to the guest. */
 void vsock_uds_event(struct vsock *vs, uint64_t data, uint32_t events, bool active);
 /* Connect c to "<path>_<port>" (guest -> host). 0 or -errno. */

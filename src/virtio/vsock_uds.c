@@ -97,13 +97,25 @@ static int vsock_uds_stale(const struct sockaddr_un *addr)
 	return 0;
 }
 
-int vsock_uds_listen(struct vsock *vs)
+int vsock_uds_listen(struct vsock *vs, const char *path)
 {
+	/* Room for the longest "<path>_<port>" of a guest connection. */
+	const size_t max = sizeof(vs->addr.sun_path) - sizeof("_4294967295");
 	struct epoll_event e = { .events = EPOLLIN, .data.u64 = VSOCK_TAG_LISTEN };
 	const struct sockaddr *sa = (const struct sockaddr *)&vs->addr;
-	const char *path = vs->addr.sun_path;
+	size_t len = strnlen(path, sizeof(vs->addr.sun_path));
 	int fd, err;
 
+	if (!len) {
+		log_msg("--vsock: uds=PATH is required");
+		return -EINVAL;
+	}
+	if (len > max) {
+		log_msg("vsock socket '%s': path longer than %zu bytes", path, max);
+		return -ENAMETOOLONG;
+	}
+	vs->addr = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	memcpy(vs->addr.sun_path, path, len);
 	fd = vsock_uds_socket();
 	if (fd < 0) {
 		err = -errno;
@@ -243,7 +255,8 @@ bad:
 	for (char *p = line; *p; p++)
 		if (*p < ' ' || *p > '~')
 			*p = '?';
-	log_limited(&line_log, "vsock socket '%s': host program sent \"%s\", not \"CONNECT <port>\"",
+	log_limited(&line_log,
+		    "vsock socket '%s': host program sent \"%s\", not \"CONNECT <port>\"",
 		    vs->addr.sun_path, line);
 close:
 	vsock_conn_close(vs, c, false);
@@ -269,7 +282,9 @@ int vsock_uds_connect(struct vsock *vs, struct vsock_conn *c, uint32_t port)
 	int fd, err;
 
 	/* vsock_check_config left room for the suffix. */
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s_%u", vs->addr.sun_path, port);
+	if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s_%u", vs->addr.sun_path, port) >=
+	    sizeof(a.sun_path))
+		return -ENAMETOOLONG;
 	fd = vsock_uds_socket();
 	if (fd < 0)
 		return -errno;
@@ -312,8 +327,7 @@ static ssize_t vsock_uds_sendmsg(int fd, struct iovec *iov, size_t niov)
 	return n;
 }
 
-int vsock_uds_send(struct vsock_conn *c, const struct iovec *iov, unsigned int niov,
-		   uint32_t len)
+int vsock_uds_send(struct vsock_conn *c, const struct iovec *iov, unsigned int niov, uint32_t len)
 {
 	uint32_t queued = vsock_buffered(c), sent = 0, pos;
 	size_t skip;
