@@ -604,6 +604,7 @@ static void vsock_close_all(struct vsock *vs)
 	vs->rx_held = false;
 	vs->tx_paused = false;
 	vs->rr = 0;
+	vs->next_port = VSOCK_PORT_FIRST;
 }
 
 /* The driver forgot every connection: close their sockets without a word
