@@ -152,7 +152,7 @@ void vsock_conn_close(struct vsock *vs, struct vsock_conn *c, bool rst);
  * believes less than half our buffer is free; finish the guest's
  * shutdown once everything is written. */
 void vsock_conn_drained(struct vsock *vs, struct vsock_conn *c);
-/* Run the rx pump soon (from the event loop). */
+/* Have the event loop run the device again soon (left-over work). */
 void vsock_wake(struct vsock *vs);
 
 /* vsock_uds.c */
@@ -167,7 +167,7 @@ int vsock_uds_connect(struct vsock *vs, struct vsock_conn *c, uint32_t port) MUS
 /* The guest accepted host connection c: tell the host program
  * "OK <host_port>\n". 0 or -errno (then the caller resets c). */
 int vsock_uds_accepted(struct vsock_conn *c) MUST_CHECK;
-/* Read up to `len` bytes from c's socket into iov (guest memory). Bytes
+/* Read from c's socket into iov (an rx buffer in guest memory). Bytes
  * read, 0 at end of stream, -EAGAIN, or another -errno. */
 ssize_t vsock_uds_recv(struct vsock_conn *c, const struct iovec *iov, unsigned int niov);
 /* Send the guest's payload in iov (len bytes, already credit-checked) to
@@ -177,7 +177,8 @@ int vsock_uds_send(struct vsock_conn *c, const struct iovec *iov, unsigned int n
 		   uint32_t len) MUST_CHECK;
 /* Write what c->buf holds. 0 (all written or would block) or -errno. */
 int vsock_uds_flush(struct vsock_conn *c) MUST_CHECK;
-/* Remove c's fd from the inner epoll and close it; free c->buf. */
+/* Remove c's fd from the inner epoll and close it; free c->buf. The slot
+ * is about to be free: a listener paused for want of one resumes. */
 void vsock_uds_close(struct vsock *vs, struct vsock_conn *c);
 /* Close the listener and remove its path. */
 void vsock_uds_unlisten(struct vsock *vs);
