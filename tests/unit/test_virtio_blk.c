@@ -515,24 +515,23 @@ static void blk_malformed_chain(void)
 	bench_close(&t);
 }
 
-/* A driver that offers one chain (head 0) over and over: four fill a
- * queue of four; four more wait in the ring until completions free slots. */
+/* A driver that offers one chain (head 0, a flush) over and over: four
+ * fill a queue of four; four more wait in the ring until completions free
+ * slots. */
 static void blk_inflight_bounded(void)
 {
 	struct bench t;
-	struct buf b[] = { { HDR_GPA, 16, false },
-			   { DATA_GPA, 512, true },
-			   { STATUS_GPA, 1, true } };
+	struct buf b[] = { { HDR_GPA, 16, false }, { STATUS_GPA, 1, true } };
 
 	REQUIRE(bench_open(&t, "/tmp", false, 4));
-	put_hdr(&t, 0, VIRTIO_BLK_T_IN, 7);
+	put_hdr(&t, 0, VIRTIO_BLK_T_FLUSH, 0);
 	for (unsigned int i = 0; i < 8; i++) {
 		if (i == 4) {
 			bench_kick(&t); /* not waiting: nothing is published yet */
 			CHECK(virtio_blk_inflight(&t.dev) == 4);
 		}
 		t.next_desc = 0;
-		bench_chain(&t, b, 3);
+		bench_chain(&t, b, 2);
 	}
 	bench_kick(&t);
 	CHECK(virtio_blk_inflight(&t.dev) == 4);
@@ -541,11 +540,12 @@ static void blk_inflight_bounded(void)
 	CHECK(bench_wait(&t));
 	CHECK(used_idx(&t) == 8);
 	CHECK(*gptr(&t, STATUS_GPA, 1) == VIRTIO_BLK_S_OK);
-	CHECK(gptr(&t, DATA_GPA, 1)[0] == pattern(7 * 512));
 	bench_close(&t);
 }
 
-/* Sixteen 64 KiB writes, not waited for. */
+/* Sixteen requests, not waited for: 64 KiB writes, each followed by a
+ * flush that has dirty data to sync (slow enough to be running when the
+ * test resets or tears down the device). */
 static void submit_writes(struct bench *t)
 {
 	memset(gptr(t, DATA_GPA, 64 * 1024), 0x44, 64 * 1024);
@@ -554,8 +554,10 @@ static void submit_writes(struct bench *t)
 				   { DATA_GPA, 64 * 1024, false },
 				   { STATUS_GPA + i, 1, true } };
 
-		put_hdr(t, i, VIRTIO_BLK_T_OUT, 128u * i);
-		bench_chain(t, b, 3);
+		put_hdr(t, i, i % 2 ? VIRTIO_BLK_T_FLUSH : VIRTIO_BLK_T_OUT, 128u * i);
+		if (i % 2)
+			b[1] = b[2];
+		bench_chain(t, b, i % 2 ? 2 : 3);
 	}
 	bench_kick(t);
 }
@@ -569,6 +571,7 @@ static void blk_reset_in_flight(void)
 
 	REQUIRE(bench_open(&t, "/tmp", false, 64));
 	submit_writes(&t);
+	usleep(500);
 	virtio_lock(&t.dev);
 	t.dev.ops->reset(&t.dev);
 	virtq_reset(q);
