@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,10 +37,10 @@ struct bench {
 	struct gm gm;
 	struct evloop ev;
 	struct virtio_dev dev;
-	char path[64];
+	char path[CONFIG_PATH_MAX];
 	int fd; /* the test's own view of the image */
 	uint16_t qsize, avail_idx, next_desc;
-	bool created;
+	bool created, temp;
 };
 
 struct buf {
@@ -58,17 +60,15 @@ static uint8_t pattern(uint64_t off)
 	return (uint8_t)(off * 7 + off / 512 * 13 + 1);
 }
 
-static bool bench_open(struct bench *t, const char *dir, bool read_only, uint16_t qsize)
+/* Fill the image at t->fd (DISK_SECTORS of pattern()), create the device
+ * over t->path and set up its queue as a driver would. */
+static bool bench_attach(struct bench *t, bool read_only, uint16_t qsize)
 {
 	struct disk_config cfg = { .read_only = read_only };
 	uint8_t sector[512];
 	struct virtq *q = &t->dev.vq[0];
 
-	*t = (struct bench){ .fd = -1, .qsize = qsize };
-	snprintf(t->path, sizeof(t->path), "%s/petrel-blk-XXXXXX", dir);
-	t->fd = mkstemp(t->path);
-	if (t->fd < 0)
-		return false;
+	t->qsize = qsize;
 	for (uint64_t s = 0; s < DISK_SECTORS; s++) {
 		for (unsigned int i = 0; i < sizeof(sector); i++)
 			sector[i] = pattern(s * 512 + i);
@@ -95,6 +95,15 @@ static bool bench_open(struct bench *t, const char *dir, bool read_only, uint16_
 	return true;
 }
 
+/* A device over a new temporary image in `dir`. */
+static bool bench_open(struct bench *t, const char *dir, bool read_only, uint16_t qsize)
+{
+	*t = (struct bench){ .temp = true };
+	snprintf(t->path, sizeof(t->path), "%s/petrel-blk-XXXXXX", dir);
+	t->fd = mkstemp(t->path);
+	return t->fd >= 0 && bench_attach(t, read_only, qsize);
+}
+
 static void bench_close(struct bench *t)
 {
 	if (t->created)
@@ -102,10 +111,10 @@ static void bench_close(struct bench *t)
 	pthread_mutex_destroy(&t->dev.lock);
 	evloop_destroy(&t->ev);
 	fake_gm_free(&t->gm);
-	if (t->fd >= 0) {
+	if (t->fd >= 0)
 		close(t->fd);
+	if (t->temp)
 		unlink(t->path);
-	}
 }
 
 /* Put a chain on the avail ring (not kicked). Returns its head. */
@@ -613,6 +622,66 @@ static void blk_destroy_in_flight(void)
 	bench_close(&t);
 }
 
+/* A host block device (a scratch one: its first MiB is overwritten), named
+ * by PETREL_TEST_BLOCK_DEVICE, e.g. a loop device. */
+static void blk_block_device(void)
+{
+	const char *path = getenv("PETREL_TEST_BLOCK_DEVICE");
+	struct bench t = { .fd = -1 };
+	uint64_t size;
+
+	if (!path)
+		SKIP("set PETREL_TEST_BLOCK_DEVICE to a scratch block device to run");
+	snprintf(t.path, sizeof(t.path), "%s", path);
+	t.fd = open(path, O_RDWR | O_CLOEXEC);
+	REQUIRE(t.fd >= 0 && ioctl(t.fd, BLKGETSIZE64, &size) == 0 && size >= DISK_SECTORS * 512);
+	REQUIRE(bench_attach(&t, false, 16));
+	CHECK(le_get(t.dev.config + VIRTIO_BLK_CFG_CAPACITY, 8) == size / 512);
+	memset(gptr(&t, DATA_GPA, 4096), 0x6b, 4096);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_OUT, 8, 4096, false, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_FLUSH, 0, 0, false, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(file_is(&t, 8 * 512, 4096, 0x6b) && file_is(&t, 7 * 512, 512, -1));
+	memset(gptr(&t, DATA_GPA, 4096), 0, 4096);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_IN, 8, 4096, true, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(gptr(&t, DATA_GPA, 4096)[4095] == 0x6b);
+	put_seg(&t, 0, 64, 16, 0);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(file_is(&t, 64 * 512, 16 * 512, 0) && file_is(&t, 80 * 512, 512, -1));
+	if (t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD)) {
+		put_seg(&t, 0, 256, 256, 0);
+		CHECK(bench_req(&t, VIRTIO_BLK_T_DISCARD, 0, 16, false, NULL) == VIRTIO_BLK_S_OK);
+	}
+	CHECK(bench_req(&t, VIRTIO_BLK_T_IN, size / 512, 512, true, NULL) == VIRTIO_BLK_S_IOERR);
+	bench_close(&t);
+}
+
+static int create_error(const char *path, bool read_only)
+{
+	struct disk_config cfg = { .read_only = read_only };
+	struct virtio_dev dev = { 0 };
+	struct evloop ev;
+	struct gm gm = { 0 };
+	int err;
+
+	if (evloop_init(&ev))
+		return 0;
+	snprintf(cfg.path, sizeof(cfg.path), "%s", path);
+	err = virtio_blk_create(&dev, &ev, &gm, &cfg);
+	if (!err)
+		dev.ops->destroy(&dev);
+	evloop_destroy(&ev);
+	return err;
+}
+
+static void blk_create_errors(void)
+{
+	CHECK(create_error("/nonexistent/disk.img", false) == -ENOENT);
+	CHECK(create_error("/nonexistent/disk.img", true) == -ENOENT);
+	CHECK(create_error("/tmp", false) == -EISDIR);
+	CHECK(create_error("/tmp", true) == -EISDIR);
+	CHECK(create_error("/dev/null", true) == -ENOTBLK);
+}
+
 int main(void)
 {
 	RUN(blk_config_space);
@@ -628,5 +697,7 @@ int main(void)
 	RUN(blk_inflight_bounded);
 	RUN(blk_reset_in_flight);
 	RUN(blk_destroy_in_flight);
+	RUN(blk_block_device);
+	RUN(blk_create_errors);
 	return harness_exit();
 }
