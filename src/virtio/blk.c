@@ -1,89 +1,49 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * virtio-blk over a raw image file or a host block device.
+ * virtio-blk over a raw image file or a host block device (blk_io.c).
  *
  * Where the work happens. A kick (ops->notify, under dev->lock, on the
  * event-loop thread or a vCPU thread) pops chains, copies each request
  * header and segment list out of guest memory once, validates them and
- * either completes the request at once (errors, GET_ID) or hands it to a
- * worker thread. Workers run preadv/pwritev/fdatasync/fallocate directly
- * on the chain's iovecs, which the walker produced with gm_ptr, so they
- * only ever touch guest RAM. A finished request goes on the done list and
- * the completion eventfd wakes the event-loop thread, which takes
- * dev->lock, writes the status byte and publishes the chain.
- *
- * Why threads and not io_uring: io_uring is often refused by container
- * seccomp profiles (docker's default blocks it), and its operations run
- * in the kernel on the ring's behalf, beyond the reach of the per-thread
- * seccomp filters petrel installs. A few threads doing plain syscalls
- * are filtered like any other.
+ * either completes the request at once (errors, GET_ID) or submits it to
+ * the backing's worker threads. They run the I/O directly on the chain's
+ * iovecs, which the walker produced with gm_ptr, so they only ever touch
+ * guest RAM. When requests finish, the backing's eventfd wakes the
+ * event-loop thread (blk_on_done), which takes dev->lock, writes the
+ * status bytes and publishes the chains.
  *
  * Lifetimes. A request slot is in flight from the pop until the event-loop
  * thread publishes or drops it; at most queue-size slots are in flight (a
- * guest that offers more heads waits until some complete). Reset drops
- * queued requests, waits for the ones a worker is running and drops the
- * finished ones, so nothing is published into a reset queue and no worker
- * writes guest memory after the reset returns. Destroy joins the workers
- * before freeing anything.
- *
- * Locks: dev->lock, then b->mu. Workers take only b->mu.
+ * guest that offers more chains waits until some complete). Reset cancels
+ * queued requests, waits for running ones and drops them all unpublished,
+ * so nothing reaches a reset queue and no worker writes guest memory
+ * after the reset returns. Destroy joins the workers before freeing.
  */
 #include "virtio/blk.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <linux/falloc.h>
-#include <linux/fs.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "le.h"
+#include "virtio/blk_io.h"
 
 /* ---- state ---- */
 
-#define BLK_WORKERS 2
-#define BLK_MAX_DISCARD_SEG 32
+#define BLK_MAX_DISCARD_SEG BLK_IO_MAX_SEG
 #define BLK_MAX_DISCARD_SECTORS (1u << 22) /* 2 GiB per segment */
 #define BLK_MAX_ZEROES_SEG 1
-/* Bounds the time a worker spends writing zeroes where the backing
- * cannot zero a range itself. */
+/* Bounds the time a worker spends where zeroes have to be written. */
 #define BLK_MAX_ZEROES_SECTORS (1u << 18) /* 128 MiB */
 
-enum blk_op { BLK_READ, BLK_WRITE, BLK_FLUSH, BLK_DISCARD, BLK_ZEROES };
-
-static const char *const blk_op_name[] = {
-	[BLK_READ] = "read",	   [BLK_WRITE] = "write",	  [BLK_FLUSH] = "flush",
-	[BLK_DISCARD] = "discard", [BLK_ZEROES] = "write zeroes",
-};
-
-struct blk_seg {
-	uint64_t off, len; /* bytes, inside the disk */
-	bool unmap;
-};
-
 struct blk_req {
-	struct blk_req *next; /* on the work or done list */
-	enum blk_op op;
+	struct blk_io_req io; /* first: blk_io hands back this pointer */
 	uint16_t head;
-	uint8_t status;
 	uint8_t *status_byte; /* last byte of the chain's writable part */
 	uint32_t in_len;      /* writable bytes, status byte included */
-	uint32_t filled;      /* leading writable bytes the device wrote (reads) */
-	uint64_t off;	      /* byte offset of a read or write */
-	unsigned int n;	      /* entries used in iov or seg */
-	union {
-		struct iovec iov[VIRTQ_MAX_SIZE]; /* data buffers in guest RAM */
-		struct blk_seg seg[BLK_MAX_DISCARD_SEG];
-	};
 };
 
 struct blk {
@@ -91,8 +51,7 @@ struct blk {
 	struct virtio_ops ops; /* a copy per disk: the features depend on the backing */
 	struct evloop *ev;
 	char *path;
-	int fd, efd;
-	bool read_only, bdev, discard;
+	struct blk_io io;
 	uint64_t capacity; /* 512-byte sectors */
 	char serial[VIRTIO_BLK_ID_BYTES];
 	uint8_t config[VIRTIO_BLK_CFG_SIZE]; /* what the guest must read back */
@@ -103,20 +62,7 @@ struct blk {
 	uint16_t free_slot[VIRTQ_MAX_SIZE];
 	unsigned int nfree, inflight;
 	bool more; /* chains may be left in the ring: pop again after completions */
-
-	/* Under mu: shared with the workers. */
-	pthread_mutex_t mu;
-	pthread_cond_t work_cv, idle_cv;
-	struct blk_req *work, **work_tail;
-	struct blk_req *done, **done_tail;
-	unsigned int running;
-	bool stop;
-	pthread_t worker[BLK_WORKERS];
-	unsigned int nworkers;
 };
-
-static struct log_limit blk_guest_limit = LOG_LIMIT_INIT(16);
-static struct log_limit blk_io_limit = LOG_LIMIT_INIT(16);
 
 static struct blk_req *blk_req_get(struct blk *b)
 {
@@ -130,36 +76,27 @@ static void blk_req_put(struct blk *b, struct blk_req *r)
 	b->inflight--;
 }
 
-/* Wake the event-loop side (blk_on_done). Cannot block: the eventfd is
- * non-blocking and a full counter means a wake-up is already pending. */
-static void blk_wake(struct blk *b)
-{
-	uint64_t one = 1;
-
-	if (write(b->efd, &one, sizeof(one)) < 0)
-		return;
-}
-
 /* ---- config space ---- */
 
-static void blk_config_fill(struct blk *b, uint32_t blk_size, uint32_t discard_align)
+static void blk_config_fill(struct blk *b)
 {
 	uint8_t *c = b->config;
 
 	le_put(c + VIRTIO_BLK_CFG_CAPACITY, b->capacity, 8);
-	/* Two descriptors of every chain are header and status. */
+	/* Two descriptors of a chain are header and status. */
 	le_put(c + VIRTIO_BLK_CFG_SEG_MAX, VIRTQ_MAX_SIZE - 2, 4);
-	le_put(c + VIRTIO_BLK_CFG_BLK_SIZE, blk_size, 4);
-	if (b->discard) {
+	le_put(c + VIRTIO_BLK_CFG_BLK_SIZE, b->io.blk_size, 4);
+	if (b->io.discard) {
 		le_put(c + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS, BLK_MAX_DISCARD_SECTORS, 4);
 		le_put(c + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, BLK_MAX_DISCARD_SEG, 4);
-		le_put(c + VIRTIO_BLK_CFG_DISCARD_ALIGN, discard_align, 4);
+		le_put(c + VIRTIO_BLK_CFG_DISCARD_ALIGN, b->io.discard_align / VIRTIO_BLK_SECTOR,
+		       4);
 	}
-	if (!b->read_only) {
+	if (!b->io.read_only) {
 		le_put(c + VIRTIO_BLK_CFG_MAX_ZEROES_SECTORS, BLK_MAX_ZEROES_SECTORS, 4);
 		le_put(c + VIRTIO_BLK_CFG_MAX_ZEROES_SEG, BLK_MAX_ZEROES_SEG, 4);
-		/* A punched hole in a file reads back as zeroes. */
-		c[VIRTIO_BLK_CFG_ZEROES_MAY_UNMAP] = b->discard && !b->bdev;
+		/* Files: an unmap request punches a hole (blk_io_zero). */
+		c[VIRTIO_BLK_CFG_ZEROES_MAY_UNMAP] = b->io.discard && !b->io.bdev;
 	}
 }
 
@@ -173,219 +110,25 @@ static void blk_config_write(struct virtio_dev *dev, uint32_t off, uint32_t len)
 		       len < VIRTIO_BLK_CFG_SIZE - off ? len : VIRTIO_BLK_CFG_SIZE - off);
 }
 
-/* ---- backing I/O (worker threads) ---- */
-
-/* Read or write r->iov at r->off to the end. Short transfers continue
- * where they stopped; end of file (the image shrank under us) is EIO. */
-static int blk_rw(struct blk *b, struct blk_req *r, bool write)
-{
-	struct iovec *iov = r->iov;
-	unsigned int n = r->n;
-	off_t off = (off_t)r->off;
-
-	while (n > 0) {
-		ssize_t got =
-		    write ? pwritev(b->fd, iov, (int)n, off) : preadv(b->fd, iov, (int)n, off);
-
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (got == 0)
-			return -EIO;
-		off += got;
-		if (!write)
-			r->filled += (uint32_t)got;
-		while (got > 0) {
-			if ((size_t)got >= iov->iov_len) {
-				got -= (ssize_t)iov->iov_len;
-				iov++;
-				n--;
-			} else {
-				iov->iov_base = (uint8_t *)iov->iov_base + got;
-				iov->iov_len -= (size_t)got;
-				got = 0;
-			}
-		}
-	}
-	return 0;
-}
-
-static int blk_write_zeroes(int fd, uint64_t off, uint64_t len)
-{
-	static const uint8_t zeroes[4096];
-	struct iovec iov[64];
-
-	for (unsigned int i = 0; i < ARRAY_SIZE(iov); i++)
-		iov[i] = (struct iovec){ (void *)zeroes, sizeof(zeroes) };
-	while (len > 0) {
-		uint64_t chunk =
-		    len < sizeof(zeroes) * ARRAY_SIZE(iov) ? len : sizeof(zeroes) * ARRAY_SIZE(iov);
-		unsigned int n = (unsigned int)((chunk + sizeof(zeroes) - 1) / sizeof(zeroes));
-		ssize_t got;
-
-		iov[n - 1].iov_len = chunk - (uint64_t)(n - 1) * sizeof(zeroes);
-		got = pwritev(fd, iov, (int)n, (off_t)off);
-		iov[n - 1].iov_len = sizeof(zeroes);
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (got == 0)
-			return -EIO;
-		off += (uint64_t)got;
-		len -= (uint64_t)got;
-	}
-	return 0;
-}
-
-static int blk_discard_seg(struct blk *b, const struct blk_seg *s)
-{
-	uint64_t range[2] = { s->off, s->len };
-
-	if (b->bdev)
-		return ioctl(b->fd, BLKDISCARD, range) ? -errno : 0;
-	return fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)s->off,
-			 (off_t)s->len)
-		   ? -errno
-		   : 0;
-}
-
-static int blk_zero_seg(struct blk *b, const struct blk_seg *s)
-{
-	uint64_t range[2] = { s->off, s->len };
-
-	if (b->bdev)
-		return ioctl(b->fd, BLKZEROOUT, range) ? -errno : 0;
-	if (s->unmap && b->discard)
-		return blk_discard_seg(b, s);
-	if (!fallocate(b->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)s->off,
-		       (off_t)s->len))
-		return 0;
-	if (errno != EOPNOTSUPP)
-		return -errno;
-	return blk_write_zeroes(b->fd, s->off, s->len);
-}
-
-static void blk_execute(struct blk *b, struct blk_req *r)
-{
-	int err = 0;
-
-	switch (r->op) {
-	case BLK_READ:
-	case BLK_WRITE:
-		err = blk_rw(b, r, r->op == BLK_WRITE);
-		break;
-	case BLK_FLUSH:
-		err = fdatasync(b->fd) ? -errno : 0;
-		break;
-	case BLK_DISCARD:
-	case BLK_ZEROES:
-		for (unsigned int i = 0; i < r->n && !err; i++)
-			if (r->seg[i].len)
-				err = r->op == BLK_DISCARD ? blk_discard_seg(b, &r->seg[i])
-							   : blk_zero_seg(b, &r->seg[i]);
-		break;
-	}
-	r->status = err ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
-	if (err) {
-		char why[64];
-
-		log_limited(&blk_io_limit, "disk '%s': %s failed: %s", b->path, blk_op_name[r->op],
-			    strerror_r(-err, why, sizeof(why)));
-	}
-}
-
-static void *blk_worker(void *arg)
-{
-	struct blk *b = arg;
-
-	pthread_setname_np(pthread_self(), "petrel-blk");
-	pthread_mutex_lock(&b->mu);
-	for (;;) {
-		struct blk_req *r;
-		bool was_empty;
-
-		while (!b->stop && !b->work)
-			pthread_cond_wait(&b->work_cv, &b->mu);
-		if (b->stop)
-			break;
-		r = b->work;
-		b->work = r->next;
-		if (!b->work)
-			b->work_tail = &b->work;
-		b->running++;
-		pthread_mutex_unlock(&b->mu);
-
-		blk_execute(b, r);
-
-		pthread_mutex_lock(&b->mu);
-		b->running--;
-		/* The mutex orders this worker's writes to guest RAM before
-		 * the event-loop thread's publication of the chain. */
-		r->next = NULL;
-		was_empty = !b->done;
-		*b->done_tail = r;
-		b->done_tail = &r->next;
-		if (!b->running)
-			pthread_cond_broadcast(&b->idle_cv);
-		if (was_empty)
-			blk_wake(b);
-	}
-	pthread_mutex_unlock(&b->mu);
-	return NULL;
-}
-
-static void blk_workers_stop(struct blk *b)
-{
-	pthread_mutex_lock(&b->mu);
-	b->stop = true;
-	pthread_cond_broadcast(&b->work_cv);
-	pthread_mutex_unlock(&b->mu);
-	for (unsigned int i = 0; i < b->nworkers; i++)
-		pthread_join(b->worker[i], NULL);
-	b->nworkers = 0;
-}
-
-static int blk_workers_start(struct blk *b)
-{
-	sigset_t all, old;
-	int err = 0;
-
-	/* Workers take no signals: they are meant for the main and vCPU
-	 * threads (the mask is inherited at creation). */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	while (b->nworkers < BLK_WORKERS && !err) {
-		err = -pthread_create(&b->worker[b->nworkers], NULL, blk_worker, b);
-		if (!err)
-			b->nworkers++;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err)
-		blk_workers_stop(b);
-	return err;
-}
-
 /* ---- queue handlers ---- */
 
 /* Publish one request: status byte, then the used ring. `filled` is how
  * many leading writable bytes hold data the device wrote. */
 static void blk_publish(struct blk *b, uint16_t head, uint8_t *status_byte, uint8_t status,
-			uint32_t in_len, uint32_t filled)
+			uint32_t in_len, uint64_t filled)
 {
 	*status_byte = status;
 	/* Used length: the prefix of the writable part the device wrote,
 	 * all of it when the data before the status byte was filled. */
-	virtio_complete(b->dev, 0, head, filled == in_len - 1 ? in_len : filled);
+	virtio_complete(b->dev, 0, head, filled == in_len - 1 ? in_len : (uint32_t)filled);
 }
+
+static struct log_limit guest_log = LOG_LIMIT_INIT(16);
 
 static void blk_reject(struct blk *b, const struct virtq_chain *c, uint8_t *status_byte,
 		       uint8_t status, const char *why, uint32_t type)
 {
-	log_limited(&blk_guest_limit, "disk '%s': request type %u: %s", b->path, type, why);
+	log_limited(&guest_log, "disk '%s': request type %u: %s", b->path, type, why);
 	blk_publish(b, c->head, status_byte, status, c->in_len, 0);
 }
 
@@ -416,13 +159,13 @@ static unsigned int blk_iov_slice(const struct iovec *iov, unsigned int n, size_
 	return k;
 }
 
-/* Parse DISCARD / WRITE_ZEROES segments (copied once) into r->seg.
- * Returns a status: OK, or the one the request fails with. */
+/* DISCARD / WRITE_ZEROES segments, copied once, checked, into r->io.seg.
+ * Returns OK, or the status the request fails with (and *why). */
 static uint8_t blk_parse_segs(struct blk *b, const struct virtq_chain *c, struct blk_req *r,
 			      unsigned int max_seg, uint32_t max_sectors, uint32_t flags_ok,
 			      const char **why)
 {
-	uint8_t raw[BLK_MAX_DISCARD_SEG * VIRTIO_BLK_SEG_SIZE];
+	uint8_t raw[BLK_IO_MAX_SEG * VIRTIO_BLK_SEG_SIZE];
 	size_t len = c->out_len - VIRTIO_BLK_HDR_SIZE;
 
 	if (len == 0 || len % VIRTIO_BLK_SEG_SIZE || len / VIRTIO_BLK_SEG_SIZE > max_seg) {
@@ -430,12 +173,13 @@ static uint8_t blk_parse_segs(struct blk *b, const struct virtq_chain *c, struct
 		return VIRTIO_BLK_S_IOERR;
 	}
 	virtq_chain_read(c, VIRTIO_BLK_HDR_SIZE, raw, len);
-	r->n = (unsigned int)(len / VIRTIO_BLK_SEG_SIZE);
-	for (unsigned int i = 0; i < r->n; i++) {
+	r->io.n = (unsigned int)(len / VIRTIO_BLK_SEG_SIZE);
+	for (unsigned int i = 0; i < r->io.n; i++) {
 		const uint8_t *s = raw + i * VIRTIO_BLK_SEG_SIZE;
 		uint64_t sector = le_get(s, 8);
 		uint32_t nsectors = (uint32_t)le_get(s + 8, 4), flags = (uint32_t)le_get(s + 12, 4);
 
+		/* 5.2.6.2: unknown flags, and unmap on a discard, are UNSUPP. */
 		if (flags & ~flags_ok) {
 			*why = "unsupported segment flags";
 			return VIRTIO_BLK_S_UNSUPP;
@@ -444,36 +188,34 @@ static uint8_t blk_parse_segs(struct blk *b, const struct virtq_chain *c, struct
 			*why = "segment out of range";
 			return VIRTIO_BLK_S_IOERR;
 		}
-		r->seg[i] = (struct blk_seg){ .off = sector * VIRTIO_BLK_SECTOR,
-					      .len = (uint64_t)nsectors * VIRTIO_BLK_SECTOR,
-					      .unmap = flags & VIRTIO_BLK_SEG_F_UNMAP };
+		r->io.seg[i] = (struct blk_io_seg){ .off = sector * VIRTIO_BLK_SECTOR,
+						    .len = (uint64_t)nsectors * VIRTIO_BLK_SECTOR,
+						    .unmap = flags & VIRTIO_BLK_SEG_F_UNMAP };
 	}
 	return VIRTIO_BLK_S_OK;
 }
 
-/* Check one request and queue it for a worker, or complete it now.
- * Guest-controlled: everything in the chain. The header and segments are
- * copied once and only the copies are used. 0, or -EINVAL when the chain
- * cannot even carry a status (the device was failed). */
+/* Check one request and submit it, or complete it now. Guest-controlled:
+ * everything in the chain; the header and segments are copied once and
+ * only the copies are used. 0, or -EINVAL when the chain cannot even
+ * carry a status (the device was failed). */
 static int blk_request(struct blk *b, const struct virtq_chain *c)
 {
 	const struct iovec *win = c->iov + c->nout;
-	uint8_t hdr[VIRTIO_BLK_HDR_SIZE], *status_byte;
+	uint8_t hdr[VIRTIO_BLK_HDR_SIZE], *status_byte, st = VIRTIO_BLK_S_OK;
 	const char *why = NULL;
 	uint64_t sector, len = 0;
 	struct blk_req *r;
 	uint32_t type;
-	uint8_t st = VIRTIO_BLK_S_OK;
 
 	if (c->in_len == 0) {
 		virtio_fail(b->dev, "block request without a status byte");
 		return -EINVAL;
 	}
-	/* The walker never returns empty buffers: the last one holds it. */
+	/* The walker returns no empty buffers: the last one holds it. */
 	status_byte = (uint8_t *)win[c->nin - 1].iov_base + win[c->nin - 1].iov_len - 1;
 	if (virtq_chain_read(c, 0, hdr, sizeof(hdr)) != sizeof(hdr)) {
-		log_limited(&blk_guest_limit, "disk '%s': request header shorter than %u bytes",
-			    b->path, VIRTIO_BLK_HDR_SIZE);
+		log_limited(&guest_log, "disk '%s': request header too short", b->path);
 		blk_publish(b, c->head, status_byte, VIRTIO_BLK_S_IOERR, c->in_len, 0);
 		return 0;
 	}
@@ -485,11 +227,20 @@ static int blk_request(struct blk *b, const struct virtq_chain *c)
 		len = c->in_len - 1;
 		break;
 	case VIRTIO_BLK_T_OUT:
-		if (b->read_only) {
+		len = c->out_len - VIRTIO_BLK_HDR_SIZE;
+		/* fall through */
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		if (b->io.read_only) {
 			blk_reject(b, c, status_byte, VIRTIO_BLK_S_IOERR, "read-only disk", type);
 			return 0;
 		}
-		len = c->out_len - VIRTIO_BLK_HDR_SIZE;
+		if (type != VIRTIO_BLK_T_OUT &&
+		    !virtio_has(b->dev, type == VIRTIO_BLK_T_DISCARD ? VIRTIO_BLK_F_DISCARD
+								     : VIRTIO_BLK_F_WRITE_ZEROES)) {
+			blk_reject(b, c, status_byte, VIRTIO_BLK_S_UNSUPP, "not negotiated", type);
+			return 0;
+		}
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		break;
@@ -500,20 +251,8 @@ static int blk_request(struct blk *b, const struct virtq_chain *c)
 		}
 		len = c->in_len - 1 < VIRTIO_BLK_ID_BYTES ? c->in_len - 1 : VIRTIO_BLK_ID_BYTES;
 		virtq_chain_write(c, 0, b->serial, len);
-		blk_publish(b, c->head, status_byte, VIRTIO_BLK_S_OK, c->in_len, (uint32_t)len);
+		blk_publish(b, c->head, status_byte, VIRTIO_BLK_S_OK, c->in_len, len);
 		return 0;
-	case VIRTIO_BLK_T_DISCARD:
-	case VIRTIO_BLK_T_WRITE_ZEROES:
-		if (b->read_only) {
-			blk_reject(b, c, status_byte, VIRTIO_BLK_S_IOERR, "read-only disk", type);
-			return 0;
-		}
-		if (!virtio_has(b->dev, type == VIRTIO_BLK_T_DISCARD ? VIRTIO_BLK_F_DISCARD
-								     : VIRTIO_BLK_F_WRITE_ZEROES)) {
-			blk_reject(b, c, status_byte, VIRTIO_BLK_S_UNSUPP, "not negotiated", type);
-			return 0;
-		}
-		break;
 	default:
 		blk_reject(b, c, status_byte, VIRTIO_BLK_S_UNSUPP, "unsupported type", type);
 		return 0;
@@ -542,28 +281,28 @@ static int blk_request(struct blk *b, const struct virtq_chain *c)
 	r->head = c->head;
 	r->status_byte = status_byte;
 	r->in_len = c->in_len;
-	r->filled = 0;
-	r->n = 0;
+	r->io.done = 0;
+	r->io.n = 0;
 	switch (type) {
 	case VIRTIO_BLK_T_IN:
-		r->op = BLK_READ;
-		r->off = sector * VIRTIO_BLK_SECTOR;
-		r->n = blk_iov_slice(win, c->nin, 0, len, r->iov);
+		r->io.op = BLK_IO_READ;
+		r->io.off = sector * VIRTIO_BLK_SECTOR;
+		r->io.n = blk_iov_slice(win, c->nin, 0, len, r->io.iov);
 		break;
 	case VIRTIO_BLK_T_OUT:
-		r->op = BLK_WRITE;
-		r->off = sector * VIRTIO_BLK_SECTOR;
-		r->n = blk_iov_slice(c->iov, c->nout, VIRTIO_BLK_HDR_SIZE, len, r->iov);
+		r->io.op = BLK_IO_WRITE;
+		r->io.off = sector * VIRTIO_BLK_SECTOR;
+		r->io.n = blk_iov_slice(c->iov, c->nout, VIRTIO_BLK_HDR_SIZE, len, r->io.iov);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
-		r->op = BLK_FLUSH;
+		r->io.op = BLK_IO_FLUSH;
 		break;
 	case VIRTIO_BLK_T_DISCARD:
-		r->op = BLK_DISCARD;
+		r->io.op = BLK_IO_DISCARD;
 		st = blk_parse_segs(b, c, r, BLK_MAX_DISCARD_SEG, BLK_MAX_DISCARD_SECTORS, 0, &why);
 		break;
 	case VIRTIO_BLK_T_WRITE_ZEROES:
-		r->op = BLK_ZEROES;
+		r->io.op = BLK_IO_ZEROES;
 		st = blk_parse_segs(b, c, r, BLK_MAX_ZEROES_SEG, BLK_MAX_ZEROES_SECTORS,
 				    VIRTIO_BLK_SEG_F_UNMAP, &why);
 		break;
@@ -573,22 +312,17 @@ static int blk_request(struct blk *b, const struct virtq_chain *c)
 		blk_reject(b, c, status_byte, st, why, type);
 		return 0;
 	}
-
-	pthread_mutex_lock(&b->mu);
-	r->next = NULL;
-	*b->work_tail = r;
-	b->work_tail = &r->next;
-	pthread_cond_signal(&b->work_cv);
-	pthread_mutex_unlock(&b->mu);
+	blk_io_submit(&b->io, &r->io);
 	return 0;
 }
 
-/* Pop and start requests while slots last. At most one queue's worth per
+/* Pop and submit requests while slots last. At most one queue's worth per
  * call, so a guest refilling the ring from another vCPU cannot hold this
- * thread; the rest continues from blk_on_done. */
+ * thread; blk_on_done carries on. */
 static void blk_process(struct blk *b)
 {
 	struct virtq *q = &b->dev->vq[0];
+	uint64_t one = 1;
 
 	b->more = false;
 	if (!q->ready)
@@ -611,7 +345,9 @@ static void blk_process(struct blk *b)
 			return;
 	}
 	b->more = true;
-	blk_wake(b);
+	/* Come back through the event loop (a full counter: already due). */
+	if (write(b->io.done_fd, &one, sizeof(one)) < 0)
+		return;
 }
 
 static void blk_notify(struct virtio_dev *dev, unsigned int q)
@@ -624,23 +360,20 @@ static void blk_notify(struct virtio_dev *dev, unsigned int q)
 static void blk_on_done(void *opaque, uint32_t events)
 {
 	struct blk *b = opaque;
-	struct blk_req *r, *next;
+	struct blk_io_req *io, *next;
 	uint64_t count;
 
 	(void)events;
-	if (read(b->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+	if (read(b->io.done_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 		log_msg("disk '%s': completion eventfd: %m", b->path);
 	virtio_lock(b->dev);
-	pthread_mutex_lock(&b->mu);
-	r = b->done;
-	b->done = NULL;
-	b->done_tail = &b->done;
-	pthread_mutex_unlock(&b->mu);
-	for (; r; r = next) {
-		next = r->next;
-		/* A failed device (NEEDS_RESET) publishes nothing more. */
-		if (virtio_active(b->dev))
-			blk_publish(b, r->head, r->status_byte, r->status, r->in_len, r->filled);
+	for (io = blk_io_finished(&b->io); io; io = next) {
+		struct blk_req *r = (struct blk_req *)io;
+
+		next = io->next;
+		/* virtio_complete publishes nothing on a failed device. */
+		blk_publish(b, r->head, r->status_byte,
+			    io->err ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK, r->in_len, io->done);
 		blk_req_put(b, r);
 	}
 	if (b->more && virtio_active(b->dev))
@@ -648,29 +381,18 @@ static void blk_on_done(void *opaque, uint32_t events)
 	virtio_unlock(b->dev);
 }
 
-/* Drop queued and finished requests; wait for running ones. Blocks the
- * caller (a vCPU writing the status register) for at most the longest
- * single request in a worker, which is what a real disk's reset costs. */
+/* Blocks the caller (a vCPU writing the status register) for at most the
+ * longest single request a worker is running, as a real disk's reset
+ * would. */
 static void blk_reset(struct virtio_dev *dev)
 {
 	struct blk *b = dev->priv;
-	struct blk_req *lists[2], *r, *next;
+	struct blk_io_req *io, *next;
 
-	pthread_mutex_lock(&b->mu);
-	lists[0] = b->work;
-	b->work = NULL;
-	b->work_tail = &b->work;
-	while (b->running)
-		pthread_cond_wait(&b->idle_cv, &b->mu);
-	lists[1] = b->done;
-	b->done = NULL;
-	b->done_tail = &b->done;
-	pthread_mutex_unlock(&b->mu);
-	for (unsigned int i = 0; i < ARRAY_SIZE(lists); i++)
-		for (r = lists[i]; r; r = next) {
-			next = r->next;
-			blk_req_put(b, r);
-		}
+	for (io = blk_io_cancel(&b->io); io; io = next) {
+		next = io->next;
+		blk_req_put(b, (struct blk_req *)io);
+	}
 	b->more = false;
 }
 
@@ -687,27 +409,15 @@ unsigned int virtio_blk_inflight(struct virtio_dev *dev)
 
 /* ---- ops table ---- */
 
-static void blk_free(struct blk *b)
-{
-	if (b->efd >= 0)
-		close(b->efd);
-	if (b->fd >= 0)
-		close(b->fd);
-	pthread_cond_destroy(&b->idle_cv);
-	pthread_cond_destroy(&b->work_cv);
-	pthread_mutex_destroy(&b->mu);
-	free(b->slot);
-	free(b->path);
-	free(b);
-}
-
 static void blk_destroy(struct virtio_dev *dev)
 {
 	struct blk *b = dev->priv;
 
-	blk_workers_stop(b);
-	evloop_del(b->ev, b->efd);
-	blk_free(b);
+	evloop_del(b->ev, b->io.done_fd);
+	blk_io_close(&b->io);
+	free(b->slot);
+	free(b->path);
+	free(b);
 	dev->priv = NULL;
 }
 
@@ -725,143 +435,66 @@ static const struct virtio_ops blk_ops_template = {
 
 /* ---- setup ---- */
 
-/* One number from the disk's queue/ directory in sysfs, for a whole disk
- * or (one level up) a partition. 0 when unknown. */
-static uint64_t blk_sysfs_queue(dev_t rdev, const char *attr)
+/* "petrel-" and 13 hex digits of a hash (FNV-1a) of the backing's
+ * identity: 20 bytes, no NUL, the same on every run. */
+static void blk_serial(struct blk *b)
 {
-	static const char *const where[] = { "", "../" };
-	unsigned long long v = 0;
+	uint64_t hash = 0xcbf29ce484222325ULL;
+	char s[VIRTIO_BLK_ID_BYTES + 1];
 
-	for (unsigned int i = 0; i < ARRAY_SIZE(where); i++) {
-		char path[128];
-		FILE *f;
-		int ok;
-
-		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%squeue/%s", major(rdev),
-			 minor(rdev), where[i], attr);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		ok = fscanf(f, "%llu", &v) == 1;
-		fclose(f);
-		if (ok)
-			return v;
-	}
-	return 0;
-}
-
-/* Size, block size, discard support and serial number of the backing. */
-static int blk_probe(struct blk *b, uint32_t *blk_size, uint32_t *discard_align)
-{
-	struct stat st;
-	uint64_t bytes, id, hash = 0xcbf29ce484222325ULL; /* FNV-1a */
-	char serial[VIRTIO_BLK_ID_BYTES + 1];
-
-	if (fstat(b->fd, &st))
-		return -errno;
-	*blk_size = VIRTIO_BLK_SECTOR;
-	*discard_align = 0;
-	if (S_ISREG(st.st_mode)) {
-		bytes = (uint64_t)st.st_size;
-		/* Punching a hole at the end of the file changes nothing and
-		 * fails with EOPNOTSUPP where holes are not supported. */
-		b->discard =
-		    !b->read_only && !fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-						st.st_size, VIRTIO_BLK_SECTOR);
-		*discard_align = (uint32_t)(st.st_blksize / VIRTIO_BLK_SECTOR);
-		id = (uint64_t)st.st_dev << 32 ^ (uint64_t)st.st_ino;
-	} else if (S_ISBLK(st.st_mode)) {
-		int ssz;
-
-		if (ioctl(b->fd, BLKGETSIZE64, &bytes) || ioctl(b->fd, BLKSSZGET, &ssz))
-			return -errno;
-		b->bdev = true;
-		if (ssz >= VIRTIO_BLK_SECTOR)
-			*blk_size = (uint32_t)ssz;
-		b->discard = !b->read_only && blk_sysfs_queue(st.st_rdev, "discard_max_bytes");
-		*discard_align = (uint32_t)(blk_sysfs_queue(st.st_rdev, "discard_granularity") /
-					    VIRTIO_BLK_SECTOR);
-		id = (uint64_t)st.st_rdev;
-	} else {
-		return S_ISDIR(st.st_mode) ? -EISDIR : -ENOTBLK;
-	}
-	b->capacity = bytes / VIRTIO_BLK_SECTOR;
 	for (unsigned int i = 0; i < 8; i++) {
-		hash ^= (uint8_t)(id >> (8 * i));
+		hash ^= (uint8_t)(b->io.id >> (8 * i));
 		hash *= 0x100000001b3ULL;
 	}
-	/* "petrel-" and 13 hex digits: exactly 20 bytes, no NUL needed. */
-	snprintf(serial, sizeof(serial), "petrel-%013llx",
-		 (unsigned long long)(hash & 0xfffffffffffffULL));
-	memcpy(b->serial, serial, VIRTIO_BLK_ID_BYTES);
-	return 0;
+	snprintf(s, sizeof(s), "petrel-%013llx", (unsigned long long)(hash & 0xfffffffffffffULL));
+	memcpy(b->serial, s, VIRTIO_BLK_ID_BYTES);
 }
 
 int virtio_blk_create(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm,
 		      const struct disk_config *cfg)
 {
-	uint32_t blk_size, discard_align;
-	struct blk *b;
-	int err;
+	struct blk *b = calloc(1, sizeof(*b));
+	int err = -ENOMEM;
 
-	b = calloc(1, sizeof(*b));
-	if (!b) {
-		err = -ENOMEM;
+	if (!b)
 		goto err_msg;
-	}
-	*b = (struct blk){ .dev = dev, .ev = ev, .fd = -1, .efd = -1, .read_only = cfg->read_only };
-	pthread_mutex_init(&b->mu, NULL);
-	pthread_cond_init(&b->work_cv, NULL);
-	pthread_cond_init(&b->idle_cv, NULL);
-	b->work_tail = &b->work;
-	b->done_tail = &b->done;
+	b->dev = dev;
+	b->ev = ev;
 	b->path = strdup(cfg->path);
-	/* Untouched pages of this array stay unallocated. */
+	/* Pages of this array are only allocated once used. */
 	b->slot = calloc(VIRTQ_MAX_SIZE, sizeof(*b->slot));
-	if (!b->path || !b->slot) {
-		err = -ENOMEM;
+	if (!b->path || !b->slot)
 		goto err_free;
-	}
 	for (unsigned int i = 0; i < VIRTQ_MAX_SIZE; i++)
 		b->free_slot[b->nfree++] = (uint16_t)(VIRTQ_MAX_SIZE - 1 - i);
+	err = blk_io_open(&b->io, b->path, cfg->read_only);
+	if (err)
+		goto err_free;
+	err = evloop_add(ev, b->io.done_fd, EPOLLIN, blk_on_done, b);
+	if (err)
+		goto err_io;
 
-	b->fd = open(cfg->path, (cfg->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (b->fd < 0) {
-		err = -errno;
-		goto err_free;
-	}
-	err = blk_probe(b, &blk_size, &discard_align);
-	if (err)
-		goto err_free;
-	b->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (b->efd < 0) {
-		err = -errno;
-		goto err_free;
-	}
-	err = blk_workers_start(b);
-	if (err)
-		goto err_free;
-	err = evloop_add(ev, b->efd, EPOLLIN, blk_on_done, b);
-	if (err)
-		goto err_workers;
-
+	b->capacity = b->io.size / VIRTIO_BLK_SECTOR;
+	blk_serial(b);
+	blk_config_fill(b);
 	b->ops = blk_ops_template;
 	b->ops.features = VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) |
 			  VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
-	if (b->read_only)
+	if (b->io.read_only)
 		b->ops.features |= VIRTIO_BIT(VIRTIO_BLK_F_RO);
 	else
 		b->ops.features |= VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES) |
-				   (b->discard ? VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) : 0);
-	blk_config_fill(b, blk_size, discard_align);
+				   (b->io.discard ? VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) : 0);
 	virtio_dev_init(dev, &b->ops, b, gm);
 	memcpy(dev->config, b->config, sizeof(b->config));
 	return 0;
 
-err_workers:
-	blk_workers_stop(b);
+err_io:
+	blk_io_close(&b->io);
 err_free:
-	blk_free(b);
+	free(b->slot);
+	free(b->path);
+	free(b);
 err_msg:
 	log_msg("disk '%s': %s", cfg->path, strerror(-err));
 	return err;
