@@ -17,6 +17,8 @@
 
 #include "virtio/net.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 #define RAM_SIZE 0x10000
 /* Where the rings sit (queue q's at q * QUEUE_STRIDE): close together so
  * that short inputs reach them (larger rings overlap, as a hostile

@@ -24,6 +24,7 @@
 #include "fake_gm.h"
 #include "harness.h"
 #include "virtio/net.h"
+#include "virtio/tap.h"
 
 #define RAM_SIZE (4u << 20)
 #define QSIZE 64
@@ -888,7 +889,6 @@ static bool link_up(const char *name)
 static void net_real_tap(void)
 {
 	struct net_config cfg = { .tap = TAP_NAME, .mac_set = true };
-	struct net_config bad = { .tap = "an-overlong-interface-name" };
 	struct ifreq ifr = { 0 };
 	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
 	uint8_t frame[100], big[300], got[2000];
@@ -905,18 +905,21 @@ static void net_real_tap(void)
 	close(fd);
 	if (unshare(CLONE_NEWNET))
 		SKIP("cannot make a network namespace (needs CAP_SYS_ADMIN)");
-	memcpy(cfg.mac, test_mac, 6);
-
 	memset(&env, 0, sizeof(env));
 	env.next_buf = BUF_BASE;
 	env.peer = -1;
 	REQUIRE(fake_gm_init(&env.gm, 0, RAM_SIZE));
 	pthread_mutex_init(&env.dev.lock, NULL);
 	REQUIRE(evloop_init(&env.ev) == 0);
-	CHECK(virtio_net_create(&env.dev, &env.ev, &env.gm, &bad) == -EINVAL);
-	cfg.tap = "lo"; /* exists, but is not a tap */
-	CHECK(virtio_net_create(&env.dev, &env.ev, &env.gm, &cfg) < 0);
-	cfg.tap = TAP_NAME;
+	CHECK(tap_open("an-overlong-interface-name", 12) == -EINVAL);
+	memcpy(cfg.mac, test_mac, 6);
+	strcpy(cfg.tap, "lo"); /* exists, but is not a tap */
+	CHECK(virtio_net_create(&env.dev, &env.ev, &env.gm, &cfg) == -EINVAL);
+	cfg.mac[0] = 1; /* multicast */
+	strcpy(cfg.tap, TAP_NAME);
+	CHECK(virtio_net_create(&env.dev, &env.ev, &env.gm, &cfg) == -EINVAL);
+	CHECK(if_nametoindex(TAP_NAME) == 0);
+	cfg.mac[0] = test_mac[0];
 	REQUIRE(virtio_net_create(&env.dev, &env.ev, &env.gm, &cfg) == 0);
 	env.dev.transport = &fake_transport;
 
