@@ -23,6 +23,8 @@
 
 #include "fake_gm.h"
 #include "harness.h"
+#include "le.h"
+#include "virtio/mmio.h"
 #include "virtio/net.h"
 #include "virtio/tap.h"
 
@@ -42,6 +44,7 @@ static const uint8_t test_mac[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc };
 static struct env {
 	struct gm gm;
 	struct virtio_dev dev;
+	struct virtio_dev *d; /* &dev, or the one inside an MMIO transport */
 	struct evloop ev;
 	int peer;
 	unsigned int irqs[2];
@@ -97,9 +100,9 @@ static void *gp(gpa_t gpa, size_t len)
  * DRIVER_OK, activate. */
 static bool start(uint64_t features, uint16_t rx_size)
 {
-	env.dev.features = VIRTIO_BIT(VIRTIO_F_VERSION_1) | features;
+	env.d->features = VIRTIO_BIT(VIRTIO_F_VERSION_1) | features;
 	for (unsigned int q = 0; q < 2; q++) {
-		struct virtq *vq = &env.dev.vq[q];
+		struct virtq *vq = &env.d->vq[q];
 
 		virtq_reset(vq);
 		vq->size = q == VIRTIO_NET_RXQ ? rx_size : QSIZE;
@@ -113,9 +116,9 @@ static bool start(uint64_t features, uint16_t rx_size)
 		env.avail_idx[q] = env.next_desc[q] = 0;
 		env.irqs[q] = 0;
 	}
-	env.dev.status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-			 VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
-	return env.dev.ops->activate(&env.dev) == 0;
+	env.d->status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+			VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
+	return env.d->ops->activate(env.d) == 0;
 }
 
 static bool setup(uint64_t features, uint16_t rx_size)
@@ -125,28 +128,29 @@ static bool setup(uint64_t features, uint16_t rx_size)
 	memset(&env, 0, sizeof(env));
 	env.next_buf = BUF_BASE;
 	env.peer = -1;
+	env.d = &env.dev;
 	if (!fake_gm_init(&env.gm, 0, RAM_SIZE))
 		return false;
-	pthread_mutex_init(&env.dev.lock, NULL);
+	pthread_mutex_init(&env.d->lock, NULL);
 	if (evloop_init(&env.ev))
 		return false;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
 		return false;
 	env.peer = sv[1];
-	if (virtio_net_create_fd(&env.dev, &env.ev, &env.gm, sv[0], false, test_mac))
+	if (virtio_net_create_fd(env.d, &env.ev, &env.gm, sv[0], false, test_mac))
 		return false;
-	env.dev.transport = &fake_transport;
+	env.d->transport = &fake_transport;
 	return start(features, rx_size);
 }
 
 static void teardown(void)
 {
-	if (env.dev.ops)
-		env.dev.ops->destroy(&env.dev);
+	if (env.d->ops)
+		env.d->ops->destroy(env.d);
 	evloop_destroy(&env.ev);
 	if (env.peer >= 0)
 		close(env.peer);
-	pthread_mutex_destroy(&env.dev.lock);
+	pthread_mutex_destroy(&env.d->lock);
 	fake_gm_free(&env.gm);
 }
 
@@ -160,7 +164,7 @@ struct seg {
 /* Queue one chain of `n` segments on q; returns its head. */
 static uint16_t add_chain(unsigned int q, struct seg *s, unsigned int n)
 {
-	uint16_t size = env.dev.vq[q].size;
+	uint16_t size = env.d->vq[q].size;
 	uint16_t head = env.next_desc[q] % size;
 	uint8_t *avail = gp(q_avail(q), 4 + 2u * size);
 
@@ -216,9 +220,9 @@ static uint16_t add_tx(const struct hdr *h, const uint8_t *frame, uint32_t len)
 
 static void kick(unsigned int q)
 {
-	virtio_lock(&env.dev);
-	env.dev.ops->notify(&env.dev, q);
-	virtio_unlock(&env.dev);
+	virtio_lock(env.d);
+	env.d->ops->notify(env.d, q);
+	virtio_unlock(env.d);
 }
 
 /* One pass of the event loop without blocking; returns the events handled. */
@@ -246,7 +250,7 @@ static uint16_t used_idx(unsigned int q)
 
 static void used_elem(unsigned int q, uint16_t i, uint32_t *id, uint32_t *len)
 {
-	uint8_t *e = gp(q_used(q) + 4 + 8u * (i % env.dev.vq[q].size), 8);
+	uint8_t *e = gp(q_used(q) + 4 + 8u * (i % env.d->vq[q].size), 8);
 
 	memcpy(id, e, 4);
 	memcpy(len, e + 4, 4);
@@ -269,7 +273,7 @@ static struct virtio_net_stats stats(void)
 {
 	struct virtio_net_stats s;
 
-	virtio_net_get_stats(&env.dev, &s);
+	virtio_net_get_stats(env.d, &s);
 	return s;
 }
 
@@ -278,17 +282,17 @@ static struct virtio_net_stats stats(void)
 static void net_config_space(void)
 {
 	REQUIRE(setup(0, QSIZE));
-	CHECK(env.dev.ops->device_id == VIRTIO_ID_NET);
-	CHECK(env.dev.ops->nqueues == 2);
-	CHECK(env.dev.ops->config_size == 8);
-	CHECK(memcmp(env.dev.config, test_mac, 6) == 0);
-	CHECK(env.dev.config[6] == 1 && env.dev.config[7] == 0); /* LINK_UP */
-	CHECK(env.dev.ops->features & F(MAC));
-	CHECK(env.dev.ops->features & F(STATUS));
-	CHECK(env.dev.ops->features & F(MRG_RXBUF));
-	CHECK(!(env.dev.ops->features & VIRTIO_BIT(10))); /* no GUEST_UFO */
-	CHECK(!(env.dev.ops->features & VIRTIO_BIT(14))); /* no HOST_UFO */
-	CHECK(!(env.dev.ops->features & VIRTIO_BIT(17))); /* no control queue */
+	CHECK(env.d->ops->device_id == VIRTIO_ID_NET);
+	CHECK(env.d->ops->nqueues == 2);
+	CHECK(env.d->ops->config_size == 8);
+	CHECK(memcmp(env.d->config, test_mac, 6) == 0);
+	CHECK(env.d->config[6] == 1 && env.d->config[7] == 0); /* LINK_UP */
+	CHECK(env.d->ops->features & F(MAC));
+	CHECK(env.d->ops->features & F(STATUS));
+	CHECK(env.d->ops->features & F(MRG_RXBUF));
+	CHECK(!(env.d->ops->features & VIRTIO_BIT(10))); /* no GUEST_UFO */
+	CHECK(!(env.d->ops->features & VIRTIO_BIT(14))); /* no HOST_UFO */
+	CHECK(!(env.d->ops->features & VIRTIO_BIT(17))); /* no control queue */
 	teardown();
 }
 
@@ -799,12 +803,12 @@ static void net_reset_and_restart(void)
 	REQUIRE(setup(0, QSIZE));
 	add_rx(1526, NULL);
 	kick(VIRTIO_NET_RXQ);
-	virtio_lock(&env.dev);
-	env.dev.ops->reset(&env.dev);
+	virtio_lock(env.d);
+	env.d->ops->reset(env.d);
 	for (unsigned int q = 0; q < 2; q++)
-		virtq_reset(&env.dev.vq[q]);
-	env.dev.status = 0;
-	virtio_unlock(&env.dev);
+		virtq_reset(&env.d->vq[q]);
+	env.d->status = 0;
+	virtio_unlock(env.d);
 	fill_frame(frame, sizeof(frame), 12);
 	REQUIRE(peer_send(&h, frame, sizeof(frame)));
 	CHECK(pump() == 0);
@@ -835,6 +839,109 @@ static void net_backend_hangup(void)
 	kick(VIRTIO_NET_TXQ);
 	CHECK(used_idx(VIRTIO_NET_TXQ) == 1);
 	CHECK(stats().tx_dropped == 1);
+	teardown();
+}
+
+/* --------------------------------------------------- through virtio-mmio */
+
+static struct virtio_mmio *mmio;
+
+static uint32_t mmio_rd(uint64_t off, uint32_t len)
+{
+	uint8_t b[4] = { 0 };
+
+	virtio_mmio_access(mmio, off, b, len, false);
+	return (uint32_t)le_get(b, len);
+}
+
+static void mmio_wr(uint64_t off, uint32_t v)
+{
+	uint8_t b[4];
+
+	le_put(b, v, 4);
+	virtio_mmio_access(mmio, off, b, 4, true);
+}
+
+/* The device behind the real transport, set up through its registers as
+ * Linux's drivers do, with the features Linux accepts. */
+static void net_through_mmio(void)
+{
+	uint64_t want = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | F(MAC) |
+			F(STATUS) | F(MRG_RXBUF) | F(CSUM) | F(GUEST_CSUM) | F(HOST_TSO4) |
+			F(GUEST_TSO4);
+	uint64_t offered;
+	struct hdr h = { 0 };
+	uint8_t frame[60], got[100], mac[6];
+	gpa_t buf;
+	int sv[2];
+
+	memset(&env, 0, sizeof(env));
+	env.next_buf = BUF_BASE;
+	env.peer = -1;
+	env.d = &env.dev;
+	REQUIRE(fake_gm_init(&env.gm, 0, RAM_SIZE));
+	REQUIRE(evloop_init(&env.ev) == 0);
+	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+	env.peer = sv[1];
+	mmio = virtio_mmio_new();
+	REQUIRE(mmio);
+	REQUIRE(virtio_net_create_fd(&mmio->dev, &env.ev, &env.gm, sv[0], false, test_mac) == 0);
+	REQUIRE(virtio_mmio_attach(mmio, &env.ev, -1, 0xd1000000, 5) == 0);
+	env.d = &mmio->dev;
+
+	CHECK(mmio_rd(0x08, 4) == VIRTIO_ID_NET);
+	mmio_wr(0x14, 0);
+	offered = mmio_rd(0x10, 4);
+	mmio_wr(0x14, 1);
+	offered |= (uint64_t)mmio_rd(0x10, 4) << 32;
+	CHECK((offered & want) == want);
+	for (unsigned int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)mmio_rd(0x100 + i, 1);
+	CHECK(memcmp(mac, test_mac, 6) == 0);
+	CHECK(mmio_rd(0x106, 2) == 1);
+
+	mmio_wr(0x70, 1);
+	mmio_wr(0x70, 1 | 2);
+	mmio_wr(0x24, 0);
+	mmio_wr(0x20, (uint32_t)want);
+	mmio_wr(0x24, 1);
+	mmio_wr(0x20, (uint32_t)(want >> 32));
+	mmio_wr(0x70, 1 | 2 | 8);
+	REQUIRE(mmio_rd(0x70, 4) & 8);
+	for (unsigned int q = 0; q < 2; q++) {
+		mmio_wr(0x30, q);
+		CHECK(mmio_rd(0x34, 4) == 256);
+		mmio_wr(0x38, QSIZE);
+		mmio_wr(0x80, (uint32_t)q_desc(q));
+		mmio_wr(0x90, (uint32_t)q_avail(q));
+		mmio_wr(0xa0, (uint32_t)q_used(q));
+		mmio_wr(0x44, 1);
+	}
+	for (unsigned int i = 0; i < 48; i++) /* 64 KiB: the guest takes TSO */
+		add_rx(1536, i == 0 ? &buf : NULL);
+	mmio_wr(0x70, 1 | 2 | 8 | 4);
+	REQUIRE(mmio_rd(0x70, 4) == (1 | 2 | 8 | 4));
+
+	fill_frame(frame, sizeof(frame), 17);
+	add_tx(&h, frame, sizeof(frame));
+	mmio_wr(0x50, VIRTIO_NET_TXQ);
+	CHECK(recv(env.peer, got, sizeof(got), MSG_DONTWAIT) == 72);
+	CHECK(used_idx(VIRTIO_NET_TXQ) == 1);
+	CHECK(mmio_rd(0x60, 4) & 1);
+	mmio_wr(0x64, 1);
+
+	REQUIRE(peer_send(&h, frame, sizeof(frame)));
+	pump();
+	REQUIRE(used_idx(VIRTIO_NET_RXQ) == 1);
+	CHECK(memcmp(gp(buf + 12, sizeof(frame)), frame, sizeof(frame)) == 0);
+	CHECK(mmio_rd(0x60, 4) & 1);
+
+	mmio_wr(0x70, 0); /* reset: no more frames taken */
+	REQUIRE(peer_send(&h, frame, sizeof(frame)));
+	CHECK(pump() == 0);
+
+	virtio_mmio_free(mmio);
+	env.d = &env.dev;
 	teardown();
 }
 
@@ -908,20 +1015,21 @@ static void net_real_tap(void)
 	memset(&env, 0, sizeof(env));
 	env.next_buf = BUF_BASE;
 	env.peer = -1;
+	env.d = &env.dev;
 	REQUIRE(fake_gm_init(&env.gm, 0, RAM_SIZE));
-	pthread_mutex_init(&env.dev.lock, NULL);
+	pthread_mutex_init(&env.d->lock, NULL);
 	REQUIRE(evloop_init(&env.ev) == 0);
 	CHECK(tap_open("an-overlong-interface-name", 12) == -EINVAL);
 	memcpy(cfg.mac, test_mac, 6);
 	strcpy(cfg.tap, "lo"); /* exists, but is not a tap */
-	CHECK(virtio_net_create(&env.dev, &env.ev, &env.gm, &cfg) == -EINVAL);
+	CHECK(virtio_net_create(env.d, &env.ev, &env.gm, &cfg) == -EINVAL);
 	cfg.mac[0] = 1; /* multicast */
 	strcpy(cfg.tap, TAP_NAME);
-	CHECK(virtio_net_create(&env.dev, &env.ev, &env.gm, &cfg) == -EINVAL);
+	CHECK(virtio_net_create(env.d, &env.ev, &env.gm, &cfg) == -EINVAL);
 	CHECK(if_nametoindex(TAP_NAME) == 0);
 	cfg.mac[0] = test_mac[0];
-	REQUIRE(virtio_net_create(&env.dev, &env.ev, &env.gm, &cfg) == 0);
-	env.dev.transport = &fake_transport;
+	REQUIRE(virtio_net_create(env.d, &env.ev, &env.gm, &cfg) == 0);
+	env.d->transport = &fake_transport;
 
 	/* Created, as a single-queue tap with 12-byte virtio-net headers. */
 	ifindex = if_nametoindex(TAP_NAME);
@@ -1016,8 +1124,8 @@ static void net_real_tap(void)
 	CHECK(env.irqs[VIRTIO_NET_RXQ] == 1);
 	close(pkt);
 
-	env.dev.ops->destroy(&env.dev);
-	env.dev.ops = NULL;
+	env.d->ops->destroy(env.d);
+	env.d->ops = NULL;
 	CHECK(if_nametoindex(TAP_NAME) == 0); /* created by petrel: gone with it */
 	teardown();
 }
@@ -1045,6 +1153,7 @@ int main(void)
 	RUN(net_rx_malformed);
 	RUN(net_reset_and_restart);
 	RUN(net_backend_hangup);
+	RUN(net_through_mmio);
 	RUN(net_real_tap); /* last: it moves the process into a new network namespace */
 	return harness_exit();
 }
