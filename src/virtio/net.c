@@ -499,10 +499,8 @@ static int net_rx_frame(struct net *n)
 		net_backend_gone(n, strerror(errno));
 		return -1;
 	}
-	if (got == 0) {
-		net_backend_gone(n, "closed");
-		return -1;
-	}
+	/* 0 is an empty datagram, not end of file: a socket backend that
+	 * closes reports EPOLLHUP, and a tap never reads 0. */
 	if (got < VIRTIO_NET_HDR_LEN + NET_ETH_HLEN) {
 		net_rx_drop(n, got, "shorter than the header and an Ethernet header");
 		return 1;
