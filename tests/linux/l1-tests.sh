@@ -157,12 +157,12 @@ finish() {
 # running /test/virtio (tools/guest/test-virtio, chosen by petrel.test=virtio)
 # instead of its shell. The guest reports its own checks as "VT PASS|FAIL
 # CASE" lines on the console (results linux-virtio-CASE here) and asks for
-# this side's part with "VT WAIT what" (answered with a line once done) or
-# "VT READY what". The network is a tap in this host's own namespace (the
-# test host is a throwaway VM: no namespace needed), 10.0.2.1/24, made
-# persistent with busybox tunctl so that its address is set before petrel
-# attaches; the guest is 10.0.2.2, so every packet crosses the tap. The disk
-# images come from tests/linux/run (built with mke2fs on the build host).
+# this side's part with "VT WAIT what", answered with a line once done. The
+# network is a tap in this host's own namespace (the test host is a throwaway
+# VM: no namespace needed), 10.0.2.1/24, made persistent with busybox tunctl
+# so that its address is set before petrel attaches; the guest is 10.0.2.2,
+# so every packet crosses the tap. The disk images come from tests/linux/run
+# (built with mke2fs on the build host).
 VT_GUEST_CASES='probe blk-read blk-write blk-ro rng net-mac net-ping net-tcp-echo
 net-tcp-send vsock-cid vsock-listen vsock-connect balloon-guest-inflated balloon-guest-deflated'
 VT_HOST_CASES='net-ping-host net-tcp-host vsock-host-connect balloon-inflate balloon-deflate'
@@ -237,7 +237,7 @@ virtio() {
         # Answer the guest's requests, in its order, until it says DONE.
         seen= end=$(( $(cut -d. -f1 /proc/uptime) + CASE_TIMEOUT - 30 ))
         while kill -0 "$pid" 2>/dev/null && [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
-            for m in 'WAIT net' 'READY vsock-listen' 'WAIT balloon-inflate' 'WAIT balloon-deflate' DONE; do
+            for m in 'WAIT net' 'WAIT vsock-listen' 'WAIT balloon-inflate' 'WAIT balloon-deflate' DONE; do
                 case $seen in *"|$m|"*) continue ;; esac
                 grep -aq "^VT $m" "$d.out" || continue
                 seen="$seen|$m|"
@@ -246,9 +246,10 @@ virtio() {
                     vt_host net-ping-host vt_ping
                     vt_host net-tcp-host env SOCKT_TIMEOUT=60 sockt send inet:10.0.2.2:5000 $VT_NET_BYTES
                     send go ;;
-                'READY vsock-listen')
+                'WAIT vsock-listen')
                     vt_host vsock-host-connect env SOCKT_TIMEOUT=60 \
-                        sockt send "unix:$VT_DIR/vsock" $VT_VSOCK_BYTES "CONNECT 1234" ;;
+                        sockt send "unix:$VT_DIR/vsock" $VT_VSOCK_BYTES "CONNECT 1234"
+                    send go ;;
                 'WAIT balloon-inflate') vt_host balloon-inflate vt_balloon 32; send go ;;
                 'WAIT balloon-deflate') vt_host balloon-deflate vt_balloon 0; send go ;;
                 esac
