@@ -364,14 +364,11 @@ static void vsock_config_space(void)
 
 static void vsock_bad_config(void)
 {
-	char longpath[120];
-
 	REQUIRE(t_setup());
-	memset(longpath, 'a', sizeof(longpath) - 1);
-	longpath[sizeof(longpath) - 1] = 0;
 	CHECK(t_create(t.path, 2) == -EINVAL);
 	CHECK(t_create(t.path, UINT32_MAX) == -EINVAL);
-	CHECK(t_create(longpath, CID) == -ENAMETOOLONG);
+	/* A path too long for "PATH_<port>" cannot get here: struct
+	 * vsock_config holds at most CONFIG_UDS_MAX - 1 bytes (test_cli). */
 	/* Our own listener is live: the path is in use. */
 	CHECK(t_create(t.path, CID) == -EADDRINUSE);
 	t_teardown();
