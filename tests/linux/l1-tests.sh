@@ -183,7 +183,8 @@ vt_host() {
 }
 vt_ping() {
     out=$(ping -c 3 -w 15 10.0.2.2 2>&1)
-    echo "$out" | grep -q '3 packets received' || { echo "$out" | tail -n 2; return 1; }
+    echo "$out" | tail -n 2
+    echo "$out" | grep -q '3 packets received'
 }
 # vt_balloon MIB: ask petrel's API for MIB, wait until balloon-stats says so
 vt_balloon() {
