@@ -257,10 +257,10 @@ static void api_client_read(struct api *api, struct api_client *c)
 	while (!c->closing && (nl = memchr(c->in, '\n', c->in_len))) {
 		size_t len = (size_t)(nl - c->in);
 
-		*nl = '\0';
-		if (len && c->in[len - 1] == '\r')
-			c->in[len - 1] = '\0';
-		if (memchr(c->in, '\0', len))
+		size_t end = len && c->in[len - 1] == '\r' ? len - 1 : len;
+
+		c->in[end] = '\0';
+		if (memchr(c->in, '\0', end))
 			api_reply(c, "error: NUL byte in request");
 		else
 			api_command(api, c, c->in);
