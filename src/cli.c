@@ -5,11 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli_devices.h"
 #include "log.h"
 #include "size.h"
 
 static const char help_text[] =
     "usage: petrel run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
+    "                  [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]] [--console virtio]\n"
+    "                  [--vsock cid=N,uds=PATH] [--balloon] [--api PATH] [--no-rng]\n"
     "       petrel check\n"
     "       petrel --help | --version\n"
     "\n"
@@ -20,6 +23,13 @@ static const char help_text[] =
     "                  unless STR sets console= or panic= itself\n"
     "  --mem SIZE      guest RAM, e.g. 128M or 2G (default 256M, at least 16M)\n"
     "  --cpus N        vCPUs, 1..254 (default 1)\n"
+    "  --disk PATH[,ro]  virtio-blk disk: a raw image file or block device (up to 8)\n"
+    "  --net tap=NAME[,mac=XX:XX:XX:XX:XX:XX]  virtio-net on host tap device NAME\n"
+    "  --console virtio  the console is virtio-console (hvc0) instead of COM1\n"
+    "  --vsock cid=N,uds=PATH  virtio-vsock, guest CID N; host side on unix socket PATH\n"
+    "  --balloon       virtio-balloon (target set through --api)\n"
+    "  --api PATH      control socket (unix stream, one command per line)\n"
+    "  --no-rng        no virtio-rng (present by default)\n"
     "check    report what this host's KVM offers and whether it is hardware-assisted\n"
     "\n"
     "exit status: 0 guest powered off or rebooted; 1 error; 2 usage error;\n"
@@ -39,6 +49,13 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 		{ "cmdline", required_argument, NULL, 'c' },
 		{ "mem", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'n' },
+		{ "disk", required_argument, NULL, 'd' },
+		{ "net", required_argument, NULL, 'N' },
+		{ "console", required_argument, NULL, 'C' },
+		{ "vsock", required_argument, NULL, 'v' },
+		{ "balloon", no_argument, NULL, 'b' },
+		{ "api", required_argument, NULL, 'a' },
+		{ "no-rng", no_argument, NULL, 'R' },
 		{ 0 },
 	};
 	int opt;
@@ -72,6 +89,46 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 					CONFIG_MAX_CPUS);
 				return CLI_USAGE_ERROR;
 			}
+			break;
+		case 'd':
+			if (cfg->ndisks == CONFIG_MAX_DISKS) {
+				log_msg("--disk '%s': at most %d disks", optarg, CONFIG_MAX_DISKS);
+				return CLI_USAGE_ERROR;
+			}
+			if (cli_parse_disk(optarg, &cfg->disk[cfg->ndisks++]))
+				return CLI_USAGE_ERROR;
+			break;
+		case 'N':
+			if (cfg->net.tap[0]) {
+				log_msg("--net '%s': only one network device", optarg);
+				return CLI_USAGE_ERROR;
+			}
+			if (cli_parse_net(optarg, &cfg->net))
+				return CLI_USAGE_ERROR;
+			break;
+		case 'C':
+			if (strcmp(optarg, "virtio") && strcmp(optarg, "serial")) {
+				log_msg("--console '%s': must be virtio or serial", optarg);
+				return CLI_USAGE_ERROR;
+			}
+			cfg->virtio_console = !strcmp(optarg, "virtio");
+			break;
+		case 'v':
+			if (cfg->vsock.cid) {
+				log_msg("--vsock '%s': only one vsock device", optarg);
+				return CLI_USAGE_ERROR;
+			}
+			if (cli_parse_vsock(optarg, &cfg->vsock))
+				return CLI_USAGE_ERROR;
+			break;
+		case 'b':
+			cfg->balloon = true;
+			break;
+		case 'a':
+			cfg->api = optarg;
+			break;
+		case 'R':
+			cfg->no_rng = true;
 			break;
 		case ':':
 			log_msg("%s: needs a value", argv[optind - 1]);

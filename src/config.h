@@ -13,20 +13,24 @@
 
 #define CONFIG_MAX_DISKS 8
 
+#define CONFIG_PATH_MAX 4096
+#define CONFIG_IFNAME_MAX 16 /* IFNAMSIZ, with the NUL */
+#define CONFIG_UDS_MAX 108   /* sun_path, with the NUL */
+
 struct disk_config {
-	const char *path;
+	char path[CONFIG_PATH_MAX];
 	bool read_only;
 };
 
 struct net_config {
-	const char *tap; /* tap interface name; NULL: no network device */
+	char tap[CONFIG_IFNAME_MAX]; /* tap interface name; "": no network device */
 	uint8_t mac[6];
 	bool mac_set; /* else petrel picks a locally administered one */
 };
 
 struct vsock_config {
-	uint32_t cid;	 /* guest CID, >= 3; 0: no vsock device */
-	const char *uds; /* host side: unix socket path */
+	uint32_t cid;		  /* guest CID, >= 3; 0: no vsock device */
+	char uds[CONFIG_UDS_MAX]; /* host side: unix socket path */
 };
 
 struct vm_config {

@@ -29,6 +29,9 @@ struct console {
 	bool in_open; /* stdin still watched (not at EOF) */
 	bool escape;  /* the previous input byte was ESCAPE_CHAR */
 	bool raw;     /* we changed the terminal and must restore it */
+	/* The device input goes to: COM1 unless console_set_input. */
+	void (*pull)(void *dev, console_fill_fn fill, void *c);
+	void *pull_dev;
 	struct termios saved;
 };
 
@@ -65,22 +68,29 @@ static void console_raw(struct console *c)
 		c->raw = true;
 }
 
-static void console_tx(void *opaque, uint8_t byte)
+void console_write(struct console *c, const void *buf, size_t len)
 {
 	static struct log_limit out_log = LOG_LIMIT_INIT(1);
-	struct console *c = opaque;
+	const uint8_t *p = buf;
 
-	for (;;) {
-		ssize_t n = write(c->out_fd, &byte, 1);
+	while (len) {
+		ssize_t n = write(c->out_fd, p, len);
 
-		if (n == 1)
-			return;
 		if (n < 0 && errno == EINTR)
 			continue;
-		log_limited(&out_log, "console output: %s; guest output is being dropped",
-			    n < 0 ? strerror(errno) : "short write");
-		return;
+		if (n <= 0) {
+			log_limited(&out_log, "console output: %s; guest output is being dropped",
+				    n < 0 ? strerror(errno) : "short write");
+			return;
+		}
+		p += n;
+		len -= (size_t)n;
 	}
+}
+
+static void console_tx(void *opaque, uint8_t byte)
+{
+	console_write(opaque, &byte, 1);
 }
 
 static void console_irq(void *opaque, bool level)
@@ -90,15 +100,23 @@ static void console_irq(void *opaque, bool level)
 	vm_irq_line(c->vm, PETREL_COM1_IRQ, level);
 }
 
-static void console_rx_wanted(void *opaque, bool wanted)
+void console_input_wanted(struct console *c, bool wanted)
 {
-	struct console *c = opaque;
-
 	if (c->in_open && evloop_mod(&c->vm->ev, c->poll_fd, wanted ? EPOLLIN : 0))
 		log_msg("console input: epoll: %m");
 }
 
-/* Called by the UART with its lock held and `room` bytes of FIFO space. */
+static void console_rx_wanted(void *opaque, bool wanted)
+{
+	struct console *c = opaque;
+
+	if (!c->pull)
+		console_input_wanted(c, wanted);
+}
+
+/* Called by the input device with its lock held and `room` bytes of
+ * space. Reads at most one FIFO's worth (16 bytes) at a time, so input is
+ * never read from stdin that the guest has no room for. */
 static size_t console_fill(void *opaque, uint8_t *buf, size_t room)
 {
 	struct console *c = opaque;
@@ -137,7 +155,17 @@ static void console_on_input(void *opaque, uint32_t events)
 	struct console *c = opaque;
 
 	(void)events;
-	serial_rx_fill(c->uart, console_fill, c);
+	if (c->pull)
+		c->pull(c->pull_dev, console_fill, c);
+	else
+		serial_rx_fill(c->uart, console_fill, c);
+}
+
+void console_set_input(struct console *c, void (*pull)(void *dev, console_fill_fn fill, void *c),
+		       void *dev)
+{
+	c->pull = pull;
+	c->pull_dev = dev;
 }
 
 static const struct serial_ops console_serial_ops = {

@@ -14,7 +14,7 @@
 
 typedef void (*evloop_fn)(void *opaque, uint32_t events);
 
-#define EVLOOP_MAX_WATCHES 32
+#define EVLOOP_MAX_WATCHES 256
 
 struct evloop_watch {
 	int fd;

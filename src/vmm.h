@@ -33,6 +33,9 @@ enum vm_status {
 struct vcpu;
 struct console;
 struct ioapic;
+struct virtio_mmio;
+
+#define VM_MAX_VIRTIO 16 /* = PETREL_VIRTIO_MMIO_SLOTS */
 
 struct vm {
 	const struct vm_config *cfg;
@@ -52,7 +55,10 @@ struct vm {
 
 	struct console *console; /* the terminal side of COM1 */
 	struct ioapic *ioapic;	 /* the userspace half of the split irqchip */
-	void *owned[16];	 /* device state freed with the VM */
+	struct virtio_mmio *virtio[VM_MAX_VIRTIO];
+	unsigned int nvirtio;
+	char *boot_params; /* kernel parameters naming the devices, or NULL */
+	void *owned[16];   /* device state freed with the VM */
 	unsigned int nowned;
 	int sig_fd; /* signalfd: SIGINT, SIGTERM, SIGHUP stop the VM */
 

@@ -71,14 +71,15 @@ static struct ioapic_msi ioapic_entry_msi(uint64_t e)
 	return m;
 }
 
-/* What KVM must know of an entry: the message of a level-triggered pin
- * (the EOIs of its vector must come back), for an edge pin a message that
- * asks for nothing. Masked level pins count: one masked while in service
- * still needs its EOI to clear Remote IRR. */
+/* What KVM's GSI table must hold for an entry: the message of an unmasked
+ * pin, so that an irqfd on its GSI (virtio) delivers what the pin would;
+ * for a level pin also while masked, since one masked while in service
+ * still needs its EOI to come back and clear Remote IRR. A masked edge pin
+ * has no route ({0, 0}): an irqfd edge on it is lost, as on the chip. */
 static struct ioapic_msi ioapic_entry_route(uint64_t e)
 {
-	if (!(e & RTE_LEVEL))
-		return (struct ioapic_msi){ .addr = MSI_ADDR_BASE };
+	if ((e & RTE_MASKED) && !(e & RTE_LEVEL))
+		return (struct ioapic_msi){ 0 };
 	return ioapic_entry_msi(e);
 }
 

@@ -29,9 +29,10 @@ struct ioapic_msi {
 struct ioapic_ops {
 	/* Send one interrupt message to the local APICs. */
 	void (*deliver)(void *opaque, struct ioapic_msi msi);
-	/* The level-triggered pins changed: msi[pin] is what each sends (an
-	 * edge pin's entry has vector 0, edge). KVM needs this to know which
-	 * vectors' EOIs to report. Not called while no pin is level-triggered. */
+	/* The routes changed: msi[pin] is what an interrupt on GSI `pin` must
+	 * send ({0, 0}: nothing). KVM needs them to deliver irqfd signals and
+	 * to know which vectors' EOIs to report. Not called while every pin
+	 * is masked and edge-triggered, as after reset. */
 	void (*routes)(void *opaque, const struct ioapic_msi msi[IOAPIC_NR_PINS]);
 };
 

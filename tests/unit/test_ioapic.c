@@ -236,23 +236,27 @@ static void ioapic_routes_reported(void)
 	struct ioapic *io = ioapic_new(&sink_ops, &s);
 
 	REQUIRE(io);
-	/* Edge pins need nothing from KVM: no routes, however they change. */
-	rte_write(io, 5, 0x35, 0x01);
+	/* A masked edge pin has no route, however it changes. */
 	rte_write(io, 5, 0x36 | MASKED, 0x02);
 	CHECK(s.nroutes == 0);
+	/* Unmasked, an edge pin is routed with its message (irqfds use it). */
+	rte_write(io, 5, 0x35, 0x01);
+	REQUIRE(s.nroutes == 1);
+	CHECK(s.routes[5].addr == (0xfee00000ULL | 0x01 << 12) && s.routes[5].data == 0x35);
 	/* A level pin is reported with its message, once per change. */
+	s.nroutes = 0;
 	rte_write(io, 23, 0x99 | LEVEL | (2U << 8), 0xfe);
 	REQUIRE(s.nroutes > 0);
 	CHECK(s.routes[23].addr == (0xfee00000ULL | 0xfeULL << 12));
 	CHECK(s.routes[23].data == (0x99 | 2U << 8 | 1U << 15 | 1U << 14));
-	CHECK(s.routes[5].data == 0 && s.routes[5].addr == 0xfee00000ULL);
+	CHECK(s.routes[4].data == 0 && s.routes[4].addr == 0);
 	s.nroutes = 0;
 	rte_write(io, 23, 0x99 | LEVEL | (2U << 8), 0xfe); /* the same again */
 	CHECK(s.nroutes == 0);
 	rte_write(io, 23, 0x99 | LEVEL | (2U << 8) | MASKED, 0xfe); /* masked: still level */
 	CHECK(s.nroutes == 0);
-	rte_write(io, 23, 0x99, 0xfe); /* back to edge: reported as nothing */
-	CHECK(s.nroutes == 1 && s.routes[23].data == 0);
+	rte_write(io, 23, 0x99 | MASKED, 0xfe); /* masked edge: no route */
+	CHECK(s.nroutes == 1 && s.routes[23].addr == 0);
 	ioapic_free(io);
 }
 

@@ -2,6 +2,7 @@
 #include "arch/x86/boot.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +145,7 @@ int boot_vm(struct vm *vm)
 	struct boot_input in = { .kernel_name = cfg->kernel, .initrd_name = cfg->initrd };
 	struct boot_entry entry;
 	uint8_t *kernel = NULL, *initrd = NULL;
-	char *cmdline = NULL;
+	char *cmdline = NULL, *user = NULL;
 	int err;
 
 	err = read_file("kernel", cfg->kernel, cfg->mem_size, &kernel, &in.kernel_size);
@@ -152,7 +153,15 @@ int boot_vm(struct vm *vm)
 		err = read_file("initrd", cfg->initrd, cfg->mem_size, &initrd, &in.initrd_size);
 	if (err)
 		goto out;
-	cmdline = boot_cmdline(cfg->cmdline, vm->emulated_host);
+	if (vm->boot_params) {
+		/* The devices' parameters go first, so the user's can override
+		 * them (the last console= names /dev/console). */
+		if (asprintf(&user, "%s %s", vm->boot_params, cfg->cmdline ? cfg->cmdline : "") < 0)
+			user = NULL;
+		cmdline = user ? boot_cmdline(user, vm->emulated_host) : NULL;
+	} else {
+		cmdline = boot_cmdline(cfg->cmdline, vm->emulated_host);
+	}
 	if (!cmdline) {
 		err = -ENOMEM;
 		goto out;
@@ -172,6 +181,7 @@ int boot_vm(struct vm *vm)
 	if (err)
 		log_msg("setting the boot vCPU's registers: %s", strerror(-err));
 out:
+	free(user);
 	free(cmdline);
 	free(initrd);
 	free(kernel);

@@ -14,6 +14,7 @@
 #include "dev/pc_devices.h"
 #include "petrel/platform.h"
 #include "vcpu.h"
+#include "virtio/devices.h"
 #include "vmm.h"
 
 /* VT-x needs three pages for its real-mode TSS and one for an identity
@@ -43,10 +44,10 @@ static void quiet_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 }
 
 /* KVM_SET_GSI_ROUTING: GSI n is I/O APIC pin n, as the message the pin
- * sends. petrel delivers through KVM_SIGNAL_MSI and never raises these GSIs
- * itself; KVM reads the table to learn which vectors are level-triggered,
- * so that their EOIs come back as KVM_EXIT_IOAPIC_EOI. Until a pin is
- * level-triggered, KVM's initial empty table says the same. */
+ * sends. Virtio devices raise their pins through irqfds on these GSIs, so
+ * KVM delivers them without petrel; everything else goes through
+ * KVM_SIGNAL_MSI. KVM also reads the table to learn which vectors are
+ * level-triggered, so that their EOIs come back as KVM_EXIT_IOAPIC_EOI. */
 static void machine_ioapic_routes(void *opaque, const struct ioapic_msi msi[IOAPIC_NR_PINS])
 {
 	static struct log_limit routes_log = LOG_LIMIT_INIT(4);
@@ -54,16 +55,19 @@ static void machine_ioapic_routes(void *opaque, const struct ioapic_msi msi[IOAP
 	struct {
 		struct kvm_irq_routing head;
 		struct kvm_irq_routing_entry entry[IOAPIC_NR_PINS];
-	} table = { .head.nr = IOAPIC_NR_PINS };
+	} table = { 0 };
 
-	for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++)
-		table.entry[pin] = (struct kvm_irq_routing_entry){
+	for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++) {
+		if (!msi[pin].addr)
+			continue;
+		table.entry[table.head.nr++] = (struct kvm_irq_routing_entry){
 			.gsi = pin,
 			.type = KVM_IRQ_ROUTING_MSI,
 			.u.msi = { .address_lo = (uint32_t)msi[pin].addr,
 				   .address_hi = (uint32_t)(msi[pin].addr >> 32),
 				   .data = msi[pin].data },
 		};
+	}
 	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &table))
 		log_limited(&routes_log, "KVM_SET_GSI_ROUTING: %m");
 }
@@ -141,13 +145,16 @@ int machine_create(struct vm *vm)
 	for (unsigned int i = 0; i < ARRAY_SIZE(quiet_ports) && !err; i++)
 		err = bus_register(&vm->pio, quiet_ports[i].port, quiet_ports[i].len, quiet_io,
 				   NULL, quiet_ports[i].what);
-	if (err)
+	if (err) {
 		log_msg("creating platform devices: %s", strerror(-err));
-	return err;
+		return err;
+	}
+	return virtio_devices_create(vm);
 }
 
 void machine_destroy(struct vm *vm)
 {
+	virtio_devices_destroy(vm);
 	ioapic_free(vm->ioapic);
 	vm->ioapic = NULL;
 }

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* Values of the device options: --disk, --net, --vsock. */
+#include "cli_devices.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "size.h"
+
+/* Copy the value of `key=` from a comma-separated list "k=v,k=v" into
+ * buf. Returns 1 if found, 0 if absent, -1 if too long for buf. */
+static int opt_value(const char *list, const char *key, char *buf, size_t size)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = list; p && *p;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len > klen && !strncmp(p, key, klen) && p[klen] == '=') {
+			if (len - klen - 1 >= size)
+				return -1;
+			memcpy(buf, p + klen + 1, len - klen - 1);
+			buf[len - klen - 1] = 0;
+			return 1;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+/* Is every key in `list` one of `keys`? Names the first other one. */
+static bool opt_known(const char *list, const char *const *keys, const char *opt)
+{
+	for (const char *p = list; *p;) {
+		const char *end = strchrnul(p, ',');
+		size_t len = (size_t)(strchrnul(p, '=') < end ? strchrnul(p, '=') - p : end - p);
+		bool ok = false;
+
+		for (const char *const *k = keys; *k; k++)
+			ok |= strlen(*k) == len && !strncmp(p, *k, len);
+		if (!ok) {
+			log_msg("%s '%s': unknown setting '%.*s'", opt, list, (int)(end - p), p);
+			return false;
+		}
+		p = *end ? end + 1 : end;
+	}
+	return true;
+}
+
+int cli_parse_disk(const char *arg, struct disk_config *d)
+{
+	size_t len = strlen(arg);
+
+	*d = (struct disk_config){ 0 };
+	if (len > 3 && !strcmp(arg + len - 3, ",ro")) {
+		d->read_only = true;
+		len -= 3;
+	}
+	if (len == 0 || len >= sizeof(d->path)) {
+		log_msg("--disk '%s': expected PATH or PATH,ro", arg);
+		return -1;
+	}
+	memcpy(d->path, arg, len);
+	return 0;
+}
+
+static int mac_parse(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char end;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &end) != 6 ||
+	    strlen(s) != 17)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	/* A multicast address cannot be a station's own. */
+	return (mac[0] & 1) ? -1 : 0;
+}
+
+int cli_parse_net(const char *arg, struct net_config *n)
+{
+	static const char *const keys[] = { "tap", "mac", NULL };
+	char mac[32];
+	int r;
+
+	*n = (struct net_config){ 0 };
+	if (!opt_known(arg, keys, "--net"))
+		return -1;
+	r = opt_value(arg, "tap", n->tap, sizeof(n->tap));
+	if (r <= 0 || !n->tap[0]) {
+		log_msg(
+		    "--net '%s': expected tap=NAME[,mac=XX:XX:XX:XX:XX:XX] (NAME up to %d bytes)",
+		    arg, CONFIG_IFNAME_MAX - 1);
+		return -1;
+	}
+	r = opt_value(arg, "mac", mac, sizeof(mac));
+	if (r < 0 || (r > 0 && mac_parse(mac, n->mac))) {
+		log_msg("--net '%s': mac must be a unicast XX:XX:XX:XX:XX:XX", arg);
+		return -1;
+	}
+	n->mac_set = r > 0;
+	return 0;
+}
+
+int cli_parse_vsock(const char *arg, struct vsock_config *v)
+{
+	static const char *const keys[] = { "cid", "uds", NULL };
+	char cid[16];
+	int r;
+
+	*v = (struct vsock_config){ 0 };
+	if (!opt_known(arg, keys, "--vsock"))
+		return -1;
+	r = opt_value(arg, "cid", cid, sizeof(cid));
+	/* CIDs 0-2 are reserved (hypervisor, local, host), and 2^32-1 is
+	 * VMADDR_CID_ANY. */
+	if (r <= 0 || uint_parse(cid, 3, UINT32_MAX - 1, &v->cid)) {
+		log_msg("--vsock '%s': cid must be a number from 3 to %u", arg, UINT32_MAX - 1);
+		return -1;
+	}
+	r = opt_value(arg, "uds", v->uds, sizeof(v->uds));
+	if (r <= 0 || !v->uds[0]) {
+		log_msg("--vsock '%s': expected uds=PATH (up to %d bytes)", arg,
+			CONFIG_UDS_MAX - 1);
+		return -1;
+	}
+	return 0;
+}

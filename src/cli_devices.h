@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* Parsers for the device options' values. Each fills its struct and
+ * returns 0, or prints one line naming the problem and returns -1. */
+#ifndef PETREL_CLI_DEVICES_H
+#define PETREL_CLI_DEVICES_H
+
+#include "config.h"
+#include "log.h"
+
+/* PATH or PATH,ro. */
+int cli_parse_disk(const char *arg, struct disk_config *d) MUST_CHECK;
+/* tap=NAME[,mac=XX:XX:XX:XX:XX:XX]. */
+int cli_parse_net(const char *arg, struct net_config *n) MUST_CHECK;
+/* cid=N,uds=PATH. */
+int cli_parse_vsock(const char *arg, struct vsock_config *v) MUST_CHECK;
+
+#endif

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+#include "virtio/devices.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "petrel/platform.h"
+#include "virtio/vconsole.h"
+#include "virtio/mmio.h"
+#include "virtio/rng.h"
+#include "vmm.h"
+
+/* I/O APIC pins for the slots, in order: the ISA interrupts nothing else
+ * uses (COM1 has 4), then the PCI-range pins. */
+static const unsigned int slot_pins[PETREL_VIRTIO_MMIO_SLOTS] = {
+	5, 6, 7, 10, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
+};
+
+/* One "virtio_mmio.device=4K@0xd1000000:5" is at most this long. */
+#define SLOT_PARAM_MAX 48
+
+typedef int (*virtio_create_fn)(struct vm *vm, struct virtio_dev *dev, unsigned int index);
+
+static int create_rng(struct vm *vm, struct virtio_dev *dev, unsigned int index)
+{
+	(void)index;
+	return virtio_rng_create(dev, &vm->gm);
+}
+
+static int create_console(struct vm *vm, struct virtio_dev *dev, unsigned int index)
+{
+	(void)index;
+	return virtio_console_create(dev, &vm->gm, vm->console);
+}
+
+/* Put a device created by `create` into the next free slot. */
+static int devices_add(struct vm *vm, const char *what, virtio_create_fn create, unsigned int index)
+{
+	unsigned int slot = vm->nvirtio;
+	uint64_t base = PETREL_VIRTIO_MMIO_BASE + slot * PETREL_VIRTIO_MMIO_STRIDE;
+	struct virtio_mmio *m;
+	int err;
+
+	if (slot == PETREL_VIRTIO_MMIO_SLOTS) {
+		log_msg("%s: no free virtio slot (at most %d devices)", what,
+			PETREL_VIRTIO_MMIO_SLOTS);
+		return -ENOSPC;
+	}
+	m = virtio_mmio_new();
+	if (!m)
+		return -ENOMEM;
+	err = create(vm, &m->dev, index);
+	if (err) {
+		free(m);
+		return err; /* the device said why */
+	}
+	vm->virtio[vm->nvirtio++] = m;
+	err = virtio_mmio_attach(m, &vm->ev, vm->vm_fd, base, slot_pins[slot]);
+	if (!err)
+		err = bus_register(&vm->mmio, base, VIRTIO_MMIO_SIZE, virtio_mmio_access, m,
+				   m->dev.ops->name);
+	if (err)
+		log_msg("%s: attaching virtio-mmio: %s", what, strerror(-err));
+	return err;
+}
+
+static int devices_params(struct vm *vm)
+{
+	size_t len = 1 + (size_t)vm->nvirtio * SLOT_PARAM_MAX + sizeof("console=hvc0 ");
+	char *s = malloc(len), *p = s;
+
+	if (!s)
+		return -ENOMEM;
+	*p = 0;
+	if (vm->cfg->virtio_console)
+		p += sprintf(p, "console=hvc0 ");
+	for (unsigned int i = 0; i < vm->nvirtio; i++)
+		p += sprintf(p, "%svirtio_mmio.device=4K@%#llx:%u", i ? " " : "",
+			     (unsigned long long)vm->virtio[i]->base, vm->virtio[i]->gsi);
+	vm->boot_params = s;
+	return 0;
+}
+
+int virtio_devices_create(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	int err = 0;
+
+	if (cfg->virtio_console)
+		err = devices_add(vm, "--console virtio", create_console, 0);
+	if (!err && !cfg->no_rng)
+		err = devices_add(vm, "rng", create_rng, 0);
+	if (!err)
+		err = devices_params(vm);
+	return err;
+}
+
+void virtio_devices_destroy(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nvirtio; i++)
+		virtio_mmio_free(vm->virtio[i]);
+	vm->nvirtio = 0;
+	free(vm->boot_params);
+	vm->boot_params = NULL;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtio devices of a VM, built from its configuration: each one gets
+ * a virtio-mmio slot (PETREL_VIRTIO_MMIO_BASE + n * STRIDE) and an I/O APIC
+ * pin, and is named to Linux on the kernel command line.
+ */
+#ifndef PETREL_VIRTIO_DEVICES_H
+#define PETREL_VIRTIO_DEVICES_H
+
+#include "log.h"
+
+struct vm;
+
+/* Create every configured device and its transport; set vm->boot_params
+ * to the kernel parameters that announce them. 0 or -errno after one
+ * message naming the device. */
+int virtio_devices_create(struct vm *vm) MUST_CHECK;
+
+/* Free every device (the event loop and vCPUs have stopped). */
+void virtio_devices_destroy(struct vm *vm);
+
+#endif

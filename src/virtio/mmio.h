@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtio-mmio transport (virtio 1.2, 4.2.2; register layout version
+ * 2, modern devices only). It owns every register, the status machine and
+ * feature negotiation; the device behind it sees only struct virtio_dev.
+ *
+ * Doorbells: once the driver sets DRIVER_OK, each ready queue gets a
+ * KVM_IOEVENTFD on QueueNotify matching its index, so a kick is an eventfd
+ * signal that the event loop picks up without a vCPU exit to userspace.
+ * Writes that no ioeventfd matches (bad index, before DRIVER_OK) still
+ * trap and are checked here. Interrupts go to KVM through an irqfd on the
+ * device's GSI (an I/O APIC pin), edge-triggered.
+ *
+ * Without KVM (vm_fd < 0, unit tests) kicks are handled inline on the
+ * writing thread and interrupts only set InterruptStatus and signal
+ * irq_fd, which the test can read.
+ */
+#ifndef PETREL_VIRTIO_MMIO_H
+#define PETREL_VIRTIO_MMIO_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "evloop.h"
+#include "log.h"
+#include "virtio/virtio.h"
+
+#define VIRTIO_MMIO_SIZE 0x200	      /* registers + 256 bytes of config space */
+#define VIRTIO_MMIO_MAGIC 0x74726976  /* "virt" */
+#define VIRTIO_MMIO_VENDOR 0x4c525450 /* "PTRL" */
+
+/* Interrupt status bits. */
+#define VIRTIO_MMIO_INT_VRING 1
+#define VIRTIO_MMIO_INT_CONFIG 2
+
+struct virtio_mmio {
+	struct virtio_dev dev; /* filled by a device constructor */
+
+	uint64_t base;
+	unsigned int gsi;
+	int vm_fd;
+	int irq_fd;
+	bool notify_assigned[VIRTIO_MAX_QUEUES];
+	struct virtio_mmio_doorbell {
+		struct virtio_mmio *m;
+		unsigned int q;
+		int fd;
+	} doorbell[VIRTIO_MAX_QUEUES];
+
+	uint32_t dev_features_sel, drv_features_sel, queue_sel;
+	atomic_uint isr; /* InterruptStatus */
+};
+
+/* A zeroed transport whose `dev` a device constructor then fills. NULL on
+ * ENOMEM. */
+struct virtio_mmio *virtio_mmio_new(void);
+
+/* Wire the transport at guest address `base` to I/O APIC pin `gsi`: one
+ * eventfd per queue watched by `ev`, and with vm_fd >= 0 a KVM_IRQFD.
+ * Register virtio_mmio_access on the MMIO bus separately. 0 or -errno. */
+int virtio_mmio_attach(struct virtio_mmio *m, struct evloop *ev, int vm_fd, uint64_t base,
+		       unsigned int gsi) MUST_CHECK;
+
+/* Bus handler (a bus_fn) for the VIRTIO_MMIO_SIZE register window. */
+void virtio_mmio_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
+
+/* Destroy the device and close every fd. The event loop must not run. */
+void virtio_mmio_free(struct virtio_mmio *m);
+
+#endif

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+#include "virtio/vconsole.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "le.h"
+
+/* ----------------------------------------------------------------- state */
+
+enum { CONSOLE_RXQ, CONSOLE_TXQ, CONSOLE_NQUEUES };
+
+struct vcon {
+	struct virtio_dev *dev;
+	struct console *con;
+	/* A receive buffer taken from the ring while no input was pending:
+	 * kept for the next input instead of being returned empty. */
+	bool rx_held;
+	struct virtq_chain rx;
+	struct virtq_chain tx;
+};
+
+/* ---------------------------------------------------------- config space */
+
+/* cols, rows (le16), max_nr_ports (le32), emerg_wr (le32): without
+ * VIRTIO_CONSOLE_F_SIZE or F_MULTIPORT the driver reads none of it. */
+#define VCON_CONFIG_SIZE 12
+
+/* -------------------------------------------------------- queue handlers */
+
+static void vcon_transmit(struct vcon *v)
+{
+	int r;
+
+	while ((r = virtq_pop(&v->dev->vq[CONSOLE_TXQ], &v->tx)) > 0) {
+		for (unsigned int i = 0; i < v->tx.nout; i++)
+			console_write(v->con, v->tx.iov[i].iov_base, v->tx.iov[i].iov_len);
+		virtio_complete(v->dev, CONSOLE_TXQ, v->tx.head, 0);
+	}
+	if (r < 0)
+		virtio_fail(v->dev, "malformed transmit chain");
+}
+
+/* Event-loop thread, stdin readable. */
+static void vcon_pull(void *opaque, console_fill_fn fill, void *c)
+{
+	struct vcon *v = opaque;
+	struct virtio_dev *dev = v->dev;
+	uint8_t buf[64];
+	size_t n;
+	int r = 1;
+
+	virtio_lock(dev);
+	if (!virtio_active(dev)) {
+		console_input_wanted(v->con, false);
+		goto out;
+	}
+	if (!v->rx_held)
+		r = virtq_pop(&dev->vq[CONSOLE_RXQ], &v->rx);
+	if (r < 0)
+		virtio_fail(dev, "malformed receive chain");
+	if (r <= 0) {
+		/* No buffer: leave input in the host's buffers until a kick. */
+		console_input_wanted(v->con, false);
+		goto out;
+	}
+	v->rx_held = true;
+	n = fill(c, buf, v->rx.in_len < sizeof(buf) ? v->rx.in_len : sizeof(buf));
+	if (n) {
+		virtq_chain_write(&v->rx, 0, buf, n);
+		virtio_complete(dev, CONSOLE_RXQ, v->rx.head, (uint32_t)n);
+		v->rx_held = false;
+	}
+out:
+	virtio_unlock(dev);
+}
+
+static void vcon_notify(struct virtio_dev *dev, unsigned int q)
+{
+	struct vcon *v = dev->priv;
+
+	if (q == CONSOLE_TXQ)
+		vcon_transmit(v);
+	else if (q == CONSOLE_RXQ)
+		console_input_wanted(v->con, true);
+}
+
+static int vcon_activate(struct virtio_dev *dev)
+{
+	struct vcon *v = dev->priv;
+
+	console_input_wanted(v->con, true);
+	return 0;
+}
+
+static void vcon_reset(struct virtio_dev *dev)
+{
+	struct vcon *v = dev->priv;
+
+	v->rx_held = false;
+	console_input_wanted(v->con, false);
+}
+
+static void vcon_destroy(struct virtio_dev *dev)
+{
+	free(dev->priv);
+}
+
+/* ------------------------------------------------------------ ops table */
+
+static const struct virtio_ops vcon_ops = {
+	.name = "console",
+	.device_id = VIRTIO_ID_CONSOLE,
+	.nqueues = CONSOLE_NQUEUES,
+	.queue_max = 256,
+	.config_size = VCON_CONFIG_SIZE,
+	.activate = vcon_activate,
+	.notify = vcon_notify,
+	.reset = vcon_reset,
+	.destroy = vcon_destroy,
+};
+
+int virtio_console_create(struct virtio_dev *dev, const struct gm *gm, struct console *con)
+{
+	struct vcon *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	v->dev = dev;
+	v->con = con;
+	virtio_dev_init(dev, &vcon_ops, v, gm);
+	le_put(dev->config + 4, 1, 4); /* max_nr_ports */
+	console_set_input(con, vcon_pull, v);
+	return 0;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+#include "virtio/virtio.h"
+
+#include <string.h>
+
+void virtio_dev_init(struct virtio_dev *dev, const struct virtio_ops *ops, void *priv,
+		     const struct gm *gm)
+{
+	dev->ops = ops;
+	dev->priv = priv;
+	dev->gm = gm;
+}
+
+void virtio_complete(struct virtio_dev *dev, unsigned int q, uint16_t head, uint32_t written)
+{
+	struct virtq *vq = &dev->vq[q];
+
+	/* A completion that arrives after a reset belongs to a queue that no
+	 * longer exists; the driver has forgotten the buffer. */
+	if (!virtio_active(dev) || !vq->ready || !vq->used)
+		return;
+	virtq_push(vq, head, written);
+	if (virtq_need_interrupt(vq) && dev->transport)
+		dev->transport->used(dev, q);
+}
+
+void virtio_fail(struct virtio_dev *dev, const char *why)
+{
+	/* Shared by all devices: a guest that breaks, resets and breaks again
+	 * must not flood the host's log. */
+	static struct log_limit fail_log = LOG_LIMIT_INIT(16);
+
+	if (dev->status & VIRTIO_STATUS_NEEDS_RESET)
+		return;
+	log_limited(&fail_log, "virtio-%s: %s; device needs reset", dev->ops->name, why);
+	if (dev->transport)
+		dev->transport->needs_reset(dev);
+	else
+		dev->status |= VIRTIO_STATUS_NEEDS_RESET;
+}
+
+void virtio_config_changed(struct virtio_dev *dev)
+{
+	dev->config_generation++;
+	if (dev->transport && (dev->status & VIRTIO_STATUS_DRIVER_OK))
+		dev->transport->config_changed(dev);
+}
