@@ -75,7 +75,7 @@ static uint64_t balloon_discard(struct balloon *b, uint8_t *host, uint64_t len)
 	if (end <= start)
 		return 0;
 	if (madvise((void *)start, end - start, MADV_DONTNEED)) {
-		log_limited(&b->log_madvise, "balloon: madvise(%p, %#lx): %m", (void *)start,
+		log_limited(&b->log_madvise, "virtio-balloon: madvise(%p, %#lx): %m", (void *)start,
 			    (unsigned long)(end - start));
 		return 0;
 	}
@@ -155,9 +155,10 @@ static void balloon_pfns(struct balloon *b, const struct virtq_chain *c, bool in
 	size_t off = 0;
 
 	if (c->out_len % 4 || total > 4ULL * BALLOON_MAX_PFNS) {
-		log_limited(&b->log_len,
-			    "balloon: PFN array of %u bytes: not whole PFNs or over %u of them",
-			    c->out_len, BALLOON_MAX_PFNS);
+		log_limited(
+		    &b->log_len,
+		    "virtio-balloon: PFN array of %u bytes: not whole PFNs or over %u of them",
+		    c->out_len, BALLOON_MAX_PFNS);
 		if (total > 4ULL * BALLOON_MAX_PFNS)
 			total = 4ULL * BALLOON_MAX_PFNS;
 	}
@@ -175,7 +176,8 @@ static void balloon_pfns(struct balloon *b, const struct virtq_chain *c, bool in
 
 			if (!host) {
 				b->st.bad_pfns++;
-				log_limited(&b->log_pfn, "balloon: %s PFN %#x is outside guest RAM",
+				log_limited(&b->log_pfn,
+					    "virtio-balloon: %s PFN %#x is outside guest RAM",
 					    inflate ? "inflate" : "deflate", pfn);
 				continue;
 			}
@@ -216,7 +218,8 @@ static void balloon_stats_parse(struct balloon *b, const struct virtq_chain *c)
 	uint32_t n = c->out_len / BALLOON_STAT_SIZE, have = 0;
 
 	if (c->out_len % BALLOON_STAT_SIZE || n > BALLOON_MAX_STATS)
-		log_limited(&b->log_len, "balloon: statistics buffer of %u bytes", c->out_len);
+		log_limited(&b->log_len, "virtio-balloon: statistics buffer of %u bytes",
+			    c->out_len);
 	if (n > BALLOON_MAX_STATS)
 		n = BALLOON_MAX_STATS;
 	for (uint32_t i = 0; i < n; i++) {
@@ -259,7 +262,8 @@ static void balloon_notify(struct virtio_dev *dev, unsigned int q)
 	int r;
 
 	if (role == BALLOON_Q_NONE) {
-		log_limited(&b->log_queue, "balloon: kick on queue %u, which does not exist", q);
+		log_limited(&b->log_queue, "virtio-balloon: kick on queue %u, which does not exist",
+			    q);
 		return;
 	}
 	if (!dev->vq[q].ready)
@@ -282,7 +286,7 @@ static void balloon_notify(struct virtio_dev *dev, unsigned int q)
 		virtio_complete(dev, q, b->chain.head, 0);
 	}
 	if (r < 0)
-		virtio_fail(dev, "balloon: malformed chain");
+		virtio_fail(dev, "malformed chain");
 }
 
 int virtio_balloon_stats(struct virtio_dev *dev, struct balloon_stats *out)
