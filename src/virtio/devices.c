@@ -10,6 +10,7 @@
 #include "virtio/vconsole.h"
 #include "virtio/mmio.h"
 #include "virtio/rng.h"
+#include "virtio/balloon.h"
 #include "vmm.h"
 
 /* I/O APIC pins for the slots, in order: the ISA interrupts nothing else
@@ -27,6 +28,12 @@ static int create_rng(struct vm *vm, struct virtio_dev *dev, unsigned int index)
 {
 	(void)index;
 	return virtio_rng_create(dev, &vm->gm);
+}
+
+static int create_balloon(struct vm *vm, struct virtio_dev *dev, unsigned int index)
+{
+	(void)index;
+	return virtio_balloon_create(dev, &vm->ev, &vm->gm);
 }
 
 static int create_console(struct vm *vm, struct virtio_dev *dev, unsigned int index)
@@ -92,9 +99,19 @@ int virtio_devices_create(struct vm *vm)
 		err = devices_add(vm, "--console virtio", create_console, 0);
 	if (!err && !cfg->no_rng)
 		err = devices_add(vm, "rng", create_rng, 0);
+	if (!err && cfg->balloon)
+		err = devices_add(vm, "--balloon", create_balloon, 0);
 	if (!err)
 		err = devices_params(vm);
 	return err;
+}
+
+struct virtio_dev *virtio_devices_find(struct vm *vm, uint32_t device_id)
+{
+	for (unsigned int i = 0; i < vm->nvirtio; i++)
+		if (vm->virtio[i]->dev.ops->device_id == device_id)
+			return &vm->virtio[i]->dev;
+	return NULL;
 }
 
 void virtio_devices_destroy(struct vm *vm)
