@@ -14,7 +14,7 @@
 
 #include "vmm.h"
 
-/* ---- state ---- */
+/* ----------------------------------------------------------------- state */
 
 /* Replies waiting for a slow client, beyond what its socket buffer took.
  * A client that lets more pile up is dropped. */
@@ -61,7 +61,7 @@ const struct api_balloon_ops api_virtio_balloon = {
 	.stats = api_balloon_stats,
 };
 
-/* ---- connections ---- */
+/* ----------------------------------------------------------- connections */
 
 static void api_client_close(struct api *api, struct api_client *c)
 {
@@ -130,7 +130,7 @@ static void api_reply(struct api_client *c, const char *fmt, ...)
 	c->out_len += (size_t)n;
 }
 
-/* ---- commands ---- */
+/* -------------------------------------------------------------- commands */
 
 /* "123" -> 123 MiB in bytes; false for anything else (signs, spaces,
  * suffixes, or a size that does not fit 64 bits). */
@@ -336,7 +336,7 @@ static void api_on_event(void *opaque, uint32_t events)
 	}
 }
 
-/* ---- setup ---- */
+/* ----------------------------------------------------------------- setup */
 
 /* Bind `path`, replacing a socket file nobody accepts on (left behind by
  * a petrel that was killed). A live socket or any other file stays. */

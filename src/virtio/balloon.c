@@ -9,7 +9,7 @@
 
 #include "le.h"
 
-/* ---- state ---- */
+/* ----------------------------------------------------------------- state */
 
 /* Queue roles. Their indexes depend on the negotiated features: a queue
  * whose feature was not negotiated does not exist and takes no index
@@ -63,26 +63,7 @@ const char *virtio_balloon_stat_name(unsigned int tag)
 	return tag < VIRTIO_BALLOON_S_NR ? balloon_stat_names[tag] : NULL;
 }
 
-/* Give [host, host + len) back to the host: madvise the host-page-aligned
- * part (MADV_DONTNEED on private anonymous memory frees the pages; the
- * next access, by the guest or by us, faults in a zero page). Returns the
- * bytes discarded. `host` comes from gm_ptr, so the range is guest RAM. */
-static uint64_t balloon_discard(struct balloon *b, uint8_t *host, uint64_t len)
-{
-	uintptr_t start = ((uintptr_t)host + b->host_page - 1) & ~(uintptr_t)(b->host_page - 1);
-	uintptr_t end = ((uintptr_t)host + len) & ~(uintptr_t)(b->host_page - 1);
-
-	if (end <= start)
-		return 0;
-	if (madvise((void *)start, end - start, MADV_DONTNEED)) {
-		log_limited(&b->log_madvise, "virtio-balloon: madvise(%p, %#lx): %m", (void *)start,
-			    (unsigned long)(end - start));
-		return 0;
-	}
-	return end - start;
-}
-
-/* ---- config space ---- */
+/* ---------------------------------------------------------- config space */
 
 /* struct virtio_balloon_config: le32 num_pages, le32 actual,
  * le32 free_page_hint_cmd_id, le32 poison_val. */
@@ -119,7 +100,26 @@ int virtio_balloon_set_target(struct virtio_dev *dev, uint64_t bytes)
 	return 0;
 }
 
-/* ---- queue handlers ---- */
+/* -------------------------------------------------------- queue handlers */
+
+/* Give [host, host + len) back to the host: madvise the host-page-aligned
+ * part (MADV_DONTNEED on private anonymous memory frees the pages; the
+ * next access, by the guest or by us, faults in a zero page). Returns the
+ * bytes discarded. `host` comes from gm_ptr, so the range is guest RAM. */
+static uint64_t balloon_discard(struct balloon *b, uint8_t *host, uint64_t len)
+{
+	uintptr_t start = ((uintptr_t)host + b->host_page - 1) & ~(uintptr_t)(b->host_page - 1);
+	uintptr_t end = ((uintptr_t)host + len) & ~(uintptr_t)(b->host_page - 1);
+
+	if (end <= start)
+		return 0;
+	if (madvise((void *)start, end - start, MADV_DONTNEED)) {
+		log_limited(&b->log_madvise, "virtio-balloon: madvise(%p, %#lx): %m", (void *)start,
+			    (unsigned long)(end - start));
+		return 0;
+	}
+	return end - start;
+}
 
 static enum balloon_queue balloon_queue_role(const struct virtio_dev *dev, unsigned int q)
 {
@@ -296,7 +296,7 @@ int virtio_balloon_stats(struct virtio_dev *dev, struct balloon_stats *out)
 	virtio_lock(dev);
 	*out = b->st;
 	out->target_pages = b->target;
-	if (b->stats_held && virtio_active(dev) && virtio_has(dev, VIRTIO_BALLOON_F_STATS_VQ)) {
+	if (b->stats_held && virtio_active(dev)) {
 		b->stats_held = false;
 		virtio_complete(dev, BALLOON_STATSQ, b->stats_head, 0);
 	}
@@ -304,7 +304,18 @@ int virtio_balloon_stats(struct virtio_dev *dev, struct balloon_stats *out)
 	return 0;
 }
 
-/* ---- ops table ---- */
+/* ------------------------------------------------------------- ops table */
+
+/* DRIVER_OK. Linux primes the stats queue and kicks it while probing,
+ * before it sets DRIVER_OK, and the transport ignores kicks until then:
+ * take what the driver made available before, on every queue. */
+static int balloon_activate(struct virtio_dev *dev)
+{
+	for (unsigned int q = 0; q < dev->ops->nqueues; q++)
+		if (dev->vq[q].ready && balloon_queue_role(dev, q) != BALLOON_Q_NONE)
+			balloon_notify(dev, q);
+	return 0;
+}
 
 /* After a reset the driver starts with an empty balloon: whatever it had
  * inflated is guest memory again (refaulting as zeroes). */
@@ -333,6 +344,7 @@ static const struct virtio_ops balloon_ops = {
 		    VIRTIO_BIT(VIRTIO_BALLOON_F_PAGE_REPORTING),
 	.config_size = BALLOON_CFG_SIZE,
 	.config_write = balloon_config_write,
+	.activate = balloon_activate,
 	.notify = balloon_notify,
 	.reset = balloon_reset,
 	.destroy = balloon_destroy,

@@ -99,9 +99,9 @@ static void rig_free(struct rig *r)
 	munmap(r->ram, RAM_SIZE);
 }
 
-/* The driver's side of 3.1.1: negotiate VERSION_1 plus `features`, set
- * up `nq` queues, DRIVER_OK. */
-static bool rig_start(struct rig *r, uint64_t features, unsigned int nq)
+/* The driver's side of 3.1.1 up to DRIVER_OK: negotiate VERSION_1 plus
+ * `features`, set up `nq` queues. */
+static bool rig_setup(struct rig *r, uint64_t features, unsigned int nq)
 {
 	features |= VIRTIO_BIT(VIRTIO_F_VERSION_1);
 	if (!rig_init(r))
@@ -124,8 +124,18 @@ static bool rig_start(struct rig *r, uint64_t features, unsigned int nq)
 		reg_write(r, REG_QUEUE_DEVICE_LOW, base + 0x200);
 		reg_write(r, REG_QUEUE_READY, 1);
 	}
+	return true;
+}
+
+static bool rig_driver_ok(struct rig *r)
+{
 	reg_write(r, REG_STATUS, reg_read(r, REG_STATUS) | VIRTIO_STATUS_DRIVER_OK);
 	return reg_read(r, REG_STATUS) & VIRTIO_STATUS_DRIVER_OK;
+}
+
+static bool rig_start(struct rig *r, uint64_t features, unsigned int nq)
+{
+	return rig_setup(r, features, nq) && rig_driver_ok(r);
 }
 
 /* Make a chain of `n` buffers available on queue q (no kick). */
@@ -208,7 +218,7 @@ static void put_stat(struct rig *r, gpa_t at, unsigned int i, uint16_t tag, uint
 	le_put(r->ram + at + 10 * i + 2, val, 8);
 }
 
-/* ------------------------------------------------------------- tests */
+/* ----------------------------------------------------------------- tests */
 
 static void balloon_identity(void)
 {
@@ -397,6 +407,25 @@ static void balloon_stats_queue(void)
 	rig_free(&r);
 }
 
+/* Linux primes the stats queue and kicks before DRIVER_OK; the kick is
+ * ignored, the buffer is taken at DRIVER_OK. */
+static void balloon_stats_primed_early(void)
+{
+	struct balloon_stats st;
+	struct rig r;
+
+	REQUIRE(rig_setup(&r, F_STATS, 3));
+	put_stat(&r, DATA, 0, VIRTIO_BALLOON_S_MEMTOT, 123);
+	drv_add(&r, 2, &(struct buf){ DATA, 10, false }, 1);
+	drv_kick(&r, 2);
+	CHECK(stats(&r).nreports == 0);
+	REQUIRE(rig_driver_ok(&r));
+	st = stats(&r);
+	CHECK(st.nreports == 1 && st.val[VIRTIO_BALLOON_S_MEMTOT] == 123);
+	CHECK(drv_used(&r, 2, NULL, NULL) == 1);
+	rig_free(&r);
+}
+
 /* Lengths and counts in the stats buffer are the guest's. */
 static void balloon_stats_hostile(void)
 {
@@ -506,6 +535,7 @@ int main(void)
 	RUN(balloon_config_space);
 	RUN(balloon_set_target);
 	RUN(balloon_stats_queue);
+	RUN(balloon_stats_primed_early);
 	RUN(balloon_stats_hostile);
 	RUN(balloon_reporting);
 	RUN(balloon_malformed_chain);
