@@ -11,11 +11,7 @@
  *   bytes 2..2+n  operations, one byte each (see fuzz_op)
  *   the rest      guest RAM from address 0 (rings at 0x400 * q)
  *
- * Build by hand until fuzz/meson.build lists it:
- *   clang -std=gnu17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
- *     -Isrc -Iinclude fuzz/fuzz_virtio_balloon.c src/virtio/balloon.c src/virtio/mmio.c \
- *     src/virtio/queue.c src/virtio/virtio.c src/mem.c src/evloop.c src/log.c \
- *     -lpthread -o fuzz_virtio_balloon
+ * Built and run by `tests/run fuzz`; seeds in fuzz/corpus/virtio_balloon/.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -53,7 +53,7 @@ int cli_parse_disk(const char *arg, struct disk_config *d)
 	size_t len = strlen(arg);
 
 	*d = (struct disk_config){ 0 };
-	if (len > 3 && !strcmp(arg + len - 3, ",ro")) {
+	if (len >= 3 && !strcmp(arg + len - 3, ",ro")) {
 		d->read_only = true;
 		len -= 3;
 	}

@@ -47,9 +47,11 @@
 #define PETREL_BOOT_TIMER_MAGIC 123
 
 /* virtio-mmio transports (virtio 1.2, 4.2; modern register layout,
- * version 2): slot N is at BASE + N * STRIDE. petrel names each present
- * device to Linux on the command line (virtio_mmio.device=4K@ADDR:IRQ);
- * freestanding guests find them the same way. */
+ * version 2): slot N is at BASE + N * STRIDE; devices fill slots from 0 in
+ * the order disks, net, vsock, balloon, console, rng. Every slot answers
+ * with the magic value; an empty one has device ID 0. Each device is also
+ * in the ACPI DSDT (_HID "LNRO0005", its registers and its GSI), which is
+ * how Linux finds it. */
 #define PETREL_VIRTIO_MMIO_BASE 0xd1000000ULL
 #define PETREL_VIRTIO_MMIO_STRIDE 0x1000ULL
 #define PETREL_VIRTIO_MMIO_SLOTS 16

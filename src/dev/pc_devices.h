@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The small platform devices of petrel's PC: CMOS RTC, i8042 (reset only),
- * pvpanic, ACPI sleep registers (power-off), the boot timer and the test
- * exit port. Each registers itself on the VM's buses; all are stateless or
+ * pvpanic, ACPI sleep registers (power-off), the boot timer, the test
+ * exit port and the hypercall port. Each registers itself on the VM's buses; all are stateless or
  * keep their state in a struct the VM frees with the machine.
  */
 #ifndef PETREL_PC_DEVICES_H
@@ -21,6 +21,7 @@ int pvpanic_create(struct vm *vm) MUST_CHECK;
 int acpi_pm_create(struct vm *vm) MUST_CHECK;
 int boot_timer_create(struct vm *vm) MUST_CHECK;
 int exit_port_create(struct vm *vm) MUST_CHECK;
+int hypercall_create(struct vm *vm) MUST_CHECK; /* dev/hypercall.h */
 
 /* CMOS register file as the guest sees it at host time `now` (seconds
  * since the epoch): exposed for unit tests. */

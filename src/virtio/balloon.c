@@ -306,17 +306,6 @@ int virtio_balloon_stats(struct virtio_dev *dev, struct balloon_stats *out)
 
 /* ------------------------------------------------------------- ops table */
 
-/* DRIVER_OK. Linux primes the stats queue and kicks it while probing,
- * before it sets DRIVER_OK, and the transport ignores kicks until then:
- * take what the driver made available before, on every queue. */
-static int balloon_activate(struct virtio_dev *dev)
-{
-	for (unsigned int q = 0; q < dev->ops->nqueues; q++)
-		if (dev->vq[q].ready && balloon_queue_role(dev, q) != BALLOON_Q_NONE)
-			balloon_notify(dev, q);
-	return 0;
-}
-
 /* After a reset the driver starts with an empty balloon: whatever it had
  * inflated is guest memory again (refaulting as zeroes). */
 static void balloon_reset(struct virtio_dev *dev)
@@ -344,7 +333,6 @@ static const struct virtio_ops balloon_ops = {
 		    VIRTIO_BIT(VIRTIO_BALLOON_F_PAGE_REPORTING),
 	.config_size = BALLOON_CFG_SIZE,
 	.config_write = balloon_config_write,
-	.activate = balloon_activate,
 	.notify = balloon_notify,
 	.reset = balloon_reset,
 	.destroy = balloon_destroy,

@@ -6,10 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "petrel/platform.h"
 #include "virtio/vconsole.h"
+#include "virtio/blk.h"
 #include "virtio/mmio.h"
 #include "virtio/rng.h"
+#include "virtio/vsock.h"
 #include "virtio/balloon.h"
 #include "vmm.h"
 
@@ -19,15 +22,23 @@ static const unsigned int slot_pins[PETREL_VIRTIO_MMIO_SLOTS] = {
 	5, 6, 7, 10, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
 };
 
-/* One "virtio_mmio.device=4K@0xd1000000:5" is at most this long. */
-#define SLOT_PARAM_MAX 48
-
 typedef int (*virtio_create_fn)(struct vm *vm, struct virtio_dev *dev, unsigned int index);
 
 static int create_rng(struct vm *vm, struct virtio_dev *dev, unsigned int index)
 {
 	(void)index;
 	return virtio_rng_create(dev, &vm->gm);
+}
+
+static int create_disk(struct vm *vm, struct virtio_dev *dev, unsigned int index)
+{
+	return virtio_blk_create(dev, &vm->ev, &vm->gm, &vm->cfg->disk[index]);
+}
+
+static int create_vsock(struct vm *vm, struct virtio_dev *dev, unsigned int index)
+{
+	(void)index;
+	return virtio_vsock_create(dev, &vm->ev, &vm->gm, &vm->cfg->vsock);
 }
 
 static int create_balloon(struct vm *vm, struct virtio_dev *dev, unsigned int index)
@@ -73,21 +84,21 @@ static int devices_add(struct vm *vm, const char *what, virtio_create_fn create,
 	return err;
 }
 
-static int devices_params(struct vm *vm)
+/* A slot with no device: the transport's identity registers with device
+ * ID 0, which the spec reserves for "no device" (4.2.2), so a guest that
+ * probes every slot of platform.h can tell the empty ones; all else reads
+ * zero and writes are ignored. */
+static void empty_slot(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
 {
-	size_t len = 1 + (size_t)vm->nvirtio * SLOT_PARAM_MAX + sizeof("console=hvc0 ");
-	char *s = malloc(len), *p = s;
-
-	if (!s)
-		return -ENOMEM;
-	*p = 0;
-	if (vm->cfg->virtio_console)
-		p += sprintf(p, "console=hvc0 ");
-	for (unsigned int i = 0; i < vm->nvirtio; i++)
-		p += sprintf(p, "%svirtio_mmio.device=4K@%#llx:%u", i ? " " : "",
-			     (unsigned long long)vm->virtio[i]->base, vm->virtio[i]->gsi);
-	vm->boot_params = s;
-	return 0;
+	(void)opaque;
+	if (is_write || len != 4)
+		return;
+	if (offset == 0x000)
+		le_put(data, VIRTIO_MMIO_MAGIC, 4);
+	else if (offset == 0x004)
+		le_put(data, 2, 4);
+	else if (offset == 0x00c)
+		le_put(data, VIRTIO_MMIO_VENDOR, 4);
 }
 
 int virtio_devices_create(struct vm *vm)
@@ -95,14 +106,27 @@ int virtio_devices_create(struct vm *vm)
 	const struct vm_config *cfg = vm->cfg;
 	int err = 0;
 
-	if (cfg->virtio_console)
+	for (unsigned int i = 0; !err && i < cfg->ndisks; i++)
+		err = devices_add(vm, "--disk", create_disk, i);
+	if (!err && cfg->vsock.cid)
+		err = devices_add(vm, "--vsock", create_vsock, 0);
+	if (!err && cfg->virtio_console)
 		err = devices_add(vm, "--console virtio", create_console, 0);
 	if (!err && !cfg->no_rng)
 		err = devices_add(vm, "rng", create_rng, 0);
 	if (!err && cfg->balloon)
 		err = devices_add(vm, "--balloon", create_balloon, 0);
-	if (!err)
-		err = devices_params(vm);
+	for (unsigned int slot = vm->nvirtio; !err && slot < PETREL_VIRTIO_MMIO_SLOTS; slot++)
+		err = bus_register(&vm->mmio,
+				   PETREL_VIRTIO_MMIO_BASE + slot * PETREL_VIRTIO_MMIO_STRIDE,
+				   VIRTIO_MMIO_SIZE, empty_slot, NULL, "virtio-mmio (empty)");
+	/* Linux learns of the devices from the DSDT (arch/x86/acpi.c says why
+	 * not from the command line); only the console choice goes there. */
+	if (!err && cfg->virtio_console) {
+		vm->boot_params = strdup("console=hvc0");
+		if (!vm->boot_params)
+			err = -ENOMEM;
+	}
 	return err;
 }
 

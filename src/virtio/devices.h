@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The virtio devices of a VM, built from its configuration: each one gets
- * a virtio-mmio slot (PETREL_VIRTIO_MMIO_BASE + n * STRIDE) and an I/O APIC
- * pin, and is named to Linux on the kernel command line.
+ * a virtio-mmio slot (PETREL_VIRTIO_MMIO_BASE + n * STRIDE, in order) and
+ * an I/O APIC pin, and is described to the guest in the ACPI DSDT. The
+ * remaining slots answer as empty transports (device ID 0).
  */
 #ifndef PETREL_VIRTIO_DEVICES_H
 #define PETREL_VIRTIO_DEVICES_H
@@ -15,8 +16,8 @@ struct vm;
 struct virtio_dev;
 
 /* Create every configured device and its transport; set vm->boot_params
- * to the kernel parameters that announce them. 0 or -errno after one
- * message naming the device. */
+ * to the kernel parameters they need (console=hvc0), if any. 0 or -errno
+ * after one message naming the device. */
 int virtio_devices_create(struct vm *vm) MUST_CHECK;
 
 /* The first device of type `device_id` (VIRTIO_ID_*), or NULL. */

@@ -99,8 +99,8 @@ static void uint_parse_bounds(void)
  * call (getopt permutes argv; cfg points into it). */
 static enum cli_command parse(struct vm_config *cfg, ...)
 {
-	static char store[16][256];
-	static char *argv[17];
+	static char store[32][256];
+	static char *argv[33];
 	int argc = 0;
 	va_list ap;
 	const char *a;
@@ -109,7 +109,7 @@ static enum cli_command parse(struct vm_config *cfg, ...)
 	argv[argc] = store[argc];
 	argc++;
 	va_start(ap, cfg);
-	while ((a = va_arg(ap, const char *)) && argc < 16) {
+	while ((a = va_arg(ap, const char *)) && argc < 32) {
 		snprintf(store[argc], sizeof(store[argc]), "%s", a);
 		argv[argc] = store[argc];
 		argc++;
@@ -177,6 +177,77 @@ static void cli_run_errors(void)
 	CHECK(parse(&cfg, "run", "--kernel", "k", "--cpus", "2", NULL) == CLI_RUN && cfg.cpus == 2);
 }
 
+static void cli_run_devices(void)
+{
+	static const uint8_t mac[6] = { 0x02, 0x00, 0x00, 0xab, 0xcd, 0xef };
+	struct vm_config cfg;
+
+	REQUIRE(parse(&cfg, "run", "--kernel", "k", "--disk", "a.img", "--disk", "/dev/sdb,ro",
+		      "--net", "tap=tap0,mac=02:00:00:ab:cd:ef", "--vsock", "cid=3,uds=/tmp/v.sock",
+		      "--balloon", "--api", "/tmp/api", "--console", "virtio", "--no-rng",
+		      NULL) == CLI_RUN);
+	CHECK(cfg.ndisks == 2);
+	CHECK(!strcmp(cfg.disk[0].path, "a.img") && !cfg.disk[0].read_only);
+	CHECK(!strcmp(cfg.disk[1].path, "/dev/sdb") && cfg.disk[1].read_only);
+	CHECK(!strcmp(cfg.net.tap, "tap0") && cfg.net.mac_set && !memcmp(cfg.net.mac, mac, 6));
+	CHECK(cfg.vsock.cid == 3 && !strcmp(cfg.vsock.uds, "/tmp/v.sock"));
+	CHECK(cfg.balloon && cfg.virtio_console && cfg.no_rng && !strcmp(cfg.api, "/tmp/api"));
+	REQUIRE(parse(&cfg, "run", "--kernel", "k", "--net", "tap=t", NULL) == CLI_RUN);
+	CHECK(!cfg.net.mac_set && !cfg.no_rng && !cfg.balloon && cfg.ndisks == 0);
+}
+
+static void cli_run_device_errors(void)
+{
+	static const char *const bad[][2] = {
+		{ "--disk", "" },
+		{ "--disk", ",ro" },
+		{ "--net", "" },
+		{ "--net", "tap=" },
+		{ "--net", "mac=02:00:00:00:00:01" },
+		{ "--net", "tap=averyveryverylongname" },
+		{ "--net", "tap=t,mac=01:00:00:00:00:01" }, /* multicast */
+		{ "--net", "tap=t,mac=02:00:00:00:00" },
+		{ "--net", "tap=t,mac=02:00:00:00:00:01:02" },
+		{ "--net", "tap=t,mac=zz:00:00:00:00:01" },
+		{ "--net", "tap=t,speed=10" },
+		{ "--vsock", "cid=2,uds=/tmp/x" }, /* 2 is the host */
+		{ "--vsock", "cid=4294967295,uds=/tmp/x" },
+		{ "--vsock", "cid=3" },
+		{ "--vsock", "uds=/tmp/x" },
+		{ "--vsock", "cid=x,uds=/tmp/x" },
+		{ "--console", "vga" },
+	};
+	struct vm_config cfg;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		harness_begin(bad[i][1][0] ? bad[i][1] : "empty device option");
+		CHECK(parse(&cfg, "run", "--kernel", "k", bad[i][0], bad[i][1], NULL) ==
+		      CLI_USAGE_ERROR);
+		harness_end();
+	}
+	harness_begin("vsock uds path of 97 bytes");
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--vsock",
+		    "cid=3,uds=/tmp/"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaa",
+		    NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--vsock",
+		    "cid=3,uds=/tmp/"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaa",
+		    NULL) == CLI_RUN);
+	harness_end();
+	harness_begin("cli_run_device_limits");
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--net", "tap=a", "--net", "tap=b", NULL) ==
+	      CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--vsock", "cid=3,uds=a", "--vsock",
+		    "cid=4,uds=b", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--disk", "1", "--disk", "2", "--disk", "3",
+		    "--disk", "4", "--disk", "5", "--disk", "6", "--disk", "7", "--disk", "8",
+		    NULL) == CLI_RUN);
+	harness_end();
+}
+
 static void cli_commands(void)
 {
 	struct vm_config cfg;
@@ -218,6 +289,8 @@ int main(void)
 	RUN(cli_run_equals_form);
 	RUN(cli_run_defaults);
 	RUN(cli_run_errors);
+	RUN(cli_run_devices);
+	cli_run_device_errors();
 	RUN(cli_commands);
 	RUN(cli_reparse_after_short_option_cluster);
 	return harness_exit();

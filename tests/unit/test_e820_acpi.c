@@ -123,7 +123,16 @@ struct tables {
 	uint32_t xsdt_len, fadt_len, madt_len, dsdt_len;
 };
 
-/* Build for ncpus into a buffer of ACPI_CAP bytes at LAYOUT_ACPI and find
+/* Virtio-mmio transports as petrel lays them out. */
+static struct acpi_mmio_dev devs[ACPI_MAX_MMIO_DEVS];
+
+static void devs_init(void)
+{
+	for (unsigned int i = 0; i < ACPI_MAX_MMIO_DEVS; i++)
+		devs[i] = (struct acpi_mmio_dev){ 0xd1000000 + 0x1000 * i, 0x200, 5 + i };
+}
+
+/* Build for ncpus (and two virtio devices) into a buffer of ACPI_CAP bytes at LAYOUT_ACPI and find
  * every table from the RSDP, as a guest would. false if anything is
  * missing or out of bounds. */
 static bool tables_build(struct tables *t, unsigned int ncpus)
@@ -131,7 +140,7 @@ static bool tables_build(struct tables *t, unsigned int ncpus)
 	*t = (struct tables){ .buf = calloc(1, ACPI_CAP) };
 	if (!t->buf)
 		return false;
-	t->len = acpi_build(t->buf, ACPI_CAP, LAYOUT_ACPI, ncpus);
+	t->len = acpi_build(t->buf, ACPI_CAP, LAYOUT_ACPI, ncpus, devs, 2);
 	if (t->len < 36 || (size_t)t->len > ACPI_CAP)
 		return false;
 	t->rsdp = t->buf;
@@ -229,6 +238,31 @@ static void acpi_dsdt_content(void)
 	free(t.buf);
 }
 
+/* Each virtio-mmio transport: Device (VIOn), _HID "LNRO0005", _UID n, and
+ * a _CRS with its registers and its GSI, edge-triggered, active-high. */
+static void acpi_dsdt_virtio(void)
+{
+	static const uint8_t vio1_crs[] = {
+		0x86, 0x09, 0x00, 0x01, 0x00, 0x10, 0x00, 0xd1, 0x00, 0x02, 0x00, 0x00,
+		0x89, 0x06, 0x00, 0x03, 0x01, 0x06, 0x00, 0x00, 0x00, 0x79, 0x00,
+	};
+	static const uint8_t vio1_uid[] = { 0x08, '_', 'U', 'I', 'D', 0x0a, 0x01 };
+	static uint8_t big[ACPI_CAP];
+	struct tables t;
+
+	REQUIRE(tables_build(&t, 1));
+	CHECK(contains(t.dsdt + 36, t.dsdt_len - 36, "VIO0"));
+	CHECK(contains(t.dsdt + 36, t.dsdt_len - 36, "VIO1"));
+	CHECK(!contains(t.dsdt + 36, t.dsdt_len - 36, "VIO2"));
+	CHECK(contains(t.dsdt + 36, t.dsdt_len - 36, "LNRO0005"));
+	CHECK(memmem(t.dsdt + 36, t.dsdt_len - 36, vio1_crs, sizeof(vio1_crs)));
+	CHECK(memmem(t.dsdt + 36, t.dsdt_len - 36, vio1_uid, sizeof(vio1_uid)));
+	free(t.buf);
+	/* More transports than a DSDT describes: refused, not truncated. */
+	CHECK(acpi_build(big, sizeof(big), LAYOUT_ACPI, 1, devs, ACPI_MAX_MMIO_DEVS + 1) ==
+	      -ENOSPC);
+}
+
 static void acpi_madt_cpus(void)
 {
 	static const unsigned int ncpus[] = { 1, 2, 64, 254 };
@@ -270,7 +304,7 @@ static void acpi_too_small(void)
 	int need;
 
 	REQUIRE(big);
-	need = acpi_build(big, ACPI_CAP, LAYOUT_ACPI, 4);
+	need = acpi_build(big, ACPI_CAP, LAYOUT_ACPI, 4, devs, 16);
 	free(big);
 	REQUIRE(need > 36);
 	/* every shorter buffer: -ENOSPC, and (ASan) no write past its end */
@@ -278,12 +312,12 @@ static void acpi_too_small(void)
 		uint8_t *b = malloc(cap ? (size_t)cap : 1);
 
 		REQUIRE(b);
-		CHECK(acpi_build(b, (size_t)cap, LAYOUT_ACPI, 4) == -ENOSPC);
+		CHECK(acpi_build(b, (size_t)cap, LAYOUT_ACPI, 4, devs, 16) == -ENOSPC);
 		free(b);
 	}
 	big = malloc((size_t)need);
 	REQUIRE(big);
-	CHECK(acpi_build(big, (size_t)need, LAYOUT_ACPI, 4) == need);
+	CHECK(acpi_build(big, (size_t)need, LAYOUT_ACPI, 4, devs, 16) == need);
 	free(big);
 }
 
@@ -293,19 +327,20 @@ static void acpi_install_into_guest(void)
 	gpa_t rsdp = 0;
 
 	REQUIRE(fake_gm_init(&gm, 0, 16ULL << 20));
-	CHECK(acpi_install(&gm, 2, &rsdp) == 0);
+	CHECK(acpi_install(&gm, 2, NULL, 0, &rsdp) == 0);
 	CHECK(rsdp == LAYOUT_ACPI);
 	CHECK(gm_ptr(&gm, LAYOUT_ACPI, 8) &&
 	      memcmp(gm_ptr(&gm, LAYOUT_ACPI, 8), "RSD PTR ", 8) == 0);
 	fake_gm_free(&gm);
 	/* no RAM under the BIOS area */
 	REQUIRE(fake_gm_init(&gm, LAYOUT_KERNEL_MIN, 16ULL << 20));
-	CHECK(acpi_install(&gm, 2, &rsdp) == -EFAULT);
+	CHECK(acpi_install(&gm, 2, NULL, 0, &rsdp) == -EFAULT);
 	fake_gm_free(&gm);
 }
 
 int main(void)
 {
+	devs_init();
 	RUN(e820_small_ram);
 	RUN(e820_ram_above_4g);
 	RUN(e820_from_gm_init);
@@ -316,6 +351,7 @@ int main(void)
 	RUN(acpi_dsdt_content);
 	RUN(acpi_madt_cpus);
 	RUN(acpi_too_small);
+	RUN(acpi_dsdt_virtio);
 	RUN(acpi_install_into_guest);
 	return harness_exit();
 }

@@ -407,8 +407,8 @@ static void balloon_stats_queue(void)
 	rig_free(&r);
 }
 
-/* Linux primes the stats queue and kicks before DRIVER_OK; the kick is
- * ignored, the buffer is taken at DRIVER_OK. */
+/* Linux primes the stats queue and kicks before DRIVER_OK; the transport
+ * ignores the kick and serves the queue at DRIVER_OK. */
 static void balloon_stats_primed_early(void)
 {
 	struct balloon_stats st;

@@ -133,14 +133,81 @@ static const uint8_t dsdt_aml[] = {
 };
 /* clang-format on */
 
-static uint8_t *acpi_dsdt(struct acpi_buf *b)
-{
-	size_t len = ACPI_HDR_LEN + sizeof(dsdt_aml);
-	uint8_t *t = acpi_begin(b, "DSDT", len, 2);
+/*
+ * One virtio-mmio transport, appended to the DSDT inside a Scope (\_SB):
+ *   Device (VIOn) {
+ *     Name (_HID, "LNRO0005")               -- virtio-mmio
+ *     Name (_UID, n)
+ *     Name (_CRS, ResourceTemplate () {
+ *       Memory32Fixed (ReadWrite, base, size)
+ *       Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) { gsi } })
+ *   }
+ * Why not the kernel command line (virtio_mmio.device=SIZE@BASE:IRQ): that
+ * takes a Linux IRQ number, and without an 8259 Linux numbers I/O APIC
+ * pins dynamically (COM1's pin 4 becomes IRQ 24), so no number written
+ * there names a pin. Described here, each GSI is mapped by Linux itself.
+ */
+#define AML_VIRTIO_DEV_LEN 61
 
+static void aml_virtio_dev(uint8_t *p, unsigned int n, const struct acpi_mmio_dev *d)
+{
+	static const uint8_t head[] = {
+		0x5b, 0x82, AML_VIRTIO_DEV_LEN - 2,
+		'V',  'I',  'O',
+		0,    0x08, '_',
+		'H',  'I',  'D',
+		0x0d, 'L',  'N',
+		'R',  'O',  '0',
+		'0',  '0',  '5',
+		0x00, 0x08, '_',
+		'U',  'I',  'D',
+		0x0a, 0,    0x08,
+		'_',  'C',  'R',
+		'S',  0x11, 0x1a,
+		0x0a, 0x17, 0x86,
+		0x09, 0x00, 0x01, /* Memory32Fixed, read-write: base, length follow */
+	};
+
+	memcpy(p, head, sizeof(head));
+	p[6] = (uint8_t) "0123456789ABCDEF"[n & 15];
+	p[28] = (uint8_t)n;
+	p += sizeof(head);
+	le_put(p, d->base, 4);
+	le_put(p + 4, d->size, 4);
+	p += 8;
+	p[0] = 0x89; /* Extended Interrupt: length 6, consumer + edge, one GSI */
+	le_put(p + 1, 6, 2);
+	p[3] = 0x03;
+	p[4] = 1;
+	le_put(p + 5, d->gsi, 4);
+	p[9] = 0x79; /* end tag */
+	p[10] = 0;
+}
+
+static uint8_t *acpi_dsdt(struct acpi_buf *b, const struct acpi_mmio_dev *devs, unsigned int ndevs)
+{
+	/* Scope (\_SB) { devices }: opcode, 2-byte PkgLength, name. */
+	size_t scope = ndevs ? 1 + 2 + 5 + (size_t)ndevs * AML_VIRTIO_DEV_LEN : 0;
+	size_t len = ACPI_HDR_LEN + sizeof(dsdt_aml) + scope;
+	uint8_t *t, *p;
+
+	if (ndevs > ACPI_MAX_MMIO_DEVS)
+		return NULL;
+	t = acpi_begin(b, "DSDT", len, 2);
 	if (!t)
 		return NULL;
 	memcpy(t + ACPI_HDR_LEN, dsdt_aml, sizeof(dsdt_aml));
+	p = t + ACPI_HDR_LEN + sizeof(dsdt_aml);
+	if (ndevs) {
+		p[0] = 0x10;
+		/* PkgLength of 2 bytes: low nibble in byte 0, the rest in byte 1. */
+		p[1] = (uint8_t)(0x40 | ((scope - 1) & 0xf));
+		p[2] = (uint8_t)((scope - 1) >> 4);
+		memcpy(p + 3, "\\_SB_", 5);
+		p += 8;
+		for (unsigned int i = 0; i < ndevs; i++, p += AML_VIRTIO_DEV_LEN)
+			aml_virtio_dev(p, i, &devs[i]);
+	}
 	acpi_end(t, len);
 	return t;
 }
@@ -198,16 +265,17 @@ static uint8_t *acpi_madt(struct acpi_buf *b, unsigned int ncpus)
 	return t;
 }
 
-int acpi_build(uint8_t *buf, size_t cap, gpa_t base, unsigned int ncpus)
+int acpi_build(uint8_t *buf, size_t cap, gpa_t base, unsigned int ncpus,
+	       const struct acpi_mmio_dev *devs, unsigned int ndevs)
 {
 	struct acpi_buf b = { .p = buf, .cap = cap, .base = base };
 	uint8_t *rsdp = acpi_alloc(&b, 36, 16), *dsdt, *fadt, *madt, *xsdt;
 
-	dsdt = acpi_dsdt(&b);
+	dsdt = acpi_dsdt(&b, devs, ndevs);
 	fadt = dsdt ? acpi_fadt(&b, acpi_gpa(&b, dsdt)) : NULL;
 	madt = acpi_madt(&b, ncpus);
 	xsdt = acpi_begin(&b, "XSDT", ACPI_HDR_LEN + 16, 1);
-	if (b.overflow || !rsdp || !fadt || !madt || !xsdt)
+	if (b.overflow || !rsdp || !dsdt || !fadt || !madt || !xsdt)
 		return -ENOSPC;
 	le_put(xsdt + 36, acpi_gpa(&b, fadt), 8);
 	le_put(xsdt + 44, acpi_gpa(&b, madt), 8);
@@ -223,7 +291,8 @@ int acpi_build(uint8_t *buf, size_t cap, gpa_t base, unsigned int ncpus)
 	return (int)b.len;
 }
 
-int acpi_install(const struct gm *gm, unsigned int ncpus, gpa_t *rsdp)
+int acpi_install(const struct gm *gm, unsigned int ncpus, const struct acpi_mmio_dev *devs,
+		 unsigned int ndevs, gpa_t *rsdp)
 {
 	size_t cap = LAYOUT_ACPI_END - LAYOUT_ACPI;
 	uint8_t *dst = gm_ptr(gm, LAYOUT_ACPI, cap);
@@ -231,7 +300,7 @@ int acpi_install(const struct gm *gm, unsigned int ncpus, gpa_t *rsdp)
 
 	if (!dst)
 		return -EFAULT;
-	len = acpi_build(dst, cap, LAYOUT_ACPI, ncpus);
+	len = acpi_build(dst, cap, LAYOUT_ACPI, ncpus, devs, ndevs);
 	if (len < 0)
 		return len;
 	*rsdp = LAYOUT_ACPI;

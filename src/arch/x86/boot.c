@@ -11,6 +11,7 @@
 
 #include "arch/x86/acpi.h"
 #include "arch/x86/regs.h"
+#include "virtio/mmio.h"
 #include "vcpu.h"
 #include "vmm.h"
 
@@ -145,6 +146,7 @@ int boot_vm(struct vm *vm)
 	struct boot_input in = { .kernel_name = cfg->kernel, .initrd_name = cfg->initrd };
 	struct boot_entry entry;
 	uint8_t *kernel = NULL, *initrd = NULL;
+	struct acpi_mmio_dev mmio_devs[VM_MAX_VIRTIO];
 	char *cmdline = NULL, *user = NULL;
 	int err;
 
@@ -169,7 +171,11 @@ int boot_vm(struct vm *vm)
 	in.kernel = kernel;
 	in.initrd = initrd;
 	in.cmdline = cmdline;
-	err = acpi_install(&vm->gm, vm->ncpus, &in.rsdp);
+	for (unsigned int i = 0; i < vm->nvirtio; i++)
+		mmio_devs[i] = (struct acpi_mmio_dev){ .base = vm->virtio[i]->base,
+						       .size = VIRTIO_MMIO_SIZE,
+						       .gsi = vm->virtio[i]->gsi };
+	err = acpi_install(&vm->gm, vm->ncpus, mmio_devs, vm->nvirtio, &in.rsdp);
 	if (err) {
 		log_msg("ACPI tables do not fit below 1 MiB for %u vCPUs", vm->ncpus);
 		goto out;

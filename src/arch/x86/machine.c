@@ -130,8 +130,8 @@ static int machine_irqchip(struct vm *vm)
 int machine_create(struct vm *vm)
 {
 	int (*const devices[])(struct vm *) = {
-		cmos_rtc_create, i8042_create,	    pvpanic_create,
-		acpi_pm_create,	 boot_timer_create, exit_port_create,
+		cmos_rtc_create,   i8042_create,     pvpanic_create,   acpi_pm_create,
+		boot_timer_create, exit_port_create, hypercall_create,
 	};
 	int err = machine_irqchip(vm);
 
