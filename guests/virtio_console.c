@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-console (virtio 1.2, 5.3), port 0 only (MULTIPORT is not
+ * accepted), from CPL3. On the transmitq, in this order:
+ *   "virtio_console: hello over the transmitq"
+ *   "vcon line NNNNN abcdefghijklmnopqrstuvwxyz" for NNNNN = 0 .. lines-1
+ *       ("lines=", default 2000), many lines per buffer, up to 8 buffers
+ *       in flight
+ *   "virtio_console: emergency write" through the config space's emerg_wr
+ *       register, when EMERG_WRITE is offered
+ * Then it reads the receiveq until a 0x04 byte, "max=N" bytes, or "idle="
+ * milliseconds (default 5000, counted with the TSC at "mhz=", default
+ * 2000) without input, and reports, on the transmitq and on COM1:
+ *   "virtio_console: got count=N fnv1a64=HEX end=eot|max|idle first='LINE'"
+ * (the 0x04 excluded; LINE is the input's first line, at most 60 bytes).
+ * COM1 is written only while no transmit buffer is in flight, so the two
+ * outputs do not interleave when both go to one stream.
+ */
+#include "rt.h"
+#include "virtio.h"
+
+#define CON_F_SIZE 0
+#define CON_F_MULTIPORT 1
+#define CON_F_EMERG_WRITE 2
+#define CON_CFG_EMERG_WR 8
+#define RXQ 0
+#define TXQ 1
+#define RX_BUFS 16
+#define RX_LEN 256
+#define TX_BUFS 8
+#define TX_LEN 4096
+
+static uint8_t user_stack[16384] __attribute__((aligned(16)));
+static struct virtio_dev dev;
+static struct virtq rxq, txq;
+static uint8_t *rx_mem, *tx_mem;
+static int rx_of_head[VIRTQ_MAX_SIZE], tx_of_head[VIRTQ_MAX_SIZE];
+static bool tx_busy[TX_BUFS];
+static unsigned int tx_inflight, failures;
+
+static void fail(const char *what)
+{
+	printf("virtio_console: FAIL %s\n", what);
+	failures++;
+}
+
+/* ------------------------------------------------------------ transmit */
+
+static bool tx_reap_one(void)
+{
+	uint32_t w;
+	int h = virtq_wait(&txq, &w);
+
+	if (h < 0)
+		return false;
+	tx_busy[tx_of_head[h]] = false;
+	tx_inflight--;
+	return true;
+}
+
+/* Queues `len` bytes (<= TX_LEN) in a free transmit buffer, waiting for
+ * one if all are in flight. */
+static bool tx_send(const char *s, uint32_t len)
+{
+	unsigned int i;
+	int h;
+
+	while (virtq_has_used(&txq) || tx_inflight == TX_BUFS)
+		if (!tx_reap_one())
+			return false;
+	for (i = 0; tx_busy[i]; i++)
+		;
+	memcpy(tx_mem + i * TX_LEN, s, len);
+	struct virtq_buf b = { tx_mem + i * TX_LEN, len };
+	h = virtq_add(&txq, &b, 1, 0, false);
+	if (h < 0)
+		return false;
+	tx_of_head[h] = (int)i;
+	tx_busy[i] = true;
+	tx_inflight++;
+	virtq_kick(&txq);
+	return true;
+}
+
+static bool tx_drain(void)
+{
+	while (tx_inflight)
+		if (!tx_reap_one())
+			return false;
+	return true;
+}
+
+/* A tiny formatter for the transmit lines: appends s, or v in decimal
+ * (zero-padded to width) or hex. */
+static uint32_t put_str(char *p, uint32_t n, const char *s)
+{
+	while (*s)
+		p[n++] = *s++;
+	return n;
+}
+
+static uint32_t put_num(char *p, uint32_t n, uint64_t v, unsigned int base, int width)
+{
+	char t[24];
+	int k = 0;
+
+	do {
+		t[k++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	while (width-- > k)
+		p[n++] = '0';
+	while (k)
+		p[n++] = t[--k];
+	return n;
+}
+
+static void tx_lines(unsigned int lines)
+{
+	static char chunk[TX_LEN];
+	uint32_t n = 0;
+	uint64_t t0 = rdtsc();
+
+	for (unsigned int i = 0; i < lines; i++) {
+		if (n + 64 > TX_LEN) {
+			if (!tx_send(chunk, n))
+				break;
+			n = 0;
+		}
+		n = put_str(chunk, n, "vcon line ");
+		n = put_num(chunk, n, i, 10, 5);
+		n = put_str(chunk, n, " abcdefghijklmnopqrstuvwxyz\n");
+	}
+	if (n && !tx_send(chunk, n))
+		fail("transmit");
+	if (!tx_drain())
+		fail("transmit drain");
+	printf("virtio_console: sent %u lines in %lu cycles, %lu kicks\n", lines,
+	       (unsigned long)(rdtsc() - t0), (unsigned long)txq.kicks);
+}
+
+/* ------------------------------------------------------------ receive */
+
+static bool rx_post(unsigned int i)
+{
+	struct virtq_buf b = { rx_mem + i * RX_LEN, RX_LEN };
+	int h = virtq_add(&rxq, &b, 0, 1, false);
+
+	if (h < 0)
+		return false;
+	rx_of_head[h] = (int)i;
+	return true;
+}
+
+static void rx_all(long max, uint64_t idle_cycles)
+{
+	uint64_t h = FNV_INIT, count = 0, last = rdtsc();
+	char first[61], line[160];
+	unsigned int nfirst = 0;
+	bool first_done = false;
+	const char *end = "idle";
+	uint32_t n;
+
+	for (;;) {
+		uint32_t w;
+		int head = virtq_get(&rxq, &w);
+		const uint8_t *p;
+		bool stop = false;
+
+		if (head == -1) {
+			if (rdtsc() - last > idle_cycles)
+				break;
+			__asm__ volatile("pause");
+			continue;
+		}
+		if (head < 0 || w > RX_LEN) {
+			fail("receive");
+			break;
+		}
+		last = rdtsc();
+		p = rx_mem + rx_of_head[head] * RX_LEN;
+		for (uint32_t k = 0; k < w && !stop; k++) {
+			if (p[k] == 0x04) {
+				end = "eot";
+				stop = true;
+				break;
+			}
+			if (!first_done) {
+				if (p[k] == '\n' || nfirst == 60)
+					first_done = true;
+				else
+					first[nfirst++] =
+					    p[k] >= 0x20 && p[k] < 0x7f ? (char)p[k] : '?';
+			}
+			h = fnv1a(h, &p[k], 1);
+			count++;
+			if (max >= 0 && count >= (uint64_t)max) {
+				end = "max";
+				stop = true;
+			}
+		}
+		if (stop)
+			break;
+		if (!rx_post((unsigned int)rx_of_head[head]))
+			fail("receive re-post");
+		virtq_kick(&rxq);
+	}
+	first[nfirst] = 0;
+	n = put_str(line, 0, "virtio_console: got count=");
+	n = put_num(line, n, count, 10, 0);
+	n = put_str(line, n, " fnv1a64=");
+	n = put_num(line, n, h, 16, 16);
+	n = put_str(line, n, " end=");
+	n = put_str(line, n, end);
+	n = put_str(line, n, " first='");
+	n = put_str(line, n, first);
+	n = put_str(line, n, "'\n");
+	if (!tx_send(line, n) || !tx_drain())
+		fail("transmit of the report");
+	line[n] = 0;
+	printf("%s", line);
+}
+
+/* ------------------------------------------------------------ main */
+
+static long opt(const char *key, long def)
+{
+	char val[24];
+
+	if (cmdline_get(key, val, sizeof(val)) == 0 && parse_ulong(val) >= 0)
+		return parse_ulong(val);
+	return def;
+}
+
+static void user_main(void)
+{
+	static const char hello[] = "virtio_console: hello over the transmitq\n";
+	static const char emerg[] = "virtio_console: emergency write\n";
+	uint64_t want = VIRTIO_BIT(CON_F_SIZE) | VIRTIO_BIT(CON_F_EMERG_WRITE);
+	long max = opt("max", -1), idle_ms = opt("idle", 5000), mhz = opt("mhz", 2000);
+
+	if (opt("event_idx", 1))
+		want |= VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
+	printf("virtio_console: running at cpl=%u\n", current_cpl());
+	virtio_list();
+	rx_mem = virtio_alloc(RX_BUFS * RX_LEN, 4096);
+	tx_mem = virtio_alloc(TX_BUFS * TX_LEN, 4096);
+	if (!rx_mem || !tx_mem || virtio_find(VIRTIO_ID_CONSOLE, 0, &dev) ||
+	    virtio_negotiate(&dev, want) || virtq_setup(&dev, &rxq, RXQ, 64) ||
+	    virtq_setup(&dev, &txq, TXQ, 64) || virtio_driver_ok(&dev)) {
+		printf("virtio_console: no usable console device\n");
+		guest_exit(2);
+	}
+	printf("virtio_console: offered %#lx negotiated %#lx\n", (unsigned long)dev.offered,
+	       (unsigned long)dev.features);
+	virtq_interrupts(&rxq, false);
+	virtq_interrupts(&txq, false);
+	for (unsigned int i = 0; i < RX_BUFS; i++)
+		if (!rx_post(i))
+			fail("receive post");
+	virtq_kick(&rxq);
+
+	if (!tx_send(hello, sizeof(hello) - 1) || !tx_drain())
+		fail("transmit hello");
+	tx_lines((unsigned int)opt("lines", 2000));
+	if (dev.features & VIRTIO_BIT(CON_F_EMERG_WRITE)) {
+		for (const char *p = emerg; *p; p++)
+			virtio_cfg_write32(&dev, CON_CFG_EMERG_WR, (uint8_t)*p);
+		printf("virtio_console: emergency write sent\n");
+	} else {
+		printf("virtio_console: EMERG_WRITE not offered\n");
+	}
+	rx_all(max, (uint64_t)idle_ms * (uint64_t)mhz * 1000);
+	if (virtio_status(&dev) & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED))
+		fail("device status shows NEEDS_RESET or FAILED");
+	printf("virtio_console: done, %u failures\n", failures);
+	guest_exit(failures ? 1 : 0);
+}
+
+int guest_main(void)
+{
+	enter_user(user_main, user_stack + sizeof(user_stack));
+}
