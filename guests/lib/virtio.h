@@ -3,10 +3,11 @@
  * A minimal virtio-mmio driver for the freestanding test guests (virtio 1.2:
  * 4.2 MMIO transport, modern layout only, and 2.7 split virtqueues).
  *
- * Devices are found the way Linux finds them: from the
- * `virtio_mmio.device=SIZE@BASE:IRQ` entries on the kernel command line,
- * which petrel writes for each device it has and QEMU's microvm machine
- * writes (with acpi=off) for PVH kernels. Completions are found by polling
+ * Devices are found from the `virtio_mmio.device=SIZE@BASE:IRQ` entries on
+ * the kernel command line, which QEMU's microvm machine writes (with
+ * acpi=off) for PVH kernels; without any, in petrel's fixed slots
+ * (platform.h), which Linux learns from the DSDT.
+ * Completions are found by polling
  * the used ring; interrupts stay masked (InterruptStatus is read and
  * acknowledged so that the transport's side of it is exercised).
  *
@@ -145,12 +146,13 @@ struct virtq_buf {
 };
 
 /* Finds the `nth` (0-based) device with `device_id` among the
- * virtio_mmio.device= entries whose registers show the magic value and
- * version 2. Fills *dev (features not yet negotiated). Returns 0, or -1 when
+ * virtio_mmio.device= entries (or petrel's slots) whose registers show the
+ * magic value and version 2. Fills *dev (features not yet negotiated). Returns 0, or -1 when
  * there is no such device. */
 int virtio_find(uint32_t device_id, unsigned int nth, struct virtio_dev *dev);
 
-/* Prints every virtio_mmio.device= entry with what its registers say. */
+/* Prints every virtio_mmio.device= entry (or petrel's occupied slots) with
+ * what its registers say. */
 void virtio_list(void);
 
 /* Resets the device, sets ACKNOWLEDGE and DRIVER, accepts the offered bits
