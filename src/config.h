@@ -15,7 +15,9 @@
 
 #define CONFIG_PATH_MAX 4096
 #define CONFIG_IFNAME_MAX 16 /* IFNAMSIZ, with the NUL */
-#define CONFIG_UDS_MAX 108   /* sun_path, with the NUL */
+/* sun_path (108 bytes) less room for vsock's "_<port>" suffix (11), with
+ * the NUL. */
+#define CONFIG_UDS_MAX 97
 
 struct disk_config {
 	char path[CONFIG_PATH_MAX];

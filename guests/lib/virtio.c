@@ -35,7 +35,6 @@ static inline void barrier(void)
 struct mmio_entry {
 	uint64_t size, base;
 	uint32_t irq;
-	bool slot; /* one of petrel's slots, not from the command line */
 };
 
 /* memparse-style number: decimal or 0x-hex, optional K/M/G suffix. */
@@ -104,23 +103,6 @@ static int cmdline_entry(unsigned int idx, struct mmio_entry *e)
 	return -1;
 }
 
-/* petrel describes its devices in the ACPI DSDT, not on the command line,
- * in the fixed slots of platform.h (an empty slot has device ID 0). They
- * are probed only when the command line names no device; on a VMM without
- * them the reads find no magic value. (Not told apart by petrel's CPUID
- * signature: on a PVM host CPUID at CPL3 runs natively, without it.) */
-static int mmio_entry(unsigned int idx, struct mmio_entry *e)
-{
-	if (cmdline_entry(idx, e) == 0)
-		return 0;
-	if (idx >= PETREL_VIRTIO_MMIO_SLOTS || cmdline_entry(0, e) == 0)
-		return -1;
-	*e = (struct mmio_entry){ .base = PETREL_VIRTIO_MMIO_BASE + idx * PETREL_VIRTIO_MMIO_STRIDE,
-				  .size = PETREL_VIRTIO_MMIO_STRIDE,
-				  .slot = true };
-	return 0;
-}
-
 static bool entry_probe(const struct mmio_entry *e, struct virtio_dev *dev)
 {
 	*dev = (struct virtio_dev){ .base = e->base, .size = e->size, .irq = e->irq };
@@ -132,11 +114,32 @@ static bool entry_probe(const struct mmio_entry *e, struct virtio_dev *dev)
 	return reg_read(dev, VIRTIO_MMIO_VERSION) == 2;
 }
 
+/*
+ * The idx-th transport: the command line's entries when it has any (QEMU's
+ * microvm writes them for a PVH kernel), else petrel's slots from
+ * platform.h, which petrel describes only in the ACPI DSDT; every slot
+ * answers with the magic value, an empty one with device ID 0.
+ */
+static int mmio_entry(unsigned int idx, struct mmio_entry *e, bool *from_cmdline)
+{
+	struct mmio_entry first;
+
+	*from_cmdline = cmdline_entry(0, &first) == 0;
+	if (*from_cmdline)
+		return cmdline_entry(idx, e);
+	if (idx >= PETREL_VIRTIO_MMIO_SLOTS)
+		return -1;
+	*e = (struct mmio_entry){ .base = PETREL_VIRTIO_MMIO_BASE + idx * PETREL_VIRTIO_MMIO_STRIDE,
+				  .size = PETREL_VIRTIO_MMIO_STRIDE };
+	return 0;
+}
+
 int virtio_find(uint32_t device_id, unsigned int nth, struct virtio_dev *dev)
 {
 	struct mmio_entry e;
+	bool cmd;
 
-	for (unsigned int i = 0; mmio_entry(i, &e) == 0; i++)
+	for (unsigned int i = 0; mmio_entry(i, &e, &cmd) == 0; i++)
 		if (entry_probe(&e, dev) && dev->device_id == device_id && nth-- == 0)
 			return 0;
 	return -1;
@@ -144,23 +147,25 @@ int virtio_find(uint32_t device_id, unsigned int nth, struct virtio_dev *dev)
 
 void virtio_list(void)
 {
+	unsigned int i, found = 0;
 	struct virtio_dev dev;
 	struct mmio_entry e;
-	unsigned int shown = 0;
+	bool cmd = false;
 
-	for (unsigned int i = 0; mmio_entry(i, &e) == 0; i++) {
+	for (i = 0; mmio_entry(i, &e, &cmd) == 0; i++) {
 		bool ok = entry_probe(&e, &dev);
 
-		if (e.slot && (!ok || dev.device_id == 0))
-			continue; /* empty, or no petrel */
-		shown++;
+		if (!cmd && dev.device_id == 0)
+			continue;
+		found++;
 		printf("virtio: %#lx size %#lx irq %u: magic %#x version %u device %u%s\n",
 		       (unsigned long)e.base, (unsigned long)e.size, e.irq,
 		       reg_read(&dev, VIRTIO_MMIO_MAGIC), reg_read(&dev, VIRTIO_MMIO_VERSION),
 		       dev.device_id, ok ? "" : " (not usable)");
 	}
-	if (!shown)
-		printf("virtio: no device on the command line or in petrel's slots\n");
+	if (!cmd)
+		printf("virtio: %u devices in petrel's %u slots at %#lx\n", found, i,
+		       (unsigned long)PETREL_VIRTIO_MMIO_BASE);
 }
 
 /* ------------------------------------------------------ status, features */

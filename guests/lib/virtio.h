@@ -5,11 +5,11 @@
  *
  * Devices are found from the `virtio_mmio.device=SIZE@BASE:IRQ` entries on
  * the kernel command line, which QEMU's microvm machine writes (with
- * acpi=off) for PVH kernels; without any, in petrel's fixed slots
- * (platform.h), which Linux learns from the DSDT.
- * Completions are found by polling
- * the used ring; interrupts stay masked (InterruptStatus is read and
- * acknowledged so that the transport's side of it is exercised).
+ * acpi=off) for PVH kernels, or, when there are none, by probing petrel's
+ * slots (PETREL_VIRTIO_MMIO_BASE, platform.h), which petrel describes to
+ * Linux in the ACPI DSDT only. Completions are found by polling the used
+ * ring; interrupts stay masked (InterruptStatus is read and acknowledged so
+ * that the transport's side of it is exercised).
  *
  * Everything here works at CPL0 and at CPL3: the test guests' identity map
  * is user-accessible for all of the low 4 GiB, MMIO included, so the heavy
@@ -145,14 +145,13 @@ struct virtq_buf {
 	uint32_t len;
 };
 
-/* Finds the `nth` (0-based) device with `device_id` among the
- * virtio_mmio.device= entries (or petrel's slots) whose registers show the
- * magic value and version 2. Fills *dev (features not yet negotiated). Returns 0, or -1 when
+/* Finds the `nth` (0-based) device with `device_id` among the transports
+ * (see above) whose registers show the magic value and version 2. Fills *dev (features not yet negotiated). Returns 0, or -1 when
  * there is no such device. */
 int virtio_find(uint32_t device_id, unsigned int nth, struct virtio_dev *dev);
 
-/* Prints every virtio_mmio.device= entry (or petrel's occupied slots) with
- * what its registers say. */
+/* Prints every transport (petrel's empty slots left out) with what its
+ * registers say. */
 void virtio_list(void);
 
 /* Resets the device, sets ACKNOWLEDGE and DRIVER, accepts the offered bits

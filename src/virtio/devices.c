@@ -11,6 +11,7 @@
 #include "virtio/vconsole.h"
 #include "virtio/mmio.h"
 #include "virtio/rng.h"
+#include "virtio/vsock.h"
 #include "vmm.h"
 
 /* I/O APIC pins for the slots, in order: the ISA interrupts nothing else
@@ -25,6 +26,12 @@ static int create_rng(struct vm *vm, struct virtio_dev *dev, unsigned int index)
 {
 	(void)index;
 	return virtio_rng_create(dev, &vm->gm);
+}
+
+static int create_vsock(struct vm *vm, struct virtio_dev *dev, unsigned int index)
+{
+	(void)index;
+	return virtio_vsock_create(dev, &vm->ev, &vm->gm, &vm->cfg->vsock);
 }
 
 static int create_console(struct vm *vm, struct virtio_dev *dev, unsigned int index)
@@ -86,7 +93,9 @@ int virtio_devices_create(struct vm *vm)
 	const struct vm_config *cfg = vm->cfg;
 	int err = 0;
 
-	if (cfg->virtio_console)
+	if (cfg->vsock.cid)
+		err = devices_add(vm, "--vsock", create_vsock, 0);
+	if (!err && cfg->virtio_console)
 		err = devices_add(vm, "--console virtio", create_console, 0);
 	if (!err && !cfg->no_rng)
 		err = devices_add(vm, "rng", create_rng, 0);

@@ -225,6 +225,18 @@ static void cli_run_device_errors(void)
 		      CLI_USAGE_ERROR);
 		harness_end();
 	}
+	harness_begin("vsock uds path of 97 bytes");
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--vsock",
+		    "cid=3,uds=/tmp/"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaa",
+		    NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--vsock",
+		    "cid=3,uds=/tmp/"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaa",
+		    NULL) == CLI_RUN);
+	harness_end();
 	harness_begin("cli_run_device_limits");
 	CHECK(parse(&cfg, "run", "--kernel", "k", "--net", "tap=a", "--net", "tap=b", NULL) ==
 	      CLI_USAGE_ERROR);
