@@ -4,7 +4,7 @@
 // buffered (no O_DIRECT, no fsync: what petrel's and QEMU's defaults do
 // with the same file), from one 4 KiB-aligned buffer.
 //   hostio FILE MB SEQ_KIB PASSES COUNT
-// Output: "blk: NAME BYTES NANOSECONDS" per pattern.
+// Output: "blk: NAME BYTES NANOSECONDS" per pattern, then "blk: done".
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -83,5 +83,6 @@ int main(int argc, char **argv)
 	seq_pass("seqwrite", 1, region, req, passes);
 	rand_pass("randread", 0, region, count);
 	rand_pass("randwrite", 1, region, count);
+	printf("blk: done\n");
 	return 0;
 }
