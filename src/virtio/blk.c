@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-blk over a raw image file or a host block device (blk_io.c).
+ *
+ * Where the work happens. A kick (ops->notify, under dev->lock, on the
+ * event-loop thread or a vCPU thread) pops chains, copies each request
+ * header and segment list out of guest memory once, validates them and
+ * either completes the request at once (errors, GET_ID) or submits it to
+ * the backing's worker threads. They run the I/O directly on the chain's
+ * iovecs, which the walker produced with gm_ptr, so they only ever touch
+ * guest RAM. When requests finish, the backing's eventfd wakes the
+ * event-loop thread (blk_on_done), which takes dev->lock, writes the
+ * status bytes and publishes the chains.
+ *
+ * Lifetimes. A request slot is in flight from the pop until the event-loop
+ * thread publishes or drops it; at most queue-size slots are in flight (a
+ * guest that offers more chains waits until some complete). Reset cancels
+ * queued requests, waits for running ones and drops them all unpublished,
+ * so nothing reaches a reset queue and no worker writes guest memory
+ * after the reset returns. Destroy joins the workers before freeing.
+ */
+#include "virtio/blk.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "le.h"
+#include "virtio/blk_io.h"
+
+/* ---- state ---- */
+
+#define BLK_MAX_DISCARD_SEG BLK_IO_MAX_SEG
+#define BLK_MAX_DISCARD_SECTORS (1u << 22) /* 2 GiB per segment */
+#define BLK_MAX_ZEROES_SEG 1
+/* Bounds the time a worker spends where zeroes have to be written. */
+#define BLK_MAX_ZEROES_SECTORS (1u << 18) /* 128 MiB */
+
+struct blk_req {
+	struct blk_io_req io; /* first: blk_io hands back this pointer */
+	uint16_t head;
+	uint8_t *status_byte; /* last byte of the chain's writable part */
+	uint32_t in_len;      /* writable bytes, status byte included */
+};
+
+struct blk {
+	struct virtio_dev *dev;
+	struct virtio_ops ops; /* a copy per disk: the features depend on the backing */
+	struct evloop *ev;
+	char *path;
+	struct blk_io io;
+	uint64_t capacity; /* 512-byte sectors */
+	char serial[VIRTIO_BLK_ID_BYTES];
+	uint8_t config[VIRTIO_BLK_CFG_SIZE]; /* what the guest must read back */
+
+	/* Under dev->lock. */
+	struct virtq_chain chain; /* virtq_pop's scratch */
+	struct blk_req *slot;	  /* VIRTQ_MAX_SIZE; pages touched only when used */
+	uint16_t free_slot[VIRTQ_MAX_SIZE];
+	unsigned int nfree, inflight;
+	bool more; /* chains may be left in the ring: pop again after completions */
+};
+
+static struct blk_req *blk_req_get(struct blk *b)
+{
+	b->inflight++;
+	return &b->slot[b->free_slot[--b->nfree]];
+}
+
+static void blk_req_put(struct blk *b, struct blk_req *r)
+{
+	b->free_slot[b->nfree++] = (uint16_t)(r - b->slot);
+	b->inflight--;
+}
+
+/* ---- config space ---- */
+
+static void blk_config_fill(struct blk *b)
+{
+	uint8_t *c = b->config;
+
+	le_put(c + VIRTIO_BLK_CFG_CAPACITY, b->capacity, 8);
+	/* Two descriptors of a chain are header and status. */
+	le_put(c + VIRTIO_BLK_CFG_SEG_MAX, VIRTQ_MAX_SIZE - 2, 4);
+	le_put(c + VIRTIO_BLK_CFG_BLK_SIZE, b->io.blk_size, 4);
+	if (b->io.discard) {
+		le_put(c + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS, BLK_MAX_DISCARD_SECTORS, 4);
+		le_put(c + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, BLK_MAX_DISCARD_SEG, 4);
+		le_put(c + VIRTIO_BLK_CFG_DISCARD_ALIGN, b->io.discard_align / VIRTIO_BLK_SECTOR,
+		       4);
+	}
+	if (!b->io.read_only) {
+		le_put(c + VIRTIO_BLK_CFG_MAX_ZEROES_SECTORS, BLK_MAX_ZEROES_SECTORS, 4);
+		le_put(c + VIRTIO_BLK_CFG_MAX_ZEROES_SEG, BLK_MAX_ZEROES_SEG, 4);
+		/* Files: an unmap request punches a hole (blk_io_zero). */
+		c[VIRTIO_BLK_CFG_ZEROES_MAY_UNMAP] = b->io.discard && !b->io.bdev;
+	}
+}
+
+/* Every field is read-only: undo whatever the driver stored. */
+static void blk_config_write(struct virtio_dev *dev, uint32_t off, uint32_t len)
+{
+	struct blk *b = dev->priv;
+
+	if (off < VIRTIO_BLK_CFG_SIZE)
+		memcpy(dev->config + off, b->config + off,
+		       len < VIRTIO_BLK_CFG_SIZE - off ? len : VIRTIO_BLK_CFG_SIZE - off);
+}
+
+/* ---- queue handlers ---- */
+
+/* Publish one request: status byte, then the used ring. `filled` is how
+ * many leading writable bytes hold data the device wrote. */
+static void blk_publish(struct blk *b, uint16_t head, uint8_t *status_byte, uint8_t status,
+			uint32_t in_len, uint64_t filled)
+{
+	*status_byte = status;
+	/* Used length: the prefix of the writable part the device wrote,
+	 * all of it when the data before the status byte was filled. */
+	virtio_complete(b->dev, 0, head, filled == in_len - 1 ? in_len : (uint32_t)filled);
+}
+
+static struct log_limit guest_log = LOG_LIMIT_INIT(16);
+
+static void blk_reject(struct blk *b, const struct virtq_chain *c, uint8_t *status_byte,
+		       uint8_t status, const char *why, uint32_t type)
+{
+	log_limited(&guest_log, "disk '%s': request type %u: %s", b->path, type, why);
+	blk_publish(b, c->head, status_byte, status, c->in_len, 0);
+}
+
+static bool blk_in_range(const struct blk *b, uint64_t sector, uint64_t nsectors)
+{
+	return sector <= b->capacity && nsectors <= b->capacity - sector;
+}
+
+/* The iovecs covering bytes [off, off + len) of iov[0, n), into dst.
+ * The range lies inside the buffers. Returns the number of entries. */
+static unsigned int blk_iov_slice(const struct iovec *iov, unsigned int n, size_t off, size_t len,
+				  struct iovec *dst)
+{
+	unsigned int k = 0;
+
+	for (unsigned int i = 0; i < n && len > 0; i++) {
+		size_t take;
+
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		take = iov[i].iov_len - off < len ? iov[i].iov_len - off : len;
+		dst[k++] = (struct iovec){ (uint8_t *)iov[i].iov_base + off, take };
+		len -= take;
+		off = 0;
+	}
+	return k;
+}
+
+/* DISCARD / WRITE_ZEROES segments, copied once, checked, into r->io.seg.
+ * Returns OK, or the status the request fails with (and *why). */
+static uint8_t blk_parse_segs(struct blk *b, const struct virtq_chain *c, struct blk_req *r,
+			      unsigned int max_seg, uint32_t max_sectors, uint32_t flags_ok,
+			      const char **why)
+{
+	uint8_t raw[BLK_IO_MAX_SEG * VIRTIO_BLK_SEG_SIZE];
+	size_t len = c->out_len - VIRTIO_BLK_HDR_SIZE;
+
+	if (len == 0 || len % VIRTIO_BLK_SEG_SIZE || len / VIRTIO_BLK_SEG_SIZE > max_seg) {
+		*why = "bad segment list length";
+		return VIRTIO_BLK_S_IOERR;
+	}
+	virtq_chain_read(c, VIRTIO_BLK_HDR_SIZE, raw, len);
+	r->io.n = (unsigned int)(len / VIRTIO_BLK_SEG_SIZE);
+	for (unsigned int i = 0; i < r->io.n; i++) {
+		const uint8_t *s = raw + i * VIRTIO_BLK_SEG_SIZE;
+		uint64_t sector = le_get(s, 8);
+		uint32_t nsectors = (uint32_t)le_get(s + 8, 4), flags = (uint32_t)le_get(s + 12, 4);
+
+		/* 5.2.6.2: unknown flags, and unmap on a discard, are UNSUPP. */
+		if (flags & ~flags_ok) {
+			*why = "unsupported segment flags";
+			return VIRTIO_BLK_S_UNSUPP;
+		}
+		if (nsectors > max_sectors || !blk_in_range(b, sector, nsectors)) {
+			*why = "segment out of range";
+			return VIRTIO_BLK_S_IOERR;
+		}
+		r->io.seg[i] = (struct blk_io_seg){ .off = sector * VIRTIO_BLK_SECTOR,
+						    .len = (uint64_t)nsectors * VIRTIO_BLK_SECTOR,
+						    .unmap = flags & VIRTIO_BLK_SEG_F_UNMAP };
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+/* Check one request and submit it, or complete it now. Guest-controlled:
+ * everything in the chain; the header and segments are copied once and
+ * only the copies are used. 0, or -EINVAL when the chain cannot even
+ * carry a status (the device was failed). */
+static int blk_request(struct blk *b, const struct virtq_chain *c)
+{
+	const struct iovec *win = c->iov + c->nout;
+	uint8_t hdr[VIRTIO_BLK_HDR_SIZE], *status_byte, st = VIRTIO_BLK_S_OK;
+	const char *why = NULL;
+	uint64_t sector, len = 0;
+	struct blk_req *r;
+	uint32_t type;
+
+	if (c->in_len == 0) {
+		virtio_fail(b->dev, "block request without a status byte");
+		return -EINVAL;
+	}
+	/* The walker returns no empty buffers: the last one holds it. */
+	status_byte = (uint8_t *)win[c->nin - 1].iov_base + win[c->nin - 1].iov_len - 1;
+	if (virtq_chain_read(c, 0, hdr, sizeof(hdr)) != sizeof(hdr)) {
+		log_limited(&guest_log, "disk '%s': request header too short", b->path);
+		blk_publish(b, c->head, status_byte, VIRTIO_BLK_S_IOERR, c->in_len, 0);
+		return 0;
+	}
+	type = (uint32_t)le_get(hdr, 4);
+	sector = le_get(hdr + 8, 8);
+
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+		len = c->in_len - 1;
+		break;
+	case VIRTIO_BLK_T_OUT:
+		len = c->out_len - VIRTIO_BLK_HDR_SIZE;
+		/* fall through */
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		if (b->io.read_only) {
+			blk_reject(b, c, status_byte, VIRTIO_BLK_S_IOERR, "read-only disk", type);
+			return 0;
+		}
+		if (type != VIRTIO_BLK_T_OUT &&
+		    !virtio_has(b->dev, type == VIRTIO_BLK_T_DISCARD ? VIRTIO_BLK_F_DISCARD
+								     : VIRTIO_BLK_F_WRITE_ZEROES)) {
+			blk_reject(b, c, status_byte, VIRTIO_BLK_S_UNSUPP, "not negotiated", type);
+			return 0;
+		}
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		break;
+	case VIRTIO_BLK_T_GET_ID:
+		if (c->in_len == 1) {
+			blk_reject(b, c, status_byte, VIRTIO_BLK_S_IOERR, "no ID buffer", type);
+			return 0;
+		}
+		len = c->in_len - 1 < VIRTIO_BLK_ID_BYTES ? c->in_len - 1 : VIRTIO_BLK_ID_BYTES;
+		virtq_chain_write(c, 0, b->serial, len);
+		blk_publish(b, c->head, status_byte, VIRTIO_BLK_S_OK, c->in_len, len);
+		return 0;
+	default:
+		blk_reject(b, c, status_byte, VIRTIO_BLK_S_UNSUPP, "unsupported type", type);
+		return 0;
+	}
+
+	if (type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_OUT) {
+		if (len % VIRTIO_BLK_SECTOR) {
+			blk_reject(b, c, status_byte, VIRTIO_BLK_S_IOERR,
+				   "data length not a multiple of 512", type);
+			return 0;
+		}
+		if (!blk_in_range(b, sector, len / VIRTIO_BLK_SECTOR)) {
+			blk_reject(b, c, status_byte, VIRTIO_BLK_S_IOERR, "beyond the disk's end",
+				   type);
+			return 0;
+		}
+		if (len == 0) {
+			blk_publish(b, c->head, status_byte, VIRTIO_BLK_S_OK, c->in_len, 0);
+			return 0;
+		}
+	}
+
+	/* Fields set one by one: zeroing the whole slot would touch its 4 KiB
+	 * of iovecs on every request. */
+	r = blk_req_get(b);
+	r->head = c->head;
+	r->status_byte = status_byte;
+	r->in_len = c->in_len;
+	r->io.done = 0;
+	r->io.n = 0;
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+		r->io.op = BLK_IO_READ;
+		r->io.off = sector * VIRTIO_BLK_SECTOR;
+		r->io.n = blk_iov_slice(win, c->nin, 0, len, r->io.iov);
+		break;
+	case VIRTIO_BLK_T_OUT:
+		r->io.op = BLK_IO_WRITE;
+		r->io.off = sector * VIRTIO_BLK_SECTOR;
+		r->io.n = blk_iov_slice(c->iov, c->nout, VIRTIO_BLK_HDR_SIZE, len, r->io.iov);
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		r->io.op = BLK_IO_FLUSH;
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+		r->io.op = BLK_IO_DISCARD;
+		st = blk_parse_segs(b, c, r, BLK_MAX_DISCARD_SEG, BLK_MAX_DISCARD_SECTORS, 0, &why);
+		break;
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		r->io.op = BLK_IO_ZEROES;
+		st = blk_parse_segs(b, c, r, BLK_MAX_ZEROES_SEG, BLK_MAX_ZEROES_SECTORS,
+				    VIRTIO_BLK_SEG_F_UNMAP, &why);
+		break;
+	}
+	if (why) {
+		blk_req_put(b, r);
+		blk_reject(b, c, status_byte, st, why, type);
+		return 0;
+	}
+	blk_io_submit(&b->io, &r->io);
+	return 0;
+}
+
+/* Pop and submit requests while slots last. At most one queue's worth per
+ * call, so a guest refilling the ring from another vCPU cannot hold this
+ * thread; blk_on_done carries on. */
+static void blk_process(struct blk *b)
+{
+	struct virtq *q = &b->dev->vq[0];
+	uint64_t one = 1;
+
+	b->more = false;
+	if (!q->ready)
+		return;
+	for (unsigned int budget = q->size; budget > 0; budget--) {
+		int got;
+
+		if (b->inflight >= q->size) {
+			b->more = true; /* a completion frees a slot and comes back */
+			return;
+		}
+		got = virtq_pop(q, &b->chain);
+		if (got == 0)
+			return;
+		if (got < 0) {
+			virtio_fail(b->dev, "malformed chain on the request queue");
+			return;
+		}
+		if (blk_request(b, &b->chain))
+			return;
+	}
+	b->more = true;
+	/* Come back through the event loop (a full counter: already due). */
+	if (write(b->io.done_fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+static void blk_notify(struct virtio_dev *dev, unsigned int q)
+{
+	(void)q; /* one queue */
+	blk_process(dev->priv);
+}
+
+/* Event-loop thread: publish what the workers finished. */
+static void blk_on_done(void *opaque, uint32_t events)
+{
+	struct blk *b = opaque;
+	struct blk_io_req *io, *next;
+	uint64_t count;
+
+	(void)events;
+	if (read(b->io.done_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		log_msg("disk '%s': completion eventfd: %m", b->path);
+	virtio_lock(b->dev);
+	for (io = blk_io_finished(&b->io); io; io = next) {
+		struct blk_req *r = (struct blk_req *)io;
+
+		next = io->next;
+		/* virtio_complete publishes nothing on a failed device. */
+		blk_publish(b, r->head, r->status_byte,
+			    io->err ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK, r->in_len, io->done);
+		blk_req_put(b, r);
+	}
+	if (b->more && virtio_active(b->dev))
+		blk_process(b);
+	virtio_unlock(b->dev);
+}
+
+/* Blocks the caller (a vCPU writing the status register) for at most the
+ * longest single request a worker is running, as a real disk's reset
+ * would. */
+static void blk_reset(struct virtio_dev *dev)
+{
+	struct blk *b = dev->priv;
+	struct blk_io_req *io, *next;
+
+	for (io = blk_io_cancel(&b->io); io; io = next) {
+		next = io->next;
+		blk_req_put(b, (struct blk_req *)io);
+	}
+	b->more = false;
+}
+
+unsigned int virtio_blk_inflight(struct virtio_dev *dev)
+{
+	struct blk *b = dev->priv;
+	unsigned int n;
+
+	virtio_lock(dev);
+	n = b->inflight;
+	virtio_unlock(dev);
+	return n;
+}
+
+/* ---- ops table ---- */
+
+static void blk_destroy(struct virtio_dev *dev)
+{
+	struct blk *b = dev->priv;
+
+	evloop_del(b->ev, b->io.done_fd);
+	blk_io_close(&b->io);
+	free(b->slot);
+	free(b->path);
+	free(b);
+	dev->priv = NULL;
+}
+
+static const struct virtio_ops blk_ops_template = {
+	.name = "block",
+	.device_id = VIRTIO_ID_BLOCK,
+	.nqueues = 1,
+	.queue_max = VIRTQ_MAX_SIZE,
+	.config_size = VIRTIO_BLK_CFG_SIZE,
+	.config_write = blk_config_write,
+	.notify = blk_notify,
+	.reset = blk_reset,
+	.destroy = blk_destroy,
+};
+
+/* ---- setup ---- */
+
+/* "petrel-" and 13 hex digits of a hash (FNV-1a) of the backing's
+ * identity: 20 bytes, no NUL, the same on every run. */
+static void blk_serial(struct blk *b)
+{
+	uint64_t hash = 0xcbf29ce484222325ULL;
+	char s[VIRTIO_BLK_ID_BYTES + 1];
+
+	for (unsigned int i = 0; i < 8; i++) {
+		hash ^= (uint8_t)(b->io.id >> (8 * i));
+		hash *= 0x100000001b3ULL;
+	}
+	snprintf(s, sizeof(s), "petrel-%013llx", (unsigned long long)(hash & 0xfffffffffffffULL));
+	memcpy(b->serial, s, VIRTIO_BLK_ID_BYTES);
+}
+
+int virtio_blk_create(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm,
+		      const struct disk_config *cfg)
+{
+	struct blk *b = calloc(1, sizeof(*b));
+	int err = -ENOMEM;
+
+	if (!b)
+		goto err_msg;
+	b->dev = dev;
+	b->ev = ev;
+	b->path = strdup(cfg->path);
+	/* Pages of this array are only allocated once used. */
+	b->slot = calloc(VIRTQ_MAX_SIZE, sizeof(*b->slot));
+	if (!b->path || !b->slot)
+		goto err_free;
+	for (unsigned int i = 0; i < VIRTQ_MAX_SIZE; i++)
+		b->free_slot[b->nfree++] = (uint16_t)(VIRTQ_MAX_SIZE - 1 - i);
+	err = blk_io_open(&b->io, b->path, cfg->read_only);
+	if (err)
+		goto err_free;
+	err = evloop_add(ev, b->io.done_fd, EPOLLIN, blk_on_done, b);
+	if (err)
+		goto err_io;
+
+	b->capacity = b->io.size / VIRTIO_BLK_SECTOR;
+	blk_serial(b);
+	blk_config_fill(b);
+	b->ops = blk_ops_template;
+	b->ops.features = VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) |
+			  VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
+	if (b->io.read_only)
+		b->ops.features |= VIRTIO_BIT(VIRTIO_BLK_F_RO);
+	else
+		b->ops.features |= VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES) |
+				   (b->io.discard ? VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) : 0);
+	virtio_dev_init(dev, &b->ops, b, gm);
+	memcpy(dev->config, b->config, sizeof(b->config));
+	return 0;
+
+err_io:
+	blk_io_close(&b->io);
+err_free:
+	free(b->slot);
+	free(b->path);
+	free(b);
+err_msg:
+	log_msg("disk '%s': %s", cfg->path, strerror(-err));
+	return err;
+}

@@ -1,0 +1,703 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-blk against a temporary image file: the test plays the driver,
+ * building split-ring chains in fake guest memory, kicking the device
+ * through its ops and running the event loop (the real completion path:
+ * worker -> eventfd -> evloop callback) until nothing is in flight.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/fs.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fake_gm.h"
+#include "harness.h"
+#include "le.h"
+#include "virtio/blk.h"
+
+#define GM_SIZE (4u << 20)
+#define DESC_GPA 0x1000
+#define AVAIL_GPA 0x2000
+#define USED_GPA 0x3000
+#define HDR_GPA 0x10000 /* request i's header at HDR_GPA + 32 * i */
+#define STATUS_GPA 0x18000
+#define DATA_GPA 0x100000
+#define DISK_SECTORS 2048 /* 1 MiB */
+
+#define D_NEXT 1
+#define D_WRITE 2
+
+struct bench {
+	struct gm gm;
+	struct evloop ev;
+	struct virtio_dev dev;
+	char path[CONFIG_PATH_MAX];
+	int fd; /* the test's own view of the image */
+	uint16_t qsize, avail_idx, next_desc;
+	bool created, temp;
+};
+
+struct buf {
+	gpa_t gpa;
+	uint32_t len;
+	bool write;
+};
+
+static uint8_t *gptr(struct bench *t, gpa_t gpa, size_t len)
+{
+	return gm_ptr(&t->gm, gpa, len);
+}
+
+/* A byte pattern that differs per sector. */
+static uint8_t pattern(uint64_t off)
+{
+	return (uint8_t)(off * 7 + off / 512 * 13 + 1);
+}
+
+/* Fill the image at t->fd (DISK_SECTORS of pattern()), create the device
+ * over t->path and set up its queue as a driver would. */
+static bool bench_attach(struct bench *t, bool read_only, uint16_t qsize)
+{
+	struct disk_config cfg = { .read_only = read_only };
+	uint8_t sector[512];
+	struct virtq *q = &t->dev.vq[0];
+
+	t->qsize = qsize;
+	for (uint64_t s = 0; s < DISK_SECTORS; s++) {
+		for (unsigned int i = 0; i < sizeof(sector); i++)
+			sector[i] = pattern(s * 512 + i);
+		if (pwrite(t->fd, sector, sizeof(sector), (off_t)(s * 512)) != sizeof(sector))
+			return false;
+	}
+	if (!fake_gm_init(&t->gm, 0, GM_SIZE) || evloop_init(&t->ev))
+		return false;
+	pthread_mutex_init(&t->dev.lock, NULL);
+	snprintf(cfg.path, sizeof(cfg.path), "%s", t->path);
+	if (virtio_blk_create(&t->dev, &t->ev, &t->gm, &cfg))
+		return false;
+	t->created = true;
+	/* What the transport does for a driver that accepts every feature. */
+	t->dev.features = t->dev.ops->features | VIRTIO_BIT(VIRTIO_F_VERSION_1);
+	*q = (struct virtq){
+		.size = qsize, .desc_gpa = DESC_GPA, .avail_gpa = AVAIL_GPA, .used_gpa = USED_GPA
+	};
+	if (virtq_start(q, &t->gm))
+		return false;
+	q->ready = true;
+	t->dev.status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+			VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
+	return true;
+}
+
+/* A device over a new temporary image in `dir`. */
+static bool bench_open(struct bench *t, const char *dir, bool read_only, uint16_t qsize)
+{
+	*t = (struct bench){ .temp = true };
+	snprintf(t->path, sizeof(t->path), "%s/petrel-blk-XXXXXX", dir);
+	t->fd = mkstemp(t->path);
+	return t->fd >= 0 && bench_attach(t, read_only, qsize);
+}
+
+static void bench_close(struct bench *t)
+{
+	if (t->created)
+		t->dev.ops->destroy(&t->dev);
+	pthread_mutex_destroy(&t->dev.lock);
+	evloop_destroy(&t->ev);
+	fake_gm_free(&t->gm);
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->temp)
+		unlink(t->path);
+}
+
+/* Put a chain on the avail ring (not kicked). Returns its head. */
+static uint16_t bench_chain(struct bench *t, const struct buf *b, unsigned int n)
+{
+	uint16_t head = t->next_desc;
+
+	for (unsigned int i = 0; i < n; i++) {
+		uint16_t d = (uint16_t)((head + i) % t->qsize);
+		uint8_t *desc = gptr(t, DESC_GPA + 16u * d, 16);
+
+		le_put(desc, b[i].gpa, 8);
+		le_put(desc + 8, b[i].len, 4);
+		le_put(desc + 12, (i + 1 < n ? D_NEXT : 0) | (b[i].write ? D_WRITE : 0), 2);
+		le_put(desc + 14, (d + 1u) % t->qsize, 2);
+	}
+	t->next_desc = (uint16_t)((head + n) % t->qsize);
+	le_put(gptr(t, AVAIL_GPA + 4 + 2u * (t->avail_idx % t->qsize), 2), head, 2);
+	t->avail_idx++;
+	le_put(gptr(t, AVAIL_GPA + 2, 2), t->avail_idx, 2);
+	return head;
+}
+
+static void bench_kick(struct bench *t)
+{
+	virtio_lock(&t->dev);
+	t->dev.ops->notify(&t->dev, 0);
+	virtio_unlock(&t->dev);
+}
+
+/* Run the event loop's callbacks until nothing is in flight (or 5 s). */
+static bool bench_wait(struct bench *t)
+{
+	struct timespec start, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (virtio_blk_inflight(&t->dev) > 0) {
+		struct epoll_event e[8];
+		int n = epoll_wait(t->ev.epfd, e, 8, 100);
+
+		for (int i = 0; i < n; i++) {
+			const struct evloop_watch *w = &t->ev.watch[e[i].data.u32];
+
+			if (w->fd >= 0)
+				w->fn(w->opaque, e[i].events);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec > 5)
+			return false;
+	}
+	return true;
+}
+
+static uint16_t used_idx(struct bench *t)
+{
+	return (uint16_t)le_get(gptr(t, USED_GPA + 2, 2), 2);
+}
+
+static uint32_t used_len(struct bench *t, uint16_t i)
+{
+	return (uint32_t)le_get(gptr(t, USED_GPA + 4 + 8u * (i % t->qsize) + 4, 4), 4);
+}
+
+static void put_hdr(struct bench *t, unsigned int i, uint32_t type, uint64_t sector)
+{
+	uint8_t *h = gptr(t, HDR_GPA + 32u * i, 16);
+
+	le_put(h, type, 4);
+	le_put(h + 4, 0, 4);
+	le_put(h + 8, sector, 8);
+}
+
+/* One request in the usual layout (header, data, status), run to the end.
+ * Returns the status byte, or -1 if the chain was not used. */
+static int bench_req(struct bench *t, uint32_t type, uint64_t sector, uint32_t len, bool write_data,
+		     uint32_t *used)
+{
+	struct buf b[3] = { { HDR_GPA, 16, false } };
+	unsigned int n = 1;
+	uint16_t before = used_idx(t);
+
+	put_hdr(t, 0, type, sector);
+	if (len)
+		b[n++] = (struct buf){ DATA_GPA, len, write_data };
+	b[n++] = (struct buf){ STATUS_GPA, 1, true };
+	*gptr(t, STATUS_GPA, 1) = 0xee;
+	bench_chain(t, b, n);
+	bench_kick(t);
+	if (!bench_wait(t) || used_idx(t) != (uint16_t)(before + 1))
+		return -1;
+	if (used)
+		*used = used_len(t, before);
+	return *gptr(t, STATUS_GPA, 1);
+}
+
+static void put_seg(struct bench *t, unsigned int i, uint64_t sector, uint32_t n, uint32_t flags)
+{
+	uint8_t *s = gptr(t, DATA_GPA + 16u * i, 16);
+
+	le_put(s, sector, 8);
+	le_put(s + 8, n, 4);
+	le_put(s + 12, flags, 4);
+}
+
+static bool file_is(struct bench *t, uint64_t off, size_t len, int byte)
+{
+	uint8_t buf[4096];
+
+	while (len > 0) {
+		size_t n = len < sizeof(buf) ? len : sizeof(buf);
+
+		if (pread(t->fd, buf, n, (off_t)off) != (ssize_t)n)
+			return false;
+		for (size_t i = 0; i < n; i++)
+			if (buf[i] != (byte < 0 ? pattern(off + i) : (uint8_t)byte))
+				return false;
+		off += n;
+		len -= n;
+	}
+	return true;
+}
+
+/* ---- cases ---- */
+
+static void blk_config_space(void)
+{
+	struct bench t;
+	uint8_t *c = t.dev.config;
+
+	REQUIRE(bench_open(&t, "/tmp", false, 16));
+	CHECK(t.dev.ops->device_id == VIRTIO_ID_BLOCK);
+	CHECK(le_get(c + VIRTIO_BLK_CFG_CAPACITY, 8) == DISK_SECTORS);
+	CHECK(le_get(c + VIRTIO_BLK_CFG_SEG_MAX, 4) == VIRTQ_MAX_SIZE - 2);
+	CHECK(le_get(c + VIRTIO_BLK_CFG_BLK_SIZE, 4) == 512);
+	CHECK(t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH));
+	CHECK(t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX));
+	CHECK(t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES));
+	CHECK(!(t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_RO)));
+	/* ext4 punches holes. */
+	CHECK(t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD));
+	CHECK(le_get(c + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, 4) >= 1);
+	/* The driver cannot change the capacity. */
+	memset(c, 0xff, 8);
+	t.dev.ops->config_write(&t.dev, 0, 8);
+	CHECK(le_get(c + VIRTIO_BLK_CFG_CAPACITY, 8) == DISK_SECTORS);
+	bench_close(&t);
+}
+
+static void blk_read_write_round_trip(void)
+{
+	struct bench t;
+	uint8_t *data;
+	uint32_t used = 0;
+
+	REQUIRE(bench_open(&t, "/tmp", false, 16));
+	data = gptr(&t, DATA_GPA, 8192);
+	/* Read what the file holds. */
+	memset(data, 0, 4096);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_IN, 5, 4096, true, &used) == VIRTIO_BLK_S_OK);
+	CHECK(used == 4097);
+	for (unsigned int i = 0; i < 4096; i++)
+		if (data[i] != pattern(5 * 512 + i)) {
+			CHECK(!"read data differs");
+			break;
+		}
+	/* Write, see it in the file, read it back. */
+	memset(data, 0x5a, 8192);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_OUT, 100, 8192, false, &used) == VIRTIO_BLK_S_OK);
+	CHECK(used == 1);
+	CHECK(file_is(&t, 100 * 512, 8192, 0x5a));
+	CHECK(file_is(&t, 99 * 512, 512, -1));
+	CHECK(file_is(&t, 116 * 512, 512, -1));
+	memset(data, 0, 8192);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_IN, 100, 8192, true, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(data[0] == 0x5a && data[8191] == 0x5a);
+	/* The last sector is in range. */
+	CHECK(bench_req(&t, VIRTIO_BLK_T_IN, DISK_SECTORS - 1, 512, true, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_FLUSH, 0, 0, false, &used) == VIRTIO_BLK_S_OK);
+	CHECK(used == 1);
+	bench_close(&t);
+}
+
+/* Header split over two buffers, data over three odd-sized ones, the last
+ * of which also holds the status byte. */
+static void blk_odd_layout(void)
+{
+	struct bench t;
+	struct buf w[] = { { HDR_GPA, 10, false },
+			   { HDR_GPA + 10, 6, false },
+			   { DATA_GPA, 100, false },
+			   { DATA_GPA + 0x1000, 412, false },
+			   { DATA_GPA + 0x2000, 512, false },
+			   { STATUS_GPA, 1, true } };
+	struct buf r[] = { { HDR_GPA, 16, false },
+			   { DATA_GPA + 0x3000, 700, true },
+			   { DATA_GPA + 0x4000, 325, true } };
+
+	REQUIRE(bench_open(&t, "/tmp", false, 16));
+	put_hdr(&t, 0, VIRTIO_BLK_T_OUT, 40);
+	memset(gptr(&t, DATA_GPA, 100), 1, 100);
+	memset(gptr(&t, DATA_GPA + 0x1000, 412), 2, 412);
+	memset(gptr(&t, DATA_GPA + 0x2000, 512), 3, 512);
+	bench_chain(&t, w, ARRAY_SIZE(w));
+	bench_kick(&t);
+	REQUIRE(bench_wait(&t) && used_idx(&t) == 1);
+	CHECK(*gptr(&t, STATUS_GPA, 1) == VIRTIO_BLK_S_OK);
+	CHECK(file_is(&t, 40 * 512, 100, 1));
+	CHECK(file_is(&t, 40 * 512 + 100, 412, 2));
+	CHECK(file_is(&t, 41 * 512, 512, 3));
+
+	put_hdr(&t, 0, VIRTIO_BLK_T_IN, 40);
+	*gptr(&t, DATA_GPA + 0x4000 + 324, 1) = 0xee;
+	bench_chain(&t, r, ARRAY_SIZE(r));
+	bench_kick(&t);
+	REQUIRE(bench_wait(&t) && used_idx(&t) == 2);
+	CHECK(used_len(&t, 1) == 1025);
+	CHECK(*gptr(&t, DATA_GPA + 0x4000 + 324, 1) == VIRTIO_BLK_S_OK);
+	CHECK(gptr(&t, DATA_GPA + 0x3000, 700)[99] == 1);
+	CHECK(gptr(&t, DATA_GPA + 0x3000, 700)[100] == 2);
+	CHECK(gptr(&t, DATA_GPA + 0x3000, 700)[512] == 3);
+	CHECK(gptr(&t, DATA_GPA + 0x4000, 325)[323] == 3);
+	bench_close(&t);
+}
+
+static void blk_get_id(void)
+{
+	struct bench t;
+	char id[VIRTIO_BLK_ID_BYTES], again[VIRTIO_BLK_ID_BYTES];
+	uint32_t used = 0;
+
+	REQUIRE(bench_open(&t, "/tmp", false, 16));
+	memset(gptr(&t, DATA_GPA, 32), 0xff, 32);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_GET_ID, 0, VIRTIO_BLK_ID_BYTES, true, &used) ==
+	      VIRTIO_BLK_S_OK);
+	CHECK(used == VIRTIO_BLK_ID_BYTES + 1);
+	memcpy(id, gptr(&t, DATA_GPA, sizeof(id)), sizeof(id));
+	CHECK(memcmp(id, "petrel-", 7) == 0);
+	for (unsigned int i = 7; i < sizeof(id); i++)
+		CHECK((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f'));
+	/* Stable: the same again, also for a shorter buffer (cut short). */
+	memset(gptr(&t, DATA_GPA, 32), 0, 32);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_GET_ID, 0, 8, true, &used) == VIRTIO_BLK_S_OK);
+	CHECK(used == 9);
+	memcpy(again, gptr(&t, DATA_GPA, sizeof(again)), sizeof(again));
+	CHECK(memcmp(again, id, 8) == 0 && again[8] == 0);
+	/* No data buffer at all. */
+	CHECK(bench_req(&t, VIRTIO_BLK_T_GET_ID, 0, 0, true, NULL) == VIRTIO_BLK_S_IOERR);
+	bench_close(&t);
+}
+
+static void blk_discard_and_zeroes(void)
+{
+	struct bench t;
+	struct stat before, after;
+
+	REQUIRE(bench_open(&t, "/tmp", false, 16));
+	REQUIRE(t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD));
+	REQUIRE(fsync(t.fd) == 0 && fstat(t.fd, &before) == 0);
+	put_seg(&t, 0, 256, 256, 0);
+	put_seg(&t, 1, 1024, 8, 0);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_DISCARD, 0, 32, false, NULL) == VIRTIO_BLK_S_OK);
+	/* Punched: the range reads as zeroes and frees blocks; the size stays. */
+	CHECK(file_is(&t, 256 * 512, 256 * 512, 0));
+	CHECK(file_is(&t, 1024 * 512, 8 * 512, 0));
+	CHECK(file_is(&t, 255 * 512, 512, -1) && file_is(&t, 512 * 512, 512, -1));
+	REQUIRE(fstat(t.fd, &after) == 0);
+	CHECK(after.st_size == before.st_size && after.st_blocks < before.st_blocks);
+	/* The unmap flag is for write zeroes only; other flags are unknown. */
+	put_seg(&t, 0, 0, 8, VIRTIO_BLK_SEG_F_UNMAP);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_DISCARD, 0, 16, false, NULL) == VIRTIO_BLK_S_UNSUPP);
+	CHECK(file_is(&t, 0, 8 * 512, -1));
+	put_seg(&t, 0, 0, 8, 2);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, NULL) == VIRTIO_BLK_S_UNSUPP);
+	/* Out of range, overflowing, malformed lists. */
+	put_seg(&t, 0, DISK_SECTORS - 4, 8, 0);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_DISCARD, 0, 16, false, NULL) == VIRTIO_BLK_S_IOERR);
+	put_seg(&t, 0, UINT64_MAX - 2, 8, 0);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_DISCARD, 0, 16, false, NULL) == VIRTIO_BLK_S_IOERR);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_DISCARD, 0, 24, false, NULL) == VIRTIO_BLK_S_IOERR);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_DISCARD, 0, 0, false, NULL) == VIRTIO_BLK_S_IOERR);
+	for (unsigned int i = 0; i < 64; i++)
+		put_seg(&t, i, i, 1, 0);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_DISCARD, 0, 64 * 16, false, NULL) == VIRTIO_BLK_S_IOERR);
+	CHECK(file_is(&t, 0, 64 * 512, -1));
+	CHECK(bench_req(&t, VIRTIO_BLK_T_WRITE_ZEROES, 0, 32, false, NULL) ==
+	      VIRTIO_BLK_S_IOERR); /* one segment at most */
+
+	/* Write zeroes, with and without unmap. */
+	put_seg(&t, 0, 10, 3, 0);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(file_is(&t, 10 * 512, 3 * 512, 0) && file_is(&t, 13 * 512, 512, -1));
+	put_seg(&t, 0, 20, 1, VIRTIO_BLK_SEG_F_UNMAP);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(file_is(&t, 20 * 512, 512, 0) && file_is(&t, 21 * 512, 512, -1));
+	bench_close(&t);
+}
+
+/* tmpfs has holes but no FALLOC_FL_ZERO_RANGE: zeroes are written. */
+static void blk_zeroes_written(void)
+{
+	struct bench t;
+
+	if (access("/dev/shm", W_OK))
+		SKIP("no /dev/shm");
+	REQUIRE(bench_open(&t, "/dev/shm", false, 16));
+	put_seg(&t, 0, 30, 300, 0);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(file_is(&t, 30 * 512, 300 * 512, 0));
+	CHECK(file_is(&t, 29 * 512, 512, -1) && file_is(&t, 330 * 512, 512, -1));
+	bench_close(&t);
+}
+
+static void blk_read_only(void)
+{
+	struct bench t;
+
+	REQUIRE(bench_open(&t, "/tmp", true, 16));
+	CHECK(t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_RO));
+	CHECK(!(t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD)));
+	CHECK(!(t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES)));
+	memset(gptr(&t, DATA_GPA, 4096), 0x77, 4096);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_OUT, 0, 4096, false, NULL) == VIRTIO_BLK_S_IOERR);
+	/* Even if the driver claims the features. */
+	t.dev.features |= VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) | VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
+	put_seg(&t, 0, 0, 8, 0);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_DISCARD, 0, 16, false, NULL) == VIRTIO_BLK_S_IOERR);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, NULL) == VIRTIO_BLK_S_IOERR);
+	CHECK(file_is(&t, 0, DISK_SECTORS * 512, -1));
+	CHECK(bench_req(&t, VIRTIO_BLK_T_IN, 0, 4096, true, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(gptr(&t, DATA_GPA, 1)[0] == pattern(0));
+	CHECK(bench_req(&t, VIRTIO_BLK_T_FLUSH, 0, 0, false, NULL) == VIRTIO_BLK_S_OK);
+	bench_close(&t);
+}
+
+static void blk_bad_requests(void)
+{
+	struct bench t;
+	const uint64_t far[] = { DISK_SECTORS,	 DISK_SECTORS + 1,     UINT64_MAX,
+				 UINT64_MAX - 1, UINT64_MAX / 512 + 1, (UINT64_MAX >> 9) - 1 };
+
+	REQUIRE(bench_open(&t, "/tmp", false, 16));
+	memset(gptr(&t, DATA_GPA, 1024), 0x33, 1024);
+	for (unsigned int i = 0; i < ARRAY_SIZE(far); i++) {
+		CHECK(bench_req(&t, VIRTIO_BLK_T_IN, far[i], 1024, true, NULL) ==
+		      VIRTIO_BLK_S_IOERR);
+		CHECK(bench_req(&t, VIRTIO_BLK_T_OUT, far[i], 1024, false, NULL) ==
+		      VIRTIO_BLK_S_IOERR);
+	}
+	CHECK(bench_req(&t, VIRTIO_BLK_T_OUT, DISK_SECTORS - 1, 1024, false, NULL) ==
+	      VIRTIO_BLK_S_IOERR);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_IN, 0, 511, true, NULL) == VIRTIO_BLK_S_IOERR);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_OUT, 0, 513, false, NULL) == VIRTIO_BLK_S_IOERR);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_OUT, 0, 1, false, NULL) == VIRTIO_BLK_S_IOERR);
+	CHECK(file_is(&t, 0, DISK_SECTORS * 512, -1));
+	/* Zero-length transfers are fine inside the disk. */
+	CHECK(bench_req(&t, VIRTIO_BLK_T_IN, DISK_SECTORS, 0, true, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_IN, DISK_SECTORS + 1, 0, true, NULL) ==
+	      VIRTIO_BLK_S_IOERR);
+	CHECK(bench_req(&t, 99, 0, 0, false, NULL) == VIRTIO_BLK_S_UNSUPP);
+	CHECK(bench_req(&t, 10 /* GET_LIFETIME */, 0, 8, true, NULL) == VIRTIO_BLK_S_UNSUPP);
+	CHECK(bench_req(&t, 0x80000001u, 0, 512, false, NULL) == VIRTIO_BLK_S_UNSUPP);
+	/* A header too short for its fields. */
+	{
+		struct buf b[] = { { HDR_GPA, 8, false }, { STATUS_GPA, 1, true } };
+
+		uint16_t before = used_idx(&t);
+
+		bench_chain(&t, b, 2);
+		bench_kick(&t);
+		CHECK(bench_wait(&t) && used_idx(&t) == (uint16_t)(before + 1));
+		CHECK(*gptr(&t, STATUS_GPA, 1) == VIRTIO_BLK_S_IOERR);
+	}
+	/* Still serving good requests after all that. */
+	CHECK(bench_req(&t, VIRTIO_BLK_T_IN, 0, 512, true, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(!(t.dev.status & VIRTIO_STATUS_NEEDS_RESET));
+	bench_close(&t);
+}
+
+static void blk_no_status_byte(void)
+{
+	struct bench t;
+	struct buf b[] = { { HDR_GPA, 16, false }, { DATA_GPA, 512, false } };
+
+	REQUIRE(bench_open(&t, "/tmp", false, 16));
+	put_hdr(&t, 0, VIRTIO_BLK_T_OUT, 0);
+	bench_chain(&t, b, 2);
+	bench_kick(&t);
+	CHECK(bench_wait(&t));
+	CHECK(t.dev.status & VIRTIO_STATUS_NEEDS_RESET);
+	CHECK(used_idx(&t) == 0);
+	CHECK(file_is(&t, 0, 512, -1));
+	bench_close(&t);
+}
+
+static void blk_malformed_chain(void)
+{
+	struct bench t;
+	struct buf b[] = { { HDR_GPA, 16, false }, { GM_SIZE - 256, 512, true } };
+
+	REQUIRE(bench_open(&t, "/tmp", false, 16));
+	put_hdr(&t, 0, VIRTIO_BLK_T_IN, 0);
+	bench_chain(&t, b, 2);
+	bench_kick(&t);
+	CHECK(bench_wait(&t));
+	CHECK(t.dev.status & VIRTIO_STATUS_NEEDS_RESET);
+	CHECK(used_idx(&t) == 0);
+	bench_close(&t);
+}
+
+/* A driver that offers one chain (head 0, a flush) over and over: four
+ * fill a queue of four; four more wait in the ring until completions free
+ * slots. */
+static void blk_inflight_bounded(void)
+{
+	struct bench t;
+	struct buf b[] = { { HDR_GPA, 16, false }, { STATUS_GPA, 1, true } };
+
+	REQUIRE(bench_open(&t, "/tmp", false, 4));
+	put_hdr(&t, 0, VIRTIO_BLK_T_FLUSH, 0);
+	for (unsigned int i = 0; i < 8; i++) {
+		if (i == 4) {
+			bench_kick(&t); /* not waiting: nothing is published yet */
+			CHECK(virtio_blk_inflight(&t.dev) == 4);
+		}
+		t.next_desc = 0;
+		bench_chain(&t, b, 2);
+	}
+	bench_kick(&t);
+	CHECK(virtio_blk_inflight(&t.dev) == 4);
+	CHECK(t.dev.vq[0].last_avail == 4);
+	CHECK(used_idx(&t) == 0);
+	CHECK(bench_wait(&t));
+	CHECK(used_idx(&t) == 8);
+	CHECK(*gptr(&t, STATUS_GPA, 1) == VIRTIO_BLK_S_OK);
+	bench_close(&t);
+}
+
+/* Sixteen requests, not waited for: 64 KiB writes, each followed by a
+ * flush that has dirty data to sync (slow enough to be running when the
+ * test resets or tears down the device). */
+static void submit_writes(struct bench *t)
+{
+	memset(gptr(t, DATA_GPA, 64 * 1024), 0x44, 64 * 1024);
+	for (unsigned int i = 0; i < 16; i++) {
+		struct buf b[] = { { HDR_GPA + 32u * i, 16, false },
+				   { DATA_GPA, 64 * 1024, false },
+				   { STATUS_GPA + i, 1, true } };
+
+		put_hdr(t, i, i % 2 ? VIRTIO_BLK_T_FLUSH : VIRTIO_BLK_T_OUT, 128u * i);
+		if (i % 2)
+			b[1] = b[2];
+		bench_chain(t, b, i % 2 ? 2 : 3);
+	}
+	bench_kick(t);
+}
+
+/* A reset with requests in flight publishes none of them, returns with
+ * none left, and the device works again once the driver sets it up. */
+static void blk_reset_in_flight(void)
+{
+	struct bench t;
+	struct virtq *q = &t.dev.vq[0];
+
+	REQUIRE(bench_open(&t, "/tmp", false, 64));
+	submit_writes(&t);
+	usleep(500);
+	virtio_lock(&t.dev);
+	t.dev.ops->reset(&t.dev);
+	virtq_reset(q);
+	t.dev.status = 0;
+	virtio_unlock(&t.dev);
+	CHECK(virtio_blk_inflight(&t.dev) == 0);
+	/* Nothing shows up later either (completions already signalled). */
+	{
+		struct epoll_event e[8];
+		int n = epoll_wait(t.ev.epfd, e, 8, 50);
+
+		for (int i = 0; i < n; i++)
+			t.ev.watch[e[i].data.u32].fn(t.ev.watch[e[i].data.u32].opaque, e[i].events);
+	}
+	CHECK(used_idx(&t) == 0);
+
+	memset(gptr(&t, USED_GPA, 0x1000), 0, 0x1000);
+	*q = (struct virtq){
+		.size = 64, .desc_gpa = DESC_GPA, .avail_gpa = AVAIL_GPA, .used_gpa = USED_GPA
+	};
+	REQUIRE(virtq_start(q, &t.gm) == 0);
+	q->ready = true;
+	t.avail_idx = t.next_desc = 0;
+	le_put(gptr(&t, AVAIL_GPA + 2, 2), 0, 2);
+	t.dev.status = VIRTIO_STATUS_DRIVER_OK;
+	CHECK(bench_req(&t, VIRTIO_BLK_T_IN, 0, 512, true, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(gptr(&t, DATA_GPA, 1)[0] == pattern(0) || gptr(&t, DATA_GPA, 1)[0] == 0x44);
+	bench_close(&t);
+}
+
+/* Teardown with requests queued and running (ASan checks the rest). */
+static void blk_destroy_in_flight(void)
+{
+	struct bench t;
+
+	REQUIRE(bench_open(&t, "/tmp", false, 64));
+	submit_writes(&t);
+	CHECK(virtio_blk_inflight(&t.dev) == 16);
+	bench_close(&t);
+}
+
+/* A host block device (a scratch one: its first MiB is overwritten), named
+ * by PETREL_TEST_BLOCK_DEVICE, e.g. a loop device. */
+static void blk_block_device(void)
+{
+	const char *path = getenv("PETREL_TEST_BLOCK_DEVICE");
+	struct bench t = { .fd = -1 };
+	uint64_t size;
+
+	if (!path)
+		SKIP("set PETREL_TEST_BLOCK_DEVICE to a scratch block device to run");
+	snprintf(t.path, sizeof(t.path), "%s", path);
+	t.fd = open(path, O_RDWR | O_CLOEXEC);
+	REQUIRE(t.fd >= 0 && ioctl(t.fd, BLKGETSIZE64, &size) == 0 && size >= DISK_SECTORS * 512);
+	REQUIRE(bench_attach(&t, false, 16));
+	CHECK(le_get(t.dev.config + VIRTIO_BLK_CFG_CAPACITY, 8) == size / 512);
+	memset(gptr(&t, DATA_GPA, 4096), 0x6b, 4096);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_OUT, 8, 4096, false, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_FLUSH, 0, 0, false, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(file_is(&t, 8 * 512, 4096, 0x6b) && file_is(&t, 7 * 512, 512, -1));
+	memset(gptr(&t, DATA_GPA, 4096), 0, 4096);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_IN, 8, 4096, true, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(gptr(&t, DATA_GPA, 4096)[4095] == 0x6b);
+	put_seg(&t, 0, 64, 16, 0);
+	CHECK(bench_req(&t, VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(file_is(&t, 64 * 512, 16 * 512, 0) && file_is(&t, 80 * 512, 512, -1));
+	if (t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD)) {
+		put_seg(&t, 0, 256, 256, 0);
+		CHECK(bench_req(&t, VIRTIO_BLK_T_DISCARD, 0, 16, false, NULL) == VIRTIO_BLK_S_OK);
+	}
+	CHECK(bench_req(&t, VIRTIO_BLK_T_IN, size / 512, 512, true, NULL) == VIRTIO_BLK_S_IOERR);
+	bench_close(&t);
+}
+
+static int create_error(const char *path, bool read_only)
+{
+	struct disk_config cfg = { .read_only = read_only };
+	struct virtio_dev dev = { 0 };
+	struct evloop ev;
+	struct gm gm = { 0 };
+	int err;
+
+	if (evloop_init(&ev))
+		return 0;
+	snprintf(cfg.path, sizeof(cfg.path), "%s", path);
+	err = virtio_blk_create(&dev, &ev, &gm, &cfg);
+	if (!err)
+		dev.ops->destroy(&dev);
+	evloop_destroy(&ev);
+	return err;
+}
+
+static void blk_create_errors(void)
+{
+	CHECK(create_error("/nonexistent/disk.img", false) == -ENOENT);
+	CHECK(create_error("/nonexistent/disk.img", true) == -ENOENT);
+	CHECK(create_error("/tmp", false) == -EISDIR);
+	CHECK(create_error("/tmp", true) == -EISDIR);
+	CHECK(create_error("/dev/null", true) == -ENOTBLK);
+}
+
+int main(void)
+{
+	RUN(blk_config_space);
+	RUN(blk_read_write_round_trip);
+	RUN(blk_odd_layout);
+	RUN(blk_get_id);
+	RUN(blk_discard_and_zeroes);
+	RUN(blk_zeroes_written);
+	RUN(blk_read_only);
+	RUN(blk_bad_requests);
+	RUN(blk_no_status_byte);
+	RUN(blk_malformed_chain);
+	RUN(blk_inflight_bounded);
+	RUN(blk_reset_in_flight);
+	RUN(blk_destroy_in_flight);
+	RUN(blk_block_device);
+	RUN(blk_create_errors);
+	return harness_exit();
+}
