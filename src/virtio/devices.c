@@ -9,6 +9,7 @@
 #include "le.h"
 #include "petrel/platform.h"
 #include "virtio/vconsole.h"
+#include "virtio/blk.h"
 #include "virtio/mmio.h"
 #include "virtio/rng.h"
 #include "virtio/vsock.h"
@@ -26,6 +27,11 @@ static int create_rng(struct vm *vm, struct virtio_dev *dev, unsigned int index)
 {
 	(void)index;
 	return virtio_rng_create(dev, &vm->gm);
+}
+
+static int create_disk(struct vm *vm, struct virtio_dev *dev, unsigned int index)
+{
+	return virtio_blk_create(dev, &vm->ev, &vm->gm, &vm->cfg->disk[index]);
 }
 
 static int create_vsock(struct vm *vm, struct virtio_dev *dev, unsigned int index)
@@ -93,7 +99,9 @@ int virtio_devices_create(struct vm *vm)
 	const struct vm_config *cfg = vm->cfg;
 	int err = 0;
 
-	if (cfg->vsock.cid)
+	for (unsigned int i = 0; !err && i < cfg->ndisks; i++)
+		err = devices_add(vm, "--disk", create_disk, i);
+	if (!err && cfg->vsock.cid)
 		err = devices_add(vm, "--vsock", create_vsock, 0);
 	if (!err && cfg->virtio_console)
 		err = devices_add(vm, "--console virtio", create_console, 0);
