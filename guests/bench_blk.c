@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * virtio-blk throughput for `bench/run blk`, driven from CPL3 with one
- * request in flight (interrupts suppressed, completions polled), the same
- * patterns bench/hostio.c runs on the host:
+ * virtio-blk throughput for `bench/run blk`, driven from CPL3 with
+ * "depth=" requests in flight (default 1, at most 8; interrupts
+ * suppressed, completions polled), the same patterns bench/hostio.c runs
+ * on the host:
  *   seqread, seqwrite    "seq=" KiB requests (default 1024) walking the
  *                        first "mb=" MiB of the disk (default 64), "passes="
  *                        times (default 16)
@@ -33,32 +34,72 @@ struct blk_req {
 	uint8_t status;
 };
 
+/* A request slot: header, status and its own data buffer. */
+struct slot {
+	struct blk_req *hdr;
+	uint8_t *buf;
+	bool busy;
+};
+
+#define MAX_DEPTH 8
+
 static uint8_t user_stack[16384] __attribute__((aligned(16)));
 static struct virtio_dev dev;
 static struct virtq vq;
-static struct blk_req *hdr;
-static uint8_t *buf;
+static struct slot slots[MAX_DEPTH];
+static int slot_of_head[VIRTQ_MAX_SIZE];
+static unsigned int depth = 1, inflight;
 static uint32_t size_max;
 static unsigned int errors;
 
-/* One request of `len` bytes at byte offset `off`: the data in segments of
- * at most size_max bytes (a device may limit them), kicked, polled. */
-static void request(uint32_t type, uint64_t off, uint32_t len)
+/* Waits for one completion and frees its slot. */
+static void reap(void)
+{
+	uint32_t w;
+	int h = virtq_wait(&vq, &w);
+
+	if (h < 0)
+		guest_exit(1); /* virtq_wait said why */
+	if (slots[slot_of_head[h]].hdr->status != 0)
+		errors++;
+	slots[slot_of_head[h]].busy = false;
+	inflight--;
+}
+
+/* Issues one request of `len` bytes at byte offset `off` once a slot is
+ * free (with depth 1: after the previous one completed): the data in
+ * segments of at most size_max bytes (a device may limit them), kicked. */
+static void issue(uint32_t type, uint64_t off, uint32_t len)
 {
 	struct virtq_buf b[VIRTQ_MAX_CHAIN];
-	unsigned int n = 0;
-	uint32_t seg = size_max ? size_max : len, w;
+	uint32_t seg = size_max ? size_max : len;
+	unsigned int n = 0, s;
+	int h;
 
-	*hdr = (struct blk_req){ .type = type, .sector = off / SECTOR, .status = 0xff };
-	b[n++] = (struct virtq_buf){ hdr, 16 };
+	while (inflight == depth)
+		reap();
+	for (s = 0; slots[s].busy; s++)
+		;
+	*slots[s].hdr = (struct blk_req){ .type = type, .sector = off / SECTOR, .status = 0xff };
+	b[n++] = (struct virtq_buf){ slots[s].hdr, 16 };
 	for (uint32_t o = 0; o < len && n < VIRTQ_MAX_CHAIN - 1; o += seg)
-		b[n++] = (struct virtq_buf){ buf + o, len - o < seg ? len - o : seg };
-	b[n++] = (struct virtq_buf){ &hdr->status, 1 };
-	if (virtq_add(&vq, b, type == BLK_T_IN ? 1 : n - 1, type == BLK_T_IN ? n - 1 : 1, true) < 0)
+		b[n++] = (struct virtq_buf){ slots[s].buf + o, len - o < seg ? len - o : seg };
+	b[n++] = (struct virtq_buf){ &slots[s].hdr->status, 1 };
+	h = virtq_add(&vq, b, type == BLK_T_IN ? 1 : n - 1, type == BLK_T_IN ? n - 1 : 1, true);
+	if (h < 0) {
 		errors++;
+		return;
+	}
+	slot_of_head[h] = (int)s;
+	slots[s].busy = true;
+	inflight++;
 	virtq_kick(&vq);
-	if (virtq_wait(&vq, &w) < 0 || hdr->status != 0)
-		errors++;
+}
+
+static void drain(void)
+{
+	while (inflight)
+		reap();
 }
 
 static void report(const char *name, uint64_t bytes, uint64_t cycles)
@@ -73,7 +114,8 @@ static void seq_pass(const char *name, uint32_t type, uint64_t region, uint32_t 
 
 	for (unsigned long p = 0; p < passes; p++)
 		for (uint64_t off = 0; off + req <= region; off += req, bytes += req)
-			request(type, off, req);
+			issue(type, off, req);
+	drain();
 	report(name, bytes, rdtsc() - t0);
 }
 
@@ -82,8 +124,9 @@ static void rand_pass(const char *name, uint32_t type, uint64_t region, unsigned
 	uint64_t t0 = rdtsc(), state = BENCH_LCG_SEED;
 
 	for (unsigned long i = 0; i < count; i++)
-		request(type, bench_lcg(&state, region / BENCH_RAND_BLOCK) * BENCH_RAND_BLOCK,
-			BENCH_RAND_BLOCK);
+		issue(type, bench_lcg(&state, region / BENCH_RAND_BLOCK) * BENCH_RAND_BLOCK,
+		      BENCH_RAND_BLOCK);
+	drain();
 	report(name, (uint64_t)count * BENCH_RAND_BLOCK, rdtsc() - t0);
 }
 
@@ -116,16 +159,24 @@ static void user_main(void)
 	capacity = virtio_cfg_read64(&dev, BLK_CFG_CAPACITY) * SECTOR;
 	if (dev.features & VIRTIO_BIT(BLK_F_SIZE_MAX))
 		size_max = virtio_cfg_read32(&dev, BLK_CFG_SIZE_MAX);
-	hdr = virtio_alloc(sizeof(*hdr), 16);
-	buf = virtio_alloc(req, 4096);
-	if (!hdr || !buf || region > capacity || req > region || req % SECTOR ||
+	depth = (unsigned int)opt("depth", 1);
+	for (unsigned int i = 0; i < depth && i < MAX_DEPTH; i++) {
+		slots[i].hdr = virtio_alloc(sizeof(struct blk_req), 16);
+		slots[i].buf = virtio_alloc(req, 4096);
+		if (!slots[i].hdr || !slots[i].buf)
+			depth = 0;
+		for (uint32_t k = 0; slots[i].buf && k < req; k++)
+			slots[i].buf[k] = (uint8_t)(k * 7 + 1);
+	}
+	if (depth < 1 || depth > MAX_DEPTH || region > capacity || req > region || req % SECTOR ||
 	    (size_max && req / size_max >= VIRTQ_MAX_CHAIN - 2)) {
-		printf("blk: bad sizes: mb=%lu seq=%u KiB, disk %lu bytes, size_max %u\n",
-		       (unsigned long)(region >> 20), req >> 10, (unsigned long)capacity, size_max);
+		printf(
+		    "blk: bad sizes: mb=%lu seq=%u KiB depth=%u (1..%u, memory), disk %lu bytes, "
+		    "size_max %u\n",
+		    (unsigned long)(region >> 20), req >> 10, depth, MAX_DEPTH,
+		    (unsigned long)capacity, size_max);
 		guest_exit(2);
 	}
-	for (uint32_t i = 0; i < req; i++)
-		buf[i] = (uint8_t)(i * 7 + 1);
 	seq_pass("seqread", BLK_T_IN, region, req, passes);
 	seq_pass("seqwrite", BLK_T_OUT, region, req, passes);
 	rand_pass("randread", BLK_T_IN, region, count);
