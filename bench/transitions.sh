@@ -29,7 +29,7 @@ exec 3>"${PETREL_RESULTS:-/dev/stdout}"
 # kernel's command line; isa-debug-exit turns the guest's exit value V into
 # status 2V+1; no hypercall (port 0x510 is its fw_cfg). On -cpu, see
 # QEMU_CPU in bench/run.
-qemu() {
+qemu_run() {
 	"$QEMU" -accel kvm -cpu host,-arch-capabilities -m 32M -smp 1 \
 		-M microvm,x-option-roms=off,pit=off,pic=off,rtc=off,isa-serial=on,acpi=off \
 		-nodefaults -no-user-config -display none -serial stdio \
@@ -57,7 +57,7 @@ dd if=/dev/zero of="$DISK" bs=1M count=8 2>/dev/null
 i=0
 while [ "$i" -lt "$RUNS" ]; do
 	one petrel 0 "$PETREL" run --kernel "$GUEST" --mem 32M --disk "$DISK" --cmdline "n=$N"
-	[ -x "$QEMU" ] && one QEMU-microvm 1 qemu
+	[ -x "$QEMU" ] && one QEMU-microvm 1 qemu_run
 	i=$((i + 1))
 done
 rm -f "$DISK" "$OUT" "$OUT.err"
