@@ -170,9 +170,15 @@ static void mmio_driver_ok(struct virtio_mmio *m)
 		virtio_fail(dev, "could not start the device backend");
 		return;
 	}
-	for (unsigned int q = 0; q < dev->ops->nqueues; q++)
-		if (dev->vq[q].ready)
-			mmio_ioeventfd(m, q, true);
+	/* Drivers may make buffers available before DRIVER_OK (Linux's
+	 * balloon primes its stats queue while probing); the device may only
+	 * use them from now on, so look at every queue once. */
+	for (unsigned int q = 0; q < dev->ops->nqueues; q++) {
+		if (!dev->vq[q].ready)
+			continue;
+		mmio_ioeventfd(m, q, true);
+		mmio_kick(m, q);
+	}
 }
 
 /* FEATURES_OK only sticks for a subset of what we offered that includes
