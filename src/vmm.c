@@ -17,8 +17,10 @@
 #include "arch/x86/host.h"
 #include "arch/x86/machine.h"
 #include "check.h"
+#include "api.h"
 #include "console.h"
 #include "vcpu.h"
+#include "virtio/devices.h"
 
 uint64_t vm_uptime_us(const struct vm *vm)
 {
@@ -175,6 +177,12 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		goto err;
 	}
 	err = machine_create(vm);
+	if (!err && cfg->api) {
+		struct virtio_dev *balloon = virtio_devices_find(vm, VIRTIO_ID_BALLOON);
+
+		err = api_create(&vm->api, vm, cfg->api, balloon ? &api_virtio_balloon : NULL,
+				 balloon);
+	}
 	if (err)
 		goto err;
 	vm->vcpu = calloc(cfg->cpus, sizeof(*vm->vcpu));
@@ -224,6 +232,8 @@ void vm_destroy(struct vm *vm)
 	free(vm->vcpu);
 	vm->vcpu = NULL;
 	vm->ncpus = 0;
+	api_destroy(vm->api);
+	vm->api = NULL;
 	console_destroy(vm->console);
 	vm->console = NULL;
 	machine_destroy(vm);

@@ -34,6 +34,7 @@ struct vcpu;
 struct console;
 struct ioapic;
 struct virtio_mmio;
+struct api;
 
 #define VM_MAX_VIRTIO 16 /* = PETREL_VIRTIO_MMIO_SLOTS */
 
@@ -57,6 +58,7 @@ struct vm {
 	struct ioapic *ioapic;	 /* the userspace half of the split irqchip */
 	struct virtio_mmio *virtio[VM_MAX_VIRTIO];
 	unsigned int nvirtio;
+	struct api *api;   /* --api, or NULL */
 	char *boot_params; /* kernel parameters naming the devices, or NULL */
 	void *owned[16];   /* device state freed with the VM */
 	unsigned int nowned;

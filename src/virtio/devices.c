@@ -13,6 +13,7 @@
 #include "virtio/mmio.h"
 #include "virtio/rng.h"
 #include "virtio/vsock.h"
+#include "virtio/balloon.h"
 #include "vmm.h"
 
 /* I/O APIC pins for the slots, in order: the ISA interrupts nothing else
@@ -38,6 +39,12 @@ static int create_vsock(struct vm *vm, struct virtio_dev *dev, unsigned int inde
 {
 	(void)index;
 	return virtio_vsock_create(dev, &vm->ev, &vm->gm, &vm->cfg->vsock);
+}
+
+static int create_balloon(struct vm *vm, struct virtio_dev *dev, unsigned int index)
+{
+	(void)index;
+	return virtio_balloon_create(dev, &vm->ev, &vm->gm);
 }
 
 static int create_console(struct vm *vm, struct virtio_dev *dev, unsigned int index)
@@ -107,6 +114,8 @@ int virtio_devices_create(struct vm *vm)
 		err = devices_add(vm, "--console virtio", create_console, 0);
 	if (!err && !cfg->no_rng)
 		err = devices_add(vm, "rng", create_rng, 0);
+	if (!err && cfg->balloon)
+		err = devices_add(vm, "--balloon", create_balloon, 0);
 	for (unsigned int slot = vm->nvirtio; !err && slot < PETREL_VIRTIO_MMIO_SLOTS; slot++)
 		err = bus_register(&vm->mmio,
 				   PETREL_VIRTIO_MMIO_BASE + slot * PETREL_VIRTIO_MMIO_STRIDE,
@@ -119,6 +128,14 @@ int virtio_devices_create(struct vm *vm)
 			err = -ENOMEM;
 	}
 	return err;
+}
+
+struct virtio_dev *virtio_devices_find(struct vm *vm, uint32_t device_id)
+{
+	for (unsigned int i = 0; i < vm->nvirtio; i++)
+		if (vm->virtio[i]->dev.ops->device_id == device_id)
+			return &vm->virtio[i]->dev;
+	return NULL;
 }
 
 void virtio_devices_destroy(struct vm *vm)

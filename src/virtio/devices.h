@@ -8,14 +8,20 @@
 #ifndef PETREL_VIRTIO_DEVICES_H
 #define PETREL_VIRTIO_DEVICES_H
 
+#include <stdint.h>
+
 #include "log.h"
 
 struct vm;
+struct virtio_dev;
 
 /* Create every configured device and its transport; set vm->boot_params
  * to the kernel parameters they need (console=hvc0), if any. 0 or -errno
  * after one message naming the device. */
 int virtio_devices_create(struct vm *vm) MUST_CHECK;
+
+/* The first device of type `device_id` (VIRTIO_ID_*), or NULL. */
+struct virtio_dev *virtio_devices_find(struct vm *vm, uint32_t device_id);
 
 /* Free every device (the event loop and vCPUs have stopped). */
 void virtio_devices_destroy(struct vm *vm);
