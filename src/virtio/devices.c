@@ -11,6 +11,7 @@
 #include "virtio/vconsole.h"
 #include "virtio/blk.h"
 #include "virtio/mmio.h"
+#include "virtio/net.h"
 #include "virtio/rng.h"
 #include "virtio/vsock.h"
 #include "virtio/balloon.h"
@@ -45,6 +46,12 @@ static int create_balloon(struct vm *vm, struct virtio_dev *dev, unsigned int in
 {
 	(void)index;
 	return virtio_balloon_create(dev, &vm->ev, &vm->gm);
+}
+
+static int create_net(struct vm *vm, struct virtio_dev *dev, unsigned int index)
+{
+	(void)index;
+	return virtio_net_create(dev, &vm->ev, &vm->gm, &vm->cfg->net);
 }
 
 static int create_console(struct vm *vm, struct virtio_dev *dev, unsigned int index)
@@ -108,6 +115,8 @@ int virtio_devices_create(struct vm *vm)
 
 	for (unsigned int i = 0; !err && i < cfg->ndisks; i++)
 		err = devices_add(vm, "--disk", create_disk, i);
+	if (!err && cfg->net.tap[0])
+		err = devices_add(vm, "--net", create_net, 0);
 	if (!err && cfg->vsock.cid)
 		err = devices_add(vm, "--vsock", create_vsock, 0);
 	if (!err && cfg->virtio_console)

@@ -33,18 +33,20 @@ why() {
 # send LINE: type a line on the guest console
 send() { printf '%s\n' "$1" >&4; }
 
-# boot NAME MODE KERNEL INITRD: MODE full = banner, nproc, meminfo, exit+poweroff;
-# basic = banner + poweroff; reboot = banner + reboot (exit status 0 too);
-# panic = banner + sysrq crash, which the pvpanic driver reports to petrel
-# (exit status 5). Banner timeout $BANNER_TIMEOUT s.
+# boot NAME MODE KERNEL INITRD [PETREL_ARGS...]: MODE full = banner, nproc,
+# meminfo, exit+poweroff; basic = banner + poweroff; reboot = banner + reboot
+# (exit status 0 too); panic = banner + sysrq crash, which the pvpanic driver
+# reports to petrel (exit status 5); hvc = banner, the shell's tty is hvc0,
+# exit+poweroff. Banner timeout $BANNER_TIMEOUT s.
 boot() {
-    name=$1 mode=$2 d=/tmp/$1 cases=
-    case $mode in full) cases='nproc meminfo poweroff' ;; basic) cases=poweroff ;; panic) cases=pvpanic ;; reboot) cases=reboot ;; esac
+    name=$1 mode=$2 d=/tmp/$1 cases= kernel=$3 initrd=$4
+    shift 4
+    case $mode in full) cases='nproc meminfo poweroff' ;; basic) cases=poweroff ;; panic) cases=pvpanic ;; reboot) cases=reboot ;; hvc) cases='tty poweroff' ;; esac
     mkfifo "$d.in"
     exec 4<>"$d.in"    # read-write: never blocks, and petrel never sees EOF
     t0=$(now)
-    timeout -s KILL "$CASE_TIMEOUT" petrel run --kernel "$3" --initrd "$4" \
-        --cpus 2 --mem 256M <"$d.in" >"$d.out" 2>"$d.err" &
+    timeout -s KILL "$CASE_TIMEOUT" petrel run --kernel "$kernel" --initrd "$initrd" \
+        --cpus 2 --mem 256M "$@" <"$d.in" >"$d.out" 2>"$d.err" &
     pid=$!
     wait_for 'petrel guest: Linux .* ready' "$d.out" "$BANNER_TIMEOUT" "$pid"; rc=$?
     if [ $rc != 0 ]; then
@@ -89,6 +91,16 @@ boot() {
             result "FAIL $name-meminfo: no answer"
         fi
     fi
+    if [ "$mode" = hvc ]; then
+        # the console (and so the shell's controlling tty) is virtio's hvc0
+        send 'echo TTY=$(tty)'
+        if wait_for 'TTY=/' "$d.out" "$STEP_TIMEOUT" "$pid"; then
+            tty=$(grep -ao 'TTY=/[a-z0-9/]*' "$d.out" | head -n1 | cut -d= -f2)
+            [ "$tty" = /dev/hvc0 ] && result "PASS $name-tty" || result "FAIL $name-tty: the shell's tty is $tty, want /dev/hvc0"
+        else
+            result "FAIL $name-tty: no answer"
+        fi
+    fi
     if [ "$mode" = panic ]; then
         send 'echo c > /proc/sysrq-trigger'
         wait_exit "$STEP_TIMEOUT"
@@ -111,7 +123,7 @@ boot() {
     fi
     t1=$(now)
     # `exit` ends the shell and /init runs `poweroff -f`; `poweroff` signals /init.
-    [ "$mode" = full ] && send 'exit' || send 'poweroff'
+    case $mode in full|hvc) send 'exit' ;; *) send 'poweroff' ;; esac
     wait_exit "$STEP_TIMEOUT"
     if [ "$st" = 0 ]; then
         result "PASS $name-poweroff"
@@ -139,6 +151,155 @@ finish() {
     exec 4>&-
     echo "===== $name: guest serial output"; tr -d '\r' < "$d.out"
     echo "===== $name: petrel stderr"; cat "$d.err"; echo "===== $name: end"
+}
+
+# The virtio group: one boot of the default guest with every virtio device,
+# running /test/virtio (tools/guest/test-virtio, chosen by petrel.test=virtio)
+# instead of its shell. The guest reports its own checks as "VT PASS|FAIL
+# CASE" lines on the console (results linux-virtio-CASE here) and asks for
+# this side's part with "VT WAIT what", answered with a line once done. The
+# network is a tap in this host's own namespace (the test host is a throwaway
+# VM: no namespace needed), 10.0.2.1/24, made persistent with busybox tunctl
+# so that its address is set before petrel attaches; the guest is 10.0.2.2,
+# so every packet crosses the tap. The disk images come from tests/linux/run
+# (built with mke2fs on the build host).
+VT_GUEST_CASES='probe blk-read blk-write blk-ro rng net-mac net-ping net-tcp-echo
+net-tcp-send vsock-cid vsock-listen vsock-connect balloon-guest-inflated balloon-guest-deflated'
+VT_HOST_CASES='net-ping-host net-tcp-host vsock-host-connect balloon-inflate balloon-deflate'
+VT_NET_BYTES=1048576 VT_VSOCK_BYTES=262144 # as in tools/guest/test-virtio
+VT_DIR=/tmp/virtio
+
+# vt_host CASE CMD...: a check on this side; CMD's output is the reason for a failure
+vt_host() {
+    _c=$1
+    shift
+    if "$@" >"$d.host" 2>&1; then
+        result "PASS linux-virtio-$_c"
+    else
+        result "FAIL linux-virtio-$_c: $(tr '\n' ' ' <"$d.host" | tail -c 300)"
+    fi
+    echo "===== linux-virtio-$_c"; cat "$d.host"
+    host_done="$host_done $_c "
+}
+vt_ping() {
+    out=$(ping -c 3 -w 15 10.0.2.2 2>&1)
+    echo "$out" | tail -n 2
+    echo "$out" | grep -q '3 packets received'
+}
+# vt_balloon MIB: ask petrel's API for MIB, wait until balloon-stats says so
+vt_balloon() {
+    r=$(sockt line "unix:$VT_DIR/api" "balloon $1" 2>&1)
+    [ "$r" = ok ] || { echo "'balloon $1' answered '$r', want 'ok'"; return 1; }
+    _end=$(( $(cut -d. -f1 /proc/uptime) + STEP_TIMEOUT ))
+    while :; do
+        stats=$(sockt line "unix:$VT_DIR/api" balloon-stats 2>&1)
+        case " $stats " in *" actual_mib=$1 "*) result "INFO linux-virtio: balloon $1: $stats"; return 0 ;; esac
+        [ "$(cut -d. -f1 /proc/uptime)" -lt "$_end" ] ||
+            { echo "after ${STEP_TIMEOUT}s balloon-stats answers '$stats', want actual_mib=$1"; return 1; }
+        sleep 0.5
+    done
+}
+
+virtio() {
+    name=linux-virtio d=/tmp/linux-virtio V=/virtio host_done=
+    if [ ! -f $V/ext4.img ] || [ ! -f $V/ro.img ]; then
+        for c in banner $VT_GUEST_CASES $VT_HOST_CASES blk-host poweroff; do
+            result "FAIL $name-$c: no disk images in the test host (see tests/linux/run's build log)"
+        done
+        return
+    fi
+    mkdir -p $VT_DIR
+    { tunctl -t tap0 && ip addr add 10.0.2.1/24 dev tap0 && ip link set tap0 up; } >"$d.tap" 2>&1 ||
+        result "INFO $name: setting up tap0 failed: $(tr '\n' ' ' <"$d.tap")"
+    romd5=$(md5sum <$V/ro.img)
+    # The far ends of the guest's own connections: vsock to CID 2 port 5678
+    # (petrel connects to the socket path + _5678) and TCP to 10.0.2.1:5001.
+    SOCKT_TIMEOUT=$CASE_TIMEOUT sockt echo "unix:$VT_DIR/vsock_5678" >"$d.vecho" 2>&1 &
+    vecho=$!
+    SOCKT_TIMEOUT=$CASE_TIMEOUT sockt echo inet:any:5001 >"$d.techo" 2>&1 &
+    techo=$!
+    mkfifo "$d.in"
+    exec 4<>"$d.in"
+    t0=$(now)
+    timeout -s KILL "$CASE_TIMEOUT" petrel run --kernel $G/vmlinux --initrd $G/initramfs.cpio \
+        --cpus 2 --mem 256M --cmdline petrel.test=virtio \
+        --disk $V/ext4.img --disk $V/ro.img,ro --net tap=tap0,mac=52:54:00:12:34:56 \
+        --vsock cid=3,uds=$VT_DIR/vsock --balloon --api $VT_DIR/api \
+        <"$d.in" >"$d.out" 2>"$d.err" &
+    pid=$!
+    wait_for 'petrel guest: Linux .* ready' "$d.out" "$BANNER_TIMEOUT" "$pid"; rc=$?
+    if [ $rc != 0 ]; then
+        why $rc "$BANNER_TIMEOUT"
+        result "FAIL $name-banner: $reason"
+        reason="no banner"
+    else
+        result "PASS $name-banner"
+        t1=$(now)
+        # Answer the guest's requests, in its order, until it says DONE.
+        seen= end=$(( $(cut -d. -f1 /proc/uptime) + CASE_TIMEOUT - 30 ))
+        while kill -0 "$pid" 2>/dev/null && [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
+            for m in 'WAIT net' 'WAIT vsock-listen' 'WAIT balloon-inflate' 'WAIT balloon-deflate' DONE; do
+                case $seen in *"|$m|"*) continue ;; esac
+                grep -aq "^VT $m" "$d.out" || continue
+                seen="$seen|$m|"
+                case $m in
+                'WAIT net')
+                    vt_host net-ping-host vt_ping
+                    vt_host net-tcp-host env SOCKT_TIMEOUT=60 sockt send inet:10.0.2.2:5000 $VT_NET_BYTES
+                    send go ;;
+                'WAIT vsock-listen')
+                    vt_host vsock-host-connect env SOCKT_TIMEOUT=60 \
+                        sockt send "unix:$VT_DIR/vsock" $VT_VSOCK_BYTES "CONNECT 1234"
+                    send go ;;
+                'WAIT balloon-inflate') vt_host balloon-inflate vt_balloon 32; send go ;;
+                'WAIT balloon-deflate') vt_host balloon-deflate vt_balloon 0; send go ;;
+                esac
+            done
+            case $seen in *'|DONE|'*) break ;; esac
+            sleep 0.2
+        done
+        case $seen in
+        *'|DONE|'*) result "INFO $name: the guest's checks took $(since "$t1") s"; reason="the guest did not ask for it" ;;
+        *) reason="the guest stopped before its end (last request: '${seen##*|}')" ;;
+        esac
+    fi
+    if [ $rc = 0 ]; then
+        wait_exit "$STEP_TIMEOUT"
+        case $seen in
+        *'|DONE|'*) [ "$st" = 0 ] && result "PASS $name-poweroff" ||
+            result "FAIL $name-poweroff: petrel exit status $st ($(grep -v unhandled "$d.err" | tail -n1))" ;;
+        *) result "FAIL $name-poweroff: $reason; petrel exit status $st ($(grep -v unhandled "$d.err" | tail -n1))" ;;
+        esac
+    else
+        result "FAIL $name-poweroff: no banner"
+    fi
+    # What the guest wrote reached the image file; the read-only one is intact.
+    marker=$(tr -d '\r' <"$d.out" | sed -n 's/^VT INFO blk marker \(petrel-marker-[0-9a-f]*\)$/\1/p' | head -n1)
+    if [ -z "$marker" ]; then
+        result "FAIL $name-blk-host: the guest printed no marker"
+    elif ! grep -q "$marker" $V/ext4.img; then
+        result "FAIL $name-blk-host: '$marker' is not in the ext4 image file"
+    elif [ "$(md5sum <$V/ro.img)" != "$romd5" ]; then
+        result "FAIL $name-blk-host: the read-only image changed"
+    else
+        result "PASS $name-blk-host"
+    fi
+    tr -d '\r' <"$d.out" | sed -n "s/^VT INFO /INFO $name: /p" | while IFS= read -r l; do result "$l"; done
+    for c in $VT_GUEST_CASES; do
+        l=$(tr -d '\r' <"$d.out" | grep -aE -m1 "^VT (PASS|FAIL) $c(:|\$)")
+        case $l in
+        'VT PASS '*) result "PASS $name-$c" ;;
+        'VT FAIL '*) result "FAIL $name-${l#VT FAIL }" ;;
+        *) result "FAIL $name-$c: no result from the guest ($reason)" ;;
+        esac
+    done
+    for c in $VT_HOST_CASES; do
+        case $host_done in *" $c "*) ;; *) result "FAIL $name-$c: $reason" ;; esac
+    done
+    kill $vecho $techo 2>/dev/null
+    wait $vecho $techo 2>/dev/null
+    echo "===== $name: echo servers"; cat "$d.vecho" "$d.techo"
+    finish
 }
 
 # Measured: banners come 3-6 s after petrel starts, answers in well under 1 s.
@@ -194,4 +355,9 @@ want bzimage && boot linux-bzimage full $G/bzImage $G/initramfs.cpio
 want stock && boot linux-stock basic $G/vmlinuz-stock $G/initramfs-stock.cpio
 want reboot && boot linux-pvh-reboot reboot $G/vmlinux $G/initramfs.cpio
 want panic && boot linux-stock-panic panic $G/vmlinuz-stock $G/initramfs-stock.cpio
+if want virtio; then
+    virtio
+    # the virtio console in place of the UART: petrel's stdio is hvc0
+    boot linux-virtio-console hvc $G/vmlinux $G/initramfs.cpio --console virtio
+fi
 exit 0

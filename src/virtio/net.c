@@ -1,0 +1,692 @@
+/* SPDX-License-Identifier: MIT */
+#include "virtio/net.h"
+
+#include <errno.h>
+#include <linux/if_tun.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "le.h"
+#include "virtio/tap.h"
+
+/* ----------------------------------------------------------------- state */
+
+#define NET_HDR_F_NEEDS_CSUM 1
+#define NET_HDR_F_DATA_VALID 2
+#define NET_GSO_NONE 0
+#define NET_GSO_TCPV4 1
+#define NET_GSO_TCPV6 4
+#define NET_GSO_ECN 0x80
+
+#define NET_ETH_HLEN 14
+/* Receive bytes to collect before reading a frame with MRG_RXBUF: the
+ * largest frame expected with the offloads negotiated (without guest GSO
+ * a 1500-byte MTU frame with a VLAN tag; longer ones take the slower
+ * path of net_rx_overflow). */
+#define NET_RX_SMALL (VIRTIO_NET_HDR_LEN + NET_ETH_HLEN + 4 + 1500)
+#define NET_RX_BIG (VIRTIO_NET_HDR_LEN + VIRTIO_NET_FRAME_MAX)
+/* Writable iovecs held for receiving; with our header and rx_over a
+ * readv has UIO_MAXIOV. */
+#define NET_RX_IOV (UIO_MAXIOV - 2)
+/* Frames read per backend event before the event loop serves other fds
+ * (the fd stays readable, so it comes back). */
+#define NET_RX_BURST 64
+
+#define NET_S_LINK_UP 1
+#define NET_CONFIG_SIZE 8 /* mac[6], status */
+
+/* struct virtio_net_hdr (5.1.6). Fields are little-endian; petrel runs on
+ * little-endian x86 hosts only, so they are used as they are. */
+struct net_hdr {
+	uint8_t flags;
+	uint8_t gso_type;
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+	uint16_t num_buffers;
+};
+
+_Static_assert(sizeof(struct net_hdr) == VIRTIO_NET_HDR_LEN, "virtio_net_hdr layout");
+
+/* A receive chain taken from the ring and not yet used. */
+struct net_rx_buf {
+	uint16_t head;
+	uint16_t niov; /* its iovecs in rx_iov */
+	uint32_t len;
+};
+
+struct net {
+	struct virtio_dev *dev;
+	struct evloop *ev;
+	int fd;
+	bool is_tap;
+	bool polling;	   /* EPOLLIN watched on fd */
+	bool backend_gone; /* fd hung up or failed; removed from the loop */
+	struct virtio_net_stats stats;
+
+	/*
+	 * Receive buffers held between events, in ring order, with their
+	 * writable iovecs concatenated: a frame is read straight into them
+	 * and may span several (MRG_RXBUF). Without MRG_RXBUF one chain is
+	 * held at a time. A chain popped here stays ours until it is pushed;
+	 * reset forgets them all (the driver forgets them too).
+	 */
+	struct net_rx_buf rx_buf[VIRTQ_MAX_SIZE];
+	unsigned int rx_count;
+	struct iovec rx_iov[NET_RX_IOV];
+	unsigned int rx_iov_count;
+	uint64_t rx_cap;    /* bytes in the held buffers */
+	uint32_t rx_target; /* with MRG_RXBUF: bytes wanted before reading */
+
+	/* Read past the held buffers: the part of a frame they cannot take. */
+	uint8_t rx_over[NET_RX_BIG + 1];
+	struct virtq_chain chain;    /* scratch for virtq_pop */
+	struct iovec io[UIO_MAXIOV]; /* scratch for readv/writev */
+};
+
+/* Guest-triggered messages of every net device. */
+static struct log_limit net_log = LOG_LIMIT_INIT(16);
+
+static bool net_guest_csum(const struct virtio_dev *dev)
+{
+	return virtio_has(dev, VIRTIO_NET_F_GUEST_CSUM);
+}
+
+/* GSO frames the driver can take: the TSO features are only meaningful
+ * with GUEST_CSUM (5.1.3.1), and only then are they enabled on the tap. */
+static bool net_guest_gso(const struct virtio_dev *dev, unsigned int gso)
+{
+	if (!net_guest_csum(dev))
+		return false;
+	switch (gso) {
+	case NET_GSO_TCPV4:
+		return virtio_has(dev, VIRTIO_NET_F_GUEST_TSO4);
+	case NET_GSO_TCPV6:
+		return virtio_has(dev, VIRTIO_NET_F_GUEST_TSO6);
+	default:
+		return false;
+	}
+}
+
+/* The tap's receive offloads for what the driver accepted. */
+static unsigned int net_tun_offloads(const struct virtio_dev *dev)
+{
+	unsigned int f = 0;
+
+	if (!net_guest_csum(dev))
+		return 0;
+	f |= TUN_F_CSUM;
+	if (net_guest_gso(dev, NET_GSO_TCPV4))
+		f |= TUN_F_TSO4;
+	if (net_guest_gso(dev, NET_GSO_TCPV6))
+		f |= TUN_F_TSO6;
+	if ((f & (TUN_F_TSO4 | TUN_F_TSO6)) && virtio_has(dev, VIRTIO_NET_F_GUEST_ECN))
+		f |= TUN_F_TSO_ECN;
+	return f;
+}
+
+/* Fill n->io with our header then the buffers `iov` holds past their
+ * first VIRTIO_NET_HDR_LEN bytes. Returns the iovec count (at most
+ * count + 1). */
+static unsigned int net_io_build(struct net *n, struct net_hdr *hdr, const struct iovec *iov,
+				 unsigned int count)
+{
+	size_t skip = VIRTIO_NET_HDR_LEN;
+	unsigned int k = 1;
+
+	n->io[0] = (struct iovec){ .iov_base = hdr, .iov_len = sizeof(*hdr) };
+	for (unsigned int i = 0; i < count; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		n->io[k++] = (struct iovec){ .iov_base = (uint8_t *)iov[i].iov_base + skip,
+					     .iov_len = iov[i].iov_len - skip };
+		skip = 0;
+	}
+	return k;
+}
+
+/* Copy `len` bytes to the buffers `iov` describes, from `off` bytes in
+ * (they hold at least off + len). */
+static void net_iov_write(const struct iovec *iov, unsigned int count, size_t off, const void *src,
+			  size_t len)
+{
+	for (unsigned int i = 0; i < count && len; i++) {
+		size_t l = iov[i].iov_len;
+
+		if (off >= l) {
+			off -= l;
+			continue;
+		}
+		l -= off;
+		if (l > len)
+			l = len;
+		memcpy((uint8_t *)iov[i].iov_base + off, src, l);
+		src = (const uint8_t *)src + l;
+		len -= l;
+		off = 0;
+	}
+}
+
+/* Interrupt the driver for queue q if it wants one after our pushes. */
+static void net_signal(struct virtio_dev *dev, unsigned int q)
+{
+	if (virtq_need_interrupt(&dev->vq[q]) && dev->transport)
+		dev->transport->used(dev, q);
+}
+
+/* Watch the backend for frames only while receive buffers are held: with
+ * none, frames wait in the tap's queue (the kernel drops beyond it, as a
+ * full ring means) and nothing spins. The driver's next receive kick
+ * turns polling back on. */
+static void net_poll(struct net *n, bool on)
+{
+	int err;
+
+	if (n->polling == on || n->backend_gone)
+		return;
+	err = evloop_mod(n->ev, n->fd, on ? EPOLLIN : 0);
+	if (err) {
+		log_limited(&net_log, "virtio-net: epoll: %s", strerror(-err));
+		return;
+	}
+	n->polling = on;
+}
+
+/* The backend hung up or failed: stop watching it for good (a hung-up fd
+ * is reported even with no events requested). Transmitted frames are
+ * dropped from now on. */
+static void net_backend_gone(struct net *n, const char *why)
+{
+	if (n->backend_gone)
+		return;
+	log_msg("virtio-net: backend %s; the link carries nothing more", why);
+	if (evloop_del(n->ev, n->fd))
+		log_msg("virtio-net: could not stop watching the backend");
+	n->backend_gone = true;
+	n->polling = false;
+}
+
+/* --------------------------------------------------------- config space */
+
+static void net_config_init(struct virtio_dev *dev, const uint8_t mac[6])
+{
+	memcpy(dev->config, mac, 6);
+	le_put(dev->config + 6, NET_S_LINK_UP, 2);
+}
+
+void virtio_net_default_mac(const char *tap, uint8_t mac[6])
+{
+	uint32_t h = 2166136261u; /* FNV-1a, 32 bits */
+
+	for (const char *p = tap; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	mac[0] = 0x52;
+	mac[1] = 0x54;
+	mac[2] = 0x00;
+	mac[3] = (uint8_t)(h >> 16);
+	mac[4] = (uint8_t)(h >> 8);
+	mac[5] = (uint8_t)h;
+}
+
+/* ------------------------------------------------------ transmit queue */
+
+/*
+ * Check the header the driver wrote (already copied out of guest memory)
+ * against the features it accepted (5.1.6.2.1) and the frame length.
+ * Returns why the frame must be dropped, or NULL. Flag bits other than
+ * NEEDS_CSUM are cleared ("the device MUST ignore" them): a DATA_VALID
+ * passed on would make the host trust an unchecked guest checksum.
+ */
+static const char *net_tx_check(const struct virtio_dev *dev, struct net_hdr *h, size_t len)
+{
+	unsigned int gso = h->gso_type & ~NET_GSO_ECN;
+
+	if (len < NET_ETH_HLEN)
+		return "shorter than an Ethernet header";
+	if (len > VIRTIO_NET_FRAME_MAX)
+		return "longer than 65550 bytes";
+	h->flags &= NET_HDR_F_NEEDS_CSUM;
+	if (h->flags && !virtio_has(dev, VIRTIO_NET_F_CSUM))
+		return "partial checksum without VIRTIO_NET_F_CSUM";
+	if (gso == NET_GSO_NONE) {
+		if (h->gso_type & NET_GSO_ECN)
+			return "ECN flag without segmentation";
+	} else {
+		if ((gso == NET_GSO_TCPV4 && !virtio_has(dev, VIRTIO_NET_F_HOST_TSO4)) ||
+		    (gso == NET_GSO_TCPV6 && !virtio_has(dev, VIRTIO_NET_F_HOST_TSO6)) ||
+		    (gso != NET_GSO_TCPV4 && gso != NET_GSO_TCPV6))
+			return "segmentation type not negotiated";
+		if ((h->gso_type & NET_GSO_ECN) && !virtio_has(dev, VIRTIO_NET_F_HOST_ECN))
+			return "ECN segmentation without VIRTIO_NET_F_HOST_ECN";
+		if (!h->flags || h->gso_size == 0)
+			return "segmentation without a checksum offset or segment size";
+	}
+	h->num_buffers = 0;
+	return NULL;
+}
+
+/* Send one chain's frame (header already checked to be there). */
+static void net_tx_frame(struct net *n, const struct virtq_chain *c)
+{
+	size_t len = c->out_len - VIRTIO_NET_HDR_LEN;
+	struct net_hdr hdr;
+	const char *why;
+	unsigned int k;
+
+	/* The header is copied once and only the copy is checked and sent: the
+	 * guest may rewrite its buffer meanwhile. The frame itself goes from
+	 * guest memory straight to the backend; its bytes are the guest's
+	 * business, and the kernel validates GSO metadata against them. */
+	(void)virtq_chain_read(c, 0, &hdr, sizeof(hdr));
+	why = net_tx_check(n->dev, &hdr, len);
+	if (why) {
+		log_limited(&net_log, "virtio-net: dropped a %zu-byte transmitted frame: %s", len,
+			    why);
+		n->stats.tx_dropped++;
+		return;
+	}
+	if (n->backend_gone) {
+		n->stats.tx_dropped++;
+		return;
+	}
+	k = net_io_build(n, &hdr, c->iov, c->nout);
+	if (writev(n->fd, n->io, (int)k) < 0) {
+		/* EAGAIN: a full socket backend (a tap never blocks writers).
+		 * Either way the frame is lost, as on a busy wire. */
+		if (errno != EAGAIN)
+			log_limited(&net_log, "virtio-net: backend write: %s", strerror(errno));
+		n->stats.tx_dropped++;
+		return;
+	}
+	n->stats.tx_frames++;
+	n->stats.tx_bytes += len;
+}
+
+/* Send every frame the driver queued. All of them: with EVENT_IDX the
+ * driver only kicks again after we saw the ring empty. */
+static void net_tx(struct net *n)
+{
+	struct virtio_dev *dev = n->dev;
+	struct virtq *vq = &dev->vq[VIRTIO_NET_TXQ];
+	bool pushed = false;
+	int r;
+
+	while ((r = virtq_pop(vq, &n->chain)) > 0) {
+		if (n->chain.nin || n->chain.out_len < VIRTIO_NET_HDR_LEN) {
+			virtio_fail(dev, n->chain.nin
+					     ? "transmit chain with device-writable buffers"
+					     : "transmit chain shorter than its header");
+			return;
+		}
+		net_tx_frame(n, &n->chain);
+		virtq_push(vq, n->chain.head, 0);
+		pushed = true;
+	}
+	if (r < 0)
+		virtio_fail(dev, "malformed transmit chain");
+	else if (pushed)
+		net_signal(dev, VIRTIO_NET_TXQ);
+}
+
+/* ------------------------------------------------------- receive queue */
+
+static bool net_rx_full(const struct net *n)
+{
+	return n->rx_count >= n->dev->vq[VIRTIO_NET_RXQ].size ||
+	       n->rx_iov_count > NET_RX_IOV - VIRTQ_MAX_SIZE;
+}
+
+/* Enough buffers held to read a frame: one chain, or with MRG_RXBUF
+ * enough bytes for the largest frame expected (or all the ring can give). */
+static bool net_rx_ready(const struct net *n)
+{
+	if (n->rx_count == 0)
+		return false;
+	if (!virtio_has(n->dev, VIRTIO_NET_F_MRG_RXBUF))
+		return true;
+	return n->rx_cap >= n->rx_target || net_rx_full(n);
+}
+
+/* Take one receive chain from the ring and hold it. 1: taken; 0: none
+ * (the ring is empty, virtq_pop has asked the driver for a kick, or we
+ * hold all we can); -1: the driver broke the ring (the device now needs
+ * a reset). */
+static int net_rx_take(struct net *n)
+{
+	struct virtio_dev *dev = n->dev;
+	struct virtq *vq = &dev->vq[VIRTIO_NET_RXQ];
+	struct virtq_chain *c = &n->chain;
+	int r;
+
+	if (!vq->ready || net_rx_full(n))
+		return 0;
+	r = virtq_pop(vq, c);
+	if (r <= 0) {
+		if (r < 0)
+			virtio_fail(dev, "malformed receive chain");
+		return r < 0 ? -1 : 0;
+	}
+	/* 5.1.6.3.1: every receive buffer holds at least the header (with
+	 * MRG_RXBUF each one, or num_buffers could not be written), and is
+	 * device-writable. */
+	if (c->nout || c->in_len < VIRTIO_NET_HDR_LEN) {
+		virtio_fail(dev, c->nout ? "receive chain with device-readable buffers"
+					 : "receive buffer shorter than the 12-byte header");
+		return -1;
+	}
+	n->rx_buf[n->rx_count++] =
+	    (struct net_rx_buf){ .head = c->head, .niov = c->nin, .len = c->in_len };
+	memcpy(&n->rx_iov[n->rx_iov_count], c->iov, c->nin * sizeof(c->iov[0]));
+	n->rx_iov_count += c->nin;
+	n->rx_cap += c->in_len;
+	return 1;
+}
+
+/* Take receive chains until a frame can be read. false if the ring ran
+ * dry first or the driver broke it. */
+static bool net_rx_fill(struct net *n)
+{
+	while (!net_rx_ready(n))
+		if (net_rx_take(n) <= 0)
+			return false;
+	return true;
+}
+
+/* Forget the first `used` held chains (pushed, or dropped by a reset). */
+static void net_rx_consume(struct net *n, unsigned int used)
+{
+	unsigned int niov = 0;
+
+	for (unsigned int i = 0; i < used; i++) {
+		niov += n->rx_buf[i].niov;
+		n->rx_cap -= n->rx_buf[i].len;
+	}
+	n->rx_count -= used;
+	n->rx_iov_count -= niov;
+	memmove(n->rx_buf, n->rx_buf + used, n->rx_count * sizeof(n->rx_buf[0]));
+	memmove(n->rx_iov, n->rx_iov + niov, n->rx_iov_count * sizeof(n->rx_iov[0]));
+}
+
+/* Make a header read from the backend fit what the driver accepted
+ * (5.1.6.4.1): false if the frame needs an offload the driver cannot
+ * take (possible with frames queued before it renegotiated). */
+static bool net_rx_check(const struct virtio_dev *dev, struct net_hdr *h)
+{
+	unsigned int gso = h->gso_type & ~NET_GSO_ECN;
+
+	if (!net_guest_csum(dev)) {
+		if (h->flags & NET_HDR_F_NEEDS_CSUM)
+			return false;
+		h->flags = 0;
+	}
+	h->flags &= NET_HDR_F_NEEDS_CSUM | NET_HDR_F_DATA_VALID;
+	if (gso == NET_GSO_NONE)
+		return !(h->gso_type & NET_GSO_ECN);
+	if (!net_guest_gso(dev, gso))
+		return false;
+	return !(h->gso_type & NET_GSO_ECN) || virtio_has(dev, VIRTIO_NET_F_GUEST_ECN);
+}
+
+/*
+ * The frame ran `got - rx_cap` bytes past the held buffers into rx_over.
+ * With MRG_RXBUF, take more buffers and move that part there (a frame
+ * larger than the target, e.g. on a tap with a jumbo MTU). false if the
+ * frame cannot be delivered whole.
+ */
+static bool net_rx_overflow(struct net *n, size_t got)
+{
+	uint64_t held = n->rx_cap;
+
+	if (!virtio_has(n->dev, VIRTIO_NET_F_MRG_RXBUF) || got - held >= sizeof(n->rx_over))
+		return false;
+	while (n->rx_cap < got)
+		if (net_rx_take(n) <= 0)
+			return false;
+	net_iov_write(n->rx_iov, n->rx_iov_count, held, n->rx_over, got - held);
+	return true;
+}
+
+static void net_rx_drop(struct net *n, ssize_t got, const char *why)
+{
+	log_limited(&net_log, "virtio-net: dropped a %zd-byte received frame: %s", got, why);
+	n->stats.rx_dropped++;
+}
+
+/*
+ * Publish the first `used` held chains as one frame of `got` bytes.
+ * Hazard: with MRG_RXBUF the driver reads num_buffers and then takes that
+ * many used entries; virtq_push makes each entry visible as it goes, so a
+ * driver already polling the ring on another vCPU can find fewer and
+ * drop the frame (Linux counts an rx_length_error). Publishing all of
+ * them with one used->idx store needs a batched push in queue.c.
+ */
+static void net_rx_publish(struct net *n, unsigned int used, size_t got)
+{
+	struct virtq *vq = &n->dev->vq[VIRTIO_NET_RXQ];
+
+	for (unsigned int i = 0; i < used; i++) {
+		uint32_t w = got < n->rx_buf[i].len ? (uint32_t)got : n->rx_buf[i].len;
+
+		virtq_push(vq, n->rx_buf[i].head, w);
+		got -= w;
+	}
+	net_rx_consume(n, used);
+}
+
+/* Read one frame into the held buffers. 1: a frame was delivered or
+ * dropped; 0: none pending; -1: the backend is gone. */
+static int net_rx_frame(struct net *n)
+{
+	struct net_hdr hdr = { 0 };
+	unsigned int k = net_io_build(n, &hdr, n->rx_iov, n->rx_iov_count);
+	unsigned int used = 0;
+	ssize_t got;
+	size_t left;
+
+	/* A tap (like a datagram socket) truncates a frame longer than the
+	 * buffers and says nothing: what lands in rx_over tells. */
+	n->io[k++] = (struct iovec){ .iov_base = n->rx_over, .iov_len = sizeof(n->rx_over) };
+	got = readv(n->fd, n->io, (int)k);
+	if (got < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		net_backend_gone(n, strerror(errno));
+		return -1;
+	}
+	/* 0 is an empty datagram, not end of file: a socket backend that
+	 * closes reports EPOLLHUP, and a tap never reads 0. */
+	if (got < VIRTIO_NET_HDR_LEN + NET_ETH_HLEN) {
+		net_rx_drop(n, got, "shorter than the header and an Ethernet header");
+		return 1;
+	}
+	if ((uint64_t)got > n->rx_cap && !net_rx_overflow(n, (size_t)got)) {
+		net_rx_drop(n, got, "larger than the receive buffers");
+		return 1;
+	}
+	if (!net_rx_check(n->dev, &hdr)) {
+		net_rx_drop(n, got, "needs an offload the driver did not accept");
+		return 1;
+	}
+	for (left = (size_t)got; left; used++)
+		left -= left < n->rx_buf[used].len ? left : n->rx_buf[used].len;
+	hdr.num_buffers = (uint16_t)used;
+	/* The first chain holds at least the header (checked when taken). */
+	net_iov_write(n->rx_iov, n->rx_iov_count, 0, &hdr, sizeof(hdr));
+	n->stats.rx_frames++;
+	n->stats.rx_bytes += (size_t)got - VIRTIO_NET_HDR_LEN;
+	net_rx_publish(n, used, (size_t)got);
+	return 1;
+}
+
+/* Take buffers and watch the backend if a frame can be read. */
+static void net_rx_resume(struct net *n)
+{
+	if (n->backend_gone || !virtio_active(n->dev))
+		return;
+	net_poll(n, net_rx_fill(n));
+}
+
+/* Event-loop thread: the backend has frames (or hung up). */
+static void net_on_backend(void *opaque, uint32_t events)
+{
+	struct net *n = opaque;
+	struct virtio_dev *dev = n->dev;
+	struct virtq *vq = &dev->vq[VIRTIO_NET_RXQ];
+	uint16_t used_before;
+
+	virtio_lock(dev);
+	used_before = vq->used_idx;
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		net_backend_gone(n, events & EPOLLERR ? "failed" : "hung up");
+		goto out;
+	}
+	for (unsigned int i = 0; i < NET_RX_BURST; i++) {
+		if (!virtio_active(dev) || !net_rx_fill(n)) {
+			net_poll(n, false);
+			break;
+		}
+		if (net_rx_frame(n) <= 0)
+			break;
+	}
+	if (virtio_active(dev) && vq->used_idx != used_before)
+		net_signal(dev, VIRTIO_NET_RXQ);
+out:
+	virtio_unlock(dev);
+}
+
+/* ------------------------------------------------------------ ops table */
+
+static int net_activate(struct virtio_dev *dev)
+{
+	struct net *n = dev->priv;
+	int err;
+
+	n->rx_target = net_guest_gso(dev, NET_GSO_TCPV4) || net_guest_gso(dev, NET_GSO_TCPV6)
+			   ? NET_RX_BIG
+			   : NET_RX_SMALL;
+	if (n->is_tap) {
+		err = tap_set_offload(n->fd, net_tun_offloads(dev));
+		if (err) {
+			log_msg("virtio-net: enabling the tap's offloads: %s", strerror(-err));
+			return err;
+		}
+	}
+	net_rx_resume(n);
+	return 0;
+}
+
+static void net_notify(struct virtio_dev *dev, unsigned int q)
+{
+	struct net *n = dev->priv;
+
+	if (q == VIRTIO_NET_TXQ)
+		net_tx(n);
+	else
+		net_rx_resume(n);
+}
+
+static void net_reset(struct virtio_dev *dev)
+{
+	struct net *n = dev->priv;
+
+	net_poll(n, false);
+	net_rx_consume(n, n->rx_count);
+}
+
+static void net_destroy(struct virtio_dev *dev)
+{
+	struct net *n = dev->priv;
+
+	close(n->fd);
+	free(n);
+	dev->priv = NULL;
+}
+
+static const struct virtio_ops net_ops = {
+	.name = "net",
+	.device_id = VIRTIO_ID_NET,
+	.nqueues = 2,
+	.queue_max = VIRTQ_MAX_SIZE,
+	.features = VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |
+		    VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) |
+		    VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN) |
+		    VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) |
+		    VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) |
+		    VIRTIO_BIT(VIRTIO_NET_F_STATUS),
+	.config_size = NET_CONFIG_SIZE,
+	.activate = net_activate,
+	.notify = net_notify,
+	.reset = net_reset,
+	.destroy = net_destroy,
+};
+
+/* ---------------------------------------------------------- constructors */
+
+int virtio_net_create_fd(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm, int fd,
+			 bool is_tap, const uint8_t mac[6])
+{
+	struct net *n = calloc(1, sizeof(*n));
+	int err;
+
+	if (!n) {
+		err = -ENOMEM;
+		goto err_fd;
+	}
+	n->dev = dev;
+	n->ev = ev;
+	n->fd = fd;
+	n->is_tap = is_tap;
+	err = evloop_add(ev, fd, 0, net_on_backend, n);
+	if (err)
+		goto err_free;
+	virtio_dev_init(dev, &net_ops, n, gm);
+	net_config_init(dev, mac);
+	return 0;
+
+err_free:
+	free(n);
+err_fd:
+	close(fd);
+	return err;
+}
+
+int virtio_net_create(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm,
+		      const struct net_config *cfg)
+{
+	uint8_t mac[6];
+	int fd, err;
+
+	if (cfg->mac_set) {
+		memcpy(mac, cfg->mac, sizeof(mac));
+	} else {
+		virtio_net_default_mac(cfg->tap, mac);
+	}
+	if ((mac[0] & 1) || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5])) {
+		log_msg("tap '%s': mac %02x:%02x:%02x:%02x:%02x:%02x is multicast or zero, "
+			"not a NIC's address",
+			cfg->tap, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+		return -EINVAL;
+	}
+	fd = tap_open(cfg->tap, VIRTIO_NET_HDR_LEN);
+	if (fd < 0)
+		return fd;
+	err = virtio_net_create_fd(dev, ev, gm, fd, true, mac);
+	if (err)
+		log_msg("tap '%s': %s", cfg->tap, strerror(-err));
+	return err;
+}
+
+void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *out)
+{
+	const struct net *n = dev->priv;
+
+	virtio_lock(dev);
+	*out = n->stats;
+	virtio_unlock(dev);
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-net (virtio 1.2, 5.1): one receive queue (0) and one transmit
+ * queue (1), no control queue, backed by a Linux tap interface.
+ *
+ * Frames cross the backend fd whole, each preceded by the 12-byte
+ * struct virtio_net_hdr of VERSION_1, which is also what a tap with
+ * IFF_VNET_HDR reads and writes: the header goes through unchanged once
+ * checked against the features the driver accepted.
+ *
+ * Offered: MAC, STATUS (link always up), MRG_RXBUF, CSUM, HOST_TSO4/6,
+ * HOST_ECN (the tap accepts partially checksummed and GSO frames),
+ * GUEST_CSUM, GUEST_TSO4/6, GUEST_ECN (enabled on the tap with
+ * TUNSETOFFLOAD from the features the driver accepted, at DRIVER_OK).
+ * Not offered: UFO and USO (Linux no longer sends or accepts UFO), MTU,
+ * MQ and everything that needs a control queue.
+ */
+#ifndef PETREL_VIRTIO_NET_H
+#define PETREL_VIRTIO_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "evloop.h"
+#include "log.h"
+#include "mem.h"
+#include "virtio/virtio.h"
+
+/* Feature bits (virtio 1.2, 5.1.3). */
+#define VIRTIO_NET_F_CSUM 0
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
+#define VIRTIO_NET_F_GUEST_ECN 9
+#define VIRTIO_NET_F_HOST_TSO4 11
+#define VIRTIO_NET_F_HOST_TSO6 12
+#define VIRTIO_NET_F_HOST_ECN 13
+#define VIRTIO_NET_F_MRG_RXBUF 15
+#define VIRTIO_NET_F_STATUS 16
+
+#define VIRTIO_NET_RXQ 0
+#define VIRTIO_NET_TXQ 1
+
+/* struct virtio_net_hdr with VERSION_1 (num_buffers always present). */
+#define VIRTIO_NET_HDR_LEN 12
+/* Largest frame after the header (virtio 1.2, 5.1.6.3: a 65535-byte IP
+ * packet and the Ethernet header); longer transmitted frames are dropped. */
+#define VIRTIO_NET_FRAME_MAX 65550
+
+struct virtio_net_stats {
+	uint64_t tx_frames, tx_bytes, tx_dropped; /* bytes: frames without the header */
+	uint64_t rx_frames, rx_bytes, rx_dropped;
+};
+
+/* Open the tap cfg->tap (see tap_open: attached to or created as a
+ * single-queue tap with virtio-net headers) and make `dev` a virtio-net
+ * device on it, watched by `ev`. The MAC is cfg->mac if cfg->mac_set,
+ * else virtio_net_default_mac(cfg->tap). The caller has initialised
+ * dev->lock; the transport is attached afterwards. 0, or -errno after
+ * printing one line "petrel: tap 'NAME': <reason>". */
+int virtio_net_create(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm,
+		      const struct net_config *cfg) MUST_CHECK;
+
+/* The device on an already open backend: `fd` is nonblocking and carries
+ * one frame per read and write, each with its header (a tap, or in tests
+ * and fuzzing a SOCK_SEQPACKET socket). Takes ownership of fd, also on
+ * failure. `is_tap`: set the tap's offloads at DRIVER_OK. 0 or -errno;
+ * prints nothing. */
+int virtio_net_create_fd(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm, int fd,
+			 bool is_tap, const uint8_t mac[6]) MUST_CHECK;
+
+/* The MAC petrel picks for a tap when the user gives none: stable across
+ * runs and distinct per tap name, locally administered and unicast:
+ * 52:54:00 followed by the low 24 bits of the 32-bit FNV-1a hash of the
+ * name (big-endian). */
+void virtio_net_default_mac(const char *tap, uint8_t mac[6]);
+
+/* Counters since creation (takes dev->lock). */
+void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *out);
+
+#endif
