@@ -119,12 +119,12 @@ int virtio_devices_create(struct vm *vm)
 		err = devices_add(vm, "--net", create_net, 0);
 	if (!err && cfg->vsock.cid)
 		err = devices_add(vm, "--vsock", create_vsock, 0);
+	if (!err && cfg->balloon)
+		err = devices_add(vm, "--balloon", create_balloon, 0);
 	if (!err && cfg->virtio_console)
 		err = devices_add(vm, "--console virtio", create_console, 0);
 	if (!err && !cfg->no_rng)
 		err = devices_add(vm, "rng", create_rng, 0);
-	if (!err && cfg->balloon)
-		err = devices_add(vm, "--balloon", create_balloon, 0);
 	for (unsigned int slot = vm->nvirtio; !err && slot < PETREL_VIRTIO_MMIO_SLOTS; slot++)
 		err = bus_register(&vm->mmio,
 				   PETREL_VIRTIO_MMIO_BASE + slot * PETREL_VIRTIO_MMIO_STRIDE,

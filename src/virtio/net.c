@@ -460,22 +460,21 @@ static void net_rx_drop(struct net *n, ssize_t got, const char *why)
 
 /*
  * Publish the first `used` held chains as one frame of `got` bytes.
- * Hazard: with MRG_RXBUF the driver reads num_buffers and then takes that
- * many used entries; virtq_push makes each entry visible as it goes, so a
- * driver already polling the ring on another vCPU can find fewer and
- * drop the frame (Linux counts an rx_length_error). Publishing all of
- * them with one used->idx store needs a batched push in queue.c.
+ * With MRG_RXBUF the driver reads num_buffers and then takes that many
+ * used entries: they are published with one used->idx store, so a driver
+ * already polling the ring on another vCPU never sees only some of them.
  */
 static void net_rx_publish(struct net *n, unsigned int used, size_t got)
 {
-	struct virtq *vq = &n->dev->vq[VIRTIO_NET_RXQ];
+	uint16_t heads[VIRTQ_MAX_SIZE];
+	uint32_t written[VIRTQ_MAX_SIZE];
 
 	for (unsigned int i = 0; i < used; i++) {
-		uint32_t w = got < n->rx_buf[i].len ? (uint32_t)got : n->rx_buf[i].len;
-
-		virtq_push(vq, n->rx_buf[i].head, w);
-		got -= w;
+		written[i] = got < n->rx_buf[i].len ? (uint32_t)got : n->rx_buf[i].len;
+		heads[i] = n->rx_buf[i].head;
+		got -= written[i];
 	}
+	virtq_push_n(&n->dev->vq[VIRTIO_NET_RXQ], heads, written, used);
 	net_rx_consume(n, used);
 }
 

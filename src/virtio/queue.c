@@ -198,18 +198,26 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	return chain_walk(q, head, c);
 }
 
+void virtq_push_n(struct virtq *q, const uint16_t *heads, const uint32_t *written, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		size_t elem =
+		    USED_RING + (size_t)USED_ELEM * ((uint16_t)(q->used_idx + i) % q->size);
+
+		ring_store32(q->used, elem, heads[i]);
+		ring_store32(q->used, elem + 4, written[i]);
+	}
+	/* Release: the elements, and the data the device wrote into the
+	 * buffers, must be visible before the driver can see the new index
+	 * that hands them over; one index store hands over all n at once. */
+	atomic_thread_fence(memory_order_release);
+	q->used_idx = (uint16_t)(q->used_idx + n);
+	ring_store16(q->used, USED_IDX, q->used_idx);
+}
+
 void virtq_push(struct virtq *q, uint16_t head, uint32_t written)
 {
-	size_t elem = USED_RING + (size_t)USED_ELEM * (q->used_idx % q->size);
-
-	ring_store32(q->used, elem, head);
-	ring_store32(q->used, elem + 4, written);
-	/* Release: the element, and the data the device wrote into the
-	 * buffers, must be visible before the driver can see the new index
-	 * that hands them over. */
-	atomic_thread_fence(memory_order_release);
-	q->used_idx++;
-	ring_store16(q->used, USED_IDX, q->used_idx);
+	virtq_push_n(q, &head, &written, 1);
 }
 
 bool virtq_need_interrupt(struct virtq *q)

@@ -70,6 +70,10 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c) MUST_CHECK;
 /* Publish `head` as used with `written` bytes. */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t written);
 
+/* Publish n (<= size) chains with one used->idx update, so the driver sees
+ * all or none of them (a frame spread over several mergeable buffers). */
+void virtq_push_n(struct virtq *q, const uint16_t *heads, const uint32_t *written, unsigned int n);
+
 /* After one or more pushes: does the driver want an interrupt now?
  * (VIRTQ_AVAIL_F_NO_INTERRUPT, or used_event with EVENT_IDX.) */
 bool virtq_need_interrupt(struct virtq *q);
