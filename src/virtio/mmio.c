@@ -303,12 +303,14 @@ static void mmio_write_reg(struct virtio_mmio *m, uint64_t reg, uint32_t v)
 		mmio_queue_ready(m, v);
 		break;
 	case VIRTIO_MMIO_REG_QUEUE_NOTIFY:
-		if (v < dev->ops->nqueues && virtio_active(dev))
+		/* A kick before DRIVER_OK is not an error (Linux's balloon
+		 * sends one while probing): mmio_driver_ok looks at every
+		 * queue once, and buffers are used from then on. */
+		if (v < dev->ops->nqueues)
 			mmio_kick(m, v);
 		else
-			log_limited(&mmio_log, "virtio-%s: kick of queue %u %s; ignored",
-				    dev->ops->name, v,
-				    v < dev->ops->nqueues ? "before DRIVER_OK" : "out of range");
+			log_limited(&mmio_log, "virtio-%s: kick of queue %u, out of range; ignored",
+				    dev->ops->name, v);
 		break;
 	case VIRTIO_MMIO_REG_INTERRUPT_ACK:
 		atomic_fetch_and(&m->isr, ~v);
