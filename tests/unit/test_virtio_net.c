@@ -16,14 +16,13 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "fake_gm.h"
+#include "fake_virtq.h"
 #include "harness.h"
-#include "le.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
 #include "virtio/tap.h"
@@ -47,34 +46,10 @@ static struct env {
 	struct virtio_dev *d; /* &dev, or the one inside an MMIO transport */
 	struct evloop ev;
 	int peer;
-	unsigned int irqs[2];
-	unsigned int resets;
-	uint16_t avail_idx[2], next_desc[2];
+	struct fake_transport ft; /* ft.used[q]: interrupts; ft.needs_reset */
+	struct fake_vq vq[2];
 	gpa_t next_buf;
 } env;
-
-static void fake_used(struct virtio_dev *dev, unsigned int q)
-{
-	(void)dev;
-	env.irqs[q]++;
-}
-
-static void fake_config_changed(struct virtio_dev *dev)
-{
-	(void)dev;
-}
-
-static void fake_needs_reset(struct virtio_dev *dev)
-{
-	dev->status |= VIRTIO_STATUS_NEEDS_RESET;
-	env.resets++;
-}
-
-static const struct virtio_transport_ops fake_transport = {
-	.used = fake_used,
-	.config_changed = fake_config_changed,
-	.needs_reset = fake_needs_reset,
-};
 
 static gpa_t q_desc(unsigned int q)
 {
@@ -96,39 +71,42 @@ static void *gp(gpa_t gpa, size_t len)
 	return gm_ptr(&env.gm, gpa, len);
 }
 
+/* Queue q's rings, empty, as the driver sees them. */
+static void ring_init(unsigned int q, uint16_t size)
+{
+	fake_vq_init(&env.vq[q], &env.gm, size, q_desc(q), q_avail(q), q_used(q));
+	memset(gp(q_desc(q), 0x3000), 0, 0x3000);
+}
+
 /* Set the queues up as a driver would and, like the transport at
  * DRIVER_OK, activate. */
 static bool start(uint64_t features, uint16_t rx_size)
 {
 	env.d->features = VIRTIO_BIT(VIRTIO_F_VERSION_1) | features;
 	for (unsigned int q = 0; q < 2; q++) {
-		struct virtq *vq = &env.d->vq[q];
-
-		virtq_reset(vq);
-		vq->size = q == VIRTIO_NET_RXQ ? rx_size : QSIZE;
-		vq->desc_gpa = q_desc(q);
-		vq->avail_gpa = q_avail(q);
-		vq->used_gpa = q_used(q);
-		if (virtq_start(vq, &env.gm))
+		ring_init(q, q == VIRTIO_NET_RXQ ? rx_size : QSIZE);
+		if (!fake_vq_start(env.d, q, &env.vq[q]))
 			return false;
-		vq->ready = true;
-		memset(gp(q_desc(q), 0x3000), 0, 0x3000);
-		env.avail_idx[q] = env.next_desc[q] = 0;
-		env.irqs[q] = 0;
+		env.ft.used[q] = 0;
 	}
-	env.d->status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-			VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
+	env.d->status = FAKE_STATUS_DRIVER_OK;
 	return env.d->ops->activate(env.d) == 0;
+}
+
+/* Forget the last case, with no device yet. */
+static void env_clear(void)
+{
+	memset(&env, 0, sizeof(env));
+	env.next_buf = BUF_BASE;
+	env.peer = -1;
+	env.d = &env.dev;
 }
 
 static bool setup(uint64_t features, uint16_t rx_size)
 {
 	int sv[2];
 
-	memset(&env, 0, sizeof(env));
-	env.next_buf = BUF_BASE;
-	env.peer = -1;
-	env.d = &env.dev;
+	env_clear();
 	if (!fake_gm_init(&env.gm, 0, RAM_SIZE))
 		return false;
 	pthread_mutex_init(&env.d->lock, NULL);
@@ -139,7 +117,7 @@ static bool setup(uint64_t features, uint16_t rx_size)
 	env.peer = sv[1];
 	if (virtio_net_create_fd(env.d, &env.ev, &env.gm, sv[0], false, test_mac))
 		return false;
-	env.d->transport = &fake_transport;
+	fake_transport_attach(env.d, &env.ft);
 	return start(features, rx_size);
 }
 
@@ -161,36 +139,23 @@ struct seg {
 	gpa_t gpa;	  /* out: where it was placed */
 };
 
-/* Queue one chain of `n` segments on q; returns its head. */
+/* Queue one chain of `n` (<= 16) segments on q, each placed in the next
+ * free guest memory; returns its head. */
 static uint16_t add_chain(unsigned int q, struct seg *s, unsigned int n)
 {
-	uint16_t size = env.d->vq[q].size;
-	uint16_t head = env.next_desc[q] % size;
-	uint8_t *avail = gp(q_avail(q), 4 + 2u * size);
+	struct fake_buf b[16];
 
 	for (unsigned int i = 0; i < n; i++) {
-		uint16_t idx = (uint16_t)((env.next_desc[q] + i) % size);
-		uint8_t *d = gp(q_desc(q) + 16u * idx, 16);
-		uint64_t addr = env.next_buf;
-		uint16_t flags = (uint16_t)((s[i].writable ? 2 : 0) | (i + 1 < n ? 1 : 0));
-		uint16_t next = (uint16_t)((idx + 1) % size);
-
-		s[i].gpa = addr;
+		s[i].gpa = env.next_buf;
 		env.next_buf += (s[i].len + 15) & ~15u;
 		if (env.next_buf > RAM_SIZE - 0x10000)
 			env.next_buf = BUF_BASE;
-		memcpy(d, &addr, 8);
-		memcpy(d + 8, &s[i].len, 4);
-		memcpy(d + 12, &flags, 2);
-		memcpy(d + 14, &next, 2);
 		if (s[i].data)
-			memcpy(gp(addr, s[i].len), s[i].data, s[i].len);
+			memcpy(gp(s[i].gpa, s[i].len), s[i].data, s[i].len);
+		b[i] =
+		    (struct fake_buf){ .gpa = s[i].gpa, .len = s[i].len, .write = s[i].writable };
 	}
-	env.next_desc[q] = (uint16_t)(env.next_desc[q] + n);
-	memcpy(avail + 4 + 2u * (env.avail_idx[q] % size), &head, 2);
-	env.avail_idx[q]++;
-	memcpy(avail + 2, &env.avail_idx[q], 2);
-	return head;
+	return fake_vq_add(&env.vq[q], b, n);
 }
 
 /* One writable buffer of `len` bytes on the receive queue. */
@@ -220,40 +185,23 @@ static uint16_t add_tx(const struct hdr *h, const uint8_t *frame, uint32_t len)
 
 static void kick(unsigned int q)
 {
-	virtio_lock(env.d);
-	env.d->ops->notify(env.d, q);
-	virtio_unlock(env.d);
+	fake_kick(env.d, q);
 }
 
 /* One pass of the event loop without blocking; returns the events handled. */
 static int pump(void)
 {
-	struct epoll_event e[8];
-	int n = epoll_wait(env.ev.epfd, e, 8, 0);
-
-	for (int i = 0; i < n; i++) {
-		const struct evloop_watch *w = &env.ev.watch[e[i].data.u32];
-
-		if (w->fd >= 0)
-			w->fn(w->opaque, e[i].events);
-	}
-	return n;
+	return fake_evloop_pass(&env.ev, 0);
 }
 
 static uint16_t used_idx(unsigned int q)
 {
-	uint16_t v;
-
-	memcpy(&v, gp(q_used(q) + 2, 2), 2);
-	return v;
+	return fake_vq_used_idx(&env.vq[q]);
 }
 
 static void used_elem(unsigned int q, uint16_t i, uint32_t *id, uint32_t *len)
 {
-	uint8_t *e = gp(q_used(q) + 4 + 8u * (i % env.d->vq[q].size), 8);
-
-	memcpy(id, e, 4);
-	memcpy(len, e + 4, 4);
+	fake_vq_used_elem(&env.vq[q], i, id, len);
 }
 
 static void fill_frame(uint8_t *f, size_t len, uint8_t seed)
@@ -330,9 +278,9 @@ static void net_tx_frame(void)
 	REQUIRE(used_idx(VIRTIO_NET_TXQ) == 1);
 	used_elem(VIRTIO_NET_TXQ, 0, &id, &len);
 	CHECK(id == head && len == 0);
-	CHECK(env.irqs[VIRTIO_NET_TXQ] == 1);
+	CHECK(env.ft.used[VIRTIO_NET_TXQ] == 1);
 	CHECK(stats().tx_frames == 1 && stats().tx_bytes == 60);
-	CHECK(env.resets == 0);
+	CHECK(env.ft.needs_reset == 0);
 	teardown();
 }
 
@@ -409,7 +357,7 @@ static void net_tx_offload_checks(void)
 	CHECK(used_idx(VIRTIO_NET_TXQ) == ARRAY_SIZE(bad));
 	CHECK(stats().tx_dropped == ARRAY_SIZE(bad) - 1);
 	CHECK(stats().tx_frames == 1);
-	CHECK(env.resets == 0);
+	CHECK(env.ft.needs_reset == 0);
 	teardown();
 }
 
@@ -433,7 +381,7 @@ static void net_tx_sizes(void)
 	CHECK(recv(env.peer, got, sizeof(got), MSG_DONTWAIT) < 0);
 	CHECK(used_idx(VIRTIO_NET_TXQ) == 5);
 	CHECK(stats().tx_dropped == 3);
-	CHECK(env.resets == 0);
+	CHECK(env.ft.needs_reset == 0);
 	teardown();
 }
 
@@ -449,7 +397,7 @@ static void net_tx_malformed(void)
 	REQUIRE(setup(0, QSIZE));
 	add_chain(VIRTIO_NET_TXQ, &short_hdr, 1);
 	kick(VIRTIO_NET_TXQ);
-	CHECK(env.resets == 1);
+	CHECK(env.ft.needs_reset == 1);
 	CHECK(used_idx(VIRTIO_NET_TXQ) == 0);
 	CHECK(recv(env.peer, got, sizeof(got), MSG_DONTWAIT) < 0);
 	teardown();
@@ -457,13 +405,13 @@ static void net_tx_malformed(void)
 	REQUIRE(setup(0, QSIZE));
 	add_chain(VIRTIO_NET_TXQ, with_in, 2);
 	kick(VIRTIO_NET_TXQ);
-	CHECK(env.resets == 1);
+	CHECK(env.ft.needs_reset == 1);
 	teardown();
 
 	REQUIRE(setup(0, QSIZE));
 	add_chain(VIRTIO_NET_TXQ, &only_in, 1);
 	kick(VIRTIO_NET_TXQ);
-	CHECK(env.resets == 1);
+	CHECK(env.ft.needs_reset == 1);
 	teardown();
 }
 
@@ -491,7 +439,7 @@ static void net_rx_frame(void)
 	CHECK(out.flags == 2); /* DATA_VALID kept with GUEST_CSUM */
 	CHECK(out.hdr_len == 99);
 	CHECK(memcmp(gp(buf + 12, 100), frame, 100) == 0);
-	CHECK(env.irqs[VIRTIO_NET_RXQ] == 1);
+	CHECK(env.ft.used[VIRTIO_NET_RXQ] == 1);
 	CHECK(stats().rx_frames == 1 && stats().rx_bytes == 100);
 	teardown();
 }
@@ -574,7 +522,7 @@ static void net_rx_mergeable(void)
 	REQUIRE(peer_send(&h, frame, sizeof(frame)));
 	pump();
 	REQUIRE(used_idx(VIRTIO_NET_RXQ) == 3);
-	CHECK(env.irqs[VIRTIO_NET_RXQ] == 1);
+	CHECK(env.ft.used[VIRTIO_NET_RXQ] == 1);
 	for (uint16_t i = 0; i < 3; i++) {
 		used_elem(VIRTIO_NET_RXQ, i, &id, &len);
 		CHECK(id == head[i]);
@@ -775,7 +723,7 @@ static void net_rx_malformed(void)
 	REQUIRE(setup(0, QSIZE));
 	add_rx(11, NULL);
 	kick(VIRTIO_NET_RXQ);
-	CHECK(env.resets == 1);
+	CHECK(env.ft.needs_reset == 1);
 	CHECK(pump() == 0);
 	teardown();
 
@@ -784,13 +732,13 @@ static void net_rx_malformed(void)
 	add_rx(1000, NULL);
 	add_rx(8, NULL);
 	kick(VIRTIO_NET_RXQ);
-	CHECK(env.resets == 1);
+	CHECK(env.ft.needs_reset == 1);
 	teardown();
 
 	REQUIRE(setup(0, QSIZE));
 	add_chain(VIRTIO_NET_RXQ, ro, 2);
 	kick(VIRTIO_NET_RXQ);
-	CHECK(env.resets == 1);
+	CHECK(env.ft.needs_reset == 1);
 	teardown();
 }
 
@@ -845,24 +793,6 @@ static void net_backend_hangup(void)
 
 /* --------------------------------------------------- through virtio-mmio */
 
-static struct virtio_mmio *mmio;
-
-static uint32_t mmio_rd(uint64_t off, uint32_t len)
-{
-	uint8_t b[4] = { 0 };
-
-	virtio_mmio_access(mmio, off, b, len, false);
-	return (uint32_t)le_get(b, len);
-}
-
-static void mmio_wr(uint64_t off, uint32_t v)
-{
-	uint8_t b[4];
-
-	le_put(b, v, 4);
-	virtio_mmio_access(mmio, off, b, 4, true);
-}
-
 /* The device behind the real transport, set up through its registers as
  * Linux's drivers do, with the features Linux accepts. */
 static void net_through_mmio(void)
@@ -870,16 +800,13 @@ static void net_through_mmio(void)
 	uint64_t want = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | F(MAC) |
 			F(STATUS) | F(MRG_RXBUF) | F(CSUM) | F(GUEST_CSUM) | F(HOST_TSO4) |
 			F(GUEST_TSO4);
-	uint64_t offered;
+	struct virtio_mmio *mmio;
 	struct hdr h = { 0 };
 	uint8_t frame[60], got[100], mac[6];
 	gpa_t buf;
 	int sv[2];
 
-	memset(&env, 0, sizeof(env));
-	env.next_buf = BUF_BASE;
-	env.peer = -1;
-	env.d = &env.dev;
+	env_clear();
 	REQUIRE(fake_gm_init(&env.gm, 0, RAM_SIZE));
 	REQUIRE(evloop_init(&env.ev) == 0);
 	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
@@ -890,54 +817,39 @@ static void net_through_mmio(void)
 	REQUIRE(virtio_mmio_attach(mmio, &env.ev, -1, 0xd1000000, 5) == 0);
 	env.d = &mmio->dev;
 
-	CHECK(mmio_rd(0x08, 4) == VIRTIO_ID_NET);
-	mmio_wr(0x14, 0);
-	offered = mmio_rd(0x10, 4);
-	mmio_wr(0x14, 1);
-	offered |= (uint64_t)mmio_rd(0x10, 4) << 32;
-	CHECK((offered & want) == want);
+	CHECK(fake_mmio_read(mmio, VIRTIO_MMIO_REG_DEVICE_ID) == VIRTIO_ID_NET);
+	CHECK((fake_mmio_features(mmio) & want) == want);
 	for (unsigned int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)mmio_rd(0x100 + i, 1);
+		mac[i] = (uint8_t)fake_mmio_read_n(mmio, VIRTIO_MMIO_REG_CONFIG + i, 1);
 	CHECK(memcmp(mac, test_mac, 6) == 0);
-	CHECK(mmio_rd(0x106, 2) == 1);
+	CHECK(fake_mmio_read_n(mmio, VIRTIO_MMIO_REG_CONFIG + 6, 2) == 1);
 
-	mmio_wr(0x70, 1);
-	mmio_wr(0x70, 1 | 2);
-	mmio_wr(0x24, 0);
-	mmio_wr(0x20, (uint32_t)want);
-	mmio_wr(0x24, 1);
-	mmio_wr(0x20, (uint32_t)(want >> 32));
-	mmio_wr(0x70, 1 | 2 | 8);
-	REQUIRE(mmio_rd(0x70, 4) & 8);
+	REQUIRE(fake_mmio_negotiate(mmio, want) & VIRTIO_STATUS_FEATURES_OK);
 	for (unsigned int q = 0; q < 2; q++) {
-		mmio_wr(0x30, q);
-		CHECK(mmio_rd(0x34, 4) == 256);
-		mmio_wr(0x38, QSIZE);
-		mmio_wr(0x80, (uint32_t)q_desc(q));
-		mmio_wr(0x90, (uint32_t)q_avail(q));
-		mmio_wr(0xa0, (uint32_t)q_used(q));
-		mmio_wr(0x44, 1);
+		fake_mmio_write(mmio, VIRTIO_MMIO_REG_QUEUE_SEL, q);
+		CHECK(fake_mmio_read(mmio, VIRTIO_MMIO_REG_QUEUE_NUM_MAX) == 256);
+		ring_init(q, QSIZE);
+		fake_mmio_queue(mmio, q, &env.vq[q]);
 	}
 	for (unsigned int i = 0; i < 48; i++) /* 64 KiB: the guest takes TSO */
 		add_rx(1536, i == 0 ? &buf : NULL);
-	mmio_wr(0x70, 1 | 2 | 8 | 4);
-	REQUIRE(mmio_rd(0x70, 4) == (1 | 2 | 8 | 4));
+	REQUIRE(fake_mmio_driver_ok(mmio) == FAKE_STATUS_DRIVER_OK);
 
 	fill_frame(frame, sizeof(frame), 17);
 	add_tx(&h, frame, sizeof(frame));
-	mmio_wr(0x50, VIRTIO_NET_TXQ);
+	fake_mmio_write(mmio, VIRTIO_MMIO_REG_QUEUE_NOTIFY, VIRTIO_NET_TXQ);
 	CHECK(recv(env.peer, got, sizeof(got), MSG_DONTWAIT) == 72);
 	CHECK(used_idx(VIRTIO_NET_TXQ) == 1);
-	CHECK(mmio_rd(0x60, 4) & 1);
-	mmio_wr(0x64, 1);
+	CHECK(fake_mmio_read(mmio, VIRTIO_MMIO_REG_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING);
+	fake_mmio_write(mmio, VIRTIO_MMIO_REG_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
 
 	REQUIRE(peer_send(&h, frame, sizeof(frame)));
 	pump();
 	REQUIRE(used_idx(VIRTIO_NET_RXQ) == 1);
 	CHECK(memcmp(gp(buf + 12, sizeof(frame)), frame, sizeof(frame)) == 0);
-	CHECK(mmio_rd(0x60, 4) & 1);
+	CHECK(fake_mmio_read(mmio, VIRTIO_MMIO_REG_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING);
 
-	mmio_wr(0x70, 0); /* reset: no more frames taken */
+	fake_mmio_write(mmio, VIRTIO_MMIO_REG_STATUS, 0); /* reset: no more frames taken */
 	REQUIRE(peer_send(&h, frame, sizeof(frame)));
 	CHECK(pump() == 0);
 
@@ -1013,10 +925,7 @@ static void net_real_tap(void)
 	close(fd);
 	if (unshare(CLONE_NEWNET))
 		SKIP("cannot make a network namespace (needs CAP_SYS_ADMIN)");
-	memset(&env, 0, sizeof(env));
-	env.next_buf = BUF_BASE;
-	env.peer = -1;
-	env.d = &env.dev;
+	env_clear();
 	REQUIRE(fake_gm_init(&env.gm, 0, RAM_SIZE));
 	pthread_mutex_init(&env.d->lock, NULL);
 	REQUIRE(evloop_init(&env.ev) == 0);
@@ -1030,7 +939,7 @@ static void net_real_tap(void)
 	CHECK(if_nametoindex(TAP_NAME) == 0);
 	cfg.mac[0] = test_mac[0];
 	REQUIRE(virtio_net_create(env.d, &env.ev, &env.gm, &cfg) == 0);
-	env.d->transport = &fake_transport;
+	fake_transport_attach(env.d, &env.ft);
 
 	/* Created, as a single-queue tap with 12-byte virtio-net headers. */
 	ifindex = if_nametoindex(TAP_NAME);
@@ -1048,7 +957,7 @@ static void net_real_tap(void)
 	REQUIRE(start(F(GUEST_CSUM) | F(GUEST_TSO4) | F(GUEST_TSO6) | F(GUEST_ECN) | F(CSUM) |
 			  F(HOST_TSO4) | F(HOST_TSO6),
 		      QSIZE));
-	CHECK(env.resets == 0);
+	CHECK(env.ft.needs_reset == 0);
 
 	/* Frames both ways, seen by a packet socket on the host side. */
 	REQUIRE(link_up(TAP_NAME));
@@ -1122,7 +1031,7 @@ static void net_real_tap(void)
 	memcpy(&out, gp(buf, 12), 12);
 	CHECK(out.num_buffers == 1 && out.gso_type == 0);
 	CHECK(memcmp(gp(buf + 12, sizeof(frame)), frame, sizeof(frame)) == 0);
-	CHECK(env.irqs[VIRTIO_NET_RXQ] == 1);
+	CHECK(env.ft.used[VIRTIO_NET_RXQ] == 1);
 	close(pkt);
 
 	env.d->ops->destroy(env.d);
