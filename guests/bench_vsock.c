@@ -39,11 +39,6 @@ static const struct vsock_config vsock_cfg = {
 	.die = die,
 };
 
-static void report(const char *name, uint64_t bytes, uint64_t cycles)
-{
-	printf("vsock: %s %lu %lu\n", name, (unsigned long)bytes, (unsigned long)cycles);
-}
-
 /* The payload is whatever the transmit slots hold. */
 static void bench_send(uint32_t port, uint64_t total)
 {
@@ -62,7 +57,7 @@ static void bench_send(uint32_t port, uint64_t total)
 		if (rdtsc() > deadline)
 			die("send: no answer");
 	}
-	report("send", total, rdtsc() - t0);
+	bench_report("vsock", "send", total, rdtsc() - t0);
 	vsock_reset();
 }
 
@@ -85,7 +80,7 @@ static void bench_recv(uint32_t port, uint64_t total)
 		if (rdtsc() > deadline)
 			die("recv: data stopped");
 	}
-	report("recv", vsock.conn.fwd_cnt, rdtsc() - t0);
+	bench_report("vsock", "recv", vsock.conn.fwd_cnt, rdtsc() - t0);
 	vsock_reset();
 }
 

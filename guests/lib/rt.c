@@ -260,6 +260,11 @@ long cmdline_long(const char *key, long min, long def)
 	return v >= min ? v : def;
 }
 
+void bench_report(const char *guest, const char *name, uint64_t bytes, uint64_t cycles)
+{
+	printf("%s: %s %lu %lu\n", guest, name, (unsigned long)bytes, (unsigned long)cycles);
+}
+
 const char *test_name = "guest";
 unsigned int test_failures;
 

@@ -129,6 +129,10 @@ long cmdline_long(const char *key, long min, long def);
 uint32_t fmt_str(char *p, uint32_t n, const char *s);
 uint32_t fmt_num(char *p, uint32_t n, uint64_t v, unsigned int base, int width);
 
+/* A benchmark guest's result line, "GUEST: NAME BYTES CYCLES" (TSC
+ * cycles), which bench/run parses. */
+void bench_report(const char *guest, const char *name, uint64_t bytes, uint64_t cycles);
+
 /* The verdict of a test guest: test_fail prints "NAME: FAIL what" and
  * counts it in test_failures; test_done prints "NAME: done, N failures"
  * and exits with 0 iff N = 0. NAME is test_name, which the guest sets
