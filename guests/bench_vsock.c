@@ -10,15 +10,14 @@
  *         and take "mb=" MiB; the clock runs from the accept to the last
  *         byte
  * The data is consumed as it arrives (counted, not copied or checked:
- * guests/virtio_vsock.c tests the contents); the credit goes back to the
- * peer every BUF_ALLOC / 4 bytes (lib/vsock.c). Output: "vsock: NAME BYTES CYCLES" and
- * "vsock: done"; exit 1 if a connection failed.
+ * guests/virtio_vsock.c tests the contents); lib/vsock.c gives the credit
+ * back to the peer every BUF_ALLOC / 4 bytes. Output: "vsock: NAME BYTES
+ * CYCLES" and "vsock: done"; exit 1 if a connection failed.
  */
 #include "rt.h"
 #include "virtio.h"
 #include "vsock.h"
 
-#define PAYLOAD 65536 /* petrel's largest packet */
 #define BUF_ALLOC (1U << 20)
 
 static uint8_t user_stack[16384] __attribute__((aligned(16)));
@@ -33,7 +32,7 @@ static const struct vsock_config vsock_cfg = {
 	.name = "vsock",
 	.rx_bufs = 16,
 	.tx_slots = 8,
-	.payload = PAYLOAD,
+	.payload = 65536, /* petrel's largest packet */
 	.buf_alloc = BUF_ALLOC,
 	.features = VIRTIO_BIT(VIRTIO_F_EVENT_IDX),
 	.die = die,

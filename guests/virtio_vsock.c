@@ -24,9 +24,6 @@
 #include "virtio.h"
 #include "vsock.h"
 
-#define PAYLOAD 4096
-#define BUF_ALLOC 65536U
-
 static uint8_t user_stack[16384] __attribute__((aligned(16)));
 
 static __attribute__((noreturn)) void die(const char *what)
@@ -39,8 +36,8 @@ static const struct vsock_config vsock_cfg = {
 	.name = "virtio_vsock",
 	.rx_bufs = 32,
 	.tx_slots = 16,
-	.payload = PAYLOAD,
-	.buf_alloc = BUF_ALLOC,
+	.payload = 4096,
+	.buf_alloc = 65536, /* the receive ring: a power of 2 */
 	.keep_data = true,
 	.die = die,
 };
