@@ -102,11 +102,6 @@ static void drain(void)
 		reap();
 }
 
-static void report(const char *name, uint64_t bytes, uint64_t cycles)
-{
-	printf("blk: %s %lu %lu\n", name, (unsigned long)bytes, (unsigned long)cycles);
-}
-
 static void seq_pass(const char *name, uint32_t type, uint64_t region, uint32_t req,
 		     unsigned long passes)
 {
@@ -116,7 +111,7 @@ static void seq_pass(const char *name, uint32_t type, uint64_t region, uint32_t 
 		for (uint64_t off = 0; off + req <= region; off += req, bytes += req)
 			issue(type, off, req);
 	drain();
-	report(name, bytes, rdtsc() - t0);
+	bench_report("blk", name, bytes, rdtsc() - t0);
 }
 
 static void rand_pass(const char *name, uint32_t type, uint64_t region, unsigned long count)
@@ -127,23 +122,15 @@ static void rand_pass(const char *name, uint32_t type, uint64_t region, unsigned
 		issue(type, bench_lcg(&state, region / BENCH_RAND_BLOCK) * BENCH_RAND_BLOCK,
 		      BENCH_RAND_BLOCK);
 	drain();
-	report(name, (uint64_t)count * BENCH_RAND_BLOCK, rdtsc() - t0);
-}
-
-static unsigned long opt(const char *key, unsigned long def)
-{
-	char val[24];
-
-	if (cmdline_get(key, val, sizeof(val)) == 0 && parse_ulong(val) > 0)
-		return (unsigned long)parse_ulong(val);
-	return def;
+	bench_report("blk", name, (uint64_t)count * BENCH_RAND_BLOCK, rdtsc() - t0);
 }
 
 static void user_main(void)
 {
-	uint64_t region = (uint64_t)opt("mb", 64) << 20, capacity;
-	uint32_t req = (uint32_t)opt("seq", 1024) << 10;
-	unsigned long passes = opt("passes", 16), count = opt("count", 8192);
+	uint64_t region = (uint64_t)cmdline_long("mb", 1, 64) << 20, capacity;
+	uint32_t req = (uint32_t)cmdline_long("seq", 1, 1024) << 10;
+	unsigned long passes = cmdline_long("passes", 1, 16),
+		      count = cmdline_long("count", 1, 8192);
 
 	printf("blk: running at cpl=%u\n", current_cpl());
 	if (virtio_find(VIRTIO_ID_BLOCK, 0, &dev) ||
@@ -159,7 +146,7 @@ static void user_main(void)
 	capacity = virtio_cfg_read64(&dev, BLK_CFG_CAPACITY) * SECTOR;
 	if (dev.features & VIRTIO_BIT(BLK_F_SIZE_MAX))
 		size_max = virtio_cfg_read32(&dev, BLK_CFG_SIZE_MAX);
-	depth = (unsigned int)opt("depth", 1);
+	depth = (unsigned int)cmdline_long("depth", 1, 1);
 	for (unsigned int i = 0; i < depth && i < MAX_DEPTH; i++) {
 		slots[i].hdr = virtio_alloc(sizeof(struct blk_req), 16);
 		slots[i].buf = virtio_alloc(req, 4096);

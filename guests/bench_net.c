@@ -133,18 +133,10 @@ static void bench_rx(void)
 	report("rx", bytes, frames ? last - first : 0, frames);
 }
 
-static unsigned long opt(const char *key, unsigned long def)
-{
-	char val[24];
-
-	if (cmdline_get(key, val, sizeof(val)) == 0 && parse_ulong(val) > 0)
-		return (unsigned long)parse_ulong(val);
-	return def;
-}
-
 static void user_main(void)
 {
-	unsigned long count = opt("count", 100000), len = opt("len", FRAME_MAX);
+	unsigned long count = cmdline_long("count", 1, 100000),
+		      len = cmdline_long("len", 1, FRAME_MAX);
 
 	printf("net: running at cpl=%u\n", current_cpl());
 	rx_mem = virtio_alloc(RX_BUFS * RX_LEN, 4096);

@@ -71,13 +71,6 @@ static struct slot *slots;
 static int slot_of_head[VIRTQ_MAX_SIZE];
 static uint64_t capacity;
 static uint32_t size_max, seg_max_data;
-static unsigned int failures;
-
-static void fail(const char *what)
-{
-	printf("virtio_blk: FAIL %s\n", what);
-	failures++;
-}
 
 /* --------------------------------------------------------- requests */
 
@@ -221,7 +214,7 @@ static void check_status(const char *what, int st, int want)
 		printf("virtio_blk: %s ok\n", what);
 	} else {
 		printf("virtio_blk: %s: status %d, want %d\n", what, st, want);
-		fail(what);
+		test_fail(what);
 	}
 }
 
@@ -241,7 +234,7 @@ static void functional(uint8_t *buf, bool ro)
 	isr = virtio_isr_ack(&dev);
 	printf("virtio_blk: interrupt status after a request: %#x\n", isr);
 	if (!(isr & VIRTIO_MMIO_INT_VRING))
-		fail("used-buffer interrupt status");
+		test_fail("used-buffer interrupt status");
 
 	memset(buf, 0, 8 * SECTOR);
 	st = req_sync(BLK_T_IN, 8, buf, 8 * SECTOR, 0, false, &written);
@@ -252,7 +245,7 @@ static void functional(uint8_t *buf, bool ro)
 				printf("virtio_blk: sector %lu byte %u: %#x, host wrote %#x\n",
 				       (unsigned long)s, i, buf[(s - 8) * SECTOR + i],
 				       host_byte(s, i));
-				fail("host pattern");
+				test_fail("host pattern");
 				s = 16;
 				break;
 			}
@@ -265,14 +258,14 @@ static void functional(uint8_t *buf, bool ro)
 		st = req_sync(BLK_T_OUT, 0, buf, SECTOR, 0, false, NULL);
 		printf("virtio_blk: write to a read-only disk: status %d\n", st);
 		if (st != BLK_S_IOERR)
-			fail("write to a read-only disk");
+			test_fail("write to a read-only disk");
 		return;
 	}
 
 	for (unsigned int k = 0; k < sizeof(singles) / sizeof(singles[0]); k++) {
 		guest_sector(buf, singles[k]);
 		if (req_sync(BLK_T_OUT, singles[k], buf, SECTOR, 0, false, NULL) != BLK_S_OK)
-			fail("single-sector write");
+			test_fail("single-sector write");
 	}
 	guest_sector(buf, capacity - 1);
 	check_status("write of the last sector",
@@ -290,42 +283,42 @@ static void functional(uint8_t *buf, bool ro)
 		memset(buf, 0, SECTOR);
 		if (req_sync(BLK_T_IN, singles[k], buf, SECTOR, 0, false, NULL) != BLK_S_OK ||
 		    !guest_sector_ok(buf, singles[k]))
-			fail("single-sector read back");
+			test_fail("single-sector read back");
 	}
 	memset(buf, 0, SECTOR);
 	if (req_sync(BLK_T_IN, capacity - 1, buf, SECTOR, 0, false, NULL) != BLK_S_OK ||
 	    !guest_sector_ok(buf, capacity - 1))
-		fail("last sector read back");
+		test_fail("last sector read back");
 	memset(buf, 0, 16 * SECTOR);
 	if (req_sync(BLK_T_IN, 64, buf, 8 * SECTOR, SECTOR, true, NULL) != BLK_S_OK ||
 	    req_sync(BLK_T_IN, 200, buf + 8 * SECTOR, 8 * SECTOR, 2 * SECTOR, false, NULL) !=
 		BLK_S_OK)
-		fail("multi-sector read back");
+		test_fail("multi-sector read back");
 	for (uint64_t s = 0; s < 8; s++)
 		if (!guest_sector_ok(buf + s * SECTOR, 64 + s) ||
 		    !guest_sector_ok(buf + (8 + s) * SECTOR, 200 + s)) {
-			fail("multi-sector read back data");
+			test_fail("multi-sector read back data");
 			break;
 		}
-	printf("virtio_blk: guest pattern read back (%u failures so far)\n", failures);
+	printf("virtio_blk: guest pattern read back (%u failures so far)\n", test_failures);
 
 	if (dev.features & VIRTIO_BIT(BLK_F_FLUSH))
 		check_status("flush", req_sync(BLK_T_FLUSH, 0, NULL, 0, 0, false, NULL), BLK_S_OK);
 	else
-		fail("flush not offered");
+		test_fail("flush not offered");
 
 	st = req_sync(BLK_T_IN, capacity, buf, SECTOR, 0, false, NULL);
 	printf("virtio_blk: read past the end: status %d\n", st);
 	if (st != BLK_S_IOERR)
-		fail("read past the end");
+		test_fail("read past the end");
 	st = req_sync(BLK_T_OUT, capacity - 1, buf, 2 * SECTOR, 0, false, NULL);
 	printf("virtio_blk: write across the end: status %d\n", st);
 	if (st != BLK_S_IOERR)
-		fail("write across the end");
+		test_fail("write across the end");
 	st = req_sync(0x7f, 0, buf, SECTOR, 0, false, NULL);
 	printf("virtio_blk: unknown type 0x7f: status %d\n", st);
 	if (st != BLK_S_UNSUPP)
-		fail("unknown type");
+		test_fail("unknown type");
 }
 
 /* --------------------------------------------------------- stress */
@@ -390,7 +383,7 @@ static void pass(const char *name, uint32_t type, uint8_t *img, uint64_t bytes, 
 		} while (inflight && virtq_has_used(&vq));
 	}
 	if (err) {
-		fail(name);
+		test_fail(name);
 		return;
 	}
 	if (type == BLK_T_IN) {
@@ -399,7 +392,7 @@ static void pass(const char *name, uint32_t type, uint8_t *img, uint64_t bytes, 
 		if (bad) {
 			printf("virtio_blk: %s: %lu words differ from generation %lu\n", name,
 			       (unsigned long)bad, (unsigned long)gen);
-			fail(name);
+			test_fail(name);
 		}
 	}
 	printf("virtio_blk: stress %-14s %5lu requests %8lu bytes %10lu cycles kicks %lu "
@@ -417,12 +410,12 @@ static void stress(uint64_t mb, unsigned int depth)
 	if (REGION_START + bytes / SECTOR > capacity) {
 		printf("virtio_blk: disk too small for a %lu MiB stress region\n",
 		       (unsigned long)mb);
-		fail("stress region");
+		test_fail("stress region");
 		return;
 	}
 	img = virtio_alloc(bytes, 4096);
 	if (!img) {
-		fail("stress buffer");
+		test_fail("stress buffer");
 		return;
 	}
 	virtq_interrupts(&vq, false);
@@ -438,26 +431,18 @@ static void stress(uint64_t mb, unsigned int depth)
 
 /* --------------------------------------------------------- main */
 
-static long opt(const char *key, long def)
-{
-	char val[24];
-
-	if (cmdline_get(key, val, sizeof(val)) == 0 && parse_ulong(val) >= 0)
-		return parse_ulong(val);
-	return def;
-}
-
 static void user_main(void)
 {
 	uint64_t want = VIRTIO_BIT(BLK_F_SIZE_MAX) | VIRTIO_BIT(BLK_F_SEG_MAX) |
 			VIRTIO_BIT(BLK_F_RO) | VIRTIO_BIT(BLK_F_BLK_SIZE) | VIRTIO_BIT(BLK_F_FLUSH);
-	bool ro = opt("ro", 0);
-	long depth = opt("depth", 32);
+	bool ro = cmdline_long("ro", 0, 0);
+	long depth = cmdline_long("depth", 0, 32);
 	uint8_t *buf;
 
-	if (opt("event_idx", 1))
+	test_name = "virtio_blk";
+	if (cmdline_long("event_idx", 0, 1))
 		want |= VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
-	if (opt("indirect", 1))
+	if (cmdline_long("indirect", 0, 1))
 		want |= VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC);
 	if (depth < 1 || depth > MAX_DEPTH)
 		depth = 32;
@@ -482,19 +467,17 @@ static void user_main(void)
 	       dev.features & VIRTIO_BIT(BLK_F_BLK_SIZE) ? virtio_cfg_read32(&dev, BLK_CFG_BLK_SIZE)
 							 : 0);
 	if (!slots || !buf || capacity < 2048) {
-		fail("setup (memory, or a disk under 1 MiB)");
+		test_fail("setup (memory, or a disk under 1 MiB)");
 		guest_exit(1);
 	}
 	if (ro != !!(dev.features & VIRTIO_BIT(BLK_F_RO)))
-		fail(ro ? "F_RO not offered on a read-only disk"
-			: "F_RO offered on a writable disk");
+		test_fail(ro ? "F_RO not offered on a read-only disk"
+			     : "F_RO offered on a writable disk");
 	functional(buf, ro);
-	if (!ro && opt("stress", 1))
-		stress((uint64_t)opt("mb", 4), (unsigned int)depth);
-	if (virtio_status(&dev) & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED))
-		fail("device status shows NEEDS_RESET or FAILED");
-	printf("virtio_blk: done, %u failures\n", failures);
-	guest_exit(failures ? 1 : 0);
+	if (!ro && cmdline_long("stress", 0, 1))
+		stress((uint64_t)cmdline_long("mb", 0, 4), (unsigned int)depth);
+	virtio_check_status(&dev);
+	test_done();
 }
 
 int guest_main(void)

@@ -38,13 +38,7 @@ static struct virtq rxq, txq;
 static uint8_t *rx_mem, *tx_mem;
 static int rx_of_head[VIRTQ_MAX_SIZE], tx_of_head[VIRTQ_MAX_SIZE];
 static bool tx_busy[TX_BUFS];
-static unsigned int tx_inflight, failures;
-
-static void fail(const char *what)
-{
-	printf("virtio_console: FAIL %s\n", what);
-	failures++;
-}
+static unsigned int tx_inflight;
 
 /* ------------------------------------------------------------ transmit */
 
@@ -92,31 +86,6 @@ static bool tx_drain(void)
 	return true;
 }
 
-/* A tiny formatter for the transmit lines: appends s, or v in decimal
- * (zero-padded to width) or hex. */
-static uint32_t put_str(char *p, uint32_t n, const char *s)
-{
-	while (*s)
-		p[n++] = *s++;
-	return n;
-}
-
-static uint32_t put_num(char *p, uint32_t n, uint64_t v, unsigned int base, int width)
-{
-	char t[24];
-	int k = 0;
-
-	do {
-		t[k++] = "0123456789abcdef"[v % base];
-		v /= base;
-	} while (v);
-	while (width-- > k)
-		p[n++] = '0';
-	while (k)
-		p[n++] = t[--k];
-	return n;
-}
-
 static void tx_lines(unsigned int lines)
 {
 	static char chunk[TX_LEN];
@@ -129,14 +98,14 @@ static void tx_lines(unsigned int lines)
 				break;
 			n = 0;
 		}
-		n = put_str(chunk, n, "vcon line ");
-		n = put_num(chunk, n, i, 10, 5);
-		n = put_str(chunk, n, " abcdefghijklmnopqrstuvwxyz\n");
+		n = fmt_str(chunk, n, "vcon line ");
+		n = fmt_num(chunk, n, i, 10, 5);
+		n = fmt_str(chunk, n, " abcdefghijklmnopqrstuvwxyz\n");
 	}
 	if (n && !tx_send(chunk, n))
-		fail("transmit");
+		test_fail("transmit");
 	if (!tx_drain())
-		fail("transmit drain");
+		test_fail("transmit drain");
 	printf("virtio_console: sent %u lines in %lu cycles, %lu kicks\n", lines,
 	       (unsigned long)(rdtsc() - t0), (unsigned long)txq.kicks);
 }
@@ -176,7 +145,7 @@ static void rx_all(long max, uint64_t idle_cycles)
 			continue;
 		}
 		if (head < 0 || w > RX_LEN) {
-			fail("receive");
+			test_fail("receive");
 			break;
 		}
 		last = rdtsc();
@@ -204,21 +173,21 @@ static void rx_all(long max, uint64_t idle_cycles)
 		if (stop)
 			break;
 		if (!rx_post((unsigned int)rx_of_head[head]))
-			fail("receive re-post");
+			test_fail("receive re-post");
 		virtq_kick(&rxq);
 	}
 	first[nfirst] = 0;
-	n = put_str(line, 0, "virtio_console: got count=");
-	n = put_num(line, n, count, 10, 0);
-	n = put_str(line, n, " fnv1a64=");
-	n = put_num(line, n, h, 16, 16);
-	n = put_str(line, n, " end=");
-	n = put_str(line, n, end);
-	n = put_str(line, n, " first='");
-	n = put_str(line, n, first);
-	n = put_str(line, n, "'\n");
+	n = fmt_str(line, 0, "virtio_console: got count=");
+	n = fmt_num(line, n, count, 10, 0);
+	n = fmt_str(line, n, " fnv1a64=");
+	n = fmt_num(line, n, h, 16, 16);
+	n = fmt_str(line, n, " end=");
+	n = fmt_str(line, n, end);
+	n = fmt_str(line, n, " first='");
+	n = fmt_str(line, n, first);
+	n = fmt_str(line, n, "'\n");
 	if (!tx_send(line, n) || !tx_drain())
-		fail("transmit of the report");
+		test_fail("transmit of the report");
 	line[n] = 0;
 	printf("%s", line);
 }
@@ -230,23 +199,14 @@ static void rx_all(long max, uint64_t idle_cycles)
 static void say_result(void)
 {
 	char line[48];
-	uint32_t n = put_str(line, 0, "virtio_console: done, ");
+	uint32_t n = fmt_str(line, 0, "virtio_console: done, ");
 
-	n = put_num(line, n, failures, 10, 0);
-	n = put_str(line, n, " failures\n");
+	n = fmt_num(line, n, test_failures, 10, 0);
+	n = fmt_str(line, n, " failures\n");
 	tx_send(line, n);
 	tx_drain();
 	line[n] = 0;
 	printf("%s", line);
-}
-
-static long opt(const char *key, long def)
-{
-	char val[24];
-
-	if (cmdline_get(key, val, sizeof(val)) == 0 && parse_ulong(val) >= 0)
-		return parse_ulong(val);
-	return def;
 }
 
 static void user_main(void)
@@ -254,9 +214,11 @@ static void user_main(void)
 	static const char hello[] = "virtio_console: hello over the transmitq\n";
 	static const char emerg[] = "virtio_console: emergency write\n";
 	uint64_t want = VIRTIO_BIT(CON_F_SIZE) | VIRTIO_BIT(CON_F_EMERG_WRITE);
-	long max = opt("max", -1), idle_ms = opt("idle", 5000), mhz = opt("mhz", 2000);
+	long max = cmdline_long("max", 0, -1), idle_ms = cmdline_long("idle", 0, 5000),
+	     mhz = cmdline_long("mhz", 0, 2000);
 
-	if (opt("event_idx", 1))
+	test_name = "virtio_console";
+	if (cmdline_long("event_idx", 0, 1))
 		want |= VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
 	printf("virtio_console: running at cpl=%u\n", current_cpl());
 	virtio_list();
@@ -274,21 +236,21 @@ static void user_main(void)
 	virtq_interrupts(&txq, false);
 	for (unsigned int i = 0; i < RX_BUFS; i++)
 		if (!rx_post(i))
-			fail("receive post");
+			test_fail("receive post");
 	virtq_kick(&rxq);
 
 	{
 		char line[48];
-		uint32_t n = put_str(line, 0, "virtio_console: running at cpl=");
+		uint32_t n = fmt_str(line, 0, "virtio_console: running at cpl=");
 
-		n = put_num(line, n, current_cpl(), 10, 0);
+		n = fmt_num(line, n, current_cpl(), 10, 0);
 		line[n++] = '\n';
 		if (!tx_send(line, n) || !tx_drain())
-			fail("transmit");
+			test_fail("transmit");
 	}
 	if (!tx_send(hello, sizeof(hello) - 1) || !tx_drain())
-		fail("transmit hello");
-	tx_lines((unsigned int)opt("lines", 2000));
+		test_fail("transmit hello");
+	tx_lines((unsigned int)cmdline_long("lines", 0, 2000));
 	if (dev.features & VIRTIO_BIT(CON_F_EMERG_WRITE)) {
 		for (const char *p = emerg; *p; p++)
 			virtio_cfg_write32(&dev, CON_CFG_EMERG_WR, (uint8_t)*p);
@@ -297,10 +259,9 @@ static void user_main(void)
 		printf("virtio_console: EMERG_WRITE not offered\n");
 	}
 	rx_all(max, (uint64_t)idle_ms * (uint64_t)mhz * 1000);
-	if (virtio_status(&dev) & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED))
-		fail("device status shows NEEDS_RESET or FAILED");
+	virtio_check_status(&dev);
 	say_result();
-	guest_exit(failures ? 1 : 0);
+	guest_exit(test_failures ? 1 : 0);
 }
 
 int guest_main(void)

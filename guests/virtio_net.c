@@ -27,18 +27,11 @@ static struct virtio_dev dev;
 static struct virtq rxq, txq;
 static uint8_t *rx_buf[VIRTQ_MAX_SIZE], *tx_buf;
 static uint8_t mac[6];
-static unsigned int failures;
 static bool got_arp_reply, got_echo_reply;
 
 static const uint8_t my_ip[4] = { 10, 0, 2, 15 }, host_ip[4] = { 10, 0, 2, 1 };
 static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static uint8_t host_mac[6];
-
-static void fail(const char *what)
-{
-	printf("virtio_net: FAIL %s\n", what);
-	failures++;
-}
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -81,12 +74,12 @@ static void send_frame(uint32_t len)
 
 	memset(tx_buf, 0, HDR);
 	if (virtq_add(&txq, &b, 1, 0, false) < 0) {
-		fail("transmit queue full");
+		test_fail("transmit queue full");
 		return;
 	}
 	virtq_kick(&txq);
 	if (virtq_wait(&txq, &w) < 0)
-		fail("transmitted frame never completed");
+		test_fail("transmitted frame never completed");
 }
 
 static void send_arp(uint16_t op, const uint8_t *dst_mac, const uint8_t *target_mac,
@@ -151,7 +144,7 @@ static void handle_frame(const uint8_t *f, uint32_t len)
 		   memcmp(f + 14 + 12, host_ip, 4) == 0 && f[14 + 20] == 0 &&
 		   get16(f + 14 + 20 + 4) == 0x7e7e) {
 		if (inet_csum(f + 14 + 20, len - 14 - 20) != 0)
-			fail("echo reply checksum");
+			test_fail("echo reply checksum");
 		if (!got_echo_reply)
 			printf("virtio_net: echo reply from 10.0.2.1, %u bytes\n", len);
 		got_echo_reply = true;
@@ -171,17 +164,17 @@ static void receive_until(const bool *flag)
 		if (h == -1)
 			continue;
 		if (h < 0 || len < HDR + 14 || len > RX_LEN) {
-			fail("bad receive completion");
+			test_fail("bad receive completion");
 			return;
 		}
 		if (rx_buf[h][10] != 1 || rx_buf[h][11] != 0)
-			fail("num_buffers is not 1");
+			test_fail("num_buffers is not 1");
 		handle_frame(rx_buf[h] + HDR, len - HDR);
 		/* Give the buffer back. */
 		b = (struct virtq_buf){ rx_buf[h], RX_LEN };
 		h = virtq_add(&rxq, &b, 0, 1, false);
 		if (h < 0) {
-			fail("receive queue full");
+			test_fail("receive queue full");
 			return;
 		}
 		rx_buf[h] = b.addr;
@@ -192,9 +185,9 @@ static void receive_until(const bool *flag)
 static void user_main(void)
 {
 	uint64_t want = VIRTIO_BIT(NET_F_MAC) | VIRTIO_BIT(NET_F_STATUS);
-	char val[8];
 
-	if (cmdline_get("mrg", val, sizeof(val)) || val[0] != '0')
+	test_name = "virtio_net";
+	if (cmdline_long("mrg", 0, 1))
 		want |= VIRTIO_BIT(NET_F_MRG_RXBUF);
 	printf("virtio_net: running at cpl=%u\n", current_cpl());
 	tx_buf = virtio_alloc(TX_LEN, 64);
@@ -225,22 +218,20 @@ static void user_main(void)
 	       (unsigned long)dev.offered, (unsigned long)dev.features, mac[0], mac[1], mac[2],
 	       mac[3], mac[4], mac[5], virtio_cfg_read16(&dev, 6) & 1 ? "up" : "down");
 	if (!(virtio_cfg_read16(&dev, 6) & 1))
-		fail("link down");
+		test_fail("link down");
 
 	send_arp(1, broadcast, (const uint8_t[6]){ 0 }, host_ip);
 	receive_until(&got_arp_reply);
 	if (!got_arp_reply)
-		fail("no ARP reply");
+		test_fail("no ARP reply");
 	else {
 		send_echo();
 		receive_until(&got_echo_reply);
 		if (!got_echo_reply)
-			fail("no echo reply");
+			test_fail("no echo reply");
 	}
-	if (virtio_status(&dev) & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED))
-		fail("device status shows NEEDS_RESET or FAILED");
-	printf("virtio_net: done, %u failures\n", failures);
-	guest_exit(failures ? 1 : 0);
+	virtio_check_status(&dev);
+	test_done();
 }
 
 int guest_main(void)

@@ -18,14 +18,7 @@
 static uint8_t user_stack[16384] __attribute__((aligned(16)));
 static struct virtio_dev dev;
 static struct virtq vq;
-static unsigned int failures;
 static uint64_t hist[256];
-
-static void fail(const char *what)
-{
-	printf("virtio_rng: FAIL %s\n", what);
-	failures++;
-}
 
 /* One synchronous read into buf; returns the used length or -1. */
 static long rng_read(uint8_t *buf, uint32_t len)
@@ -56,13 +49,13 @@ static void small_reads(uint8_t *a, uint8_t *b)
 	printf("virtio_rng: read 1: %ld bytes, %02x%02x%02x%02x...\n", na, a[0], a[1], a[2], a[3]);
 	printf("virtio_rng: read 2: %ld bytes, %02x%02x%02x%02x...\n", nb, b[0], b[1], b[2], b[3]);
 	if (na <= 0 || nb <= 0) {
-		fail("small read");
+		test_fail("small read");
 		return;
 	}
 	if (na >= 8 && all_equal(a, na))
-		fail("read 1 is one value repeated");
+		test_fail("read 1 is one value repeated");
 	if (na == nb && memcmp(a, b, (size_t)na) == 0)
-		fail("the two reads are equal");
+		test_fail("the two reads are equal");
 }
 
 static void bulk(uint64_t total)
@@ -74,7 +67,7 @@ static void bulk(uint64_t total)
 	bool busy[DEPTH] = { false };
 
 	if (!bufs) {
-		fail("bulk buffer");
+		test_fail("bulk buffer");
 		return;
 	}
 	virtq_interrupts(&vq, false);
@@ -101,7 +94,7 @@ static void bulk(uint64_t total)
 			const uint8_t *p;
 
 			if (h < 0 || w > CHUNK) {
-				fail("bulk read");
+				test_fail("bulk read");
 				return;
 			}
 			busy[head_buf[h]] = false;
@@ -129,19 +122,17 @@ static void bulk(uint64_t total)
 	       (unsigned long)got, (unsigned long)reqs, (unsigned long)(rdtsc() - t0), seen,
 	       (unsigned long)lo, (unsigned long)hi, (unsigned long)mean);
 	if (seen != 256 || lo + dev6 < mean || hi > mean + dev6)
-		fail("byte histogram");
+		test_fail("byte histogram");
 }
 
 static void user_main(void)
 {
 	uint64_t want = 0;
 	uint8_t *small = virtio_alloc(2 * SMALL, 64);
-	char val[24];
-	long kb = 1024;
+	long kb = cmdline_long("kb", 0, 1024);
 
-	if (cmdline_get("kb", val, sizeof(val)) == 0 && parse_ulong(val) >= 0)
-		kb = parse_ulong(val);
-	if (cmdline_get("event_idx", val, sizeof(val)) || val[0] != '0')
+	test_name = "virtio_rng";
+	if (cmdline_long("event_idx", 0, 1))
 		want |= VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
 	printf("virtio_rng: running at cpl=%u\n", current_cpl());
 	virtio_list();
@@ -155,10 +146,8 @@ static void user_main(void)
 	small_reads(small, small + SMALL);
 	if (kb)
 		bulk((uint64_t)kb << 10);
-	if (virtio_status(&dev) & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED))
-		fail("device status shows NEEDS_RESET or FAILED");
-	printf("virtio_rng: done, %u failures\n", failures);
-	guest_exit(failures ? 1 : 0);
+	virtio_check_status(&dev);
+	test_done();
 }
 
 int guest_main(void)

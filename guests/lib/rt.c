@@ -76,21 +76,41 @@ void puts_serial(const char *s)
 		putc_serial(*s++);
 }
 
+uint32_t fmt_str(char *p, uint32_t n, const char *s)
+{
+	while (*s)
+		p[n++] = *s++;
+	return n;
+}
+
+uint32_t fmt_num(char *p, uint32_t n, uint64_t v, unsigned int base, int width)
+{
+	char t[24];
+	int k = 0;
+
+	do {
+		t[k++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	while (width-- > k)
+		p[n++] = '0';
+	while (k)
+		p[n++] = t[--k];
+	return n;
+}
+
+/* The sign goes between the padding and the digits, inside `width`. */
 static void put_num(uint64_t v, unsigned int base, int width, char pad, int neg)
 {
 	char buf[24];
-	int n = 0;
+	uint32_t n = fmt_num(buf, 0, v, base, 0);
 
-	do {
-		buf[n++] = "0123456789abcdef"[v % base];
-		v /= base;
-	} while (v);
-	if (neg)
-		buf[n++] = '-';
-	while (width-- > n)
+	for (width -= (int)n + neg; width > 0; width--)
 		putc_serial(pad);
-	while (n)
-		putc_serial(buf[--n]);
+	if (neg)
+		putc_serial('-');
+	for (uint32_t k = 0; k < n; k++)
+		putc_serial(buf[k]);
 }
 
 int vprintf(const char *fmt, va_list ap)
@@ -227,6 +247,37 @@ long parse_ulong(const char *s)
 			return -1;
 	}
 	return v;
+}
+
+long cmdline_long(const char *key, long min, long def)
+{
+	char val[24];
+	long v;
+
+	if (cmdline_get(key, val, sizeof(val)) < 0)
+		return def;
+	v = parse_ulong(val);
+	return v >= min ? v : def;
+}
+
+void bench_report(const char *guest, const char *name, uint64_t bytes, uint64_t cycles)
+{
+	printf("%s: %s %lu %lu\n", guest, name, (unsigned long)bytes, (unsigned long)cycles);
+}
+
+const char *test_name = "guest";
+unsigned int test_failures;
+
+void test_fail(const char *what)
+{
+	printf("%s: FAIL %s\n", test_name, what);
+	test_failures++;
+}
+
+void test_done(void)
+{
+	printf("%s: done, %u failures\n", test_name, test_failures);
+	guest_exit(test_failures ? 1 : 0);
 }
 
 size_t strlen(const char *s)

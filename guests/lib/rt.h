@@ -118,6 +118,29 @@ __attribute__((noreturn)) void guest_exit(uint8_t status);
 int cmdline_get(const char *key, char *buf, size_t len);
 /* Parses a decimal or 0x-hex number; returns -1 on bad input. */
 long parse_ulong(const char *s);
+/* The number "key=" gives when it is present, parses and is at least
+ * `min` (>= 0); `def` otherwise. */
+long cmdline_long(const char *key, long min, long def);
+
+/* Formatting into a caller's buffer for lines that do not go to COM1:
+ * each appends at offset `n` of `p` (no terminator; the caller sizes `p`)
+ * and returns the new offset. fmt_num writes `v` in `base` (10 or 16,
+ * lower case), zero-padded to `width` digits. */
+uint32_t fmt_str(char *p, uint32_t n, const char *s);
+uint32_t fmt_num(char *p, uint32_t n, uint64_t v, unsigned int base, int width);
+
+/* A benchmark guest's result line, "GUEST: NAME BYTES CYCLES" (TSC
+ * cycles), which bench/run parses. */
+void bench_report(const char *guest, const char *name, uint64_t bytes, uint64_t cycles);
+
+/* The verdict of a test guest: test_fail prints "NAME: FAIL what" and
+ * counts it in test_failures; test_done prints "NAME: done, N failures"
+ * and exits with 0 iff N = 0. NAME is test_name, which the guest sets
+ * first. */
+extern const char *test_name;
+extern unsigned int test_failures;
+void test_fail(const char *what);
+__attribute__((noreturn)) void test_done(void);
 
 /* Drops to CPL3 (SYSEXIT) running fn on stack_top with IOPL=3. */
 __attribute__((noreturn)) void enter_user(void (*fn)(void), void *stack_top);

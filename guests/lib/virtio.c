@@ -175,6 +175,12 @@ uint32_t virtio_status(const struct virtio_dev *dev)
 	return reg_read(dev, VIRTIO_MMIO_STATUS);
 }
 
+void virtio_check_status(const struct virtio_dev *dev)
+{
+	if (virtio_status(dev) & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED))
+		test_fail("device status shows NEEDS_RESET or FAILED");
+}
+
 void virtio_reset(struct virtio_dev *dev)
 {
 	uint64_t deadline = rdtsc() + virtio_timeout_cycles;

@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "petrel/virtio.h"
+
 /* Register offsets (virtio 1.2, 4.2.2). */
 #define VIRTIO_MMIO_MAGIC 0x000
 #define VIRTIO_MMIO_VERSION 0x004
@@ -54,28 +56,6 @@
 #define VIRTIO_MMIO_CONFIG 0x100
 
 #define VIRTIO_MMIO_MAGIC_VALUE 0x74726976 /* "virt" */
-
-/* Device status (2.1). */
-#define VIRTIO_STATUS_ACKNOWLEDGE 1
-#define VIRTIO_STATUS_DRIVER 2
-#define VIRTIO_STATUS_DRIVER_OK 4
-#define VIRTIO_STATUS_FEATURES_OK 8
-#define VIRTIO_STATUS_NEEDS_RESET 64
-#define VIRTIO_STATUS_FAILED 128
-
-/* Reserved feature bits (6). */
-#define VIRTIO_F_INDIRECT_DESC 28
-#define VIRTIO_F_EVENT_IDX 29
-#define VIRTIO_F_VERSION_1 32
-#define VIRTIO_BIT(n) (1ULL << (n))
-
-/* Device IDs (5). */
-#define VIRTIO_ID_NET 1
-#define VIRTIO_ID_BLOCK 2
-#define VIRTIO_ID_CONSOLE 3
-#define VIRTIO_ID_RNG 4
-#define VIRTIO_ID_BALLOON 5
-#define VIRTIO_ID_VSOCK 19
 
 /* InterruptStatus bits (4.2.2). */
 #define VIRTIO_MMIO_INT_VRING 1
@@ -174,6 +154,10 @@ int virtio_driver_ok(struct virtio_dev *dev);
 void virtio_reset(struct virtio_dev *dev);
 
 uint32_t virtio_status(const struct virtio_dev *dev);
+
+/* For test guests: a test_fail (rt.h) when Status shows NEEDS_RESET or
+ * FAILED. */
+void virtio_check_status(const struct virtio_dev *dev);
 
 /* Reads InterruptStatus and, if nonzero, writes it to InterruptACK.
  * Returns what was read. */

@@ -19,33 +19,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "petrel/virtio.h"
+
 #include "log.h"
 #include "mem.h"
 #include "virtio/queue.h"
 
-/* Device status bits (virtio 1.2, 2.1). */
-#define VIRTIO_STATUS_ACKNOWLEDGE 1
-#define VIRTIO_STATUS_DRIVER 2
-#define VIRTIO_STATUS_DRIVER_OK 4
-#define VIRTIO_STATUS_FEATURES_OK 8
-#define VIRTIO_STATUS_NEEDS_RESET 64
-#define VIRTIO_STATUS_FAILED 128
-
-/* Reserved feature bits (virtio 1.2, 6). */
-#define VIRTIO_F_INDIRECT_DESC 28
-#define VIRTIO_F_EVENT_IDX 29
-#define VIRTIO_F_VERSION_1 32
-
-/* Device IDs (virtio 1.2, 5). */
-#define VIRTIO_ID_NET 1
-#define VIRTIO_ID_BLOCK 2
-#define VIRTIO_ID_CONSOLE 3
-#define VIRTIO_ID_RNG 4
-#define VIRTIO_ID_BALLOON 5
-#define VIRTIO_ID_VSOCK 19
-
 #define VIRTIO_MAX_QUEUES 8
-#define VIRTIO_BIT(n) (1ULL << (n))
 
 struct virtio_dev;
 
