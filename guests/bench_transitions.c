@@ -82,7 +82,7 @@ static volatile uint32_t sink;
 
 static void mmio(void)
 {
-	sink = mmio_read32(rng.base + VIRTIO_MMIO_INTERRUPT_STATUS);
+	sink = mmio_read32(rng.base + VIRTIO_MMIO_REG_INTERRUPT_STATUS);
 }
 
 static void pio(void)
@@ -98,7 +98,7 @@ static void hypercall(void)
 
 static void doorbell(void)
 {
-	mmio_write32(rng.base + VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	mmio_write32(rng.base + VIRTIO_MMIO_REG_QUEUE_NOTIFY, 0);
 }
 
 static void measure(const char *name, void (*op)(void), unsigned long n)

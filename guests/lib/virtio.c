@@ -106,12 +106,12 @@ static int cmdline_entry(unsigned int idx, struct mmio_entry *e)
 static bool entry_probe(const struct mmio_entry *e, struct virtio_dev *dev)
 {
 	*dev = (struct virtio_dev){ .base = e->base, .size = e->size, .irq = e->irq };
-	if (e->size < VIRTIO_MMIO_CONFIG ||
-	    reg_read(dev, VIRTIO_MMIO_MAGIC) != VIRTIO_MMIO_MAGIC_VALUE)
+	if (e->size < VIRTIO_MMIO_REG_CONFIG ||
+	    reg_read(dev, VIRTIO_MMIO_REG_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC)
 		return false;
-	dev->device_id = reg_read(dev, VIRTIO_MMIO_DEVICE_ID);
-	dev->vendor_id = reg_read(dev, VIRTIO_MMIO_VENDOR_ID);
-	return reg_read(dev, VIRTIO_MMIO_VERSION) == 2;
+	dev->device_id = reg_read(dev, VIRTIO_MMIO_REG_DEVICE_ID);
+	dev->vendor_id = reg_read(dev, VIRTIO_MMIO_REG_VENDOR_ID);
+	return reg_read(dev, VIRTIO_MMIO_REG_VERSION) == 2;
 }
 
 /*
@@ -160,8 +160,9 @@ void virtio_list(void)
 		found++;
 		printf("virtio: %#lx size %#lx irq %u: magic %#x version %u device %u%s\n",
 		       (unsigned long)e.base, (unsigned long)e.size, e.irq,
-		       reg_read(&dev, VIRTIO_MMIO_MAGIC), reg_read(&dev, VIRTIO_MMIO_VERSION),
-		       dev.device_id, ok ? "" : " (not usable)");
+		       reg_read(&dev, VIRTIO_MMIO_REG_MAGIC_VALUE),
+		       reg_read(&dev, VIRTIO_MMIO_REG_VERSION), dev.device_id,
+		       ok ? "" : " (not usable)");
 	}
 	if (!cmd)
 		printf("virtio: %u devices in petrel's %u slots at %#lx\n", found, i,
@@ -172,7 +173,7 @@ void virtio_list(void)
 
 uint32_t virtio_status(const struct virtio_dev *dev)
 {
-	return reg_read(dev, VIRTIO_MMIO_STATUS);
+	return reg_read(dev, VIRTIO_MMIO_REG_STATUS);
 }
 
 void virtio_check_status(const struct virtio_dev *dev)
@@ -185,14 +186,14 @@ void virtio_reset(struct virtio_dev *dev)
 {
 	uint64_t deadline = rdtsc() + virtio_timeout_cycles;
 
-	reg_write(dev, VIRTIO_MMIO_STATUS, 0);
+	reg_write(dev, VIRTIO_MMIO_REG_STATUS, 0);
 	while (virtio_status(dev) != 0 && rdtsc() < deadline)
 		__asm__ volatile("pause");
 }
 
 static void status_set(struct virtio_dev *dev, uint32_t bits)
 {
-	reg_write(dev, VIRTIO_MMIO_STATUS, virtio_status(dev) | bits);
+	reg_write(dev, VIRTIO_MMIO_REG_STATUS, virtio_status(dev) | bits);
 }
 
 int virtio_negotiate(struct virtio_dev *dev, uint64_t wanted)
@@ -200,10 +201,10 @@ int virtio_negotiate(struct virtio_dev *dev, uint64_t wanted)
 	virtio_reset(dev);
 	status_set(dev, VIRTIO_STATUS_ACKNOWLEDGE);
 	status_set(dev, VIRTIO_STATUS_DRIVER);
-	reg_write(dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	dev->offered = reg_read(dev, VIRTIO_MMIO_DEVICE_FEATURES);
-	reg_write(dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	dev->offered |= (uint64_t)reg_read(dev, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+	reg_write(dev, VIRTIO_MMIO_REG_DEVICE_FEATURES_SEL, 0);
+	dev->offered = reg_read(dev, VIRTIO_MMIO_REG_DEVICE_FEATURES);
+	reg_write(dev, VIRTIO_MMIO_REG_DEVICE_FEATURES_SEL, 1);
+	dev->offered |= (uint64_t)reg_read(dev, VIRTIO_MMIO_REG_DEVICE_FEATURES) << 32;
 	dev->features = dev->offered & (wanted | VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	if (!(dev->features & VIRTIO_BIT(VIRTIO_F_VERSION_1))) {
 		printf("virtio: device %u at %#lx does not offer VERSION_1\n", dev->device_id,
@@ -211,10 +212,10 @@ int virtio_negotiate(struct virtio_dev *dev, uint64_t wanted)
 		status_set(dev, VIRTIO_STATUS_FAILED);
 		return -1;
 	}
-	reg_write(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	reg_write(dev, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)dev->features);
-	reg_write(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	reg_write(dev, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(dev->features >> 32));
+	reg_write(dev, VIRTIO_MMIO_REG_DRIVER_FEATURES_SEL, 0);
+	reg_write(dev, VIRTIO_MMIO_REG_DRIVER_FEATURES, (uint32_t)dev->features);
+	reg_write(dev, VIRTIO_MMIO_REG_DRIVER_FEATURES_SEL, 1);
+	reg_write(dev, VIRTIO_MMIO_REG_DRIVER_FEATURES, (uint32_t)(dev->features >> 32));
 	status_set(dev, VIRTIO_STATUS_FEATURES_OK);
 	if (!(virtio_status(dev) & VIRTIO_STATUS_FEATURES_OK)) {
 		printf("virtio: device %u at %#lx refused features %#lx\n", dev->device_id,
@@ -233,10 +234,10 @@ int virtio_driver_ok(struct virtio_dev *dev)
 
 uint32_t virtio_isr_ack(struct virtio_dev *dev)
 {
-	uint32_t isr = reg_read(dev, VIRTIO_MMIO_INTERRUPT_STATUS);
+	uint32_t isr = reg_read(dev, VIRTIO_MMIO_REG_INTERRUPT_STATUS);
 
 	if (isr)
-		reg_write(dev, VIRTIO_MMIO_INTERRUPT_ACK, isr);
+		reg_write(dev, VIRTIO_MMIO_REG_INTERRUPT_ACK, isr);
 	return isr;
 }
 
@@ -244,17 +245,17 @@ uint32_t virtio_isr_ack(struct virtio_dev *dev)
 
 uint8_t virtio_cfg_read8(const struct virtio_dev *dev, uint32_t off)
 {
-	return *(volatile uint8_t *)(dev->base + VIRTIO_MMIO_CONFIG + off);
+	return *(volatile uint8_t *)(dev->base + VIRTIO_MMIO_REG_CONFIG + off);
 }
 
 uint16_t virtio_cfg_read16(const struct virtio_dev *dev, uint32_t off)
 {
-	return *(volatile uint16_t *)(dev->base + VIRTIO_MMIO_CONFIG + off);
+	return *(volatile uint16_t *)(dev->base + VIRTIO_MMIO_REG_CONFIG + off);
 }
 
 uint32_t virtio_cfg_read32(const struct virtio_dev *dev, uint32_t off)
 {
-	return reg_read(dev, VIRTIO_MMIO_CONFIG + off);
+	return reg_read(dev, VIRTIO_MMIO_REG_CONFIG + off);
 }
 
 /* A 64-bit field is two accesses: retry if the device changed the config
@@ -264,16 +265,16 @@ uint64_t virtio_cfg_read64(const struct virtio_dev *dev, uint32_t off)
 	uint32_t gen, lo, hi;
 
 	do {
-		gen = reg_read(dev, VIRTIO_MMIO_CONFIG_GENERATION);
+		gen = reg_read(dev, VIRTIO_MMIO_REG_CONFIG_GENERATION);
 		lo = virtio_cfg_read32(dev, off);
 		hi = virtio_cfg_read32(dev, off + 4);
-	} while (gen != reg_read(dev, VIRTIO_MMIO_CONFIG_GENERATION));
+	} while (gen != reg_read(dev, VIRTIO_MMIO_REG_CONFIG_GENERATION));
 	return ((uint64_t)hi << 32) | lo;
 }
 
 void virtio_cfg_write32(const struct virtio_dev *dev, uint32_t off, uint32_t v)
 {
-	reg_write(dev, VIRTIO_MMIO_CONFIG + off, v);
+	reg_write(dev, VIRTIO_MMIO_REG_CONFIG + off, v);
 }
 
 /* ---------------------------------------------------------------- memory */
@@ -373,10 +374,10 @@ int virtq_setup(struct virtio_dev *dev, struct virtq *vq, unsigned int index, un
 	unsigned int max, n;
 	uint8_t *mem;
 
-	reg_write(dev, VIRTIO_MMIO_QUEUE_SEL, index);
-	if (reg_read(dev, VIRTIO_MMIO_QUEUE_READY) != 0)
+	reg_write(dev, VIRTIO_MMIO_REG_QUEUE_SEL, index);
+	if (reg_read(dev, VIRTIO_MMIO_REG_QUEUE_READY) != 0)
 		return -1;
-	max = reg_read(dev, VIRTIO_MMIO_QUEUE_NUM_MAX);
+	max = reg_read(dev, VIRTIO_MMIO_REG_QUEUE_NUM_MAX);
 	if (max == 0)
 		return -1;
 	if (size > max)
@@ -413,16 +414,17 @@ int virtq_setup(struct virtio_dev *dev, struct virtq *vq, unsigned int index, un
 	for (unsigned int i = 0; i < n; i++)
 		vq->next[i] = (uint16_t)(i + 1);
 	interrupts_update(vq);
-	reg_write(dev, VIRTIO_MMIO_QUEUE_NUM, n);
-	reg_write(dev, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)(uint64_t)mem);
-	reg_write(dev, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)((uint64_t)mem >> 32));
-	reg_write(dev, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)(uint64_t)(mem + avail_off));
-	reg_write(dev, VIRTIO_MMIO_QUEUE_DRIVER_HIGH,
+	reg_write(dev, VIRTIO_MMIO_REG_QUEUE_NUM, n);
+	reg_write(dev, VIRTIO_MMIO_REG_QUEUE_DESC_LOW, (uint32_t)(uint64_t)mem);
+	reg_write(dev, VIRTIO_MMIO_REG_QUEUE_DESC_HIGH, (uint32_t)((uint64_t)mem >> 32));
+	reg_write(dev, VIRTIO_MMIO_REG_QUEUE_DRIVER_LOW, (uint32_t)(uint64_t)(mem + avail_off));
+	reg_write(dev, VIRTIO_MMIO_REG_QUEUE_DRIVER_HIGH,
 		  (uint32_t)((uint64_t)(mem + avail_off) >> 32));
-	reg_write(dev, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)(uint64_t)(mem + used_off));
-	reg_write(dev, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)((uint64_t)(mem + used_off) >> 32));
-	reg_write(dev, VIRTIO_MMIO_QUEUE_READY, 1);
-	return reg_read(dev, VIRTIO_MMIO_QUEUE_READY) == 1 ? 0 : -1;
+	reg_write(dev, VIRTIO_MMIO_REG_QUEUE_DEVICE_LOW, (uint32_t)(uint64_t)(mem + used_off));
+	reg_write(dev, VIRTIO_MMIO_REG_QUEUE_DEVICE_HIGH,
+		  (uint32_t)((uint64_t)(mem + used_off) >> 32));
+	reg_write(dev, VIRTIO_MMIO_REG_QUEUE_READY, 1);
+	return reg_read(dev, VIRTIO_MMIO_REG_QUEUE_READY) == 1 ? 0 : -1;
 }
 
 void virtq_interrupts(struct virtq *vq, bool on)
@@ -504,7 +506,7 @@ bool virtq_kick(struct virtq *vq)
 		vq->kicks_suppressed++;
 		return false;
 	}
-	reg_write(vq->dev, VIRTIO_MMIO_QUEUE_NOTIFY, vq->index);
+	reg_write(vq->dev, VIRTIO_MMIO_REG_QUEUE_NOTIFY, vq->index);
 	vq->kicks++;
 	return true;
 }
