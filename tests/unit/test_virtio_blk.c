@@ -717,7 +717,14 @@ static void blk_backend(void)
 {
 	bool pool = getenv("PETREL_BLK_NO_URING") != NULL;
 	int before = uring_fds();
+	struct io_uring probe;
 	struct bench t;
+
+	if (!pool) {
+		if (io_uring_queue_init(1, &probe, 0))
+			SKIP("io_uring unavailable here (the pool runs everything)");
+		io_uring_queue_exit(&probe);
+	}
 
 	REQUIRE(before >= 0 && bench_open(&t, "/tmp", false, 16));
 	CHECK(uring_fds() == before + (pool ? 0 : 1));
@@ -769,6 +776,59 @@ static void blk_io_short_read(void)
 	unlink(path);
 }
 
+/* One SQE on the disk's ring, submitted alone (a refused one ends the
+ * submission): a readv of /dev/zero's fd (kind 0), a read (1) or a readv
+ * (2) of fixed file 0. The CQE's result. */
+static int ring_try(struct blk_io *io, int kind, bool fixed)
+{
+	static uint8_t buf[512];
+	static struct iovec iov = { buf, sizeof(buf) };
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&io->ring);
+	struct io_uring_cqe *cqe;
+	int fd = kind ? 0 : open("/dev/zero", O_RDONLY | O_CLOEXEC), res;
+
+	if (!sqe || fd < 0)
+		return -1000;
+	if (kind == 1)
+		io_uring_prep_read(sqe, fd, buf, sizeof(buf), 0);
+	else
+		io_uring_prep_readv(sqe, fd, &iov, 1, 0);
+	if (fixed)
+		io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE);
+	res = io_uring_submit_and_wait(&io->ring, 1) == 1 && io_uring_peek_cqe(&io->ring, &cqe) == 0
+		  ? cqe->res
+		  : -1000;
+	if (res != -1000)
+		io_uring_cqe_seen(&io->ring, cqe);
+	if (kind == 0)
+		close(fd);
+	return res;
+}
+
+/* The ring serves this disk only: an unregistered fd, an opcode outside
+ * READV / WRITEV / FSYNC and any further registration are refused. */
+static void blk_io_ring_restricted(void)
+{
+	static struct blk_io io;
+	char path[] = "/tmp/petrel-blk-XXXXXX";
+	int fd = mkstemp(path), other = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+
+	REQUIRE(fd >= 0 && other >= 0 && ftruncate(fd, 4096) == 0);
+	REQUIRE(blk_io_open(&io, path, false) == 0);
+	if (!io.uring) {
+		harness.skip = "no ring (PETREL_BLK_NO_URING=1, or io_uring unavailable)";
+	} else {
+		CHECK(ring_try(&io, 0, false) == -EACCES); /* not a fixed file */
+		CHECK(ring_try(&io, 1, true) == -EACCES);  /* IORING_OP_READ */
+		CHECK(ring_try(&io, 2, true) == 512);
+		CHECK(io_uring_register_files(&io.ring, &other, 1) == -EACCES);
+	}
+	blk_io_close(&io);
+	close(other);
+	close(fd);
+	unlink(path);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -794,6 +854,7 @@ static const struct {
 	CASE(blk_block_device),
 	CASE(blk_create_errors),
 	CASE(blk_io_short_read),
+	CASE(blk_io_ring_restricted),
 #undef CASE
 };
 
