@@ -3,7 +3,7 @@
  * Which backend should serve virtio-blk requests? petrel's blk_io
  * (src/virtio/blk_io.c) with its worker pool (PETREL_BLK_NO_URING=1:
  * threads doing preadv/pwritev, completions through an eventfd) and with
- * its restricted io_uring (one submit per request, as virtio-blk does),
+ * its restricted io_uring (one submit per batch, blk_io_kick),
  * against bare io_uring (liburing, one submit per batch, completions
  * through a registered eventfd), driven the same way petrel's event loop drives
  * a disk: keep DEPTH requests in flight, wait on the eventfd, reap,
@@ -91,6 +91,7 @@ static double run_blk_io(const char *path, const struct pattern *p, double secs,
 		req[i].iov[0] = (struct iovec){ buf[i], p->size };
 		blk_io_submit(&io, &req[i]);
 	}
+	blk_io_kick(&io);
 	do {
 		struct blk_io_req *r;
 
@@ -103,6 +104,7 @@ static double run_blk_io(const char *path, const struct pattern *p, double secs,
 			r->done = 0;
 			blk_io_submit(&io, r);
 		}
+		blk_io_kick(&io);
 		t = now();
 	} while (t - t0 < secs);
 	(void)blk_io_cancel(&io);

@@ -289,7 +289,7 @@ static struct blk_io_req *blk_io_pool_cancel(struct blk_io *io)
 
 /* Submit what the SQ holds. On failure (EBUSY / EAGAIN: completions must be
  * reaped first) the entries stay in the SQ and go with the next flush;
- * blk_io_finished flushes, and completions signal done_fd. */
+ * blk_io_finished flushes, and the completions signal done_fd. */
 static void blk_io_ring_flush(struct blk_io *io)
 {
 	static struct log_limit log = LOG_LIMIT_INIT(4);
@@ -302,9 +302,9 @@ static void blk_io_ring_flush(struct blk_io *io)
 		log_limited(&log, "disk '%s': io_uring submit: %s", io->path, strerror(-ret));
 }
 
-/* Put r on the ring and submit it. False if the SQ stays full (only if a
- * caller has more than BLK_IO_RING_ENTRIES in flight and submitting
- * fails): the caller gives r to the pool instead. */
+/* Put r on the SQ (blk_io_kick submits it). False if the SQ stays full
+ * (only if a caller has more than BLK_IO_RING_ENTRIES in flight and
+ * submitting fails): the caller gives r to the pool instead. */
 static bool blk_io_ring_queue(struct blk_io *io, struct blk_io_req *r)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&io->ring);
@@ -325,12 +325,11 @@ static bool blk_io_ring_queue(struct blk_io *io, struct blk_io_req *r)
 	io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE);
 	io_uring_sqe_set_data(sqe, r);
 	io->ring_inflight++;
-	blk_io_ring_flush(io);
 	return true;
 }
 
 /* Take every completion the CQ holds. A short read or write goes back on
- * the ring for the rest (or, when `more` is false, ends with ECANCELED);
+ * the SQ for the rest (or, when `more` is false, ends with ECANCELED);
  * the requests that ended are returned, in completion order. The CQ's
  * acquire load of its tail orders the kernel's stores into the buffers
  * before what the caller does with the request. */
@@ -423,13 +422,18 @@ void blk_io_submit(struct blk_io *io, struct blk_io_req *r)
 	blk_io_pool_submit(io, r);
 }
 
+void blk_io_kick(struct blk_io *io)
+{
+	if (io->uring && io_uring_sq_ready(&io->ring))
+		blk_io_ring_flush(io);
+}
+
 struct blk_io_req *blk_io_finished(struct blk_io *io)
 {
 	struct blk_io_req *r = NULL, **tail = &r;
 
 	if (io->uring) {
-		if (io_uring_sq_ready(&io->ring))
-			blk_io_ring_flush(io);
+		blk_io_kick(io);
 		r = blk_io_ring_reap(io, true);
 		while (*tail)
 			tail = &(*tail)->next;

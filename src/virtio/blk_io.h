@@ -104,9 +104,17 @@ int blk_io_open(struct blk_io *io, const char *path, bool read_only) MUST_CHECK;
  * and the fds. */
 void blk_io_close(struct blk_io *io);
 
-/* Start a request: on the ring (submitted at once) or queued for a
- * worker. */
+/* Start a request: queued for the ring (submitted by blk_io_kick) or for a
+ * worker (which starts at once). */
 void blk_io_submit(struct blk_io *io, struct blk_io_req *r);
+
+/* Submit the ring requests queued since the last kick, in one syscall.
+ * Call after a batch of blk_io_submit and after blk_io_finished (short
+ * transfers are requeued for their rest). Submitting per batch, not per
+ * request, matters for buffered writes, which the kernel hands to one
+ * io-wq worker per file: 4k random writes at depth 32 (bench/blk_backend)
+ * ran 19k/s submitted one by one, 67k/s in batches, the pool 54k/s. */
+void blk_io_kick(struct blk_io *io);
 
 /* Take the finished requests, oldest first (NULL if none). Read done_fd
  * before, so a request finishing meanwhile signals it again. */

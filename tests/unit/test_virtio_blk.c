@@ -758,6 +758,7 @@ static void blk_io_short_read(void)
 	r.iov[1] = (struct iovec){ buf + 2000, 4000 };
 	r.iov[2] = (struct iovec){ buf + 6000, 2000 };
 	blk_io_submit(&io, &r);
+	blk_io_kick(&io);
 	pfd = (struct pollfd){ .fd = io.done_fd, .events = POLLIN };
 	for (int i = 0; i < 100 && !got; i++) {
 		uint64_t v;
