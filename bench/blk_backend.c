@@ -10,6 +10,10 @@
  * resubmit. The file is in the page cache, so this measures what each
  * backend costs per request, which is what the VMM adds to the disk.
  *
+ * Build (liburing.a: Debian's liburing.so 2.3 lacks the restriction calls):
+ *   gcc -O2 -D_GNU_SOURCE -Isrc -Iinclude bench/blk_backend.c \
+ *       build/libpetrel-core.a -l:liburing.a -lpthread -o blk_backend
+ *
  *   blk_backend FILE [SECONDS]   prints requests/s for each backend and
  *                                pattern; FILE must be >= 64 MiB
  */
