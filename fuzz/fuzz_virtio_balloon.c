@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "le.h"
+#include "fake_virtq.h"
 #include "virtio/balloon.h"
 #include "virtio/mmio.h"
 
@@ -26,14 +26,6 @@
 #define QSIZE 16
 
 static uint8_t *ram;
-
-static void reg(struct virtio_mmio *m, uint64_t off, uint32_t v)
-{
-	uint8_t d[4];
-
-	le_put(d, v, 4);
-	virtio_mmio_access(m, off, d, 4, true);
-}
 
 static void fuzz_driver_init(struct virtio_mmio *m, uint8_t hdr)
 {
@@ -48,23 +40,15 @@ static void fuzz_driver_init(struct virtio_mmio *m, uint8_t hdr)
 		features |= VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
 	if (hdr & 8)
 		features |= VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC);
-	reg(m, 0x070, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	reg(m, 0x024, 0);
-	reg(m, 0x020, (uint32_t)features);
-	reg(m, 0x024, 1);
-	reg(m, 0x020, (uint32_t)(features >> 32));
-	reg(m, 0x070, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	fake_mmio_negotiate(m, features);
 	for (unsigned int q = 0; q < nq; q++) {
-		reg(m, 0x030, q);
-		reg(m, 0x038, QSIZE);
-		reg(m, 0x080, 0x400 * q);
-		reg(m, 0x090, 0x400 * q + 0x100);
-		reg(m, 0x0a0, 0x400 * q + 0x200);
-		reg(m, 0x044, 1);
+		struct fake_vq fq;
+
+		fake_vq_init(&fq, m->dev.gm, QSIZE, 0x400 * q, 0x400 * q + 0x100,
+			     0x400 * q + 0x200);
+		fake_mmio_queue(m, q, &fq);
 	}
-	reg(m, 0x070,
-	    VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
-		VIRTIO_STATUS_DRIVER_OK);
+	fake_mmio_driver_ok(m);
 }
 
 /* op & 7: 0-4 kick queue op >> 3 (0..31: most do not exist), 5 ask for
@@ -85,14 +69,14 @@ static void fuzz_op(struct virtio_mmio *m, uint8_t hdr, uint8_t op)
 		break;
 	case 7:
 		if (op >> 3 == 31) {
-			reg(m, 0x070, 0);
+			fake_mmio_write(m, VIRTIO_MMIO_REG_STATUS, 0);
 			fuzz_driver_init(m, hdr);
 		} else {
-			reg(m, 0x104, op >> 3);
+			fake_mmio_write(m, VIRTIO_MMIO_REG_CONFIG + 4, op >> 3);
 		}
 		break;
 	default:
-		reg(m, 0x050, op >> 3);
+		fake_mmio_write(m, VIRTIO_MMIO_REG_QUEUE_NOTIFY, op >> 3);
 	}
 }
 

@@ -13,10 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "fake_gm.h"
+#include "fake_virtq.h"
 #include "virtio/blk.h"
 
 #define RAM (64u << 10)
@@ -69,48 +69,34 @@ static bool setup(void)
 static void pump(struct virtio_dev *dev)
 {
 	for (unsigned int rounds = 0; virtio_blk_inflight(dev) > 0; rounds++) {
-		struct epoll_event e[8];
-		int n;
-
 		if (rounds == 60)
 			__builtin_trap(); /* a minute without finishing: a hang */
-		n = epoll_wait(ev.epfd, e, 8, 1000);
-		for (int i = 0; i < n; i++) {
-			const struct evloop_watch *w = &ev.watch[e[i].data.u32];
-
-			if (w->fd >= 0)
-				w->fn(w->opaque, e[i].events);
-		}
+		fake_evloop_pass(&ev, 1000);
 	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct virtio_dev *dev;
-	struct virtq *q;
+	struct fake_vq fq;
 	uint8_t *ram;
 
 	if (size < 2 || !setup())
 		return 0;
 	dev = &disks[data[1] >> 2 & 1].dev;
-	q = &dev->vq[0];
 	ram = gm_ptr(&gm, 0, RAM);
 	memset(ram, 0, RAM);
 	memcpy(ram, data + 2, size - 2 < RAM ? size - 2 : RAM);
 
 	virtio_lock(dev);
-	dev->features = dev->ops->features | VIRTIO_BIT(VIRTIO_F_VERSION_1);
+	dev->features = dev->ops->features | VIRTIO_BIT(VIRTIO_F_VERSION_1) |
+			(data[1] & 1 ? VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) : 0) |
+			(data[1] & 2 ? VIRTIO_BIT(VIRTIO_F_EVENT_IDX) : 0);
 	if (data[1] & 8)
 		dev->features &=
 		    ~(VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) | VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES));
-	*q = (struct virtq){ .size = (uint16_t)(1u << (data[0] % 9)),
-			     .desc_gpa = 0,
-			     .avail_gpa = 0x400,
-			     .used_gpa = 0x800,
-			     .indirect = data[1] & 1,
-			     .event_idx = data[1] & 2 };
-	if (virtq_start(q, &gm) == 0) {
-		q->ready = true;
+	fake_vq_init(&fq, &gm, (uint16_t)(1u << (data[0] % 9)), 0, 0x400, 0x800);
+	if (fake_vq_start(dev, 0, &fq)) {
 		dev->status = VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
 		dev->ops->notify(dev, 0);
 	}
@@ -120,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	virtio_lock(dev);
 	dev->ops->reset(dev);
-	virtq_reset(q);
+	virtq_reset(&dev->vq[0]);
 	dev->status = 0;
 	dev->features = 0;
 	virtio_unlock(dev);

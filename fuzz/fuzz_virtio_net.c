@@ -11,10 +11,10 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fake_virtq.h"
 #include "virtio/net.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -31,42 +31,8 @@ enum { OP_KICK_TX, OP_KICK_RX, OP_FRAME, OP_EVENTS, OP_RESET, OP_COUNT };
 static struct virtio_dev dev;
 static struct evloop ev;
 static struct gm gm;
+static struct fake_transport ft;
 static uint8_t *ram;
-
-static void fake_used(struct virtio_dev *d, unsigned int q)
-{
-	(void)d;
-	(void)q;
-}
-
-static void fake_config_changed(struct virtio_dev *d)
-{
-	(void)d;
-}
-
-static void fake_needs_reset(struct virtio_dev *d)
-{
-	d->status |= VIRTIO_STATUS_NEEDS_RESET;
-}
-
-static const struct virtio_transport_ops fake_transport = {
-	.used = fake_used,
-	.config_changed = fake_config_changed,
-	.needs_reset = fake_needs_reset,
-};
-
-static void dispatch(void)
-{
-	struct epoll_event e[8];
-	int n = epoll_wait(ev.epfd, e, 8, 0);
-
-	for (int i = 0; i < n; i++) {
-		const struct evloop_watch *w = &ev.watch[e[i].data.u32];
-
-		if (w->fd >= 0)
-			w->fn(w->opaque, e[i].events);
-	}
-}
 
 /* The transport's part of DRIVER_OK: queues from the settings, then
  * activate. */
@@ -74,19 +40,13 @@ static void driver_ok(uint64_t features, const uint8_t *sizes)
 {
 	dev.features = features;
 	for (unsigned int q = 0; q < 2; q++) {
-		struct virtq *vq = &dev.vq[q];
+		struct fake_vq fq;
 
-		virtq_reset(vq);
-		vq->size = (uint16_t)(1u << (sizes[q] % 9));
-		vq->desc_gpa = q * QUEUE_STRIDE;
-		vq->avail_gpa = q * QUEUE_STRIDE + 0x800;
-		vq->used_gpa = q * QUEUE_STRIDE + 0xc00;
-		vq->event_idx = features & VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
-		vq->indirect = features & VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC);
-		vq->ready = virtq_start(vq, &gm) == 0;
+		fake_vq_init(&fq, &gm, (uint16_t)(1u << (sizes[q] % 9)), q * QUEUE_STRIDE,
+			     q * QUEUE_STRIDE + 0x800, q * QUEUE_STRIDE + 0xc00);
+		(void)fake_vq_start(&dev, q, &fq); /* a queue it refuses stays not ready */
 	}
-	dev.status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
-		     VIRTIO_STATUS_DRIVER_OK;
+	dev.status = FAKE_STATUS_DRIVER_OK;
 	if (dev.ops->activate(&dev))
 		dev.status |= VIRTIO_STATUS_NEEDS_RESET;
 }
@@ -138,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (virtio_net_create_fd(&dev, &ev, &gm, sv[0], false, mac))
 		abort();
 	features &= dev.ops->features | ~0xffffffULL;
-	dev.transport = &fake_transport;
+	fake_transport_attach(&dev, &ft);
 	driver_ok(features, data + 4);
 
 	for (unsigned int i = 0; i < nops; i++) {
@@ -166,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case OP_EVENTS:
 			virtio_unlock(&dev);
-			dispatch();
+			fake_evloop_pass(&ev, 0);
 			virtio_lock(&dev);
 			break;
 		case OP_RESET:

@@ -16,13 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "evloop.h"
 #include "fake_gm.h"
+#include "fake_virtq.h"
 #include "le.h"
 #include "virtio/vsock.h"
 
@@ -46,73 +46,21 @@ static struct {
 	struct virtio_dev dev;
 	int port_listener;
 	int host[HOST_FDS];
-	uint16_t avail[3];
+	struct fake_vq vq[3];
+	struct fake_transport ft;
 	unsigned int rx_next;
 } f;
-
-static void f_used(struct virtio_dev *dev, unsigned int q)
-{
-	(void)dev;
-	(void)q;
-}
-
-static void f_config_changed(struct virtio_dev *dev)
-{
-	(void)dev;
-}
-
-static void f_needs_reset(struct virtio_dev *dev)
-{
-	dev->status |= VIRTIO_STATUS_NEEDS_RESET;
-}
-
-static const struct virtio_transport_ops f_transport = {
-	.used = f_used,
-	.config_changed = f_config_changed,
-	.needs_reset = f_needs_reset,
-};
 
 static uint8_t *g(gpa_t gpa, size_t len)
 {
 	return gm_ptr(&f.gm, gpa, len);
 }
 
-static void f_desc(unsigned int q, uint16_t i, gpa_t addr, uint32_t len, uint16_t flags,
-		   uint16_t next)
-{
-	uint8_t *d = g(RING(q) + 16u * i, 16);
-
-	le_put(d, addr, 8);
-	le_put(d + 8, len, 4);
-	le_put(d + 12, flags, 2);
-	le_put(d + 14, next, 2);
-}
-
+/* Make the chain at `head` available on queue q and kick. */
 static void f_kick(unsigned int q, uint16_t head)
 {
-	uint8_t *a = g(RING(q) + 0x400, 4 + 2 * QSIZE);
-
-	le_put(a + 4 + 2 * (f.avail[q] % QSIZE), head, 2);
-	f.avail[q]++;
-	le_put(a + 2, f.avail[q], 2);
-	virtio_lock(&f.dev);
-	if (virtio_active(&f.dev))
-		f.dev.ops->notify(&f.dev, q);
-	virtio_unlock(&f.dev);
-}
-
-static void f_poll(void)
-{
-	struct epoll_event e[16];
-	int n;
-
-	while ((n = epoll_wait(f.ev.epfd, e, 16, 0)) > 0)
-		for (int i = 0; i < n; i++) {
-			const struct evloop_watch *w = &f.ev.watch[e[i].data.u32];
-
-			if (w->fd >= 0)
-				w->fn(w->opaque, e[i].events);
-		}
+	fake_vq_publish(&f.vq[q], head);
+	fake_kick(&f.dev, q);
 }
 
 /* Remove the device's socket and the temporary directory at exit. */
@@ -139,7 +87,7 @@ static bool f_init(void)
 	snprintf(cfg.uds, sizeof(cfg.uds), "%s", f.path);
 	if (virtio_vsock_create(&f.dev, &f.ev, &f.gm, &cfg))
 		return false;
-	f.dev.transport = &f_transport;
+	fake_transport_attach(&f.dev, &f.ft);
 	if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s_1", f.path) >= sizeof(a.sun_path))
 		return false;
 	f.port_listener = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -156,21 +104,12 @@ static bool f_init(void)
 static bool f_start(void)
 {
 	memset(g(0, RAM), 0, RAM);
-	f.avail[0] = f.avail[1] = f.avail[2] = 0;
 	f.rx_next = 0;
-	f.dev.status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-		       VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
+	f.dev.status = FAKE_STATUS_DRIVER_OK;
 	f.dev.features = VIRTIO_BIT(VIRTIO_F_VERSION_1);
 	for (unsigned int q = 0; q < 3; q++) {
-		struct virtq *vq = &f.dev.vq[q];
-
-		virtq_reset(vq);
-		vq->size = QSIZE;
-		vq->desc_gpa = RING(q);
-		vq->avail_gpa = RING(q) + 0x400;
-		vq->used_gpa = RING(q) + 0x800;
-		vq->ready = true;
-		if (virtq_start(vq, &f.gm))
+		fake_vq_init(&f.vq[q], &f.gm, QSIZE, RING(q), RING(q) + 0x400, RING(q) + 0x800);
+		if (!fake_vq_start(&f.dev, q, &f.vq[q]))
 			return false;
 	}
 	return true;
@@ -191,7 +130,7 @@ static void f_stop(void)
 		}
 	while ((fd = accept4(f.port_listener, NULL, NULL, SOCK_CLOEXEC)) >= 0)
 		close(fd);
-	f_poll(); /* host connections accepted while inactive are closed */
+	fake_evloop_drain(&f.ev); /* host connections accepted while inactive are closed */
 }
 
 static void f_tx(uint8_t flags, const uint8_t *pkt, size_t len)
@@ -213,8 +152,8 @@ static void f_tx(uint8_t flags, const uint8_t *pkt, size_t len)
 
 		if (!piece)
 			piece = len - at;
-		f_desc(1, (uint16_t)i, TXBUF + at, (uint32_t)piece, last ? 0 : 1,
-		       (uint16_t)(i + 1));
+		fake_vq_desc(&f.vq[1], (uint16_t)i, TXBUF + at, (uint32_t)piece,
+			     last ? 0 : FAKE_DESC_F_NEXT, (uint16_t)(i + 1));
 		at += piece;
 		if (last)
 			break;
@@ -229,7 +168,7 @@ static void f_rx(uint8_t count, uint8_t sz)
 	for (unsigned int i = 0; i < count % 16; i++) {
 		uint16_t d = (uint16_t)(f.rx_next++ % QSIZE);
 
-		f_desc(0, d, RXBUF + (gpa_t)d * RXBUF_SIZE, len, 2 /* WRITE */, 0);
+		fake_vq_desc(&f.vq[0], d, RXBUF + (gpa_t)d * RXBUF_SIZE, len, FAKE_DESC_F_WRITE, 0);
 		f_kick(0, d);
 	}
 }
@@ -312,12 +251,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			i += 3;
 			break;
 		default:
-			f_poll();
+			fake_evloop_drain(&f.ev);
 			break;
 		}
 	}
 out:
-	f_poll();
+	fake_evloop_drain(&f.ev);
 	f_stop();
 	return 0;
 }

@@ -30,6 +30,7 @@
 
 #include "le.h"
 #include "virtio/blk_io.h"
+#include "virtio/iov.h"
 
 /* ---- state ---- */
 
@@ -135,28 +136,6 @@ static void blk_reject(struct blk *b, const struct virtq_chain *c, uint8_t *stat
 static bool blk_in_range(const struct blk *b, uint64_t sector, uint64_t nsectors)
 {
 	return sector <= b->capacity && nsectors <= b->capacity - sector;
-}
-
-/* The iovecs covering bytes [off, off + len) of iov[0, n), into dst.
- * The range lies inside the buffers. Returns the number of entries. */
-static unsigned int blk_iov_slice(const struct iovec *iov, unsigned int n, size_t off, size_t len,
-				  struct iovec *dst)
-{
-	unsigned int k = 0;
-
-	for (unsigned int i = 0; i < n && len > 0; i++) {
-		size_t take;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		take = iov[i].iov_len - off < len ? iov[i].iov_len - off : len;
-		dst[k++] = (struct iovec){ (uint8_t *)iov[i].iov_base + off, take };
-		len -= take;
-		off = 0;
-	}
-	return k;
 }
 
 /* DISCARD / WRITE_ZEROES segments, copied once, checked, into r->io.seg.
@@ -287,12 +266,12 @@ static int blk_request(struct blk *b, const struct virtq_chain *c)
 	case VIRTIO_BLK_T_IN:
 		r->io.op = BLK_IO_READ;
 		r->io.off = sector * VIRTIO_BLK_SECTOR;
-		r->io.n = blk_iov_slice(win, c->nin, 0, len, r->io.iov);
+		r->io.n = iov_slice(r->io.iov, win, c->nin, 0, len);
 		break;
 	case VIRTIO_BLK_T_OUT:
 		r->io.op = BLK_IO_WRITE;
 		r->io.off = sector * VIRTIO_BLK_SECTOR;
-		r->io.n = blk_iov_slice(c->iov, c->nout, VIRTIO_BLK_HDR_SIZE, len, r->io.iov);
+		r->io.n = iov_slice(r->io.iov, c->iov, c->nout, VIRTIO_BLK_HDR_SIZE, len);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		r->io.op = BLK_IO_FLUSH;

@@ -23,8 +23,8 @@ static const char *const blk_io_op_name[] = {
 
 /* ---- the operations (worker threads) ---- */
 
-/* Account `got` bytes transferred: off moves on, a read's done grows, the
- * finished iovecs leave the front of iov and a partial one is trimmed. */
+/* Account `got` bytes a ring transfer moved: off moves on, a read's done
+ * grows, finished iovecs leave the front of iov, a partial one is trimmed. */
 static void blk_io_advance(struct blk_io_req *r, uint64_t got)
 {
 	unsigned int k = 0;
@@ -42,14 +42,14 @@ static void blk_io_advance(struct blk_io_req *r, uint64_t got)
 	r->n -= k;
 }
 
-/* Read or write r->iov at r->off to the end. Short transfers continue
- * where they stopped; end of file (the image shrank under us) is EIO. */
-static int blk_io_rw(struct blk_io *io, struct blk_io_req *r)
+/* Read or write all of iov[0, n) at `off` (iov is consumed): short
+ * transfers continue where they stopped; end of file (the image shrank
+ * under us) is EIO. Each transfer adds to *done unless done is NULL. */
+static int blk_io_xfer(int fd, struct iovec *iov, unsigned int n, off_t off, bool write,
+		       uint64_t *done)
 {
-	while (r->n > 0) {
-		ssize_t got = r->op == BLK_IO_WRITE
-				  ? pwritev(io->fd, r->iov, (int)r->n, (off_t)r->off)
-				  : preadv(io->fd, r->iov, (int)r->n, (off_t)r->off);
+	while (n > 0) {
+		ssize_t got = write ? pwritev(fd, iov, (int)n, off) : preadv(fd, iov, (int)n, off);
 
 		if (got < 0) {
 			if (errno == EINTR)
@@ -58,38 +58,45 @@ static int blk_io_rw(struct blk_io *io, struct blk_io_req *r)
 		}
 		if (got == 0)
 			return -EIO;
-		blk_io_advance(r, (uint64_t)got);
+		off += got;
+		if (done)
+			*done += (uint64_t)got;
+		while (got > 0) {
+			if ((size_t)got >= iov->iov_len) {
+				got -= (ssize_t)iov->iov_len;
+				iov++;
+				n--;
+			} else {
+				iov->iov_base = (uint8_t *)iov->iov_base + got;
+				iov->iov_len -= (size_t)got;
+				got = 0;
+			}
+		}
 	}
 	return 0;
 }
 
 /* Where the backing cannot zero a range itself (tmpfs has no
- * FALLOC_FL_ZERO_RANGE): write them, 256 KiB per call. */
+ * FALLOC_FL_ZERO_RANGE): write them, 256 KiB per chunk. */
 static int blk_io_write_zeroes(int fd, uint64_t off, uint64_t len)
 {
 	static const uint8_t zeroes[4096];
 	struct iovec iov[64];
 
-	for (unsigned int i = 0; i < ARRAY_SIZE(iov); i++)
-		iov[i] = (struct iovec){ (void *)zeroes, sizeof(zeroes) };
 	while (len > 0) {
 		uint64_t chunk =
 		    len < sizeof(zeroes) * ARRAY_SIZE(iov) ? len : sizeof(zeroes) * ARRAY_SIZE(iov);
 		unsigned int n = (unsigned int)((chunk + sizeof(zeroes) - 1) / sizeof(zeroes));
-		ssize_t got;
+		int err;
 
+		for (unsigned int i = 0; i < n; i++)
+			iov[i] = (struct iovec){ (void *)zeroes, sizeof(zeroes) };
 		iov[n - 1].iov_len = chunk - (uint64_t)(n - 1) * sizeof(zeroes);
-		got = pwritev(fd, iov, (int)n, (off_t)off);
-		iov[n - 1].iov_len = sizeof(zeroes);
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (got == 0)
-			return -EIO;
-		off += (uint64_t)got;
-		len -= (uint64_t)got;
+		err = blk_io_xfer(fd, iov, n, (off_t)off, true, NULL);
+		if (err)
+			return err;
+		off += chunk;
+		len -= chunk;
 	}
 	return 0;
 }
@@ -139,7 +146,8 @@ static void blk_io_execute(struct blk_io *io, struct blk_io_req *r)
 	switch (r->op) {
 	case BLK_IO_READ:
 	case BLK_IO_WRITE:
-		err = blk_io_rw(io, r);
+		err = blk_io_xfer(io->fd, r->iov, r->n, (off_t)r->off, r->op == BLK_IO_WRITE,
+				  r->op == BLK_IO_WRITE ? NULL : &r->done);
 		break;
 	case BLK_IO_FLUSH:
 		err = fdatasync(io->fd) ? -errno : 0;

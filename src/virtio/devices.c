@@ -100,11 +100,11 @@ static void empty_slot(void *opaque, uint64_t offset, uint8_t *data, uint32_t le
 	(void)opaque;
 	if (is_write || len != 4)
 		return;
-	if (offset == 0x000)
+	if (offset == VIRTIO_MMIO_REG_MAGIC_VALUE)
 		le_put(data, VIRTIO_MMIO_MAGIC, 4);
-	else if (offset == 0x004)
+	else if (offset == VIRTIO_MMIO_REG_VERSION)
 		le_put(data, 2, 4);
-	else if (offset == 0x00c)
+	else if (offset == VIRTIO_MMIO_REG_VENDOR_ID)
 		le_put(data, VIRTIO_MMIO_VENDOR, 4);
 }
 

@@ -12,38 +12,6 @@
 
 #include "le.h"
 
-/* Register offsets (virtio 1.2, 4.2.2, table "MMIO Device Register Layout"). */
-enum {
-	REG_MAGIC = 0x000,
-	REG_VERSION = 0x004,
-	REG_DEVICE_ID = 0x008,
-	REG_VENDOR_ID = 0x00c,
-	REG_DEVICE_FEATURES = 0x010,
-	REG_DEVICE_FEATURES_SEL = 0x014,
-	REG_DRIVER_FEATURES = 0x020,
-	REG_DRIVER_FEATURES_SEL = 0x024,
-	REG_QUEUE_SEL = 0x030,
-	REG_QUEUE_NUM_MAX = 0x034,
-	REG_QUEUE_NUM = 0x038,
-	REG_QUEUE_READY = 0x044,
-	REG_QUEUE_NOTIFY = 0x050,
-	REG_INTERRUPT_STATUS = 0x060,
-	REG_INTERRUPT_ACK = 0x064,
-	REG_STATUS = 0x070,
-	REG_QUEUE_DESC_LOW = 0x080,
-	REG_QUEUE_DESC_HIGH = 0x084,
-	REG_QUEUE_DRIVER_LOW = 0x090,
-	REG_QUEUE_DRIVER_HIGH = 0x094,
-	REG_QUEUE_DEVICE_LOW = 0x0a0,
-	REG_QUEUE_DEVICE_HIGH = 0x0a4,
-	REG_SHM_LEN_LOW = 0x0b0,
-	REG_SHM_LEN_HIGH = 0x0b4,
-	REG_SHM_BASE_LOW = 0x0b8,
-	REG_SHM_BASE_HIGH = 0x0bc,
-	REG_CONFIG_GENERATION = 0x0fc,
-	REG_CONFIG = 0x100,
-};
-
 static struct log_limit mmio_log = LOG_LIMIT_INIT(16);
 
 static uint64_t mmio_offered(const struct virtio_dev *dev)
@@ -97,7 +65,7 @@ static void mmio_ioeventfd(struct virtio_mmio *m, unsigned int q, bool assign)
 {
 	struct kvm_ioeventfd io = {
 		.datamatch = q,
-		.addr = m->base + REG_QUEUE_NOTIFY,
+		.addr = m->base + VIRTIO_MMIO_REG_QUEUE_NOTIFY,
 		.len = 4,
 		.fd = m->doorbell[q].fd,
 		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
@@ -258,13 +226,13 @@ static void mmio_queue_addr(struct virtio_mmio *m, uint64_t reg, uint32_t v)
 	if (!q)
 		return;
 	switch (reg & ~4ULL) {
-	case REG_QUEUE_DESC_LOW:
+	case VIRTIO_MMIO_REG_QUEUE_DESC_LOW:
 		set_half(&q->desc_gpa, high, v);
 		break;
-	case REG_QUEUE_DRIVER_LOW:
+	case VIRTIO_MMIO_REG_QUEUE_DRIVER_LOW:
 		set_half(&q->avail_gpa, high, v);
 		break;
-	case REG_QUEUE_DEVICE_LOW:
+	case VIRTIO_MMIO_REG_QUEUE_DEVICE_LOW:
 		set_half(&q->used_gpa, high, v);
 		break;
 	}
@@ -277,30 +245,30 @@ static uint32_t mmio_read_reg(struct virtio_mmio *m, uint64_t reg)
 	struct virtio_dev *dev = &m->dev;
 
 	switch (reg) {
-	case REG_MAGIC:
+	case VIRTIO_MMIO_REG_MAGIC_VALUE:
 		return VIRTIO_MMIO_MAGIC;
-	case REG_VERSION:
+	case VIRTIO_MMIO_REG_VERSION:
 		return 2;
-	case REG_DEVICE_ID:
+	case VIRTIO_MMIO_REG_DEVICE_ID:
 		return dev->ops->device_id;
-	case REG_VENDOR_ID:
+	case VIRTIO_MMIO_REG_VENDOR_ID:
 		return VIRTIO_MMIO_VENDOR;
-	case REG_DEVICE_FEATURES:
+	case VIRTIO_MMIO_REG_DEVICE_FEATURES:
 		return m->dev_features_sel < 2
 			   ? (uint32_t)(mmio_offered(dev) >> (32 * m->dev_features_sel))
 			   : 0;
-	case REG_QUEUE_NUM_MAX:
+	case VIRTIO_MMIO_REG_QUEUE_NUM_MAX:
 		return m->queue_sel < dev->ops->nqueues ? dev->ops->queue_max : 0;
-	case REG_QUEUE_READY:
+	case VIRTIO_MMIO_REG_QUEUE_READY:
 		return m->queue_sel < dev->ops->nqueues && dev->vq[m->queue_sel].ready;
-	case REG_INTERRUPT_STATUS:
+	case VIRTIO_MMIO_REG_INTERRUPT_STATUS:
 		return atomic_load(&m->isr);
-	case REG_STATUS:
+	case VIRTIO_MMIO_REG_STATUS:
 		return dev->status;
-	case REG_SHM_LEN_LOW:
-	case REG_SHM_LEN_HIGH:
+	case VIRTIO_MMIO_REG_SHM_LEN_LOW:
+	case VIRTIO_MMIO_REG_SHM_LEN_HIGH:
 		return 0xffffffff; /* no shared memory regions */
-	case REG_CONFIG_GENERATION:
+	case VIRTIO_MMIO_REG_CONFIG_GENERATION:
 		return dev->config_generation;
 	default:
 		return 0;
@@ -312,29 +280,29 @@ static void mmio_write_reg(struct virtio_mmio *m, uint64_t reg, uint32_t v)
 	struct virtio_dev *dev = &m->dev;
 
 	switch (reg) {
-	case REG_DEVICE_FEATURES_SEL:
+	case VIRTIO_MMIO_REG_DEVICE_FEATURES_SEL:
 		m->dev_features_sel = v;
 		break;
-	case REG_DRIVER_FEATURES_SEL:
+	case VIRTIO_MMIO_REG_DRIVER_FEATURES_SEL:
 		m->drv_features_sel = v;
 		break;
-	case REG_DRIVER_FEATURES:
+	case VIRTIO_MMIO_REG_DRIVER_FEATURES:
 		/* Features are fixed once FEATURES_OK is set (3.1.1). */
 		if (m->drv_features_sel < 2 && (dev->status & VIRTIO_STATUS_DRIVER) &&
 		    !(dev->status & VIRTIO_STATUS_FEATURES_OK))
 			set_half(&dev->features, m->drv_features_sel, v);
 		break;
-	case REG_QUEUE_SEL:
+	case VIRTIO_MMIO_REG_QUEUE_SEL:
 		m->queue_sel = v;
 		break;
-	case REG_QUEUE_NUM:
+	case VIRTIO_MMIO_REG_QUEUE_NUM:
 		if (mmio_queue_setup(m))
 			dev->vq[m->queue_sel].size = v > UINT16_MAX ? 0 : (uint16_t)v;
 		break;
-	case REG_QUEUE_READY:
+	case VIRTIO_MMIO_REG_QUEUE_READY:
 		mmio_queue_ready(m, v);
 		break;
-	case REG_QUEUE_NOTIFY:
+	case VIRTIO_MMIO_REG_QUEUE_NOTIFY:
 		/* A kick before DRIVER_OK is not an error (Linux's balloon
 		 * sends one while probing): mmio_driver_ok looks at every
 		 * queue once, and buffers are used from then on. */
@@ -344,18 +312,18 @@ static void mmio_write_reg(struct virtio_mmio *m, uint64_t reg, uint32_t v)
 			log_limited(&mmio_log, "virtio-%s: kick of queue %u, out of range; ignored",
 				    dev->ops->name, v);
 		break;
-	case REG_INTERRUPT_ACK:
+	case VIRTIO_MMIO_REG_INTERRUPT_ACK:
 		atomic_fetch_and(&m->isr, ~v);
 		break;
-	case REG_STATUS:
+	case VIRTIO_MMIO_REG_STATUS:
 		mmio_set_status(m, v);
 		break;
-	case REG_QUEUE_DESC_LOW:
-	case REG_QUEUE_DESC_HIGH:
-	case REG_QUEUE_DRIVER_LOW:
-	case REG_QUEUE_DRIVER_HIGH:
-	case REG_QUEUE_DEVICE_LOW:
-	case REG_QUEUE_DEVICE_HIGH:
+	case VIRTIO_MMIO_REG_QUEUE_DESC_LOW:
+	case VIRTIO_MMIO_REG_QUEUE_DESC_HIGH:
+	case VIRTIO_MMIO_REG_QUEUE_DRIVER_LOW:
+	case VIRTIO_MMIO_REG_QUEUE_DRIVER_HIGH:
+	case VIRTIO_MMIO_REG_QUEUE_DEVICE_LOW:
+	case VIRTIO_MMIO_REG_QUEUE_DEVICE_HIGH:
 		mmio_queue_addr(m, reg, v);
 		break;
 	default:
@@ -387,8 +355,8 @@ void virtio_mmio_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t l
 	struct virtio_mmio *m = opaque;
 
 	virtio_lock(&m->dev);
-	if (offset >= REG_CONFIG) {
-		mmio_config(m, offset - REG_CONFIG, data, len, is_write);
+	if (offset >= VIRTIO_MMIO_REG_CONFIG) {
+		mmio_config(m, offset - VIRTIO_MMIO_REG_CONFIG, data, len, is_write);
 	} else if (len != 4 || (offset & 3)) {
 		/* 4.2.2.2: the driver uses 32-bit aligned accesses only. */
 		log_limited(&mmio_log, "virtio-%s: %u-byte access at %#x; ignored",

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "le.h"
+#include "virtio/iov.h"
 #include "virtio/tap.h"
 
 /* ----------------------------------------------------------------- state */
@@ -135,42 +136,8 @@ static unsigned int net_tun_offloads(const struct virtio_dev *dev)
 static unsigned int net_io_build(struct net *n, struct net_hdr *hdr, const struct iovec *iov,
 				 unsigned int count)
 {
-	size_t skip = VIRTIO_NET_HDR_LEN;
-	unsigned int k = 1;
-
 	n->io[0] = (struct iovec){ .iov_base = hdr, .iov_len = sizeof(*hdr) };
-	for (unsigned int i = 0; i < count; i++) {
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		n->io[k++] = (struct iovec){ .iov_base = (uint8_t *)iov[i].iov_base + skip,
-					     .iov_len = iov[i].iov_len - skip };
-		skip = 0;
-	}
-	return k;
-}
-
-/* Copy `len` bytes to the buffers `iov` describes, from `off` bytes in
- * (they hold at least off + len). */
-static void net_iov_write(const struct iovec *iov, unsigned int count, size_t off, const void *src,
-			  size_t len)
-{
-	for (unsigned int i = 0; i < count && len; i++) {
-		size_t l = iov[i].iov_len;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		l -= off;
-		if (l > len)
-			l = len;
-		memcpy((uint8_t *)iov[i].iov_base + off, src, l);
-		src = (const uint8_t *)src + l;
-		len -= l;
-		off = 0;
-	}
+	return 1 + iov_slice(n->io + 1, iov, count, VIRTIO_NET_HDR_LEN, SIZE_MAX);
 }
 
 /* Interrupt the driver for queue q if it wants one after our pushes. */
@@ -448,7 +415,7 @@ static bool net_rx_overflow(struct net *n, size_t got)
 	while (n->rx_cap < got)
 		if (net_rx_take(n) <= 0)
 			return false;
-	net_iov_write(n->rx_iov, n->rx_iov_count, held, n->rx_over, got - held);
+	iov_copy(n->rx_iov, n->rx_iov_count, held, n->rx_over, got - held, true);
 	return true;
 }
 
@@ -516,7 +483,7 @@ static int net_rx_frame(struct net *n)
 		left -= left < n->rx_buf[used].len ? left : n->rx_buf[used].len;
 	hdr.num_buffers = (uint16_t)used;
 	/* The first chain holds at least the header (checked when taken). */
-	net_iov_write(n->rx_iov, n->rx_iov_count, 0, &hdr, sizeof(hdr));
+	iov_copy(n->rx_iov, n->rx_iov_count, 0, &hdr, sizeof(hdr), true);
 	n->stats.rx_frames++;
 	n->stats.rx_bytes += (size_t)got - VIRTIO_NET_HDR_LEN;
 	net_rx_publish(n, used, (size_t)got);

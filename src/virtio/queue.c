@@ -5,6 +5,8 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "virtio/iov.h"
+
 /* Split-ring layout (virtio 1.2, 2.7). All fields little-endian; petrel
  * runs on little-endian x86 hosts only, so they are used as they are. */
 #define VIRTQ_DESC_F_NEXT 1
@@ -239,40 +241,12 @@ bool virtq_need_interrupt(struct virtq *q)
 	return (uint16_t)(new - event - 1) < (uint16_t)(new - old);
 }
 
-/* Copy between `buf` and the chain's iov[first, first + count), starting
- * `off` bytes in. */
-static size_t chain_copy(const struct virtq_chain *c, unsigned int first, unsigned int count,
-			 size_t off, void *buf, size_t len, bool to_chain)
-{
-	size_t done = 0;
-
-	for (unsigned int i = first; i < first + count && done < len; i++) {
-		uint8_t *host = c->iov[i].iov_base;
-		size_t l = c->iov[i].iov_len;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		l -= off;
-		if (l > len - done)
-			l = len - done;
-		if (to_chain)
-			memcpy(host + off, (uint8_t *)buf + done, l);
-		else
-			memcpy((uint8_t *)buf + done, host + off, l);
-		done += l;
-		off = 0;
-	}
-	return done;
-}
-
 size_t virtq_chain_read(const struct virtq_chain *c, size_t off, void *dst, size_t len)
 {
-	return chain_copy(c, 0, c->nout, off, dst, len, false);
+	return iov_copy(c->iov, c->nout, off, dst, len, false);
 }
 
 size_t virtq_chain_write(const struct virtq_chain *c, size_t off, const void *src, size_t len)
 {
-	return chain_copy(c, c->nout, c->nin, off, (void *)src, len, true);
+	return iov_copy(c->iov + c->nout, c->nin, off, (void *)src, len, true);
 }

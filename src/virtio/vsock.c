@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "le.h"
+#include "virtio/iov.h"
 #include "virtio/vsock_conn.h"
 
 #define VSOCK_RXQ 0
@@ -70,30 +71,6 @@ static void vsock_hdr_encode(uint8_t *p, const struct vsock_hdr *h)
 	le_put(p + 32, h->flags, 4);
 	le_put(p + 36, h->buf_alloc, 4);
 	le_put(p + 40, h->fwd_cnt, 4);
-}
-
-/* Point dst at bytes [off, off + len) of src[0, n); the count of iovecs. */
-static unsigned int vsock_iov_slice(struct iovec *dst, const struct iovec *src, unsigned int n,
-				    size_t off, size_t len)
-{
-	unsigned int k = 0;
-
-	for (unsigned int i = 0; i < n && len; i++) {
-		size_t l = src[i].iov_len;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		l -= off;
-		if (l > len)
-			l = len;
-		dst[k++] =
-		    (struct iovec){ .iov_base = (uint8_t *)src[i].iov_base + off, .iov_len = l };
-		len -= l;
-		off = 0;
-	}
-	return k;
 }
 
 /* ---- connections ---- */
@@ -254,7 +231,7 @@ static void vsock_tx_rw(struct vsock *vs, struct vsock_conn *c, const struct vso
 		vsock_conn_close(vs, c, true);
 		return;
 	}
-	n = vsock_iov_slice(iov, ch->iov, ch->nout, VSOCK_HDR_SIZE, h->len);
+	n = iov_slice(iov, ch->iov, ch->nout, VSOCK_HDR_SIZE, h->len);
 	if (vsock_uds_send(c, iov, n, h->len)) {
 		vsock_conn_close(vs, c, true);
 		return;
@@ -456,7 +433,7 @@ static uint32_t vsock_rx_conn(struct vsock *vs, struct vsock_conn *c, struct vir
 			c->pending |= VSOCK_P_CREDIT_UPDATE;
 			continue;
 		}
-		niov = vsock_iov_slice(iov, ch->iov + ch->nout, ch->nin, VSOCK_HDR_SIZE, room);
+		niov = iov_slice(iov, ch->iov + ch->nout, ch->nin, VSOCK_HDR_SIZE, room);
 		n = vsock_uds_recv(c, iov, niov);
 		if (n > 0) {
 			h = vsock_rx_hdr(c, VSOCK_OP_RW);

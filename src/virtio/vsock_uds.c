@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "virtio/iov.h"
 #include "virtio/vsock_conn.h"
 
 #define VSOCK_UDS_BACKLOG 64
@@ -329,8 +330,7 @@ static ssize_t vsock_uds_sendmsg(int fd, struct iovec *iov, size_t niov)
 
 int vsock_uds_send(struct vsock_conn *c, const struct iovec *iov, unsigned int niov, uint32_t len)
 {
-	uint32_t queued = vsock_buffered(c), sent = 0, pos;
-	size_t skip;
+	uint32_t queued = vsock_buffered(c), sent = 0;
 
 	if (!queued) {
 		ssize_t n = vsock_uds_sendmsg(c->fd, (struct iovec *)iov, niov);
@@ -339,35 +339,21 @@ int vsock_uds_send(struct vsock_conn *c, const struct iovec *iov, unsigned int n
 			return (int)n;
 		sent = n > 0 ? (uint32_t)n : 0;
 	}
-	if (sent < len && !c->buf) {
-		c->buf = malloc(VSOCK_BUF_ALLOC);
-		if (!c->buf)
-			return -ENOMEM;
-	}
-	/* Keep bytes [sent, len) at the ring's tail; the caller checked that
-	 * queued + len fits. The guest may be changing them as we copy: they
-	 * are only bytes to relay. */
-	pos = (c->buf_head + queued) % VSOCK_BUF_ALLOC;
-	skip = sent;
-	for (unsigned int i = 0; i < niov; i++) {
-		const uint8_t *src = iov[i].iov_base;
-		size_t l = iov[i].iov_len;
+	if (sent < len) {
+		uint32_t pos = (c->buf_head + queued) % VSOCK_BUF_ALLOC, first = len - sent;
 
-		if (skip >= l) {
-			skip -= l;
-			continue;
+		if (!c->buf) {
+			c->buf = malloc(VSOCK_BUF_ALLOC);
+			if (!c->buf)
+				return -ENOMEM;
 		}
-		src += skip;
-		l -= skip;
-		skip = 0;
-		while (l) {
-			size_t chunk = VSOCK_BUF_ALLOC - pos < l ? VSOCK_BUF_ALLOC - pos : l;
-
-			memcpy(c->buf + pos, src, chunk);
-			pos = (uint32_t)((pos + chunk) % VSOCK_BUF_ALLOC);
-			src += chunk;
-			l -= chunk;
-		}
+		/* Keep bytes [sent, len) at the ring's tail, wrapping at its
+		 * end; the caller checked that queued + len fits. The guest may
+		 * be changing them as we copy: they are only bytes to relay. */
+		if (first > VSOCK_BUF_ALLOC - pos)
+			first = VSOCK_BUF_ALLOC - pos;
+		iov_copy(iov, niov, sent, c->buf + pos, first, false);
+		iov_copy(iov, niov, sent + first, c->buf, len - sent - first, false);
 	}
 	c->rx_cnt += len;
 	c->fwd_cnt += sent;

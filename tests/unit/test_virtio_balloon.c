@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "fake_virtq.h"
 #include "harness.h"
 #include "le.h"
 #include "virtio/balloon.h"
@@ -24,59 +25,13 @@
 #define F_STATS VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ)
 #define F_REPORTING VIRTIO_BIT(VIRTIO_BALLOON_F_PAGE_REPORTING)
 
-enum {
-	REG_DEVICE_ID = 0x008,
-	REG_DEVICE_FEATURES = 0x010,
-	REG_DEVICE_FEATURES_SEL = 0x014,
-	REG_DRIVER_FEATURES = 0x020,
-	REG_DRIVER_FEATURES_SEL = 0x024,
-	REG_QUEUE_SEL = 0x030,
-	REG_QUEUE_NUM = 0x038,
-	REG_QUEUE_READY = 0x044,
-	REG_QUEUE_NOTIFY = 0x050,
-	REG_INTERRUPT_STATUS = 0x060,
-	REG_INTERRUPT_ACK = 0x064,
-	REG_STATUS = 0x070,
-	REG_QUEUE_DESC_LOW = 0x080,
-	REG_QUEUE_DRIVER_LOW = 0x090,
-	REG_QUEUE_DEVICE_LOW = 0x0a0,
-	REG_CONFIG_GENERATION = 0x0fc,
-	REG_CONFIG = 0x100,
-};
-
-struct buf {
-	gpa_t gpa;
-	uint32_t len;
-	bool write;
-};
-
-struct drv_queue {
-	uint16_t next_desc, avail_idx, used_seen;
-};
-
 struct rig {
 	struct gm gm;
 	uint8_t *ram;
 	struct evloop ev;
 	struct virtio_mmio *m;
-	struct drv_queue q[VIRTIO_MAX_QUEUES];
+	struct fake_vq q[VIRTIO_MAX_QUEUES];
 };
-
-static uint32_t reg_read(struct rig *r, uint64_t off)
-{
-	uint8_t d[4] = { 0 };
-
-	virtio_mmio_access(r->m, off, d, 4, false);
-	return (uint32_t)le_get(d, 4);
-}
-
-static void reg_write(struct rig *r, uint64_t off, uint32_t v)
-{
-	uint8_t d[4];
-
-	le_put(d, v, 4);
-	virtio_mmio_access(r->m, off, d, 4, true);
-}
 
 static bool rig_init(struct rig *r)
 {
@@ -86,6 +41,11 @@ static bool rig_init(struct rig *r)
 		return false;
 	if (gm_add_region(&r->gm, 0, RAM_SIZE, r->ram) || evloop_init(&r->ev))
 		return false;
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		gpa_t base = RING_BASE + q * 0x1000;
+
+		fake_vq_init(&r->q[q], &r->gm, QSIZE, base, base + 0x100, base + 0x200);
+	}
 	r->m = virtio_mmio_new();
 	if (!r->m || virtio_balloon_create(&r->m->dev, &r->ev, &r->gm))
 		return false;
@@ -104,33 +64,16 @@ static void rig_free(struct rig *r)
 static bool rig_setup(struct rig *r, uint64_t features, unsigned int nq)
 {
 	features |= VIRTIO_BIT(VIRTIO_F_VERSION_1);
-	if (!rig_init(r))
+	if (!rig_init(r) || !(fake_mmio_negotiate(r->m, features) & VIRTIO_STATUS_FEATURES_OK))
 		return false;
-	reg_write(r, REG_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	reg_write(r, REG_DRIVER_FEATURES_SEL, 0);
-	reg_write(r, REG_DRIVER_FEATURES, (uint32_t)features);
-	reg_write(r, REG_DRIVER_FEATURES_SEL, 1);
-	reg_write(r, REG_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	reg_write(r, REG_STATUS, reg_read(r, REG_STATUS) | VIRTIO_STATUS_FEATURES_OK);
-	if (!(reg_read(r, REG_STATUS) & VIRTIO_STATUS_FEATURES_OK))
-		return false;
-	for (unsigned int q = 0; q < nq; q++) {
-		uint32_t base = RING_BASE + q * 0x1000;
-
-		reg_write(r, REG_QUEUE_SEL, q);
-		reg_write(r, REG_QUEUE_NUM, QSIZE);
-		reg_write(r, REG_QUEUE_DESC_LOW, base);
-		reg_write(r, REG_QUEUE_DRIVER_LOW, base + 0x100);
-		reg_write(r, REG_QUEUE_DEVICE_LOW, base + 0x200);
-		reg_write(r, REG_QUEUE_READY, 1);
-	}
+	for (unsigned int q = 0; q < nq; q++)
+		fake_mmio_queue(r->m, q, &r->q[q]);
 	return true;
 }
 
 static bool rig_driver_ok(struct rig *r)
 {
-	reg_write(r, REG_STATUS, reg_read(r, REG_STATUS) | VIRTIO_STATUS_DRIVER_OK);
-	return reg_read(r, REG_STATUS) & VIRTIO_STATUS_DRIVER_OK;
+	return fake_mmio_driver_ok(r->m) & VIRTIO_STATUS_DRIVER_OK;
 }
 
 static bool rig_start(struct rig *r, uint64_t features, unsigned int nq)
@@ -138,51 +81,28 @@ static bool rig_start(struct rig *r, uint64_t features, unsigned int nq)
 	return rig_setup(r, features, nq) && rig_driver_ok(r);
 }
 
-/* Make a chain of `n` buffers available on queue q (no kick). */
-static void drv_add(struct rig *r, unsigned int q, const struct buf *b, unsigned int n)
-{
-	uint8_t *desc = r->ram + RING_BASE + q * 0x1000;
-	uint8_t *avail = desc + 0x100;
-	struct drv_queue *dq = &r->q[q];
-	uint16_t head = dq->next_desc;
-
-	for (unsigned int i = 0; i < n; i++) {
-		uint16_t idx = (uint16_t)((head + i) % QSIZE);
-		uint8_t *d = desc + 16 * idx;
-
-		le_put(d, b[i].gpa, 8);
-		le_put(d + 8, b[i].len, 4);
-		le_put(d + 12, (i + 1 < n ? 1 : 0) | (b[i].write ? 2 : 0), 2);
-		le_put(d + 14, (idx + 1) % QSIZE, 2);
-	}
-	dq->next_desc = (uint16_t)((head + n) % QSIZE);
-	le_put(avail + 4 + 2 * (dq->avail_idx % QSIZE), head, 2);
-	dq->avail_idx++;
-	le_put(avail + 2, dq->avail_idx, 2);
-}
-
 static void drv_kick(struct rig *r, unsigned int q)
 {
-	reg_write(r, REG_QUEUE_NOTIFY, q);
+	fake_mmio_write(r->m, VIRTIO_MMIO_REG_QUEUE_NOTIFY, q);
 }
 
 /* Buffers the device used on queue q since the last call; the last
  * one's head and length in *head, *len. */
 static unsigned int drv_used(struct rig *r, unsigned int q, uint16_t *head, uint32_t *len)
 {
-	uint8_t *used = r->ram + RING_BASE + q * 0x1000 + 0x200;
-	uint16_t idx = (uint16_t)le_get(used + 2, 2);
-	unsigned int n = (uint16_t)(idx - r->q[q].used_seen);
+	struct fake_vq *fq = &r->q[q];
+	uint16_t idx = fake_vq_used_idx(fq);
+	unsigned int n = (uint16_t)(idx - fq->used_seen);
+	uint32_t id, l;
 
 	if (n) {
-		uint8_t *e = used + 4 + 8 * ((idx - 1) % QSIZE);
-
+		fake_vq_used_elem(fq, (uint16_t)(idx - 1), &id, &l);
 		if (head)
-			*head = (uint16_t)le_get(e, 4);
+			*head = (uint16_t)id;
 		if (len)
-			*len = (uint32_t)le_get(e + 4, 4);
+			*len = l;
 	}
-	r->q[q].used_seen = idx;
+	fq->used_seen = idx;
 	return n;
 }
 
@@ -226,11 +146,8 @@ static void balloon_identity(void)
 	uint64_t offered;
 
 	REQUIRE(rig_init(&r));
-	CHECK(reg_read(&r, REG_DEVICE_ID) == VIRTIO_ID_BALLOON);
-	reg_write(&r, REG_DEVICE_FEATURES_SEL, 0);
-	offered = reg_read(&r, REG_DEVICE_FEATURES);
-	reg_write(&r, REG_DEVICE_FEATURES_SEL, 1);
-	offered |= (uint64_t)reg_read(&r, REG_DEVICE_FEATURES) << 32;
+	CHECK(fake_mmio_read(r.m, VIRTIO_MMIO_REG_DEVICE_ID) == VIRTIO_ID_BALLOON);
+	offered = fake_mmio_features(r.m);
 	CHECK(offered & F_STATS);
 	CHECK(offered & F_REPORTING);
 	CHECK(offered & VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM));
@@ -238,7 +155,7 @@ static void balloon_identity(void)
 	CHECK(!(offered & VIRTIO_BIT(VIRTIO_BALLOON_F_FREE_PAGE_HINT)));
 	CHECK(!(offered & VIRTIO_BIT(VIRTIO_BALLOON_F_PAGE_POISON)));
 	for (unsigned int off = 0; off < 16; off += 4)
-		CHECK(reg_read(&r, REG_CONFIG + off) == 0);
+		CHECK(fake_mmio_read(r.m, VIRTIO_MMIO_REG_CONFIG + off) == 0);
 	rig_free(&r);
 }
 
@@ -256,7 +173,7 @@ static void balloon_inflate_discards(void)
 	REQUIRE(rig_start(&r, 0, 2));
 	memset(r.ram + 0x300 * PAGE, 0x5a, 0x20 * PAGE);
 	put_pfns(&r, DATA, in, 4);
-	drv_add(&r, 0, &(struct buf){ DATA, sizeof(in), false }, 1);
+	fake_vq_add(&r.q[0], &(struct fake_buf){ DATA, sizeof(in), false }, 1);
 	drv_kick(&r, 0);
 	CHECK(drv_used(&r, 0, &head, &len) == 1 && head == 0 && len == 0);
 	CHECK(page_is(&r, 0x300, 0) && page_is(&r, 0x301, 0) && page_is(&r, 0x303, 0));
@@ -264,7 +181,7 @@ static void balloon_inflate_discards(void)
 	CHECK(page_is(&r, 0x302, 0x5a) && page_is(&r, 0x304, 0x5a) && page_is(&r, 0x305, 0x5a));
 
 	put_pfns(&r, DATA + PAGE, out, 1);
-	drv_add(&r, 1, &(struct buf){ DATA + PAGE, 4, false }, 1);
+	fake_vq_add(&r.q[1], &(struct fake_buf){ DATA + PAGE, 4, false }, 1);
 	drv_kick(&r, 1);
 	CHECK(drv_used(&r, 1, NULL, NULL) == 1);
 	CHECK(page_is(&r, 0x305, 0x5a));
@@ -286,7 +203,7 @@ static void balloon_bad_pfns(void)
 	memset(r.ram + RAM_SIZE - PAGE, 0x22, PAGE);
 	put_pfns(&r, DATA, pfn, 4);
 	/* Two buffers, the PFN array split mid-entry, plus 2 stray bytes. */
-	drv_add(&r, 0, (struct buf[]){ { DATA, 6, false }, { DATA + 6, 12, false } }, 2);
+	fake_vq_add(&r.q[0], (struct fake_buf[]){ { DATA, 6, false }, { DATA + 6, 12, false } }, 2);
 	drv_kick(&r, 0);
 	CHECK(drv_used(&r, 0, NULL, NULL) == 1);
 	CHECK(page_is(&r, 0x310, 0));
@@ -296,13 +213,13 @@ static void balloon_bad_pfns(void)
 	CHECK(!(r.m->dev.status & VIRTIO_STATUS_NEEDS_RESET));
 
 	put_pfns(&r, DATA, pfn, 4);
-	drv_add(&r, 1, &(struct buf){ DATA, 16, false }, 1);
+	fake_vq_add(&r.q[1], &(struct fake_buf){ DATA, 16, false }, 1);
 	drv_kick(&r, 1);
 	CHECK(drv_used(&r, 1, NULL, NULL) == 1);
 	st = stats(&r);
 	CHECK(st.deflated == 2 && st.bad_pfns == 4);
 	/* A writable-only chain holds no PFNs: completed, nothing done. */
-	drv_add(&r, 0, &(struct buf){ DATA, 16, true }, 1);
+	fake_vq_add(&r.q[0], &(struct fake_buf){ DATA, 16, true }, 1);
 	drv_kick(&r, 0);
 	CHECK(drv_used(&r, 0, NULL, NULL) == 1);
 	CHECK(stats(&r).inflated == 2);
@@ -315,18 +232,19 @@ static void balloon_config_space(void)
 	struct rig r;
 
 	REQUIRE(rig_start(&r, 0, 2));
-	reg_write(&r, REG_CONFIG + 4, 123);
-	CHECK(reg_read(&r, REG_CONFIG + 4) == 123);
+	fake_mmio_write(r.m, VIRTIO_MMIO_REG_CONFIG + 4, 123);
+	CHECK(fake_mmio_read(r.m, VIRTIO_MMIO_REG_CONFIG + 4) == 123);
 	CHECK(stats(&r).actual_pages == 123);
-	reg_write(&r, REG_CONFIG + 0, 999);
-	reg_write(&r, REG_CONFIG + 8, 7);
-	reg_write(&r, REG_CONFIG + 12, 7);
-	CHECK(reg_read(&r, REG_CONFIG + 0) == 0);
-	CHECK(reg_read(&r, REG_CONFIG + 8) == 0 && reg_read(&r, REG_CONFIG + 12) == 0);
+	fake_mmio_write(r.m, VIRTIO_MMIO_REG_CONFIG + 0, 999);
+	fake_mmio_write(r.m, VIRTIO_MMIO_REG_CONFIG + 8, 7);
+	fake_mmio_write(r.m, VIRTIO_MMIO_REG_CONFIG + 12, 7);
+	CHECK(fake_mmio_read(r.m, VIRTIO_MMIO_REG_CONFIG + 0) == 0);
+	CHECK(fake_mmio_read(r.m, VIRTIO_MMIO_REG_CONFIG + 8) == 0 &&
+	      fake_mmio_read(r.m, VIRTIO_MMIO_REG_CONFIG + 12) == 0);
 	CHECK(stats(&r).actual_pages == 123 && stats(&r).target_pages == 0);
 	/* After a reset the driver starts with an empty balloon. */
-	reg_write(&r, REG_STATUS, 0);
-	CHECK(reg_read(&r, REG_CONFIG + 4) == 0 && stats(&r).actual_pages == 0);
+	fake_mmio_write(r.m, VIRTIO_MMIO_REG_STATUS, 0);
+	CHECK(fake_mmio_read(r.m, VIRTIO_MMIO_REG_CONFIG + 4) == 0 && stats(&r).actual_pages == 0);
 	rig_free(&r);
 }
 
@@ -338,28 +256,28 @@ static void balloon_set_target(void)
 	REQUIRE(rig_init(&r));
 	/* Before the driver is up: the value is there, no interrupt. */
 	CHECK(virtio_balloon_set_target(&r.m->dev, 1 << 20) == 0);
-	CHECK(reg_read(&r, REG_CONFIG) == 256);
-	CHECK(reg_read(&r, REG_INTERRUPT_STATUS) == 0);
+	CHECK(fake_mmio_read(r.m, VIRTIO_MMIO_REG_CONFIG) == 256);
+	CHECK(fake_mmio_read(r.m, VIRTIO_MMIO_REG_INTERRUPT_STATUS) == 0);
 	rig_free(&r);
 
 	REQUIRE(rig_start(&r, 0, 2));
-	gen = reg_read(&r, REG_CONFIG_GENERATION);
+	gen = fake_mmio_read(r.m, VIRTIO_MMIO_REG_CONFIG_GENERATION);
 	CHECK(virtio_balloon_set_target(&r.m->dev, (2u << 20) + 4095) == 0);
-	CHECK(reg_read(&r, REG_CONFIG) == 512);
-	CHECK(reg_read(&r, REG_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
-	CHECK(reg_read(&r, REG_CONFIG_GENERATION) != gen);
+	CHECK(fake_mmio_read(r.m, VIRTIO_MMIO_REG_CONFIG) == 512);
+	CHECK(fake_mmio_read(r.m, VIRTIO_MMIO_REG_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+	CHECK(fake_mmio_read(r.m, VIRTIO_MMIO_REG_CONFIG_GENERATION) != gen);
 	CHECK(stats(&r).target_pages == 512);
-	reg_write(&r, REG_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
+	fake_mmio_write(r.m, VIRTIO_MMIO_REG_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
 	/* All of RAM is allowed, one page more is not (nothing changes). */
 	CHECK(virtio_balloon_set_target(&r.m->dev, RAM_SIZE) == 0);
-	CHECK(reg_read(&r, REG_CONFIG) == RAM_SIZE / PAGE);
-	reg_write(&r, REG_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
+	CHECK(fake_mmio_read(r.m, VIRTIO_MMIO_REG_CONFIG) == RAM_SIZE / PAGE);
+	fake_mmio_write(r.m, VIRTIO_MMIO_REG_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
 	CHECK(virtio_balloon_set_target(&r.m->dev, RAM_SIZE + PAGE) == -ERANGE);
 	CHECK(virtio_balloon_set_target(&r.m->dev, UINT64_MAX) == -ERANGE);
-	CHECK(reg_read(&r, REG_CONFIG) == RAM_SIZE / PAGE);
-	CHECK(reg_read(&r, REG_INTERRUPT_STATUS) == 0);
+	CHECK(fake_mmio_read(r.m, VIRTIO_MMIO_REG_CONFIG) == RAM_SIZE / PAGE);
+	CHECK(fake_mmio_read(r.m, VIRTIO_MMIO_REG_INTERRUPT_STATUS) == 0);
 	CHECK(virtio_balloon_set_target(&r.m->dev, 0) == 0);
-	CHECK(reg_read(&r, REG_CONFIG) == 0);
+	CHECK(fake_mmio_read(r.m, VIRTIO_MMIO_REG_CONFIG) == 0);
 	rig_free(&r);
 }
 
@@ -379,7 +297,7 @@ static void balloon_stats_queue(void)
 	put_stat(&r, DATA, 1, 42, 5); /* unknown tag: ignored */
 	put_stat(&r, DATA, 2, VIRTIO_BALLOON_S_MEMTOT, 4000);
 	put_stat(&r, DATA, 3, VIRTIO_BALLOON_S_AVAIL, UINT64_MAX);
-	drv_add(&r, 2, &(struct buf){ DATA, 40, false }, 1);
+	fake_vq_add(&r.q[2], &(struct fake_buf){ DATA, 40, false }, 1);
 	drv_kick(&r, 2);
 	CHECK(drv_used(&r, 2, NULL, NULL) == 0); /* held */
 	st = stats(&r);
@@ -390,14 +308,14 @@ static void balloon_stats_queue(void)
 	CHECK(st.val[VIRTIO_BALLOON_S_AVAIL] == UINT64_MAX);
 	/* That call asked for fresh statistics: the buffer came back. */
 	CHECK(drv_used(&r, 2, &head, NULL) == 1 && head == 0);
-	CHECK(reg_read(&r, REG_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING);
+	CHECK(fake_mmio_read(r.m, VIRTIO_MMIO_REG_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING);
 	st = stats(&r);
 	CHECK(st.nreports == 1 && drv_used(&r, 2, NULL, NULL) == 0);
 
 	/* The driver answers with a different subset. */
 	put_stat(&r, DATA, 0, VIRTIO_BALLOON_S_SWAP_IN, 7);
 	put_stat(&r, DATA, 1, VIRTIO_BALLOON_S_MEMFREE, 2000);
-	drv_add(&r, 2, &(struct buf){ DATA, 20, false }, 1);
+	fake_vq_add(&r.q[2], &(struct fake_buf){ DATA, 20, false }, 1);
 	drv_kick(&r, 2);
 	st = stats(&r);
 	CHECK(st.nreports == 2);
@@ -416,7 +334,7 @@ static void balloon_stats_primed_early(void)
 
 	REQUIRE(rig_setup(&r, F_STATS, 3));
 	put_stat(&r, DATA, 0, VIRTIO_BALLOON_S_MEMTOT, 123);
-	drv_add(&r, 2, &(struct buf){ DATA, 10, false }, 1);
+	fake_vq_add(&r.q[2], &(struct fake_buf){ DATA, 10, false }, 1);
 	drv_kick(&r, 2);
 	CHECK(stats(&r).nreports == 0);
 	REQUIRE(rig_driver_ok(&r));
@@ -436,7 +354,7 @@ static void balloon_stats_hostile(void)
 	/* A partial entry at the end, split across two buffers. */
 	put_stat(&r, DATA, 0, VIRTIO_BALLOON_S_CACHES, 9);
 	put_stat(&r, DATA, 1, VIRTIO_BALLOON_S_MAJFLT, 8);
-	drv_add(&r, 2, (struct buf[]){ { DATA, 7, false }, { DATA + 7, 8, false } }, 2);
+	fake_vq_add(&r.q[2], (struct fake_buf[]){ { DATA, 7, false }, { DATA + 7, 8, false } }, 2);
 	drv_kick(&r, 2);
 	st = stats(&r);
 	CHECK(st.have == 1u << VIRTIO_BALLOON_S_CACHES && st.val[VIRTIO_BALLOON_S_CACHES] == 9);
@@ -447,14 +365,14 @@ static void balloon_stats_hostile(void)
 	memset(r.ram + DATA, 0xff, 0x10000); /* tag 0xffff: unknown */
 	put_stat(&r, DATA, 3, VIRTIO_BALLOON_S_MINFLT, 1);
 	put_stat(&r, DATA, 64, VIRTIO_BALLOON_S_HTLB_PGFAIL, 1);
-	drv_add(&r, 2, &(struct buf){ DATA, 0x10000, false }, 1);
+	fake_vq_add(&r.q[2], &(struct fake_buf){ DATA, 0x10000, false }, 1);
 	drv_kick(&r, 2);
 	st = stats(&r);
 	CHECK(st.have == 1u << VIRTIO_BALLOON_S_MINFLT);
 	CHECK(drv_used(&r, 2, NULL, NULL) == 1);
 
 	/* Nothing readable: a report with no statistics. */
-	drv_add(&r, 2, &(struct buf){ DATA, 10, true }, 1);
+	fake_vq_add(&r.q[2], &(struct fake_buf){ DATA, 10, true }, 1);
 	drv_kick(&r, 2);
 	st = stats(&r);
 	CHECK(st.have == 0 && st.nreports == 3);
@@ -463,8 +381,8 @@ static void balloon_stats_hostile(void)
 	/* Two buffers at once break the rule: the older comes straight back. */
 	put_stat(&r, DATA, 0, VIRTIO_BALLOON_S_SWAP_OUT, 1);
 	put_stat(&r, DATA + 0x100, 0, VIRTIO_BALLOON_S_SWAP_OUT, 2);
-	drv_add(&r, 2, &(struct buf){ DATA, 10, false }, 1);
-	drv_add(&r, 2, &(struct buf){ DATA + 0x100, 10, false }, 1);
+	fake_vq_add(&r.q[2], &(struct fake_buf){ DATA, 10, false }, 1);
+	fake_vq_add(&r.q[2], &(struct fake_buf){ DATA + 0x100, 10, false }, 1);
 	drv_kick(&r, 2);
 	CHECK(drv_used(&r, 2, NULL, NULL) == 1);
 	st = stats(&r);
@@ -477,10 +395,10 @@ static void balloon_stats_hostile(void)
 static void report(struct rig *r, unsigned int q)
 {
 	memset(r->ram + 0x200 * PAGE, 0x77, 0x10 * PAGE);
-	drv_add(r, q,
-		(struct buf[]){ { 0x200 * PAGE + 100, 3 * PAGE, true },
-				{ 0x208 * PAGE, 2 * PAGE, true } },
-		2);
+	fake_vq_add(&r->q[q],
+		    (struct fake_buf[]){ { 0x200 * PAGE + 100, 3 * PAGE, true },
+					 { 0x208 * PAGE, 2 * PAGE, true } },
+		    2);
 	drv_kick(r, q);
 }
 
@@ -518,7 +436,7 @@ static void balloon_malformed_chain(void)
 	struct rig r;
 
 	REQUIRE(rig_start(&r, 0, 2));
-	drv_add(&r, 0, (struct buf[]){ { DATA, 4, false }, { DATA + 4, 4, false } }, 2);
+	fake_vq_add(&r.q[0], (struct fake_buf[]){ { DATA, 4, false }, { DATA + 4, 4, false } }, 2);
 	desc = r.ram + RING_BASE;
 	le_put(desc + 14, QSIZE + 5, 2); /* next index out of range */
 	drv_kick(&r, 0);

@@ -14,13 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/fs.h>
-#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fake_gm.h"
+#include "fake_virtq.h"
 #include "harness.h"
 #include "le.h"
 #include "virtio/blk.h"
@@ -35,23 +35,14 @@
 #define DATA_GPA 0x100000
 #define DISK_SECTORS 2048 /* 1 MiB */
 
-#define D_NEXT 1
-#define D_WRITE 2
-
 struct bench {
 	struct gm gm;
 	struct evloop ev;
 	struct virtio_dev dev;
 	char path[CONFIG_PATH_MAX];
 	int fd; /* the test's own view of the image */
-	uint16_t qsize, avail_idx, next_desc;
+	struct fake_vq vq;
 	bool created, temp;
-};
-
-struct buf {
-	gpa_t gpa;
-	uint32_t len;
-	bool write;
 };
 
 static uint8_t *gptr(struct bench *t, gpa_t gpa, size_t len)
@@ -71,9 +62,7 @@ static bool bench_attach(struct bench *t, bool read_only, uint16_t qsize)
 {
 	struct disk_config cfg = { .read_only = read_only };
 	uint8_t sector[512];
-	struct virtq *q = &t->dev.vq[0];
 
-	t->qsize = qsize;
 	for (uint64_t s = 0; s < DISK_SECTORS; s++) {
 		for (unsigned int i = 0; i < sizeof(sector); i++)
 			sector[i] = pattern(s * 512 + i);
@@ -89,14 +78,10 @@ static bool bench_attach(struct bench *t, bool read_only, uint16_t qsize)
 	t->created = true;
 	/* What the transport does for a driver that accepts every feature. */
 	t->dev.features = t->dev.ops->features | VIRTIO_BIT(VIRTIO_F_VERSION_1);
-	*q = (struct virtq){
-		.size = qsize, .desc_gpa = DESC_GPA, .avail_gpa = AVAIL_GPA, .used_gpa = USED_GPA
-	};
-	if (virtq_start(q, &t->gm))
+	fake_vq_init(&t->vq, &t->gm, qsize, DESC_GPA, AVAIL_GPA, USED_GPA);
+	if (!fake_vq_start(&t->dev, 0, &t->vq))
 		return false;
-	q->ready = true;
-	t->dev.status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-			VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
+	t->dev.status = FAKE_STATUS_DRIVER_OK;
 	return true;
 }
 
@@ -122,34 +107,6 @@ static void bench_close(struct bench *t)
 		unlink(t->path);
 }
 
-/* Put a chain on the avail ring (not kicked). Returns its head. */
-static uint16_t bench_chain(struct bench *t, const struct buf *b, unsigned int n)
-{
-	uint16_t head = t->next_desc;
-
-	for (unsigned int i = 0; i < n; i++) {
-		uint16_t d = (uint16_t)((head + i) % t->qsize);
-		uint8_t *desc = gptr(t, DESC_GPA + 16u * d, 16);
-
-		le_put(desc, b[i].gpa, 8);
-		le_put(desc + 8, b[i].len, 4);
-		le_put(desc + 12, (i + 1 < n ? D_NEXT : 0) | (b[i].write ? D_WRITE : 0), 2);
-		le_put(desc + 14, (d + 1u) % t->qsize, 2);
-	}
-	t->next_desc = (uint16_t)((head + n) % t->qsize);
-	le_put(gptr(t, AVAIL_GPA + 4 + 2u * (t->avail_idx % t->qsize), 2), head, 2);
-	t->avail_idx++;
-	le_put(gptr(t, AVAIL_GPA + 2, 2), t->avail_idx, 2);
-	return head;
-}
-
-static void bench_kick(struct bench *t)
-{
-	virtio_lock(&t->dev);
-	t->dev.ops->notify(&t->dev, 0);
-	virtio_unlock(&t->dev);
-}
-
 /* Run the event loop's callbacks until nothing is in flight (or 5 s). */
 static bool bench_wait(struct bench *t)
 {
@@ -157,15 +114,7 @@ static bool bench_wait(struct bench *t)
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (virtio_blk_inflight(&t->dev) > 0) {
-		struct epoll_event e[8];
-		int n = epoll_wait(t->ev.epfd, e, 8, 100);
-
-		for (int i = 0; i < n; i++) {
-			const struct evloop_watch *w = &t->ev.watch[e[i].data.u32];
-
-			if (w->fd >= 0)
-				w->fn(w->opaque, e[i].events);
-		}
+		fake_evloop_pass(&t->ev, 100);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - start.tv_sec > 5)
 			return false;
@@ -175,12 +124,15 @@ static bool bench_wait(struct bench *t)
 
 static uint16_t used_idx(struct bench *t)
 {
-	return (uint16_t)le_get(gptr(t, USED_GPA + 2, 2), 2);
+	return fake_vq_used_idx(&t->vq);
 }
 
 static uint32_t used_len(struct bench *t, uint16_t i)
 {
-	return (uint32_t)le_get(gptr(t, USED_GPA + 4 + 8u * (i % t->qsize) + 4, 4), 4);
+	uint32_t id, len;
+
+	fake_vq_used_elem(&t->vq, i, &id, &len);
+	return len;
 }
 
 static void put_hdr(struct bench *t, unsigned int i, uint32_t type, uint64_t sector)
@@ -197,17 +149,17 @@ static void put_hdr(struct bench *t, unsigned int i, uint32_t type, uint64_t sec
 static int bench_req(struct bench *t, uint32_t type, uint64_t sector, uint32_t len, bool write_data,
 		     uint32_t *used)
 {
-	struct buf b[3] = { { HDR_GPA, 16, false } };
+	struct fake_buf b[3] = { { HDR_GPA, 16, false } };
 	unsigned int n = 1;
 	uint16_t before = used_idx(t);
 
 	put_hdr(t, 0, type, sector);
 	if (len)
-		b[n++] = (struct buf){ DATA_GPA, len, write_data };
-	b[n++] = (struct buf){ STATUS_GPA, 1, true };
+		b[n++] = (struct fake_buf){ DATA_GPA, len, write_data };
+	b[n++] = (struct fake_buf){ STATUS_GPA, 1, true };
 	*gptr(t, STATUS_GPA, 1) = 0xee;
-	bench_chain(t, b, n);
-	bench_kick(t);
+	fake_vq_add(&t->vq, b, n);
+	fake_kick(&t->dev, 0);
 	if (!bench_wait(t) || used_idx(t) != (uint16_t)(before + 1))
 		return -1;
 	if (used)
@@ -307,23 +259,23 @@ static void blk_read_write_round_trip(void)
 static void blk_odd_layout(void)
 {
 	struct bench t;
-	struct buf w[] = { { HDR_GPA, 10, false },
-			   { HDR_GPA + 10, 6, false },
-			   { DATA_GPA, 100, false },
-			   { DATA_GPA + 0x1000, 412, false },
-			   { DATA_GPA + 0x2000, 512, false },
-			   { STATUS_GPA, 1, true } };
-	struct buf r[] = { { HDR_GPA, 16, false },
-			   { DATA_GPA + 0x3000, 700, true },
-			   { DATA_GPA + 0x4000, 325, true } };
+	struct fake_buf w[] = { { HDR_GPA, 10, false },
+				{ HDR_GPA + 10, 6, false },
+				{ DATA_GPA, 100, false },
+				{ DATA_GPA + 0x1000, 412, false },
+				{ DATA_GPA + 0x2000, 512, false },
+				{ STATUS_GPA, 1, true } };
+	struct fake_buf r[] = { { HDR_GPA, 16, false },
+				{ DATA_GPA + 0x3000, 700, true },
+				{ DATA_GPA + 0x4000, 325, true } };
 
 	REQUIRE(bench_open(&t, "/tmp", false, 16));
 	put_hdr(&t, 0, VIRTIO_BLK_T_OUT, 40);
 	memset(gptr(&t, DATA_GPA, 100), 1, 100);
 	memset(gptr(&t, DATA_GPA + 0x1000, 412), 2, 412);
 	memset(gptr(&t, DATA_GPA + 0x2000, 512), 3, 512);
-	bench_chain(&t, w, ARRAY_SIZE(w));
-	bench_kick(&t);
+	fake_vq_add(&t.vq, w, ARRAY_SIZE(w));
+	fake_kick(&t.dev, 0);
 	REQUIRE(bench_wait(&t) && used_idx(&t) == 1);
 	CHECK(*gptr(&t, STATUS_GPA, 1) == VIRTIO_BLK_S_OK);
 	CHECK(file_is(&t, 40 * 512, 100, 1));
@@ -332,8 +284,8 @@ static void blk_odd_layout(void)
 
 	put_hdr(&t, 0, VIRTIO_BLK_T_IN, 40);
 	*gptr(&t, DATA_GPA + 0x4000 + 324, 1) = 0xee;
-	bench_chain(&t, r, ARRAY_SIZE(r));
-	bench_kick(&t);
+	fake_vq_add(&t.vq, r, ARRAY_SIZE(r));
+	fake_kick(&t.dev, 0);
 	REQUIRE(bench_wait(&t) && used_idx(&t) == 2);
 	CHECK(used_len(&t, 1) == 1025);
 	CHECK(*gptr(&t, DATA_GPA + 0x4000 + 324, 1) == VIRTIO_BLK_S_OK);
@@ -483,12 +435,12 @@ static void blk_bad_requests(void)
 	CHECK(bench_req(&t, 0x80000001u, 0, 512, false, NULL) == VIRTIO_BLK_S_UNSUPP);
 	/* A header too short for its fields. */
 	{
-		struct buf b[] = { { HDR_GPA, 8, false }, { STATUS_GPA, 1, true } };
+		struct fake_buf b[] = { { HDR_GPA, 8, false }, { STATUS_GPA, 1, true } };
 
 		uint16_t before = used_idx(&t);
 
-		bench_chain(&t, b, 2);
-		bench_kick(&t);
+		fake_vq_add(&t.vq, b, 2);
+		fake_kick(&t.dev, 0);
 		CHECK(bench_wait(&t) && used_idx(&t) == (uint16_t)(before + 1));
 		CHECK(*gptr(&t, STATUS_GPA, 1) == VIRTIO_BLK_S_IOERR);
 	}
@@ -501,12 +453,12 @@ static void blk_bad_requests(void)
 static void blk_no_status_byte(void)
 {
 	struct bench t;
-	struct buf b[] = { { HDR_GPA, 16, false }, { DATA_GPA, 512, false } };
+	struct fake_buf b[] = { { HDR_GPA, 16, false }, { DATA_GPA, 512, false } };
 
 	REQUIRE(bench_open(&t, "/tmp", false, 16));
 	put_hdr(&t, 0, VIRTIO_BLK_T_OUT, 0);
-	bench_chain(&t, b, 2);
-	bench_kick(&t);
+	fake_vq_add(&t.vq, b, 2);
+	fake_kick(&t.dev, 0);
 	CHECK(bench_wait(&t));
 	CHECK(t.dev.status & VIRTIO_STATUS_NEEDS_RESET);
 	CHECK(used_idx(&t) == 0);
@@ -517,12 +469,12 @@ static void blk_no_status_byte(void)
 static void blk_malformed_chain(void)
 {
 	struct bench t;
-	struct buf b[] = { { HDR_GPA, 16, false }, { GM_SIZE - 256, 512, true } };
+	struct fake_buf b[] = { { HDR_GPA, 16, false }, { GM_SIZE - 256, 512, true } };
 
 	REQUIRE(bench_open(&t, "/tmp", false, 16));
 	put_hdr(&t, 0, VIRTIO_BLK_T_IN, 0);
-	bench_chain(&t, b, 2);
-	bench_kick(&t);
+	fake_vq_add(&t.vq, b, 2);
+	fake_kick(&t.dev, 0);
 	CHECK(bench_wait(&t));
 	CHECK(t.dev.status & VIRTIO_STATUS_NEEDS_RESET);
 	CHECK(used_idx(&t) == 0);
@@ -535,19 +487,19 @@ static void blk_malformed_chain(void)
 static void blk_inflight_bounded(void)
 {
 	struct bench t;
-	struct buf b[] = { { HDR_GPA, 16, false }, { STATUS_GPA, 1, true } };
+	struct fake_buf b[] = { { HDR_GPA, 16, false }, { STATUS_GPA, 1, true } };
 
 	REQUIRE(bench_open(&t, "/tmp", false, 4));
 	put_hdr(&t, 0, VIRTIO_BLK_T_FLUSH, 0);
 	for (unsigned int i = 0; i < 8; i++) {
 		if (i == 4) {
-			bench_kick(&t); /* not waiting: nothing is published yet */
+			fake_kick(&t.dev, 0); /* not waiting: nothing is published yet */
 			CHECK(virtio_blk_inflight(&t.dev) == 4);
 		}
-		t.next_desc = 0;
-		bench_chain(&t, b, 2);
+		t.vq.next_desc = 0;
+		fake_vq_add(&t.vq, b, 2);
 	}
-	bench_kick(&t);
+	fake_kick(&t.dev, 0);
 	CHECK(virtio_blk_inflight(&t.dev) == 4);
 	CHECK(t.dev.vq[0].last_avail == 4);
 	CHECK(used_idx(&t) == 0);
@@ -564,16 +516,16 @@ static void submit_writes(struct bench *t)
 {
 	memset(gptr(t, DATA_GPA, 64 * 1024), 0x44, 64 * 1024);
 	for (unsigned int i = 0; i < 16; i++) {
-		struct buf b[] = { { HDR_GPA + 32u * i, 16, false },
-				   { DATA_GPA, 64 * 1024, false },
-				   { STATUS_GPA + i, 1, true } };
+		struct fake_buf b[] = { { HDR_GPA + 32u * i, 16, false },
+					{ DATA_GPA, 64 * 1024, false },
+					{ STATUS_GPA + i, 1, true } };
 
 		put_hdr(t, i, i % 2 ? VIRTIO_BLK_T_FLUSH : VIRTIO_BLK_T_OUT, 128u * i);
 		if (i % 2)
 			b[1] = b[2];
-		bench_chain(t, b, i % 2 ? 2 : 3);
+		fake_vq_add(&t->vq, b, i % 2 ? 2 : 3);
 	}
-	bench_kick(t);
+	fake_kick(&t->dev, 0);
 }
 
 /* A reset with requests in flight publishes none of them, returns with
@@ -593,22 +545,12 @@ static void blk_reset_in_flight(void)
 	virtio_unlock(&t.dev);
 	CHECK(virtio_blk_inflight(&t.dev) == 0);
 	/* Nothing shows up later either (completions already signalled). */
-	{
-		struct epoll_event e[8];
-		int n = epoll_wait(t.ev.epfd, e, 8, 50);
-
-		for (int i = 0; i < n; i++)
-			t.ev.watch[e[i].data.u32].fn(t.ev.watch[e[i].data.u32].opaque, e[i].events);
-	}
+	fake_evloop_pass(&t.ev, 50);
 	CHECK(used_idx(&t) == 0);
 
 	memset(gptr(&t, USED_GPA, 0x1000), 0, 0x1000);
-	*q = (struct virtq){
-		.size = 64, .desc_gpa = DESC_GPA, .avail_gpa = AVAIL_GPA, .used_gpa = USED_GPA
-	};
-	REQUIRE(virtq_start(q, &t.gm) == 0);
-	q->ready = true;
-	t.avail_idx = t.next_desc = 0;
+	fake_vq_init(&t.vq, &t.gm, 64, DESC_GPA, AVAIL_GPA, USED_GPA);
+	REQUIRE(fake_vq_start(&t.dev, 0, &t.vq));
 	le_put(gptr(&t, AVAIL_GPA + 2, 2), 0, 2);
 	t.dev.status = VIRTIO_STATUS_DRIVER_OK;
 	CHECK(bench_req(&t, VIRTIO_BLK_T_IN, 0, 512, true, NULL) == VIRTIO_BLK_S_OK);

@@ -2,280 +2,10 @@
 /*
  * virtio-net driven through its ops with descriptor rings built in fake
  * guest memory, against a SOCK_SEQPACKET socket pair standing in for the
- * tap (the test holds the other end); and once against a real tap in a
- * private network namespace when the host allows it.
+ * tap (virtio_net_env.h): config space, transmit, receive, reset. The
+ * transport and a real tap are in test_virtio_net_tap.c.
  */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <arpa/inet.h>
-#include <linux/if_packet.h>
-#include <linux/if_tun.h>
-#include <net/ethernet.h>
-#include <net/if.h>
-#include <sched.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include "fake_gm.h"
-#include "harness.h"
-#include "le.h"
-#include "virtio/mmio.h"
-#include "virtio/net.h"
-#include "virtio/tap.h"
-
-#define RAM_SIZE (4u << 20)
-#define QSIZE 64
-#define BUF_BASE 0x20000
-
-#define F(bit) VIRTIO_BIT(VIRTIO_NET_F_##bit)
-
-struct hdr {
-	uint8_t flags, gso_type;
-	uint16_t hdr_len, gso_size, csum_start, csum_offset, num_buffers;
-};
-
-static const uint8_t test_mac[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc };
-
-static struct env {
-	struct gm gm;
-	struct virtio_dev dev;
-	struct virtio_dev *d; /* &dev, or the one inside an MMIO transport */
-	struct evloop ev;
-	int peer;
-	unsigned int irqs[2];
-	unsigned int resets;
-	uint16_t avail_idx[2], next_desc[2];
-	gpa_t next_buf;
-} env;
-
-static void fake_used(struct virtio_dev *dev, unsigned int q)
-{
-	(void)dev;
-	env.irqs[q]++;
-}
-
-static void fake_config_changed(struct virtio_dev *dev)
-{
-	(void)dev;
-}
-
-static void fake_needs_reset(struct virtio_dev *dev)
-{
-	dev->status |= VIRTIO_STATUS_NEEDS_RESET;
-	env.resets++;
-}
-
-static const struct virtio_transport_ops fake_transport = {
-	.used = fake_used,
-	.config_changed = fake_config_changed,
-	.needs_reset = fake_needs_reset,
-};
-
-static gpa_t q_desc(unsigned int q)
-{
-	return 0x1000 + q * 0x4000;
-}
-
-static gpa_t q_avail(unsigned int q)
-{
-	return q_desc(q) + 0x1000;
-}
-
-static gpa_t q_used(unsigned int q)
-{
-	return q_desc(q) + 0x2000;
-}
-
-static void *gp(gpa_t gpa, size_t len)
-{
-	return gm_ptr(&env.gm, gpa, len);
-}
-
-/* Set the queues up as a driver would and, like the transport at
- * DRIVER_OK, activate. */
-static bool start(uint64_t features, uint16_t rx_size)
-{
-	env.d->features = VIRTIO_BIT(VIRTIO_F_VERSION_1) | features;
-	for (unsigned int q = 0; q < 2; q++) {
-		struct virtq *vq = &env.d->vq[q];
-
-		virtq_reset(vq);
-		vq->size = q == VIRTIO_NET_RXQ ? rx_size : QSIZE;
-		vq->desc_gpa = q_desc(q);
-		vq->avail_gpa = q_avail(q);
-		vq->used_gpa = q_used(q);
-		if (virtq_start(vq, &env.gm))
-			return false;
-		vq->ready = true;
-		memset(gp(q_desc(q), 0x3000), 0, 0x3000);
-		env.avail_idx[q] = env.next_desc[q] = 0;
-		env.irqs[q] = 0;
-	}
-	env.d->status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-			VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
-	return env.d->ops->activate(env.d) == 0;
-}
-
-static bool setup(uint64_t features, uint16_t rx_size)
-{
-	int sv[2];
-
-	memset(&env, 0, sizeof(env));
-	env.next_buf = BUF_BASE;
-	env.peer = -1;
-	env.d = &env.dev;
-	if (!fake_gm_init(&env.gm, 0, RAM_SIZE))
-		return false;
-	pthread_mutex_init(&env.d->lock, NULL);
-	if (evloop_init(&env.ev))
-		return false;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
-		return false;
-	env.peer = sv[1];
-	if (virtio_net_create_fd(env.d, &env.ev, &env.gm, sv[0], false, test_mac))
-		return false;
-	env.d->transport = &fake_transport;
-	return start(features, rx_size);
-}
-
-static void teardown(void)
-{
-	if (env.d->ops)
-		env.d->ops->destroy(env.d);
-	evloop_destroy(&env.ev);
-	if (env.peer >= 0)
-		close(env.peer);
-	pthread_mutex_destroy(&env.d->lock);
-	fake_gm_free(&env.gm);
-}
-
-struct seg {
-	uint32_t len;
-	bool writable;
-	const void *data; /* readable: contents */
-	gpa_t gpa;	  /* out: where it was placed */
-};
-
-/* Queue one chain of `n` segments on q; returns its head. */
-static uint16_t add_chain(unsigned int q, struct seg *s, unsigned int n)
-{
-	uint16_t size = env.d->vq[q].size;
-	uint16_t head = env.next_desc[q] % size;
-	uint8_t *avail = gp(q_avail(q), 4 + 2u * size);
-
-	for (unsigned int i = 0; i < n; i++) {
-		uint16_t idx = (uint16_t)((env.next_desc[q] + i) % size);
-		uint8_t *d = gp(q_desc(q) + 16u * idx, 16);
-		uint64_t addr = env.next_buf;
-		uint16_t flags = (uint16_t)((s[i].writable ? 2 : 0) | (i + 1 < n ? 1 : 0));
-		uint16_t next = (uint16_t)((idx + 1) % size);
-
-		s[i].gpa = addr;
-		env.next_buf += (s[i].len + 15) & ~15u;
-		if (env.next_buf > RAM_SIZE - 0x10000)
-			env.next_buf = BUF_BASE;
-		memcpy(d, &addr, 8);
-		memcpy(d + 8, &s[i].len, 4);
-		memcpy(d + 12, &flags, 2);
-		memcpy(d + 14, &next, 2);
-		if (s[i].data)
-			memcpy(gp(addr, s[i].len), s[i].data, s[i].len);
-	}
-	env.next_desc[q] = (uint16_t)(env.next_desc[q] + n);
-	memcpy(avail + 4 + 2u * (env.avail_idx[q] % size), &head, 2);
-	env.avail_idx[q]++;
-	memcpy(avail + 2, &env.avail_idx[q], 2);
-	return head;
-}
-
-/* One writable buffer of `len` bytes on the receive queue. */
-static uint16_t add_rx(uint32_t len, gpa_t *gpa)
-{
-	struct seg s = { .len = len, .writable = true };
-	uint16_t head = add_chain(VIRTIO_NET_RXQ, &s, 1);
-
-	if (gpa)
-		*gpa = s.gpa;
-	return head;
-}
-
-/* A transmit chain: header and frame in one readable buffer. */
-static uint16_t add_tx(const struct hdr *h, const uint8_t *frame, uint32_t len)
-{
-	uint8_t *buf = malloc(sizeof(*h) + len);
-	struct seg s = { .len = (uint32_t)sizeof(*h) + len, .data = buf };
-	uint16_t head;
-
-	memcpy(buf, h, sizeof(*h));
-	memcpy(buf + sizeof(*h), frame, len);
-	head = add_chain(VIRTIO_NET_TXQ, &s, 1);
-	free(buf);
-	return head;
-}
-
-static void kick(unsigned int q)
-{
-	virtio_lock(env.d);
-	env.d->ops->notify(env.d, q);
-	virtio_unlock(env.d);
-}
-
-/* One pass of the event loop without blocking; returns the events handled. */
-static int pump(void)
-{
-	struct epoll_event e[8];
-	int n = epoll_wait(env.ev.epfd, e, 8, 0);
-
-	for (int i = 0; i < n; i++) {
-		const struct evloop_watch *w = &env.ev.watch[e[i].data.u32];
-
-		if (w->fd >= 0)
-			w->fn(w->opaque, e[i].events);
-	}
-	return n;
-}
-
-static uint16_t used_idx(unsigned int q)
-{
-	uint16_t v;
-
-	memcpy(&v, gp(q_used(q) + 2, 2), 2);
-	return v;
-}
-
-static void used_elem(unsigned int q, uint16_t i, uint32_t *id, uint32_t *len)
-{
-	uint8_t *e = gp(q_used(q) + 4 + 8u * (i % env.d->vq[q].size), 8);
-
-	memcpy(id, e, 4);
-	memcpy(len, e + 4, 4);
-}
-
-static void fill_frame(uint8_t *f, size_t len, uint8_t seed)
-{
-	for (size_t i = 0; i < len; i++)
-		f[i] = (uint8_t)(seed + i * 7);
-}
-
-static bool peer_send(const struct hdr *h, const uint8_t *frame, size_t len)
-{
-	struct iovec iov[2] = { { (void *)h, sizeof(*h) }, { (void *)frame, len } };
-
-	return writev(env.peer, iov, 2) == (ssize_t)(sizeof(*h) + len);
-}
-
-static struct virtio_net_stats stats(void)
-{
-	struct virtio_net_stats s;
-
-	virtio_net_get_stats(env.d, &s);
-	return s;
-}
+#include "virtio_net_env.h"
 
 /* ------------------------------------------------------------ config */
 
@@ -330,9 +60,9 @@ static void net_tx_frame(void)
 	REQUIRE(used_idx(VIRTIO_NET_TXQ) == 1);
 	used_elem(VIRTIO_NET_TXQ, 0, &id, &len);
 	CHECK(id == head && len == 0);
-	CHECK(env.irqs[VIRTIO_NET_TXQ] == 1);
+	CHECK(env.ft.used[VIRTIO_NET_TXQ] == 1);
 	CHECK(stats().tx_frames == 1 && stats().tx_bytes == 60);
-	CHECK(env.resets == 0);
+	CHECK(env.ft.needs_reset == 0);
 	teardown();
 }
 
@@ -409,7 +139,7 @@ static void net_tx_offload_checks(void)
 	CHECK(used_idx(VIRTIO_NET_TXQ) == ARRAY_SIZE(bad));
 	CHECK(stats().tx_dropped == ARRAY_SIZE(bad) - 1);
 	CHECK(stats().tx_frames == 1);
-	CHECK(env.resets == 0);
+	CHECK(env.ft.needs_reset == 0);
 	teardown();
 }
 
@@ -433,7 +163,7 @@ static void net_tx_sizes(void)
 	CHECK(recv(env.peer, got, sizeof(got), MSG_DONTWAIT) < 0);
 	CHECK(used_idx(VIRTIO_NET_TXQ) == 5);
 	CHECK(stats().tx_dropped == 3);
-	CHECK(env.resets == 0);
+	CHECK(env.ft.needs_reset == 0);
 	teardown();
 }
 
@@ -449,7 +179,7 @@ static void net_tx_malformed(void)
 	REQUIRE(setup(0, QSIZE));
 	add_chain(VIRTIO_NET_TXQ, &short_hdr, 1);
 	kick(VIRTIO_NET_TXQ);
-	CHECK(env.resets == 1);
+	CHECK(env.ft.needs_reset == 1);
 	CHECK(used_idx(VIRTIO_NET_TXQ) == 0);
 	CHECK(recv(env.peer, got, sizeof(got), MSG_DONTWAIT) < 0);
 	teardown();
@@ -457,13 +187,13 @@ static void net_tx_malformed(void)
 	REQUIRE(setup(0, QSIZE));
 	add_chain(VIRTIO_NET_TXQ, with_in, 2);
 	kick(VIRTIO_NET_TXQ);
-	CHECK(env.resets == 1);
+	CHECK(env.ft.needs_reset == 1);
 	teardown();
 
 	REQUIRE(setup(0, QSIZE));
 	add_chain(VIRTIO_NET_TXQ, &only_in, 1);
 	kick(VIRTIO_NET_TXQ);
-	CHECK(env.resets == 1);
+	CHECK(env.ft.needs_reset == 1);
 	teardown();
 }
 
@@ -491,7 +221,7 @@ static void net_rx_frame(void)
 	CHECK(out.flags == 2); /* DATA_VALID kept with GUEST_CSUM */
 	CHECK(out.hdr_len == 99);
 	CHECK(memcmp(gp(buf + 12, 100), frame, 100) == 0);
-	CHECK(env.irqs[VIRTIO_NET_RXQ] == 1);
+	CHECK(env.ft.used[VIRTIO_NET_RXQ] == 1);
 	CHECK(stats().rx_frames == 1 && stats().rx_bytes == 100);
 	teardown();
 }
@@ -574,7 +304,7 @@ static void net_rx_mergeable(void)
 	REQUIRE(peer_send(&h, frame, sizeof(frame)));
 	pump();
 	REQUIRE(used_idx(VIRTIO_NET_RXQ) == 3);
-	CHECK(env.irqs[VIRTIO_NET_RXQ] == 1);
+	CHECK(env.ft.used[VIRTIO_NET_RXQ] == 1);
 	for (uint16_t i = 0; i < 3; i++) {
 		used_elem(VIRTIO_NET_RXQ, i, &id, &len);
 		CHECK(id == head[i]);
@@ -775,7 +505,7 @@ static void net_rx_malformed(void)
 	REQUIRE(setup(0, QSIZE));
 	add_rx(11, NULL);
 	kick(VIRTIO_NET_RXQ);
-	CHECK(env.resets == 1);
+	CHECK(env.ft.needs_reset == 1);
 	CHECK(pump() == 0);
 	teardown();
 
@@ -784,13 +514,13 @@ static void net_rx_malformed(void)
 	add_rx(1000, NULL);
 	add_rx(8, NULL);
 	kick(VIRTIO_NET_RXQ);
-	CHECK(env.resets == 1);
+	CHECK(env.ft.needs_reset == 1);
 	teardown();
 
 	REQUIRE(setup(0, QSIZE));
 	add_chain(VIRTIO_NET_RXQ, ro, 2);
 	kick(VIRTIO_NET_RXQ);
-	CHECK(env.resets == 1);
+	CHECK(env.ft.needs_reset == 1);
 	teardown();
 }
 
@@ -843,294 +573,6 @@ static void net_backend_hangup(void)
 	teardown();
 }
 
-/* --------------------------------------------------- through virtio-mmio */
-
-static struct virtio_mmio *mmio;
-
-static uint32_t mmio_rd(uint64_t off, uint32_t len)
-{
-	uint8_t b[4] = { 0 };
-
-	virtio_mmio_access(mmio, off, b, len, false);
-	return (uint32_t)le_get(b, len);
-}
-
-static void mmio_wr(uint64_t off, uint32_t v)
-{
-	uint8_t b[4];
-
-	le_put(b, v, 4);
-	virtio_mmio_access(mmio, off, b, 4, true);
-}
-
-/* The device behind the real transport, set up through its registers as
- * Linux's drivers do, with the features Linux accepts. */
-static void net_through_mmio(void)
-{
-	uint64_t want = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | F(MAC) |
-			F(STATUS) | F(MRG_RXBUF) | F(CSUM) | F(GUEST_CSUM) | F(HOST_TSO4) |
-			F(GUEST_TSO4);
-	uint64_t offered;
-	struct hdr h = { 0 };
-	uint8_t frame[60], got[100], mac[6];
-	gpa_t buf;
-	int sv[2];
-
-	memset(&env, 0, sizeof(env));
-	env.next_buf = BUF_BASE;
-	env.peer = -1;
-	env.d = &env.dev;
-	REQUIRE(fake_gm_init(&env.gm, 0, RAM_SIZE));
-	REQUIRE(evloop_init(&env.ev) == 0);
-	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
-	env.peer = sv[1];
-	mmio = virtio_mmio_new();
-	REQUIRE(mmio);
-	REQUIRE(virtio_net_create_fd(&mmio->dev, &env.ev, &env.gm, sv[0], false, test_mac) == 0);
-	REQUIRE(virtio_mmio_attach(mmio, &env.ev, -1, 0xd1000000, 5) == 0);
-	env.d = &mmio->dev;
-
-	CHECK(mmio_rd(0x08, 4) == VIRTIO_ID_NET);
-	mmio_wr(0x14, 0);
-	offered = mmio_rd(0x10, 4);
-	mmio_wr(0x14, 1);
-	offered |= (uint64_t)mmio_rd(0x10, 4) << 32;
-	CHECK((offered & want) == want);
-	for (unsigned int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)mmio_rd(0x100 + i, 1);
-	CHECK(memcmp(mac, test_mac, 6) == 0);
-	CHECK(mmio_rd(0x106, 2) == 1);
-
-	mmio_wr(0x70, 1);
-	mmio_wr(0x70, 1 | 2);
-	mmio_wr(0x24, 0);
-	mmio_wr(0x20, (uint32_t)want);
-	mmio_wr(0x24, 1);
-	mmio_wr(0x20, (uint32_t)(want >> 32));
-	mmio_wr(0x70, 1 | 2 | 8);
-	REQUIRE(mmio_rd(0x70, 4) & 8);
-	for (unsigned int q = 0; q < 2; q++) {
-		mmio_wr(0x30, q);
-		CHECK(mmio_rd(0x34, 4) == 256);
-		mmio_wr(0x38, QSIZE);
-		mmio_wr(0x80, (uint32_t)q_desc(q));
-		mmio_wr(0x90, (uint32_t)q_avail(q));
-		mmio_wr(0xa0, (uint32_t)q_used(q));
-		mmio_wr(0x44, 1);
-	}
-	for (unsigned int i = 0; i < 48; i++) /* 64 KiB: the guest takes TSO */
-		add_rx(1536, i == 0 ? &buf : NULL);
-	mmio_wr(0x70, 1 | 2 | 8 | 4);
-	REQUIRE(mmio_rd(0x70, 4) == (1 | 2 | 8 | 4));
-
-	fill_frame(frame, sizeof(frame), 17);
-	add_tx(&h, frame, sizeof(frame));
-	mmio_wr(0x50, VIRTIO_NET_TXQ);
-	CHECK(recv(env.peer, got, sizeof(got), MSG_DONTWAIT) == 72);
-	CHECK(used_idx(VIRTIO_NET_TXQ) == 1);
-	CHECK(mmio_rd(0x60, 4) & 1);
-	mmio_wr(0x64, 1);
-
-	REQUIRE(peer_send(&h, frame, sizeof(frame)));
-	pump();
-	REQUIRE(used_idx(VIRTIO_NET_RXQ) == 1);
-	CHECK(memcmp(gp(buf + 12, sizeof(frame)), frame, sizeof(frame)) == 0);
-	CHECK(mmio_rd(0x60, 4) & 1);
-
-	mmio_wr(0x70, 0); /* reset: no more frames taken */
-	REQUIRE(peer_send(&h, frame, sizeof(frame)));
-	CHECK(pump() == 0);
-
-	virtio_mmio_free(mmio);
-	env.d = &env.dev;
-	teardown();
-}
-
-/* ------------------------------------------------------------ real tap */
-
-#define TAP_NAME "ptrl0"
-
-/* The device's tap fd, found through /proc (the device keeps it private). */
-static int find_tun_fd(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int fd = -1;
-
-	while (d && (e = readdir(d))) {
-		char path[300], target[64];
-		ssize_t l;
-
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		l = readlink(path, target, sizeof(target) - 1);
-		if (l > 0 && (target[l] = 0, strcmp(target, "/dev/net/tun") == 0))
-			fd = atoi(e->d_name);
-	}
-	if (d)
-		closedir(d);
-	return fd;
-}
-
-static bool link_up(const char *name)
-{
-	struct ifreq ifr = { 0 };
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	bool ok;
-	int fd;
-
-	/* No IPv6 on the test tap, so the kernel sends nothing of its own. */
-	fd = open("/proc/sys/net/ipv6/conf/" TAP_NAME "/disable_ipv6", O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (write(fd, "1", 1) != 1)
-			fprintf(stderr, "could not disable IPv6 on " TAP_NAME "\n");
-		close(fd);
-	}
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	ok = s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0;
-	ifr.ifr_flags |= IFF_UP;
-	ok = ok && ioctl(s, SIOCSIFFLAGS, &ifr) == 0;
-	if (s >= 0)
-		close(s);
-	return ok;
-}
-
-static void net_real_tap(void)
-{
-	struct net_config cfg = { .tap = TAP_NAME, .mac_set = true };
-	struct ifreq ifr = { 0 };
-	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
-	uint8_t frame[100], big[300], got[2000];
-	struct hdr h = { 0 }, out;
-	uint32_t id, len;
-	int fd, hdrsz = 0, pkt = -1;
-	unsigned int ifindex;
-	gpa_t buf;
-	ssize_t n;
-
-	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		SKIP("/dev/net/tun is not available");
-	close(fd);
-	if (unshare(CLONE_NEWNET))
-		SKIP("cannot make a network namespace (needs CAP_SYS_ADMIN)");
-	memset(&env, 0, sizeof(env));
-	env.next_buf = BUF_BASE;
-	env.peer = -1;
-	env.d = &env.dev;
-	REQUIRE(fake_gm_init(&env.gm, 0, RAM_SIZE));
-	pthread_mutex_init(&env.d->lock, NULL);
-	REQUIRE(evloop_init(&env.ev) == 0);
-	CHECK(tap_open("an-overlong-interface-name", 12) == -EINVAL);
-	memcpy(cfg.mac, test_mac, 6);
-	strcpy(cfg.tap, "lo"); /* exists, but is not a tap */
-	CHECK(virtio_net_create(env.d, &env.ev, &env.gm, &cfg) == -EINVAL);
-	cfg.mac[0] = 1; /* multicast */
-	strcpy(cfg.tap, TAP_NAME);
-	CHECK(virtio_net_create(env.d, &env.ev, &env.gm, &cfg) == -EINVAL);
-	CHECK(if_nametoindex(TAP_NAME) == 0);
-	cfg.mac[0] = test_mac[0];
-	REQUIRE(virtio_net_create(env.d, &env.ev, &env.gm, &cfg) == 0);
-	env.d->transport = &fake_transport;
-
-	/* Created, as a single-queue tap with 12-byte virtio-net headers. */
-	ifindex = if_nametoindex(TAP_NAME);
-	CHECK(ifindex != 0);
-	fd = find_tun_fd();
-	REQUIRE(fd >= 0);
-	REQUIRE(ioctl(fd, TUNGETIFF, &ifr) == 0);
-	CHECK(strcmp(ifr.ifr_name, TAP_NAME) == 0);
-	CHECK((ifr.ifr_flags & (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE)) ==
-	      (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR));
-	CHECK(ioctl(fd, TUNGETVNETHDRSZ, &hdrsz) == 0 && hdrsz == 12);
-	CHECK(fcntl(fd, F_GETFL) & O_NONBLOCK);
-
-	/* Offloads from the negotiated features are accepted by the tap. */
-	REQUIRE(start(F(GUEST_CSUM) | F(GUEST_TSO4) | F(GUEST_TSO6) | F(GUEST_ECN) | F(CSUM) |
-			  F(HOST_TSO4) | F(HOST_TSO6),
-		      QSIZE));
-	CHECK(env.resets == 0);
-
-	/* Frames both ways, seen by a packet socket on the host side. */
-	REQUIRE(link_up(TAP_NAME));
-	pkt = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-	REQUIRE(pkt >= 0);
-	ll.sll_ifindex = (int)ifindex;
-	REQUIRE(bind(pkt, (struct sockaddr *)&ll, sizeof(ll)) == 0);
-
-	memset(frame, 0xff, 6); /* broadcast */
-	memcpy(frame + 6, test_mac, 6);
-	frame[12] = 0x88; /* IEEE 802 local experimental EtherType */
-	frame[13] = 0xb5;
-	fill_frame(frame + 14, sizeof(frame) - 14, 13);
-	add_tx(&h, frame, sizeof(frame));
-	kick(VIRTIO_NET_TXQ);
-	CHECK(stats().tx_frames == 1);
-	do
-		n = recv(pkt, got, sizeof(got), MSG_DONTWAIT);
-	while (n > 0 && !(got[12] == 0x88 && got[13] == 0xb5));
-	CHECK(n == sizeof(frame) && memcmp(got, frame, sizeof(frame)) == 0);
-
-	/* A TCPv4 segmentation request: the kernel checks the header against
-	 * the frame and takes it whole. */
-	{
-		static uint8_t tso[14 + 20 + 20 + 4000];
-		struct hdr th = { .flags = 1,
-				  .gso_type = 1,
-				  .hdr_len = 54,
-				  .gso_size = 1448,
-				  .csum_start = 34,
-				  .csum_offset = 16 };
-		uint16_t tot = htons(sizeof(tso) - 14);
-
-		memcpy(tso, frame, 12);
-		tso[12] = 0x08; /* IPv4 */
-		tso[14] = 0x45;
-		memcpy(tso + 16, &tot, 2);
-		tso[22] = 64;
-		tso[23] = 6; /* TCP */
-		memcpy(tso + 26, (uint8_t[]){ 10, 0, 0, 1, 10, 0, 0, 2 }, 8);
-		tso[46] = 0x50; /* data offset 5 */
-		tso[47] = 0x18; /* PSH ACK */
-		add_tx(&th, tso, sizeof(tso));
-		kick(VIRTIO_NET_TXQ);
-		CHECK(stats().tx_frames == 2 && stats().tx_dropped == 0);
-		th.gso_type = 4; /* TCPv6 metadata on an IPv4 frame: refused */
-		add_tx(&th, tso, sizeof(tso));
-		kick(VIRTIO_NET_TXQ);
-		CHECK(stats().tx_frames == 2 && stats().tx_dropped == 1);
-	}
-
-	/* Into the guest; a frame too big for its buffer is dropped (the tap
-	 * truncates it silently) and the buffer kept. */
-	add_rx(200, &buf);
-	kick(VIRTIO_NET_RXQ);
-	memcpy(big, frame, 14);
-	fill_frame(big + 14, sizeof(big) - 14, 14);
-	REQUIRE(sendto(pkt, big, sizeof(big), 0, (struct sockaddr *)&ll, sizeof(ll)) ==
-		sizeof(big));
-	usleep(10000);
-	pump();
-	CHECK(stats().rx_dropped == 1);
-	CHECK(used_idx(VIRTIO_NET_RXQ) == 0);
-	REQUIRE(sendto(pkt, frame, sizeof(frame), 0, (struct sockaddr *)&ll, sizeof(ll)) ==
-		sizeof(frame));
-	usleep(10000);
-	pump();
-	REQUIRE(used_idx(VIRTIO_NET_RXQ) == 1);
-	used_elem(VIRTIO_NET_RXQ, 0, &id, &len);
-	CHECK(len == 12 + sizeof(frame));
-	memcpy(&out, gp(buf, 12), 12);
-	CHECK(out.num_buffers == 1 && out.gso_type == 0);
-	CHECK(memcmp(gp(buf + 12, sizeof(frame)), frame, sizeof(frame)) == 0);
-	CHECK(env.irqs[VIRTIO_NET_RXQ] == 1);
-	close(pkt);
-
-	env.d->ops->destroy(env.d);
-	env.d->ops = NULL;
-	CHECK(if_nametoindex(TAP_NAME) == 0); /* created by petrel: gone with it */
-	teardown();
-}
-
 int main(void)
 {
 	RUN(net_config_space);
@@ -1154,7 +596,5 @@ int main(void)
 	RUN(net_rx_malformed);
 	RUN(net_reset_and_restart);
 	RUN(net_backend_hangup);
-	RUN(net_through_mmio);
-	RUN(net_real_tap); /* last: it moves the process into a new network namespace */
 	return harness_exit();
 }

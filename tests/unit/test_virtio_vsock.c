@@ -10,7 +10,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,6 +18,7 @@
 #include "evloop.h"
 #include "harness.h"
 #include "fake_gm.h"
+#include "fake_virtq.h"
 #include "le.h"
 #include "virtio/vsock.h"
 
@@ -56,33 +56,10 @@ static struct t {
 	struct evloop ev;
 	struct virtio_dev dev;
 	char dir[64], path[108], port_path[128];
-	uint16_t avail[3], used_seen[3];
+	struct fake_vq vq[3];
+	struct fake_transport ft;
 	unsigned int ntx;
-	unsigned int needs_reset;
 } t;
-
-static void t_used(struct virtio_dev *dev, unsigned int q)
-{
-	(void)dev;
-	(void)q;
-}
-
-static void t_config_changed(struct virtio_dev *dev)
-{
-	(void)dev;
-}
-
-static void t_needs_reset(struct virtio_dev *dev)
-{
-	dev->status |= VIRTIO_STATUS_NEEDS_RESET;
-	t.needs_reset++;
-}
-
-static const struct virtio_transport_ops t_transport = {
-	.used = t_used,
-	.config_changed = t_config_changed,
-	.needs_reset = t_needs_reset,
-};
 
 static uint8_t *g(gpa_t gpa, size_t len)
 {
@@ -91,52 +68,10 @@ static uint8_t *g(gpa_t gpa, size_t len)
 
 /* ---- the fake driver ---- */
 
-static void drv_desc(unsigned int q, uint16_t i, gpa_t addr, uint32_t len, uint16_t flags,
-		     uint16_t next)
-{
-	uint8_t *d = g(RING(q) + 16u * i, 16);
-
-	le_put(d, addr, 8);
-	le_put(d + 8, len, 4);
-	le_put(d + 12, flags, 2);
-	le_put(d + 14, next, 2);
-}
-
-static void drv_avail(unsigned int q, uint16_t head)
-{
-	uint8_t *a = g(RING(q) + 0x400, 4 + 2 * QSIZE);
-
-	le_put(a + 4 + 2 * (t.avail[q] % QSIZE), head, 2);
-	t.avail[q]++;
-	le_put(a + 2, t.avail[q], 2);
-}
-
-static void drv_kick(unsigned int q)
-{
-	virtio_lock(&t.dev);
-	t.dev.ops->notify(&t.dev, q);
-	virtio_unlock(&t.dev);
-}
-
-/* Next used entry of queue q: its head, or -1. */
-static int drv_used(unsigned int q, uint32_t *len)
-{
-	uint8_t *u = g(RING(q) + 0x800, 4 + 8 * QSIZE);
-	uint16_t idx = (uint16_t)le_get(u + 2, 2);
-	uint8_t *e;
-
-	if (idx == t.used_seen[q])
-		return -1;
-	e = u + 4 + 8 * (t.used_seen[q] % QSIZE);
-	t.used_seen[q]++;
-	*len = (uint32_t)le_get(e + 4, 4);
-	return (int)le_get(e, 4);
-}
-
 static void rx_give(uint16_t i)
 {
-	drv_desc(0, i, RXBUF + i * RXBUF_SIZE, RXBUF_SIZE, 2 /* WRITE */, 0);
-	drv_avail(0, i);
+	fake_vq_desc(&t.vq[0], i, RXBUF + i * RXBUF_SIZE, RXBUF_SIZE, FAKE_DESC_F_WRITE, 0);
+	fake_vq_publish(&t.vq[0], i);
 }
 
 /* Send a packet: header and payload in two descriptors (one if no data). */
@@ -158,13 +93,13 @@ static void tx_raw(const struct pkt *p, const void *data, uint32_t datalen)
 	le_put(h + 40, p->fwd_cnt, 4);
 	if (datalen) {
 		memcpy(g(at + 64, datalen), data, datalen);
-		drv_desc(1, d, at, 44, 1 /* NEXT */, d + 1);
-		drv_desc(1, d + 1, at + 64, datalen, 0, 0);
+		fake_vq_desc(&t.vq[1], d, at, 44, FAKE_DESC_F_NEXT, d + 1);
+		fake_vq_desc(&t.vq[1], d + 1, at + 64, datalen, 0, 0);
 	} else {
-		drv_desc(1, d, at, 44, 0, 0);
+		fake_vq_desc(&t.vq[1], d, at, 44, 0, 0);
 	}
-	drv_avail(1, d);
-	drv_kick(1);
+	fake_vq_publish(&t.vq[1], d);
+	fake_kick(&t.dev, 1);
 }
 
 /* The guest socket's buffer, as its packets advertise it. */
@@ -188,32 +123,16 @@ static void tx(uint16_t op, uint32_t gport, uint32_t hport, const void *data, ui
 	tx_raw(&p, data, len);
 }
 
-/* Run the event loop's ready callbacks until none is ready. Unix sockets
- * deliver at once, so nothing is in flight when this returns. */
-static void t_poll(void)
-{
-	struct epoll_event e[16];
-	int n;
-
-	while ((n = epoll_wait(t.ev.epfd, e, 16, 0)) > 0)
-		for (int i = 0; i < n; i++) {
-			const struct evloop_watch *w = &t.ev.watch[e[i].data.u32];
-
-			if (w->fd >= 0)
-				w->fn(w->opaque, e[i].events);
-		}
-}
-
-/* The next packet the device gave the guest; the buffer goes back. */
+/* The next packet the device gave the guest; the buffer goes back. Unix
+ * sockets deliver at once, so nothing is in flight once the event loop
+ * has drained. */
 static bool rx(struct pkt *p)
 {
-	uint32_t len;
-	int head;
+	uint32_t head, len;
 	uint8_t *b;
 
-	t_poll();
-	head = drv_used(0, &len);
-	if (head < 0)
+	fake_evloop_drain(&t.ev);
+	if (!fake_vq_next_used(&t.vq[0], &head, &len))
 		return false;
 	b = g(RXBUF + (gpa_t)head * RXBUF_SIZE, RXBUF_SIZE);
 	*p = (struct pkt){
@@ -233,7 +152,7 @@ static bool rx(struct pkt *p)
 	else
 		memcpy(p->data, b + 44, p->len);
 	rx_give((uint16_t)head);
-	drv_kick(0);
+	fake_kick(&t.dev, 0);
 	return true;
 }
 
@@ -258,24 +177,17 @@ static bool t_setup(void)
 	snprintf(t.path, sizeof(t.path), "%s/v.sock", t.dir);
 	if (t_create(t.path, CID))
 		return false;
-	t.dev.transport = &t_transport;
-	t.dev.status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-		       VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
+	fake_transport_attach(&t.dev, &t.ft);
+	t.dev.status = FAKE_STATUS_DRIVER_OK;
 	t.dev.features = VIRTIO_BIT(VIRTIO_F_VERSION_1);
 	for (unsigned int q = 0; q < 3; q++) {
-		struct virtq *vq = &t.dev.vq[q];
-
-		vq->size = QSIZE;
-		vq->desc_gpa = RING(q);
-		vq->avail_gpa = RING(q) + 0x400;
-		vq->used_gpa = RING(q) + 0x800;
-		vq->ready = true;
-		if (virtq_start(vq, &t.gm))
+		fake_vq_init(&t.vq[q], &t.gm, QSIZE, RING(q), RING(q) + 0x400, RING(q) + 0x800);
+		if (!fake_vq_start(&t.dev, q, &t.vq[q]))
 			return false;
 	}
 	for (uint16_t i = 0; i < NRX; i++)
 		rx_give(i);
-	drv_kick(0);
+	fake_kick(&t.dev, 0);
 	return true;
 }
 
@@ -577,7 +489,7 @@ static void vsock_credit_from_guest(void)
 		for (ssize_t i = 0; i < n; i++)
 			order &= in[i] == (uint8_t)((got + (uint32_t)i) * 7);
 		got += (uint32_t)n;
-		t_poll();
+		fake_evloop_drain(&t.ev);
 	}
 	CHECK(got == sent && order);
 	/* Past the credit: one byte more than the buffer, with fresh
@@ -635,12 +547,12 @@ static void vsock_bad_packets(void)
 	bad.len = 0;
 	tx_raw(&bad, NULL, 0);
 	CHECK(!rx(&p));
-	CHECK(t.needs_reset == 0);
+	CHECK(t.ft.needs_reset == 0);
 	/* A chain shorter than a header is a broken driver. */
-	drv_desc(1, 0, TXBUF, 20, 0, 0);
-	drv_avail(1, 0);
-	drv_kick(1);
-	CHECK(t.needs_reset == 1);
+	fake_vq_desc(&t.vq[1], 0, TXBUF, 20, 0, 0);
+	fake_vq_publish(&t.vq[1], 0);
+	fake_kick(&t.dev, 1);
+	CHECK(t.ft.needs_reset == 1);
 	t_teardown();
 }
 
@@ -662,7 +574,7 @@ static void vsock_reset_closes(void)
 	t.dev.status = 0;
 	fd = host_connect(t.path);
 	REQUIRE(fd >= 0);
-	t_poll();
+	fake_evloop_drain(&t.ev);
 	CHECK(host_read(fd, buf, sizeof(buf)) == 0);
 	close(fd);
 	t_teardown();
