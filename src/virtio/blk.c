@@ -298,7 +298,7 @@ static int blk_request(struct blk *b, const struct virtq_chain *c)
 /* Pop and submit requests while slots last. At most one queue's worth per
  * call, so a guest refilling the ring from another vCPU cannot hold this
  * thread; blk_on_done carries on. */
-static void blk_process(struct blk *b)
+static void blk_pop_all(struct blk *b)
 {
 	struct virtq *q = &b->dev->vq[0];
 	uint64_t one = 1;
@@ -329,6 +329,12 @@ static void blk_process(struct blk *b)
 		return;
 }
 
+static void blk_process(struct blk *b)
+{
+	blk_pop_all(b);
+	blk_io_kick(&b->io);
+}
+
 static void blk_notify(struct virtio_dev *dev, unsigned int q)
 {
 	(void)q; /* one queue */
@@ -356,7 +362,8 @@ static void blk_on_done(void *opaque, uint32_t events)
 		blk_req_put(b, r);
 	}
 	if (b->more && virtio_active(b->dev))
-		blk_process(b);
+		blk_pop_all(b);
+	blk_io_kick(&b->io); /* what was popped, and the rest of short transfers */
 	virtio_unlock(b->dev);
 }
 

@@ -5,8 +5,10 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -20,6 +22,25 @@ static const char *const blk_io_op_name[] = {
 };
 
 /* ---- the operations (worker threads) ---- */
+
+/* Account `got` bytes a ring transfer moved: off moves on, a read's done
+ * grows, finished iovecs leave the front of iov, a partial one is trimmed. */
+static void blk_io_advance(struct blk_io_req *r, uint64_t got)
+{
+	unsigned int k = 0;
+
+	r->off += got;
+	if (r->op == BLK_IO_READ)
+		r->done += got;
+	while (k < r->n && got >= r->iov[k].iov_len)
+		got -= r->iov[k++].iov_len;
+	if (k < r->n) {
+		r->iov[k].iov_base = (uint8_t *)r->iov[k].iov_base + got;
+		r->iov[k].iov_len -= got;
+	}
+	memmove(r->iov, r->iov + k, (r->n - k) * sizeof(r->iov[0]));
+	r->n -= k;
+}
 
 /* Read or write all of iov[0, n) at `off` (iov is consumed): short
  * transfers continue where they stopped; end of file (the image shrank
@@ -109,9 +130,17 @@ static int blk_io_zero(struct blk_io *io, const struct blk_io_seg *s)
 	return blk_io_write_zeroes(io->fd, s->off, s->len);
 }
 
-static void blk_io_execute(struct blk_io *io, struct blk_io_req *r)
+static void blk_io_report(struct blk_io *io, const struct blk_io_req *r)
 {
 	static struct log_limit io_log = LOG_LIMIT_INIT(16);
+	char why[64];
+
+	log_limited(&io_log, "disk '%s': %s failed: %s", io->path, blk_io_op_name[r->op],
+		    strerror_r(-r->err, why, sizeof(why)));
+}
+
+static void blk_io_execute(struct blk_io *io, struct blk_io_req *r)
+{
 	int err = 0;
 
 	switch (r->op) {
@@ -132,12 +161,8 @@ static void blk_io_execute(struct blk_io *io, struct blk_io_req *r)
 		break;
 	}
 	r->err = err;
-	if (err) {
-		char why[64];
-
-		log_limited(&io_log, "disk '%s': %s failed: %s", io->path, blk_io_op_name[r->op],
-			    strerror_r(-err, why, sizeof(why)));
-	}
+	if (err)
+		blk_io_report(io, r);
 }
 
 /* ---- the pool ---- */
@@ -226,7 +251,7 @@ static int blk_io_start(struct blk_io *io)
 	return err;
 }
 
-void blk_io_submit(struct blk_io *io, struct blk_io_req *r)
+static void blk_io_pool_submit(struct blk_io *io, struct blk_io_req *r)
 {
 	pthread_mutex_lock(&io->mu);
 	r->next = NULL;
@@ -236,7 +261,7 @@ void blk_io_submit(struct blk_io *io, struct blk_io_req *r)
 	pthread_mutex_unlock(&io->mu);
 }
 
-struct blk_io_req *blk_io_finished(struct blk_io *io)
+static struct blk_io_req *blk_io_pool_finished(struct blk_io *io)
 {
 	struct blk_io_req *r;
 
@@ -248,7 +273,7 @@ struct blk_io_req *blk_io_finished(struct blk_io *io)
 	return r;
 }
 
-struct blk_io_req *blk_io_cancel(struct blk_io *io)
+static struct blk_io_req *blk_io_pool_cancel(struct blk_io *io)
 {
 	struct blk_io_req *r, **tail = &r;
 
@@ -265,6 +290,175 @@ struct blk_io_req *blk_io_cancel(struct blk_io *io)
 	io->fin = NULL;
 	io->fin_tail = &io->fin;
 	pthread_mutex_unlock(&io->mu);
+	return r;
+}
+
+/* ---- the ring (READ, WRITE, FLUSH) ---- */
+
+/* Submit what the SQ holds. On failure (EBUSY / EAGAIN: completions must be
+ * reaped first) the entries stay in the SQ and go with the next flush;
+ * blk_io_finished flushes, and the completions signal done_fd. */
+static void blk_io_ring_flush(struct blk_io *io)
+{
+	static struct log_limit log = LOG_LIMIT_INIT(4);
+	int ret;
+
+	do
+		ret = io_uring_submit(&io->ring);
+	while (ret == -EINTR);
+	if (ret < 0 && ret != -EBUSY && ret != -EAGAIN)
+		log_limited(&log, "disk '%s': io_uring submit: %s", io->path, strerror(-ret));
+}
+
+/* Put r on the SQ (blk_io_kick submits it). False if the SQ stays full
+ * (only if a caller has more than BLK_IO_RING_ENTRIES in flight and
+ * submitting fails): the caller gives r to the pool instead. */
+static bool blk_io_ring_queue(struct blk_io *io, struct blk_io_req *r)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&io->ring);
+
+	if (!sqe) {
+		blk_io_ring_flush(io);
+		sqe = io_uring_get_sqe(&io->ring);
+		if (!sqe)
+			return false;
+	}
+	/* Fixed file 0 is io->fd, the only one the ring has. */
+	if (r->op == BLK_IO_READ)
+		io_uring_prep_readv(sqe, 0, r->iov, r->n, r->off);
+	else if (r->op == BLK_IO_WRITE)
+		io_uring_prep_writev(sqe, 0, r->iov, r->n, r->off);
+	else
+		io_uring_prep_fsync(sqe, 0, IORING_FSYNC_DATASYNC);
+	io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE);
+	io_uring_sqe_set_data(sqe, r);
+	io->ring_inflight++;
+	return true;
+}
+
+/* Take every completion the CQ holds. A short read or write goes back on
+ * the SQ for the rest (or, when `more` is false, ends with ECANCELED);
+ * the requests that ended are returned, in completion order. The CQ's
+ * acquire load of its tail orders the kernel's stores into the buffers
+ * before what the caller does with the request. */
+static struct blk_io_req *blk_io_ring_reap(struct blk_io *io, bool more)
+{
+	struct blk_io_req *head = NULL, **tail = &head;
+	struct io_uring_cqe *cqe;
+
+	while (io_uring_peek_cqe(&io->ring, &cqe) == 0) {
+		struct blk_io_req *r = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+
+		io_uring_cqe_seen(&io->ring, cqe);
+		io->ring_inflight--;
+		if (res > 0 && r->op != BLK_IO_FLUSH) {
+			blk_io_advance(r, (uint64_t)res);
+			if (r->n > 0 && more) {
+				if (!blk_io_ring_queue(io, r))
+					blk_io_pool_submit(io, r);
+				continue;
+			}
+			res = r->n > 0 ? -ECANCELED : 0;
+		} else if (res == 0 && r->op != BLK_IO_FLUSH) {
+			res = -EIO; /* end of file: the image shrank under us */
+		}
+		r->err = res;
+		if (res && res != -ECANCELED)
+			blk_io_report(io, r);
+		r->next = NULL;
+		*tail = r;
+		tail = &r->next;
+	}
+	return head;
+}
+
+/* Wait until no SQE is in the kernel or the SQ; the ended requests. Any
+ * error waiting is retried: returning while the kernel may still write
+ * into a request's buffers (guest RAM) is not an option. */
+static struct blk_io_req *blk_io_ring_drain(struct blk_io *io)
+{
+	struct blk_io_req *head = NULL, **tail = &head;
+
+	while (io->ring_inflight > 0) {
+		if (io_uring_submit_and_wait(&io->ring, 1) < 0 && !io_uring_cq_ready(&io->ring))
+			sched_yield();
+		*tail = blk_io_ring_reap(io, false);
+		while (*tail)
+			tail = &(*tail)->next;
+	}
+	return head;
+}
+
+static int blk_io_ring_setup(struct blk_io *io)
+{
+	static const struct io_uring_restriction allow[] = {
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_READV },
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_WRITEV },
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_FSYNC },
+		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED, .sqe_flags = IOSQE_FIXED_FILE },
+		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED, .sqe_flags = IOSQE_FIXED_FILE },
+	};
+	struct io_uring_params p = { .flags = IORING_SETUP_R_DISABLED };
+	int err;
+
+	err = io_uring_queue_init_params(BLK_IO_RING_ENTRIES, &io->ring, &p);
+	if (err)
+		return err;
+	/* Everything registered before the restrictions: none are allowed
+	 * after them. */
+	err = io_uring_register_files(&io->ring, &io->fd, 1);
+	if (!err)
+		err = io_uring_register_eventfd(&io->ring, io->done_fd);
+	if (!err)
+		err = io_uring_register_restrictions(
+		    &io->ring, (struct io_uring_restriction *)allow, ARRAY_SIZE(allow));
+	if (!err)
+		err = io_uring_enable_rings(&io->ring);
+	if (err)
+		io_uring_queue_exit(&io->ring);
+	return err;
+}
+
+/* ---- requests ---- */
+
+void blk_io_submit(struct blk_io *io, struct blk_io_req *r)
+{
+	if (io->uring && r->op != BLK_IO_DISCARD && r->op != BLK_IO_ZEROES &&
+	    blk_io_ring_queue(io, r))
+		return;
+	blk_io_pool_submit(io, r);
+}
+
+void blk_io_kick(struct blk_io *io)
+{
+	if (io->uring && io_uring_sq_ready(&io->ring))
+		blk_io_ring_flush(io);
+}
+
+struct blk_io_req *blk_io_finished(struct blk_io *io)
+{
+	struct blk_io_req *r = NULL, **tail = &r;
+
+	if (io->uring) {
+		blk_io_kick(io);
+		r = blk_io_ring_reap(io, true);
+		while (*tail)
+			tail = &(*tail)->next;
+	}
+	*tail = blk_io_pool_finished(io);
+	return r;
+}
+
+struct blk_io_req *blk_io_cancel(struct blk_io *io)
+{
+	struct blk_io_req *r = blk_io_pool_cancel(io), **tail = &r;
+
+	if (io->uring) {
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = blk_io_ring_drain(io);
+	}
 	return r;
 }
 
@@ -329,6 +523,14 @@ static int blk_io_probe(struct blk_io *io)
 	return S_ISDIR(st.st_mode) ? -EISDIR : -ENOTBLK;
 }
 
+/* PETREL_BLK_NO_URING=1: the workers run everything (tests, comparing). */
+static bool blk_io_want_ring(void)
+{
+	const char *no = getenv("PETREL_BLK_NO_URING");
+
+	return !no || strcmp(no, "1") != 0;
+}
+
 int blk_io_open(struct blk_io *io, const char *path, bool read_only)
 {
 	int err;
@@ -353,6 +555,17 @@ int blk_io_open(struct blk_io *io, const char *path, bool read_only)
 	err = blk_io_start(io);
 	if (err)
 		goto err_sync;
+	if (blk_io_want_ring()) {
+		static bool told;
+
+		err = blk_io_ring_setup(io);
+		io->uring = !err;
+		if (err && !told) {
+			told = true;
+			log_msg("disk '%s': io_uring unavailable (%s); using worker threads", path,
+				strerror(-err));
+		}
+	}
 	return 0;
 
 err_sync:
@@ -369,6 +582,11 @@ err_fd:
 void blk_io_close(struct blk_io *io)
 {
 	blk_io_stop(io);
+	if (io->uring) {
+		(void)blk_io_ring_drain(io);
+		io_uring_queue_exit(&io->ring);
+		io->uring = false;
+	}
 	pthread_cond_destroy(&io->idle_cv);
 	pthread_cond_destroy(&io->work_cv);
 	pthread_mutex_destroy(&io->mu);

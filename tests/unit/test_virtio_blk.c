@@ -3,10 +3,14 @@
  * virtio-blk against a temporary image file: the test plays the driver,
  * building split-ring chains in fake guest memory, kicking the device
  * through its ops and running the event loop (the real completion path:
- * worker -> eventfd -> evloop callback) until nothing is in flight.
+ * ring or worker -> eventfd -> evloop callback) until nothing is in
+ * flight. Every case runs twice: on io_uring ("[uring]") and with
+ * PETREL_BLK_NO_URING=1 on the worker threads alone ("[pool]").
  */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/fs.h>
@@ -20,6 +24,7 @@
 #include "harness.h"
 #include "le.h"
 #include "virtio/blk.h"
+#include "virtio/blk_io.h"
 
 #define GM_SIZE (4u << 20)
 #define DESC_GPA 0x1000
@@ -624,22 +629,194 @@ static void blk_create_errors(void)
 	CHECK(create_error("/dev/null", true) == -ENOTBLK);
 }
 
+/* io_uring instances this process has open. */
+static int uring_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char path[300], target[64];
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len > 0) {
+			target[len] = 0;
+			n += !strcmp(target, "anon_inode:[io_uring]");
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+/* The backend asked for is the one running: a disk has a ring unless
+ * PETREL_BLK_NO_URING=1. */
+static void blk_backend(void)
+{
+	bool pool = getenv("PETREL_BLK_NO_URING") != NULL;
+	int before = uring_fds();
+	struct io_uring probe;
+	struct bench t;
+
+	if (!pool) {
+		if (io_uring_queue_init(1, &probe, 0))
+			SKIP("io_uring unavailable here (the pool runs everything)");
+		io_uring_queue_exit(&probe);
+	}
+
+	REQUIRE(before >= 0 && bench_open(&t, "/tmp", false, 16));
+	CHECK(uring_fds() == before + (pool ? 0 : 1));
+	CHECK(bench_req(&t, VIRTIO_BLK_T_IN, 0, 512, true, NULL) == VIRTIO_BLK_S_OK);
+	bench_close(&t);
+	CHECK(uring_fds() == before);
+}
+
+/* A read running into the end of a file that shrank after open: the short
+ * transfer continues where it stopped (iov advanced), then ends with EIO,
+ * and done counts the bytes stored. */
+static void blk_io_short_read(void)
+{
+	static struct blk_io io;
+	static struct blk_io_req r;
+	char path[] = "/tmp/petrel-blk-XXXXXX";
+	uint8_t data[8192], buf[8192];
+	struct pollfd pfd;
+	struct blk_io_req *got = NULL;
+	int fd = mkstemp(path);
+
+	REQUIRE(fd >= 0);
+	for (unsigned int i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 3 + 1);
+	REQUIRE(pwrite(fd, data, sizeof(data), 0) == (ssize_t)sizeof(data));
+	REQUIRE(blk_io_open(&io, path, true) == 0);
+	CHECK(ftruncate(fd, 5000) == 0);
+	memset(buf, 0xee, sizeof(buf));
+	r = (struct blk_io_req){ .op = BLK_IO_READ, .off = 100, .n = 3 };
+	r.iov[0] = (struct iovec){ buf, 2000 };
+	r.iov[1] = (struct iovec){ buf + 2000, 4000 };
+	r.iov[2] = (struct iovec){ buf + 6000, 2000 };
+	blk_io_submit(&io, &r);
+	blk_io_kick(&io);
+	pfd = (struct pollfd){ .fd = io.done_fd, .events = POLLIN };
+	for (int i = 0; i < 100 && !got; i++) {
+		uint64_t v;
+
+		if (poll(&pfd, 1, 50) == 1 && read(io.done_fd, &v, sizeof(v)) < 0)
+			break;
+		got = blk_io_finished(&io);
+	}
+	if (!got)
+		got = blk_io_cancel(&io);
+	CHECK(got == &r && !r.next);
+	CHECK(r.err == -EIO && r.done == 4900);
+	CHECK(!memcmp(buf, data + 100, 4900) && buf[4900] == 0xee);
+	blk_io_close(&io);
+	close(fd);
+	unlink(path);
+}
+
+/* One SQE on the disk's ring, submitted alone (a refused one ends the
+ * submission): a readv of /dev/zero's fd (kind 0), a read (1) or a readv
+ * (2) of fixed file 0. The CQE's result. */
+static int ring_try(struct blk_io *io, int kind, bool fixed)
+{
+	static uint8_t buf[512];
+	static struct iovec iov = { buf, sizeof(buf) };
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&io->ring);
+	struct io_uring_cqe *cqe;
+	int fd = kind ? 0 : open("/dev/zero", O_RDONLY | O_CLOEXEC), res;
+
+	if (!sqe || fd < 0)
+		return -1000;
+	if (kind == 1)
+		io_uring_prep_read(sqe, fd, buf, sizeof(buf), 0);
+	else
+		io_uring_prep_readv(sqe, fd, &iov, 1, 0);
+	if (fixed)
+		io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE);
+	res = io_uring_submit_and_wait(&io->ring, 1) == 1 && io_uring_peek_cqe(&io->ring, &cqe) == 0
+		  ? cqe->res
+		  : -1000;
+	if (res != -1000)
+		io_uring_cqe_seen(&io->ring, cqe);
+	if (kind == 0)
+		close(fd);
+	return res;
+}
+
+/* The ring serves this disk only: an unregistered fd, an opcode outside
+ * READV / WRITEV / FSYNC and any further registration are refused. */
+static void blk_io_ring_restricted(void)
+{
+	static struct blk_io io;
+	char path[] = "/tmp/petrel-blk-XXXXXX";
+	int fd = mkstemp(path), other = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+
+	REQUIRE(fd >= 0 && other >= 0 && ftruncate(fd, 4096) == 0);
+	REQUIRE(blk_io_open(&io, path, false) == 0);
+	if (!io.uring) {
+		harness.skip = "no ring (PETREL_BLK_NO_URING=1, or io_uring unavailable)";
+	} else {
+		CHECK(ring_try(&io, 0, false) == -EACCES); /* not a fixed file */
+		CHECK(ring_try(&io, 1, true) == -EACCES);  /* IORING_OP_READ */
+		CHECK(ring_try(&io, 2, true) == 512);
+		CHECK(io_uring_register_files(&io.ring, &other, 1) == -EACCES);
+	}
+	blk_io_close(&io);
+	close(other);
+	close(fd);
+	unlink(path);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} cases[] = {
+#define CASE(fn)                                                                                   \
+	{                                                                                          \
+#fn, fn                                                                            \
+	}
+	CASE(blk_backend),
+	CASE(blk_config_space),
+	CASE(blk_read_write_round_trip),
+	CASE(blk_odd_layout),
+	CASE(blk_get_id),
+	CASE(blk_discard_and_zeroes),
+	CASE(blk_zeroes_written),
+	CASE(blk_read_only),
+	CASE(blk_bad_requests),
+	CASE(blk_no_status_byte),
+	CASE(blk_malformed_chain),
+	CASE(blk_inflight_bounded),
+	CASE(blk_reset_in_flight),
+	CASE(blk_destroy_in_flight),
+	CASE(blk_block_device),
+	CASE(blk_create_errors),
+	CASE(blk_io_short_read),
+	CASE(blk_io_ring_restricted),
+#undef CASE
+};
+
 int main(void)
 {
-	RUN(blk_config_space);
-	RUN(blk_read_write_round_trip);
-	RUN(blk_odd_layout);
-	RUN(blk_get_id);
-	RUN(blk_discard_and_zeroes);
-	RUN(blk_zeroes_written);
-	RUN(blk_read_only);
-	RUN(blk_bad_requests);
-	RUN(blk_no_status_byte);
-	RUN(blk_malformed_chain);
-	RUN(blk_inflight_bounded);
-	RUN(blk_reset_in_flight);
-	RUN(blk_destroy_in_flight);
-	RUN(blk_block_device);
-	RUN(blk_create_errors);
+	for (int pool = 0; pool < 2; pool++) {
+		if (pool)
+			setenv("PETREL_BLK_NO_URING", "1", 1);
+		else
+			unsetenv("PETREL_BLK_NO_URING");
+		for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "%s[%s]", cases[i].name,
+				 pool ? "pool" : "uring");
+			harness_begin(name);
+			cases[i].fn();
+			harness_end();
+		}
+	}
 	return harness_exit();
 }
