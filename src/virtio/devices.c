@@ -2,19 +2,18 @@
 #include "virtio/devices.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "le.h"
 #include "petrel/platform.h"
-#include "virtio/vconsole.h"
+#include "virtio/balloon.h"
 #include "virtio/blk.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
 #include "virtio/rng.h"
+#include "virtio/vconsole.h"
 #include "virtio/vsock.h"
-#include "virtio/balloon.h"
 #include "vmm.h"
 
 /* I/O APIC pins for the slots, in order: the ISA interrupts nothing else
