@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "uds.h"
 #include "vmm.h"
 
 /* ----------------------------------------------------------------- state */
@@ -338,31 +339,6 @@ static void api_on_event(void *opaque, uint32_t events)
 
 /* ----------------------------------------------------------------- setup */
 
-/* Bind `path`, replacing a socket file nobody accepts on (left behind by
- * a petrel that was killed). A live socket or any other file stays. */
-static int api_bind(int fd, const struct sockaddr_un *sa)
-{
-	struct stat st;
-	int probe, err;
-
-	if (!bind(fd, (const struct sockaddr *)sa, sizeof(*sa)))
-		return 0;
-	if (errno != EADDRINUSE)
-		return -errno;
-	if (lstat(sa->sun_path, &st) || !S_ISSOCK(st.st_mode))
-		return -EADDRINUSE;
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe < 0)
-		return -errno;
-	err = connect(probe, (const struct sockaddr *)sa, sizeof(*sa)) ? errno : 0;
-	close(probe);
-	if (err != ECONNREFUSED)
-		return -EADDRINUSE;
-	if (unlink(sa->sun_path) && errno != ENOENT)
-		return -errno;
-	return bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) ? -errno : 0;
-}
-
 int api_create(struct api **out, struct vm *vm, const char *path,
 	       const struct api_balloon_ops *balloon, void *balloon_opaque)
 {
@@ -397,7 +373,7 @@ int api_create(struct api **out, struct vm *vm, const char *path,
 		err = -errno;
 		goto err_epoll;
 	}
-	err = api_bind(api->listen_fd, &sa);
+	err = uds_bind(api->listen_fd, &sa);
 	if (err)
 		goto err_socket;
 	/* Owner only, before listen(): until then connecting is refused, so

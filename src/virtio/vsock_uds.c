@@ -20,9 +20,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "uds.h"
 #include "virtio/iov.h"
 #include "virtio/vsock_conn.h"
 
@@ -57,53 +57,11 @@ static void vsock_uds_listener(struct vsock *vs, bool on)
 
 /* ---- the listening socket ---- */
 
-/* bind() found the path taken. A socket nobody listens on is left over
- * from a process that died: remove it. Anything else is an error. */
-static int vsock_uds_stale(const struct sockaddr_un *addr)
-{
-	const char *path = addr->sun_path;
-	struct stat st;
-	int fd, err;
-
-	if (lstat(path, &st)) {
-		err = -errno;
-		log_msg("vsock socket '%s': %s", path, strerror(errno));
-		return err;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		log_msg("vsock socket '%s': exists and is not a socket", path);
-		return -EEXIST;
-	}
-	fd = vsock_uds_socket();
-	if (fd < 0) {
-		err = -errno;
-		log_msg("vsock socket '%s': %s", path, strerror(errno));
-		return err;
-	}
-	err = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) ? errno : 0;
-	close(fd);
-	if (err == 0 || err == EAGAIN) {
-		log_msg("vsock socket '%s': in use by another process", path);
-		return -EADDRINUSE;
-	}
-	if (err != ECONNREFUSED) {
-		log_msg("vsock socket '%s': %s", path, strerror(err));
-		return -err;
-	}
-	if (unlink(path) && errno != ENOENT) {
-		err = -errno;
-		log_msg("vsock socket '%s': removing the stale socket: %s", path, strerror(errno));
-		return err;
-	}
-	return 0;
-}
-
 int vsock_uds_listen(struct vsock *vs, const char *path)
 {
 	/* Room for the longest "<path>_<port>" of a guest connection. */
 	const size_t max = sizeof(vs->addr.sun_path) - sizeof("_4294967295");
 	struct epoll_event e = { .events = EPOLLIN, .data.u64 = VSOCK_TAG_LISTEN };
-	const struct sockaddr *sa = (const struct sockaddr *)&vs->addr;
 	size_t len = strnlen(path, sizeof(vs->addr.sun_path));
 	int fd, err;
 
@@ -123,15 +81,12 @@ int vsock_uds_listen(struct vsock *vs, const char *path)
 		log_msg("vsock socket '%s': %s", path, strerror(errno));
 		return err;
 	}
-	err = bind(fd, sa, sizeof(vs->addr)) ? -errno : 0;
-	if (err == -EADDRINUSE) {
-		err = vsock_uds_stale(&vs->addr); /* it said why */
-		if (err)
-			goto err_close;
-		err = bind(fd, sa, sizeof(vs->addr)) ? -errno : 0;
-	}
+	err = uds_bind(fd, &vs->addr);
 	if (err) {
-		log_msg("vsock socket '%s': %s", path, strerror(-err));
+		log_msg("vsock socket '%s': %s", path,
+			err == -EEXIST	     ? "exists and is not a socket"
+			: err == -EADDRINUSE ? "in use by another process"
+					     : strerror(-err));
 		goto err_close;
 	}
 	if (listen(fd, VSOCK_UDS_BACKLOG) || epoll_ctl(vs->epfd, EPOLL_CTL_ADD, fd, &e)) {

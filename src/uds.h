@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* Listening unix sockets that petrel creates (--api, the vsock socket). */
+#ifndef PETREL_UDS_H
+#define PETREL_UDS_H
+
+#include <sys/un.h>
+
+#include "log.h"
+
+/* bind() `fd` to `sa`, replacing a socket file that nobody accepts on
+ * (left behind by a petrel that was killed). 0; -EADDRINUSE if a live
+ * socket holds the path; -EEXIST if the path is some other kind of file
+ * (it is left alone); or another -errno. */
+int uds_bind(int fd, const struct sockaddr_un *sa) MUST_CHECK;
+
+#endif
