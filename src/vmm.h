@@ -58,9 +58,8 @@ struct vm {
 	struct ioapic *ioapic;	 /* the userspace half of the split irqchip */
 	struct virtio_mmio *virtio[VM_MAX_VIRTIO];
 	unsigned int nvirtio;
-	struct api *api;   /* --api, or NULL */
-	char *boot_params; /* kernel parameters naming the devices, or NULL */
-	void *owned[16];   /* device state freed with the VM */
+	struct api *api; /* --api, or NULL */
+	void *owned[16]; /* device state freed with the VM */
 	unsigned int nowned;
 	int sig_fd; /* signalfd: SIGINT, SIGTERM, SIGHUP stop the VM */
 

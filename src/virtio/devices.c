@@ -128,13 +128,6 @@ int virtio_devices_create(struct vm *vm)
 		err = bus_register(&vm->mmio,
 				   PETREL_VIRTIO_MMIO_BASE + slot * PETREL_VIRTIO_MMIO_STRIDE,
 				   VIRTIO_MMIO_SIZE, empty_slot, NULL, "virtio-mmio (empty)");
-	/* Linux learns of the devices from the DSDT (arch/x86/acpi.c says why
-	 * not from the command line); only the console choice goes there. */
-	if (!err && cfg->virtio_console) {
-		vm->boot_params = strdup("console=hvc0");
-		if (!vm->boot_params)
-			err = -ENOMEM;
-	}
 	return err;
 }
 
@@ -151,6 +144,4 @@ void virtio_devices_destroy(struct vm *vm)
 	for (unsigned int i = 0; i < vm->nvirtio; i++)
 		virtio_mmio_free(vm->virtio[i]);
 	vm->nvirtio = 0;
-	free(vm->boot_params);
-	vm->boot_params = NULL;
 }

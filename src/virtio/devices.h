@@ -15,9 +15,8 @@
 struct vm;
 struct virtio_dev;
 
-/* Create every configured device and its transport; set vm->boot_params
- * to the kernel parameters they need (console=hvc0), if any. 0 or -errno
- * after one message naming the device. */
+/* Create every configured device and its transport. 0 or -errno after
+ * one message naming the device. */
 int virtio_devices_create(struct vm *vm) MUST_CHECK;
 
 /* The first device of type `device_id` (VIRTIO_ID_*), or NULL. */

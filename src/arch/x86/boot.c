@@ -2,8 +2,8 @@
 #include "arch/x86/boot.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -147,6 +147,7 @@ int boot_vm(struct vm *vm)
 	struct boot_entry entry;
 	uint8_t *kernel = NULL, *initrd = NULL;
 	struct acpi_mmio_dev mmio_devs[VM_MAX_VIRTIO];
+	const char *params = cfg->cmdline;
 	char *cmdline = NULL, *user = NULL;
 	int err;
 
@@ -155,15 +156,18 @@ int boot_vm(struct vm *vm)
 		err = read_file("initrd", cfg->initrd, cfg->mem_size, &initrd, &in.initrd_size);
 	if (err)
 		goto out;
-	if (vm->boot_params) {
-		/* The devices' parameters go first, so the user's can override
-		 * them (the last console= names /dev/console). */
-		if (asprintf(&user, "%s %s", vm->boot_params, cfg->cmdline ? cfg->cmdline : "") < 0)
+	/* With --console virtio the console is hvc0. It goes before the
+	 * user's parameters so that theirs win (the last console= names
+	 * /dev/console), and its console= keeps the ttyS0 default out. */
+	if (cfg->virtio_console) {
+		if (asprintf(&user, "console=hvc0 %s", params ? params : "") < 0) {
 			user = NULL;
-		cmdline = user ? boot_cmdline(user, vm->emulated_host) : NULL;
-	} else {
-		cmdline = boot_cmdline(cfg->cmdline, vm->emulated_host);
+			err = -ENOMEM;
+			goto out;
+		}
+		params = user;
 	}
+	cmdline = boot_cmdline(params, vm->emulated_host);
 	if (!cmdline) {
 		err = -ENOMEM;
 		goto out;
