@@ -140,13 +140,6 @@ static unsigned int net_io_build(struct net *n, struct net_hdr *hdr, const struc
 	return 1 + iov_slice(n->io + 1, iov, count, VIRTIO_NET_HDR_LEN, SIZE_MAX);
 }
 
-/* Interrupt the driver for queue q if it wants one after our pushes. */
-static void net_signal(struct virtio_dev *dev, unsigned int q)
-{
-	if (virtq_need_interrupt(&dev->vq[q]) && dev->transport)
-		dev->transport->used(dev, q);
-}
-
 /* Watch the backend for frames only while receive buffers are held: with
  * none, frames wait in the tap's queue (the kernel drops beyond it, as a
  * full ring means) and nothing spins. The driver's next receive kick
@@ -298,7 +291,7 @@ static void net_tx(struct net *n)
 	if (r < 0)
 		virtio_fail(dev, "malformed transmit chain");
 	else if (pushed)
-		net_signal(dev, VIRTIO_NET_TXQ);
+		virtio_signal_used(dev, VIRTIO_NET_TXQ);
 }
 
 /* ------------------------------------------------------- receive queue */
@@ -521,7 +514,7 @@ static void net_on_backend(void *opaque, uint32_t events)
 			break;
 	}
 	if (virtio_active(dev) && vq->used_idx != used_before)
-		net_signal(dev, VIRTIO_NET_RXQ);
+		virtio_signal_used(dev, VIRTIO_NET_RXQ);
 out:
 	virtio_unlock(dev);
 }

@@ -20,7 +20,12 @@ void virtio_complete(struct virtio_dev *dev, unsigned int q, uint16_t head, uint
 	if (!virtio_active(dev) || !vq->ready || !vq->used)
 		return;
 	virtq_push(vq, head, written);
-	if (virtq_need_interrupt(vq) && dev->transport)
+	virtio_signal_used(dev, q);
+}
+
+void virtio_signal_used(struct virtio_dev *dev, unsigned int q)
+{
+	if (virtq_need_interrupt(&dev->vq[q]) && dev->transport)
 		dev->transport->used(dev, q);
 }
 

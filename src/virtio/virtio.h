@@ -116,6 +116,10 @@ static inline bool virtio_has(const struct virtio_dev *dev, unsigned int bit)
  * wrote into the chain's device-writable buffers. */
 void virtio_complete(struct virtio_dev *dev, unsigned int q, uint16_t head, uint32_t written);
 
+/* After publishing with virtq_push / virtq_push_n directly (a device that
+ * batches): interrupt the driver for queue q if it wants one now. */
+void virtio_signal_used(struct virtio_dev *dev, unsigned int q);
+
 /* The driver broke the protocol (malformed chain, bad ring): log `why`
  * once per device (rate-limited), set NEEDS_RESET, stop using the
  * device until the driver resets it. */
