@@ -16,6 +16,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "virtio/iov.h"
+
 static const char *const blk_io_op_name[] = {
 	[BLK_IO_READ] = "read",	      [BLK_IO_WRITE] = "write",		[BLK_IO_FLUSH] = "flush",
 	[BLK_IO_DISCARD] = "discard", [BLK_IO_ZEROES] = "write zeroes",
@@ -27,19 +29,10 @@ static const char *const blk_io_op_name[] = {
  * grows, finished iovecs leave the front of iov, a partial one is trimmed. */
 static void blk_io_advance(struct blk_io_req *r, uint64_t got)
 {
-	unsigned int k = 0;
-
 	r->off += got;
 	if (r->op == BLK_IO_READ)
 		r->done += got;
-	while (k < r->n && got >= r->iov[k].iov_len)
-		got -= r->iov[k++].iov_len;
-	if (k < r->n) {
-		r->iov[k].iov_base = (uint8_t *)r->iov[k].iov_base + got;
-		r->iov[k].iov_len -= got;
-	}
-	memmove(r->iov, r->iov + k, (r->n - k) * sizeof(r->iov[0]));
-	r->n -= k;
+	r->n = iov_slice(r->iov, r->iov, r->n, got, SIZE_MAX);
 }
 
 /* Read or write all of iov[0, n) at `off` (iov is consumed): short
@@ -61,17 +54,7 @@ static int blk_io_xfer(int fd, struct iovec *iov, unsigned int n, off_t off, boo
 		off += got;
 		if (done)
 			*done += (uint64_t)got;
-		while (got > 0) {
-			if ((size_t)got >= iov->iov_len) {
-				got -= (ssize_t)iov->iov_len;
-				iov++;
-				n--;
-			} else {
-				iov->iov_base = (uint8_t *)iov->iov_base + got;
-				iov->iov_len -= (size_t)got;
-				got = 0;
-			}
-		}
+		n = iov_slice(iov, iov, n, (size_t)got, SIZE_MAX);
 	}
 	return 0;
 }

@@ -23,7 +23,9 @@ size_t iov_copy(const struct iovec *iov, unsigned int n, size_t off, void *buf, 
 
 /* Point dst at bytes [off, off + len) of the buffers iov[0, n), cut where
  * they end (len SIZE_MAX: everything from off on). dst needs room for n
- * entries. Returns the number of entries written. */
+ * entries; it may be iov itself, which then drops its first off bytes in
+ * place (what a short read or write left to do). Returns the number of
+ * entries written. */
 unsigned int iov_slice(struct iovec *dst, const struct iovec *iov, unsigned int n, size_t off,
 		       size_t len);
 
