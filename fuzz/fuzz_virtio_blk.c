@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(ram, data + 2, size - 2 < RAM ? size - 2 : RAM);
 
 	virtio_lock(dev);
-	dev->features = dev->ops->features | VIRTIO_BIT(VIRTIO_F_VERSION_1) |
+	dev->features = dev->offered | VIRTIO_BIT(VIRTIO_F_VERSION_1) |
 			(data[1] & 1 ? VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) : 0) |
 			(data[1] & 2 ? VIRTIO_BIT(VIRTIO_F_EVENT_IDX) : 0);
 	if (data[1] & 8)

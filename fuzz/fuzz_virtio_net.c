@@ -97,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (virtio_net_create_fd(&dev, &ev, &gm, sv[0], false, mac))
 		abort();
-	features &= dev.ops->features | ~0xffffffULL;
+	features &= dev.offered | ~0xffffffULL;
 	fake_transport_attach(&dev, &ft);
 	driver_ok(features, data + 4);
 

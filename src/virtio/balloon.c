@@ -323,14 +323,17 @@ static void balloon_destroy(struct virtio_dev *dev)
 	dev->priv = NULL;
 }
 
+/* Statistics, deflate-on-OOM, free page reporting; not MUST_TELL_HOST,
+ * FREE_PAGE_HINT or PAGE_POISON. */
+#define BALLOON_FEATURES                                                                           \
+	(VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ) | VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM) |     \
+	 VIRTIO_BIT(VIRTIO_BALLOON_F_PAGE_REPORTING))
+
 static const struct virtio_ops balloon_ops = {
 	.name = "balloon",
 	.device_id = VIRTIO_ID_BALLOON,
 	.nqueues = 4, /* inflateq, deflateq, statsq, reporting_vq at most */
 	.queue_max = 128,
-	.features = VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ) |
-		    VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM) |
-		    VIRTIO_BIT(VIRTIO_BALLOON_F_PAGE_REPORTING),
 	.config_size = BALLOON_CFG_SIZE,
 	.config_write = balloon_config_write,
 	.notify = balloon_notify,
@@ -354,7 +357,7 @@ int virtio_balloon_create(struct virtio_dev *dev, struct evloop *ev, const struc
 	b->log_len = (struct log_limit)LOG_LIMIT_INIT(8);
 	b->log_madvise = (struct log_limit)LOG_LIMIT_INIT(8);
 	b->log_queue = (struct log_limit)LOG_LIMIT_INIT(8);
-	virtio_dev_init(dev, &balloon_ops, b, gm);
+	virtio_dev_init(dev, &balloon_ops, BALLOON_FEATURES, b, gm);
 	memset(dev->config, 0, BALLOON_CFG_SIZE);
 	return 0;
 }

@@ -49,7 +49,6 @@ struct blk_req {
 
 struct blk {
 	struct virtio_dev *dev;
-	struct virtio_ops ops; /* a copy per disk: the features depend on the backing */
 	struct evloop *ev;
 	char *path;
 	struct blk_io io;
@@ -407,7 +406,7 @@ static void blk_destroy(struct virtio_dev *dev)
 	dev->priv = NULL;
 }
 
-static const struct virtio_ops blk_ops_template = {
+static const struct virtio_ops blk_ops = {
 	.name = "block",
 	.device_id = VIRTIO_ID_BLOCK,
 	.nqueues = 1,
@@ -440,6 +439,7 @@ int virtio_blk_create(struct virtio_dev *dev, struct evloop *ev, const struct gm
 		      const struct disk_config *cfg)
 {
 	struct blk *b = calloc(1, sizeof(*b));
+	uint64_t offered;
 	int err = -ENOMEM;
 
 	if (!b)
@@ -463,15 +463,14 @@ int virtio_blk_create(struct virtio_dev *dev, struct evloop *ev, const struct gm
 	b->capacity = b->io.size / VIRTIO_BLK_SECTOR;
 	blk_serial(b);
 	blk_config_fill(b);
-	b->ops = blk_ops_template;
-	b->ops.features = VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) |
-			  VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
+	offered = VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) |
+		  VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
 	if (b->io.read_only)
-		b->ops.features |= VIRTIO_BIT(VIRTIO_BLK_F_RO);
+		offered |= VIRTIO_BIT(VIRTIO_BLK_F_RO);
 	else
-		b->ops.features |= VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES) |
-				   (b->io.discard ? VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) : 0);
-	virtio_dev_init(dev, &b->ops, b, gm);
+		offered |= VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES) |
+			   (b->io.discard ? VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) : 0);
+	virtio_dev_init(dev, &blk_ops, offered, b, gm);
 	memcpy(dev->config, b->config, sizeof(b->config));
 	return 0;
 

@@ -16,8 +16,8 @@ static struct log_limit mmio_log = LOG_LIMIT_INIT(16);
 
 static uint64_t mmio_offered(const struct virtio_dev *dev)
 {
-	return dev->ops->features | VIRTIO_BIT(VIRTIO_F_VERSION_1) |
-	       VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC);
+	return dev->offered | VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |
+	       VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC);
 }
 
 /* ------------------------------------------------------------ interrupts */

@@ -567,17 +567,20 @@ static void net_destroy(struct virtio_dev *dev)
 	dev->priv = NULL;
 }
 
+/* Offloads both ways, mergeable receive buffers, MAC and link status. */
+#define NET_FEATURES                                                                               \
+	(VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |                     \
+	 VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) |                      \
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN) |                \
+	 VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) |                 \
+	 VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) |                  \
+	 VIRTIO_BIT(VIRTIO_NET_F_STATUS))
+
 static const struct virtio_ops net_ops = {
 	.name = "net",
 	.device_id = VIRTIO_ID_NET,
 	.nqueues = 2,
 	.queue_max = VIRTQ_MAX_SIZE,
-	.features = VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |
-		    VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) |
-		    VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN) |
-		    VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) |
-		    VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) |
-		    VIRTIO_BIT(VIRTIO_NET_F_STATUS),
 	.config_size = NET_CONFIG_SIZE,
 	.activate = net_activate,
 	.notify = net_notify,
@@ -604,7 +607,7 @@ int virtio_net_create_fd(struct virtio_dev *dev, struct evloop *ev, const struct
 	err = evloop_add(ev, fd, 0, net_on_backend, n);
 	if (err)
 		goto err_free;
-	virtio_dev_init(dev, &net_ops, n, gm);
+	virtio_dev_init(dev, &net_ops, NET_FEATURES, n, gm);
 	net_config_init(dev, mac);
 	return 0;
 

@@ -71,6 +71,6 @@ int virtio_rng_create(struct virtio_dev *dev, const struct gm *gm)
 
 	if (!r)
 		return -ENOMEM;
-	virtio_dev_init(dev, &rng_ops, r, gm);
+	virtio_dev_init(dev, &rng_ops, 0, r, gm);
 	return 0;
 }

@@ -128,7 +128,7 @@ int virtio_console_create(struct virtio_dev *dev, const struct gm *gm, struct co
 		return -ENOMEM;
 	v->dev = dev;
 	v->con = con;
-	virtio_dev_init(dev, &vcon_ops, v, gm);
+	virtio_dev_init(dev, &vcon_ops, 0, v, gm);
 	le_put(dev->config + 4, 1, 4); /* max_nr_ports */
 	console_set_input(con, vcon_pull, v);
 	return 0;

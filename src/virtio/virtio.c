@@ -3,10 +3,11 @@
 
 #include <string.h>
 
-void virtio_dev_init(struct virtio_dev *dev, const struct virtio_ops *ops, void *priv,
-		     const struct gm *gm)
+void virtio_dev_init(struct virtio_dev *dev, const struct virtio_ops *ops, uint64_t offered,
+		     void *priv, const struct gm *gm)
 {
 	dev->ops = ops;
+	dev->offered = offered;
 	dev->priv = priv;
 	dev->gm = gm;
 }

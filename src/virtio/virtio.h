@@ -33,10 +33,7 @@ struct virtio_ops {
 	const char *name; /* "block", "net": used in log lines */
 	uint32_t device_id;
 	unsigned int nqueues;
-	uint16_t queue_max; /* largest queue size offered, a power of 2 <= VIRTQ_MAX_SIZE */
-	/* Device-specific feature bits offered; the transport adds VERSION_1,
-	 * EVENT_IDX and INDIRECT_DESC. */
-	uint64_t features;
+	uint16_t queue_max;   /* largest queue size offered, a power of 2 <= VIRTQ_MAX_SIZE */
 	uint32_t config_size; /* bytes of dev->config, <= VIRTIO_CONFIG_MAX */
 
 	/* The driver wrote config bytes [off, off + len) (already stored in
@@ -73,6 +70,11 @@ struct virtio_dev {
 	const struct gm *gm;
 	pthread_mutex_t lock;
 
+	/* Device-specific feature bits this device offers (they can depend on
+	 * its backing, e.g. a read-only disk); the transport adds VERSION_1,
+	 * EVENT_IDX and INDIRECT_DESC. */
+	uint64_t offered;
+
 	/* Owned by the transport, readable by the device under `lock`. */
 	uint8_t status;
 	uint64_t features; /* what the driver accepted */
@@ -84,9 +86,10 @@ struct virtio_dev {
 	void *transport_priv;
 };
 
-/* Initialise the common part; the device sets ops and priv. */
-void virtio_dev_init(struct virtio_dev *dev, const struct virtio_ops *ops, void *priv,
-		     const struct gm *gm);
+/* Initialise the common part for a device of type `ops` offering the
+ * device-specific feature bits `offered`. */
+void virtio_dev_init(struct virtio_dev *dev, const struct virtio_ops *ops, uint64_t offered,
+		     void *priv, const struct gm *gm);
 
 static inline void virtio_lock(struct virtio_dev *dev)
 {

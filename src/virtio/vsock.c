@@ -610,7 +610,6 @@ static const struct virtio_ops vsock_ops = {
 	.device_id = VIRTIO_ID_VSOCK,
 	.nqueues = 3,
 	.queue_max = VIRTQ_MAX_SIZE,
-	.features = VIRTIO_BIT(VIRTIO_VSOCK_F_STREAM),
 	.config_size = 8, /* le64 guest_cid */
 	.notify = vsock_notify,
 	.reset = vsock_reset,
@@ -656,7 +655,7 @@ int virtio_vsock_create(struct virtio_dev *dev, struct evloop *ev, const struct 
 	err = vsock_uds_listen(vs, cfg->uds);
 	if (err)
 		goto err_wake;
-	virtio_dev_init(dev, &vsock_ops, vs, gm);
+	virtio_dev_init(dev, &vsock_ops, VIRTIO_BIT(VIRTIO_VSOCK_F_STREAM), vs, gm);
 	le_put(dev->config, cfg->cid, 8);
 	err = evloop_add(ev, vs->epfd, EPOLLIN, vsock_poll, vs);
 	if (err) {

@@ -77,7 +77,7 @@ static bool bench_attach(struct bench *t, bool read_only, uint16_t qsize)
 		return false;
 	t->created = true;
 	/* What the transport does for a driver that accepts every feature. */
-	t->dev.features = t->dev.ops->features | VIRTIO_BIT(VIRTIO_F_VERSION_1);
+	t->dev.features = t->dev.offered | VIRTIO_BIT(VIRTIO_F_VERSION_1);
 	fake_vq_init(&t->vq, &t->gm, qsize, DESC_GPA, AVAIL_GPA, USED_GPA);
 	if (!fake_vq_start(&t->dev, 0, &t->vq))
 		return false;
@@ -206,12 +206,12 @@ static void blk_config_space(void)
 	CHECK(le_get(c + VIRTIO_BLK_CFG_CAPACITY, 8) == DISK_SECTORS);
 	CHECK(le_get(c + VIRTIO_BLK_CFG_SEG_MAX, 4) == VIRTQ_MAX_SIZE - 2);
 	CHECK(le_get(c + VIRTIO_BLK_CFG_BLK_SIZE, 4) == 512);
-	CHECK(t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH));
-	CHECK(t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX));
-	CHECK(t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES));
-	CHECK(!(t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_RO)));
+	CHECK(t.dev.offered & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH));
+	CHECK(t.dev.offered & VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX));
+	CHECK(t.dev.offered & VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES));
+	CHECK(!(t.dev.offered & VIRTIO_BIT(VIRTIO_BLK_F_RO)));
 	/* ext4 punches holes. */
-	CHECK(t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD));
+	CHECK(t.dev.offered & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD));
 	CHECK(le_get(c + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, 4) >= 1);
 	/* The driver cannot change the capacity. */
 	memset(c, 0xff, 8);
@@ -328,7 +328,7 @@ static void blk_discard_and_zeroes(void)
 	struct stat before, after;
 
 	REQUIRE(bench_open(&t, "/tmp", false, 16));
-	REQUIRE(t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD));
+	REQUIRE(t.dev.offered & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD));
 	REQUIRE(fsync(t.fd) == 0 && fstat(t.fd, &before) == 0);
 	put_seg(&t, 0, 256, 256, 0);
 	put_seg(&t, 1, 1024, 8, 0);
@@ -389,9 +389,9 @@ static void blk_read_only(void)
 	struct bench t;
 
 	REQUIRE(bench_open(&t, "/tmp", true, 16));
-	CHECK(t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_RO));
-	CHECK(!(t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD)));
-	CHECK(!(t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES)));
+	CHECK(t.dev.offered & VIRTIO_BIT(VIRTIO_BLK_F_RO));
+	CHECK(!(t.dev.offered & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD)));
+	CHECK(!(t.dev.offered & VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES)));
 	memset(gptr(&t, DATA_GPA, 4096), 0x77, 4096);
 	CHECK(bench_req(&t, VIRTIO_BLK_T_OUT, 0, 4096, false, NULL) == VIRTIO_BLK_S_IOERR);
 	/* Even if the driver claims the features. */
@@ -594,7 +594,7 @@ static void blk_block_device(void)
 	put_seg(&t, 0, 64, 16, 0);
 	CHECK(bench_req(&t, VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, NULL) == VIRTIO_BLK_S_OK);
 	CHECK(file_is(&t, 64 * 512, 16 * 512, 0) && file_is(&t, 80 * 512, 512, -1));
-	if (t.dev.ops->features & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD)) {
+	if (t.dev.offered & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD)) {
 		put_seg(&t, 0, 256, 256, 0);
 		CHECK(bench_req(&t, VIRTIO_BLK_T_DISCARD, 0, 16, false, NULL) == VIRTIO_BLK_S_OK);
 	}

@@ -17,12 +17,12 @@ static void net_config_space(void)
 	CHECK(env.d->ops->config_size == 8);
 	CHECK(memcmp(env.d->config, test_mac, 6) == 0);
 	CHECK(env.d->config[6] == 1 && env.d->config[7] == 0); /* LINK_UP */
-	CHECK(env.d->ops->features & F(MAC));
-	CHECK(env.d->ops->features & F(STATUS));
-	CHECK(env.d->ops->features & F(MRG_RXBUF));
-	CHECK(!(env.d->ops->features & VIRTIO_BIT(10))); /* no GUEST_UFO */
-	CHECK(!(env.d->ops->features & VIRTIO_BIT(14))); /* no HOST_UFO */
-	CHECK(!(env.d->ops->features & VIRTIO_BIT(17))); /* no control queue */
+	CHECK(env.d->offered & F(MAC));
+	CHECK(env.d->offered & F(STATUS));
+	CHECK(env.d->offered & F(MRG_RXBUF));
+	CHECK(!(env.d->offered & VIRTIO_BIT(10))); /* no GUEST_UFO */
+	CHECK(!(env.d->offered & VIRTIO_BIT(14))); /* no HOST_UFO */
+	CHECK(!(env.d->offered & VIRTIO_BIT(17))); /* no control queue */
 	teardown();
 }
 
