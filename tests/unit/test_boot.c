@@ -338,6 +338,25 @@ static void bz_syssize_past_payload(void)
 	free(img);
 }
 
+/* Found by fuzz_boot: protected-mode code that ends before the 64-bit
+ * entry at +0x200, loaded at the top of RAM, was accepted with its entry
+ * point outside guest RAM. */
+static void bz_entry_past_code(void)
+{
+	uint8_t *img = bz_make();
+	struct boot_entry e;
+
+	le_put(img + BP_SYSSIZE, 0, 4);
+	le_put(img + BP_INIT_SIZE, 0, 4);
+	le_put(img + BP_PREF_ADDRESS, RAM - 0x100, 8);
+	CHECK(bz_load(img, BZ_SETUP_SIZE + 0x100, CMDLINE, NULL, 0, NULL, NULL) == -ENOEXEC);
+	le_put(img + BP_PREF_ADDRESS, BZ_LOAD, 8);
+	CHECK(bz_load(img, BZ_SETUP_SIZE + 0x200, CMDLINE, NULL, 0, NULL, NULL) == -ENOEXEC);
+	CHECK(bz_load(img, BZ_SETUP_SIZE + 0x201, CMDLINE, NULL, 0, NULL, &e) == 0);
+	CHECK(e.rip == BZ_LOAD + 0x200);
+	free(img);
+}
+
 static void bz_init_size_beyond_ram(void)
 {
 	uint8_t *img = bz_make();
@@ -840,6 +859,7 @@ int main(void)
 	RUN(bz_not_64bit);
 	RUN(bz_setup_past_eof);
 	RUN(bz_syssize_past_payload);
+	RUN(bz_entry_past_code);
 	RUN(bz_init_size_beyond_ram);
 	RUN(bz_initrd_too_big);
 	RUN(bz_small_ram);

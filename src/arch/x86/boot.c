@@ -130,12 +130,12 @@ static int read_file(const char *what, const char *path, uint64_t limit, uint8_t
 	return 0;
 }
 
-static int boot_load(struct vm *vm, struct boot_input *in, struct boot_entry *entry)
+int boot_load(const struct gm *gm, const struct boot_input *in, struct boot_entry *entry)
 {
 	if (bzimage_probe(in->kernel, in->kernel_size))
-		return bzimage_load(&vm->gm, in, entry);
+		return bzimage_load(gm, in, entry);
 	if (elf_probe(in->kernel, in->kernel_size))
-		return pvh_load(&vm->gm, in, entry);
+		return pvh_load(gm, in, entry);
 	log_msg("kernel '%s': not a bzImage or ELF kernel (unknown format)", in->kernel_name);
 	return -ENOEXEC;
 }
@@ -184,7 +184,7 @@ int boot_vm(struct vm *vm)
 		log_msg("ACPI tables do not fit below 1 MiB for %u vCPUs", vm->ncpus);
 		goto out;
 	}
-	err = boot_load(vm, &in, &entry);
+	err = boot_load(&vm->gm, &in, &entry);
 	if (err)
 		goto out;
 	err = regs_enter(&vm->vcpu[0], &entry);

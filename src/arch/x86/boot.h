@@ -48,6 +48,11 @@ int bzimage_load(const struct gm *gm, const struct boot_input *in,
 		 struct boot_entry *out) MUST_CHECK;
 int pvh_load(const struct gm *gm, const struct boot_input *in, struct boot_entry *out) MUST_CHECK;
 
+/* Pick the loader by the image's magic (bzImage first, then ELF) and
+ * load it. 0, or a negative errno after one message (-ENOEXEC for an
+ * unknown format). */
+int boot_load(const struct gm *gm, const struct boot_input *in, struct boot_entry *out) MUST_CHECK;
+
 /* Highest page-aligned gpa where `size` bytes fit in [lo, hi). 0, or
  * -ENOSPC. Shared by both loaders for the initrd. */
 int boot_place_high(uint64_t lo, uint64_t hi, uint64_t size, gpa_t *out) MUST_CHECK;

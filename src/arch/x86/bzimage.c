@@ -30,7 +30,7 @@ int boot_place_high(uint64_t lo, uint64_t hi, uint64_t size, gpa_t *out)
 
 /* The 64-bit boot protocol: copy the protected-mode code to its load
  * address, fill the zero page (setup header from the image, e820, command
- * line, initrd, RSDP) and enter at load address + 0x200. */
+ * line, initrd, RSDP) and enter at load address + BP_ENTRY64. */
 int bzimage_load(const struct gm *gm, const struct boot_input *in, struct boot_entry *out)
 {
 	const uint8_t *img = in->kernel;
@@ -74,6 +74,14 @@ int bzimage_load(const struct gm *gm, const struct boot_input *in, struct boot_e
 			"%llu)",
 			name, (unsigned long long)payload,
 			(unsigned long long)le_get(img + BP_SYSSIZE, 4) * 16);
+		return -ENOEXEC;
+	}
+	/* The 64-bit entry is at load + 0x200: code shorter than that would
+	 * start the vCPU past the image, possibly outside RAM. */
+	if (payload <= BP_ENTRY64) {
+		log_msg("kernel '%s': corrupt bzImage (%llu bytes of kernel code end before "
+			"the 64-bit entry point at +0x200)",
+			name, (unsigned long long)payload);
 		return -ENOEXEC;
 	}
 	load = le_get(img + BP_PREF_ADDRESS, 8);
@@ -143,6 +151,6 @@ int bzimage_load(const struct gm *gm, const struct boot_input *in, struct boot_e
 		le_put(e + 8, e820[i].size, 8);
 		le_put(e + 16, e820[i].type, 4);
 	}
-	*out = (struct boot_entry){ BOOT_LINUX64, load + 0x200, LAYOUT_ZERO_PAGE };
+	*out = (struct boot_entry){ BOOT_LINUX64, load + BP_ENTRY64, LAYOUT_ZERO_PAGE };
 	return 0;
 }

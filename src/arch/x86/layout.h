@@ -57,6 +57,7 @@
 #define BP_INIT_SIZE 0x260
 #define BP_HEADER_END 0x268	  /* end of the fields petrel reads (protocol 2.12+) */
 #define BP_SETUP_HEADER_MAX 0x290 /* where boot_params' copy of the header ends */
+#define BP_ENTRY64 0x200	  /* 64-bit entry: offset into the protected-mode code */
 
 /* boot_params fields outside the setup header. */
 #define BP_ACPI_RSDP_ADDR 0x070
