@@ -12,6 +12,12 @@ static void log_vmsg(const char *fmt, va_list ap)
 	char line[512];
 
 	vsnprintf(line, sizeof(line), fmt, ap);
+	/* A message is one line, whatever it quotes: a file name or option
+	 * value with a newline, or a terminal escape sequence, must neither
+	 * split it nor drive the user's terminal. */
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	/* One fputs per line, so lines from vCPU threads never interleave. */
 	pthread_mutex_lock(&log_lock);
 	fprintf(stderr, "petrel: %s\n", line);

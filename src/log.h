@@ -9,7 +9,9 @@
 #define MUST_CHECK __attribute__((warn_unused_result))
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* "petrel: <message>\n" on stderr. Safe from any thread. */
+/* "petrel: <message>\n" on stderr, control characters in the message
+ * shown as '?' (it stays one line), at most 511 bytes of it. Safe from any
+ * thread. */
 void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Like log_msg, but for guest-triggered events: at most `budget` messages

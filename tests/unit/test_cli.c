@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -280,6 +281,32 @@ static void cli_reparse_after_short_option_cluster(void)
 	CHECK(second == CLI_RUN);
 }
 
+/* Found by fuzz_cli: a value with a newline in it made the usage error
+ * two lines. Every error is exactly one line, whatever it quotes. */
+static void cli_error_is_one_line(void)
+{
+	static const char *const values[] = { "12\nX", "1\r\n\033[2J", "\t\x7f" };
+	FILE *saved = stderr;
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(values); i++) {
+		struct vm_config cfg;
+		enum cli_command cmd;
+		char *msg = NULL;
+		size_t len = 0;
+
+		stderr = open_memstream(&msg, &len);
+		REQUIRE(stderr);
+		cmd = parse(&cfg, "run", "--kernel", "k", "--mem", values[i], NULL);
+		fclose(stderr);
+		stderr = saved;
+		CHECK(cmd == CLI_USAGE_ERROR);
+		CHECK(len > 0 && memchr(msg, '\n', len) == msg + len - 1);
+		for (size_t j = 0; j < len - 1; j++)
+			CHECK((unsigned char)msg[j] >= 0x20 && msg[j] != 0x7f);
+		free(msg);
+	}
+}
+
 int main(void)
 {
 	RUN(size_parse_accepts);
@@ -293,5 +320,6 @@ int main(void)
 	cli_run_device_errors();
 	RUN(cli_commands);
 	RUN(cli_reparse_after_short_option_cluster);
+	RUN(cli_error_is_one_line);
 	return harness_exit();
 }
