@@ -7,7 +7,8 @@
  * PROT_NONE page on either side, so a write just outside RAM faults. The
  * target checks what a loaded kernel is promised: its
  * entry point and boot argument lie in guest RAM, and the ACPI tables
- * below 1 MiB are intact.
+ * below 1 MiB are intact; and what boot.h promises: a failure prints
+ * exactly one line, a success nothing (stderr is caught as in fuzz_cli.c).
  *
  * Input:
  *   byte 0     bit 0 an initrd, bit 1 an emulated host (boot_cmdline's
@@ -21,6 +22,7 @@
  * fuzz/corpus/boot/: the test guests as ELF and bzImage, and damaged
  * copies of them.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -73,7 +75,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct boot_input in = { .kernel_name = "fuzz", .initrd_name = "fuzz-initrd" };
 	struct boot_entry entry;
 	size_t left, cmdline_len, initrd_len;
-	char *user, *cmdline;
+	char *user, *cmdline, *msg = NULL;
+	size_t msg_len = 0;
+	FILE *saved;
+	int err;
 	struct gm gm = { 0 };
 	uint8_t flags;
 
@@ -101,7 +106,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in.kernel = data + HDR + cmdline_len + initrd_len;
 	in.kernel_size = left;
 
-	if (boot_load(&gm, &in, &entry) == 0) {
+	saved = stderr;
+	stderr = open_memstream(&msg, &msg_len);
+	if (!stderr)
+		abort();
+	err = boot_load(&gm, &in, &entry);
+	fclose(stderr);
+	stderr = saved;
+	if (err ? msg_len < 9 || memchr(msg, '\n', msg_len) != msg + msg_len - 1 : msg_len > 0) {
+		fprintf(stderr, "boot_load %d, said '%.*s'\n", err, (int)msg_len, msg);
+		abort();
+	}
+	free(msg);
+	if (err == 0) {
 		if (!gm_ptr(&gm, entry.rip, 1) || !gm_ptr(&gm, entry.arg, 1))
 			abort(); /* accepted a kernel that cannot start */
 		if (entry.mode == BOOT_PVH32 && (entry.rip >> 32 || entry.arg >> 32))
