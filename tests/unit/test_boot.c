@@ -762,6 +762,16 @@ static void pvh_entry_outside_ram(void)
 	CHECK(elf_try(&elf) == -ENOEXEC);
 	le_put(elf8.xen + 16, (1ULL << 32) + ELF_ENTRY, 8);
 	CHECK(elf_try(&elf8) == -ENOEXEC);
+	/* in RAM, but not in the code the image provides: below 1 MiB, in
+	 * .bss, just past the file-backed part; its last byte is fine */
+	le_put(elf.xen + 16, 0x1000, 4);
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	le_put(elf.xen + 16, ELF_PADDR + ELF_FILESZ + 0x100, 4);
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	le_put(elf.xen + 16, ELF_PADDR + ELF_FILESZ, 4);
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	le_put(elf.xen + 16, ELF_PADDR + ELF_FILESZ - 1, 4);
+	CHECK(elf_try(&elf) == 0);
 	free(elf.p);
 	free(elf8.p);
 }

@@ -57,6 +57,21 @@ static int pvh_find_note(const uint8_t *p, uint64_t len, uint64_t *entry)
 	return -ENOENT;
 }
 
+/* Does the PVH entry lie in the file-backed part of a PT_LOAD segment?
+ * Anywhere else (zeroed .bss, RAM outside the kernel) the vCPU would start
+ * in bytes the image never provided. */
+static bool pvh_entry_in_code(const uint8_t *img, const Elf64_Ehdr *eh, uint64_t entry)
+{
+	for (unsigned int i = 0; i < eh->e_phnum; i++) {
+		Elf64_Phdr ph;
+
+		memcpy(&ph, img + eh->e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type == PT_LOAD && entry >= ph.p_paddr && entry - ph.p_paddr < ph.p_filesz)
+			return true;
+	}
+	return false;
+}
+
 static int pvh_start_info(const struct gm *gm, const struct boot_input *in, gpa_t initrd_at)
 {
 	struct e820_entry e820[LAYOUT_PVH_MEMMAP_MAX];
@@ -155,9 +170,9 @@ int pvh_load(const struct gm *gm, const struct boot_input *in, struct boot_entry
 			name);
 		return -ENOEXEC;
 	}
-	if (entry >= (1ULL << 32) || !gm_ptr(gm, entry, 1)) {
-		log_msg("kernel '%s': PVH entry %#llx is not in guest RAM below 4 GiB", name,
-			(unsigned long long)entry);
+	if (entry >= (1ULL << 32) || !pvh_entry_in_code(img, &eh, entry)) {
+		log_msg("kernel '%s': PVH entry %#llx is not in the kernel's code below 4 GiB",
+			name, (unsigned long long)entry);
 		return -ENOEXEC;
 	}
 	if (cmdline_len > LAYOUT_CMDLINE_MAX) {
