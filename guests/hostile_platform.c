@@ -671,6 +671,27 @@ static void case_pio_string(void)
 	expect(count_not(strbuf, 100, 0xff) == 0, "rep insb with DF=1", 0);
 }
 
+/* ------------------------------------------------ boot structures, images */
+
+/* A crafted image that petrel must boot (tests/hostile/images.py), then
+ * the guest wrecks everything the loader left in RAM: GDT, boot stack,
+ * start_info and memory map, zero page, page tables, command line, ACPI
+ * tables. petrel built them once and never reads them again. */
+static void case_boot_rewrite(void)
+{
+	int bz = strncmp(hostile_name, "bz-", 3) == 0;
+
+	expect(boot.kind == (bz ? BOOT_KIND_LINUX : BOOT_KIND_PVH), "booted by the wrong protocol",
+	       (uint64_t)boot.kind);
+	if (bz)
+		expect(*(volatile uint64_t *)(boot.info_paddr + 0x250) == 0,
+		       "boot_params.setup_data is the image's, not 0",
+		       *(volatile uint64_t *)(boot.info_paddr + 0x250));
+	memset((void *)0x500, 0xa5, 0x10000 - 0x500);
+	memset((void *)0x20000, 0xa5, 0x1000);
+	memset((void *)0xe0000, 0x5a, 0x20000);
+}
+
 static const struct hostile_case cases[] = {
 	{ "mmio-hole", case_mmio_hole, 1 },
 	{ "mmio-high", case_mmio_high, 1 },
@@ -686,6 +707,12 @@ static const struct hostile_case cases[] = {
 	{ "pio-cmos", case_pio_cmos, 1 },
 	{ "pio-wide-stop", case_pio_wide_stop, 1 },
 	{ "pio-string", case_pio_string, 1 },
+	{ "boot-rewrite", case_boot_rewrite, 1 },
+	{ "bz-plain", case_boot_rewrite, 1 },
+	{ "bz-align-0", case_boot_rewrite, 1 },
+	{ "bz-align-odd", case_boot_rewrite, 1 },
+	{ "bz-setup-data", case_boot_rewrite, 1 },
+	{ "elf-plain", case_boot_rewrite, 1 },
 };
 
 int guest_main(void)
