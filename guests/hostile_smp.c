@@ -8,11 +8,11 @@
  * is left), and petrel must stop when asked, with the status asked for,
  * whatever the other vCPUs are doing.
  *
- * The BSP starts the APs (INIT, SIPI, SIPI to each APIC ID, as guests/smp.c
- * does) at CPL0. The attacks run at CPL3, natively on PVM hosts, so that
- * the vCPUs' exits really overlap; interrupts stay off there. A CPU's
- * failed check is kept in its own slot and turned into expect() by the
- * BSP once every CPU is done.
+ * The BSP starts the APs at CPL0 (INIT, SIPI, SIPI to each APIC ID, into
+ * guests/lib's trampoline like guests/smp.c). The attacks run at CPL3,
+ * natively on PVM hosts, so that the vCPUs' exits really overlap;
+ * interrupts stay off there. A CPU's failed check is kept in its own slot
+ * and turned into expect() by the BSP once every CPU is done.
  */
 #include "hostile_common.h"
 
