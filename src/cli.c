@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +14,8 @@ static const char help_text[] =
     "usage: petrel run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
     "                  [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]] [--console virtio]\n"
     "                  [--vsock cid=N,uds=PATH] [--balloon] [--api PATH] [--no-rng]\n"
+    "                  [--jail DIR --uid N --gid N]\n"
+    "       petrel jail --jail DIR --uid N --gid N [--mem SIZE] [--cpus N] [--] PROG [ARG...]\n"
     "       petrel check\n"
     "       petrel --help | --version\n"
     "\n"
@@ -30,6 +33,9 @@ static const char help_text[] =
     "  --balloon       virtio-balloon (target set through --api)\n"
     "  --api PATH      control socket (unix stream, one command per line)\n"
     "  --no-rng        no virtio-rng (present by default)\n"
+    "  --jail DIR      run in a jail rooted at DIR (needs root): new namespaces,\n"
+    "                  uid/gid N (not 0), no capabilities, cgroup limits (README: Jail)\n"
+    "jail     run PROG in the jail `run --jail` builds (PROG's path is inside DIR)\n"
     "check    report what this host's KVM offers and whether it is hardware-assisted\n"
     "\n"
     "exit status: 0 guest powered off or rebooted; 1 error; 2 usage error;\n"
@@ -39,6 +45,34 @@ static const char help_text[] =
 void cli_print_help(void)
 {
 	fputs(help_text, stdout);
+}
+
+/* --jail, --uid, --gid: all three or none. */
+static int cli_check_jail(const struct vm_config *cfg, bool uid_set, bool gid_set)
+{
+	if (!cfg->jail.dir && (uid_set || gid_set)) {
+		log_msg("--uid and --gid need --jail DIR (see petrel --help)");
+		return -1;
+	}
+	if (cfg->jail.dir && (!uid_set || !gid_set)) {
+		log_msg("--jail '%s': needs --uid N and --gid N", cfg->jail.dir);
+		return -1;
+	}
+	/* After pivot_root the working directory is the jail's /. */
+	if (cfg->jail.dir && cfg->vsock.cid && cfg->vsock.uds[0] != '/') {
+		log_msg("--vsock uds '%s': must be an absolute path with --jail", cfg->vsock.uds);
+		return -1;
+	}
+	return 0;
+}
+
+static int cli_parse_id(const char *opt, const char *arg, unsigned int *id)
+{
+	/* (uid_t)-1 means "unchanged" to setresuid. */
+	if (uint_parse(arg, 0, UINT32_MAX - 1, id) == 0)
+		return 0;
+	log_msg("%s '%s': not a numeric id", opt, arg);
+	return -1;
 }
 
 static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *cfg)
@@ -56,9 +90,13 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 		{ "balloon", no_argument, NULL, 'b' },
 		{ "api", required_argument, NULL, 'a' },
 		{ "no-rng", no_argument, NULL, 'R' },
+		{ "jail", required_argument, NULL, 'J' },
+		{ "uid", required_argument, NULL, 'U' },
+		{ "gid", required_argument, NULL, 'G' },
 		{ 0 },
 	};
-	int opt;
+	bool jail_cmd = !strcmp(argv[0], "jail"), uid_set = false, gid_set = false;
+	int opt, idx;
 
 	*cfg = (struct vm_config){
 		.mem_size = CONFIG_DEFAULT_MEM,
@@ -66,7 +104,13 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 	};
 	opterr = 0;
 	optind = 0; /* glibc: 0 fully resets getopt, also mid-way through a cluster */
-	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	/* "+": `petrel jail` stops at PROG, whose own options are not ours. */
+	while ((opt = getopt_long(argc, argv, jail_cmd ? "+:" : ":", opts, &idx)) != -1) {
+		/* Every option is long: a match set idx. */
+		if (jail_cmd && opt != ':' && opt != '?' && !strchr("mnJUG", opt)) {
+			log_msg("jail: --%s is an option of run, not of jail", opts[idx].name);
+			return CLI_USAGE_ERROR;
+		}
 		switch (opt) {
 		case 'k':
 			cfg->kernel = optarg;
@@ -130,17 +174,46 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 		case 'R':
 			cfg->no_rng = true;
 			break;
+		case 'J':
+			cfg->jail.dir = optarg;
+			break;
+		case 'U':
+			if (cli_parse_id("--uid", optarg, &cfg->jail.uid))
+				return CLI_USAGE_ERROR;
+			uid_set = true;
+			break;
+		case 'G':
+			if (cli_parse_id("--gid", optarg, &cfg->jail.gid))
+				return CLI_USAGE_ERROR;
+			gid_set = true;
+			break;
 		case ':':
 			log_msg("%s: needs a value", argv[optind - 1]);
 			return CLI_USAGE_ERROR;
 		default:
 			if (optopt)
-				log_msg("run: unknown option '-%c' (see petrel --help)", optopt);
+				log_msg("%s: unknown option '-%c' (see petrel --help)", argv[0],
+					optopt);
 			else
-				log_msg("run: unknown option '%s' (see petrel --help)",
+				log_msg("%s: unknown option '%s' (see petrel --help)", argv[0],
 					argv[optind - 1]);
 			return CLI_USAGE_ERROR;
 		}
+	}
+	if (cli_check_jail(cfg, uid_set, gid_set))
+		return CLI_USAGE_ERROR;
+	if (jail_cmd) {
+		if (!cfg->jail.dir) {
+			log_msg(
+			    "jail: --jail DIR --uid N --gid N are required (see petrel --help)");
+			return CLI_USAGE_ERROR;
+		}
+		if (optind == argc) {
+			log_msg("jail: no program given (see petrel --help)");
+			return CLI_USAGE_ERROR;
+		}
+		cfg->jail.argv = argv + optind;
+		return CLI_JAIL;
 	}
 	if (optind < argc) {
 		log_msg("run: unexpected argument '%s' (see petrel --help)", argv[optind]);
@@ -163,7 +236,7 @@ enum cli_command cli_parse(int argc, char **argv, struct vm_config *cfg)
 		return CLI_HELP;
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
 		return CLI_VERSION;
-	if (!strcmp(argv[1], "run"))
+	if (!strcmp(argv[1], "run") || !strcmp(argv[1], "jail"))
 		return cli_parse_run(argc - 1, argv + 1, cfg);
 	if (!strcmp(argv[1], "check")) {
 		if (argc > 2) {

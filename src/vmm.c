@@ -211,13 +211,20 @@ err:
 
 int vm_run(struct vm *vm)
 {
-	int err = vcpu_signals_init();
+	/* The first threads start here, not in vm_create: a jail entered
+	 * between the two (src/sandbox/jail.h) then covers every thread. */
+	int err = virtio_devices_start(vm);
 
-	for (unsigned int i = 0; !err && i < vm->ncpus; i++)
-		err = vcpu_start(&vm->vcpu[i]);
 	if (err) {
-		log_msg("starting vCPU threads: %s", strerror(-err));
 		vm_stop(vm, VM_STATUS_ERROR, NULL);
+	} else {
+		err = vcpu_signals_init();
+		for (unsigned int i = 0; !err && i < vm->ncpus; i++)
+			err = vcpu_start(&vm->vcpu[i]);
+		if (err) {
+			log_msg("starting vCPU threads: %s", strerror(-err));
+			vm_stop(vm, VM_STATUS_ERROR, NULL);
+		}
 	}
 	evloop_run(&vm->ev, &vm->stopping);
 	for (unsigned int i = 0; i < vm->ncpus; i++)
