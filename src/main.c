@@ -39,9 +39,11 @@ int main(int argc, char **argv)
 		return check_run();
 	case CLI_JAIL:
 		status = jail_fork(&jail, &cfg.jail, cfg.mem_size, cfg.cpus);
-		if (status == JAIL_CHILD && !jail_enter(&jail, NULL))
+		if (status != JAIL_CHILD)
+			return status >= 0 ? status : VM_STATUS_ERROR;
+		if (!jail_enter(&jail, NULL))
 			jail_exec(&jail);
-		return status >= 0 ? status : VM_STATUS_ERROR;
+		return VM_STATUS_ERROR;
 	case CLI_RUN:
 		break;
 	default:

@@ -42,7 +42,7 @@
 /* petrel's memory beyond guest RAM, for memory.max: see jail.c. */
 #define JAIL_MEM_OVERHEAD (64ULL << 20)
 
-#define JAIL_CHILD (-1) /* jail_fork: this is the jailed child */
+#define JAIL_CHILD 256 /* jail_fork: this is the jailed child (no exit status) */
 
 struct jail {
 	const struct jail_config *cfg;
