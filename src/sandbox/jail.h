@@ -39,8 +39,8 @@
 #include "config.h"
 #include "log.h"
 
-/* petrel's memory beyond guest RAM, for memory.max: see jail.c. */
-#define JAIL_MEM_OVERHEAD (64ULL << 20)
+/* memory.max for `mem` bytes of guest RAM: see jail.c. */
+#define JAIL_MEM_MAX(mem) ((mem) + (mem) / 256 + (64ULL << 20))
 
 #define JAIL_CHILD 256 /* jail_fork: this is the jailed child (no exit status) */
 
