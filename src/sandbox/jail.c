@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,13 +226,35 @@ static int jail_wait(struct jail *j, pid_t child)
 	return WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
 }
 
+/* PR_SET_PDEATHSIG, and whether the parent died before it was set: then
+ * the write end of its pipe is closed (getppid() says nothing in a new pid
+ * namespace: 0 for PID 1). With `done`, the pipe is closed after. */
+static int jail_die_with_parent(struct jail *j, bool done)
+{
+	struct pollfd pfd = { .fd = j->parent_fd, .events = POLLIN };
+	int err = 0;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || poll(&pfd, 1, 0) < 0) {
+		err = -errno;
+		log_msg("jail: PR_SET_PDEATHSIG: %s", strerror(errno));
+	} else if (pfd.revents) {
+		err = -ESRCH;
+		log_msg("jail: petrel's parent process is gone");
+	}
+	if (done || err) {
+		close(j->parent_fd);
+		j->parent_fd = -1;
+	}
+	return err;
+}
+
 int jail_fork(struct jail *j, const struct jail_config *cfg, uint64_t mem, unsigned int cpus)
 {
+	int err, alive[2];
 	sigset_t set;
 	pid_t child;
-	int err;
 
-	*j = (struct jail){ .cfg = cfg };
+	*j = (struct jail){ .cfg = cfg, .parent_fd = -1 };
 	err = jail_check(cfg);
 	if (err)
 		return err;
@@ -260,22 +283,35 @@ int jail_fork(struct jail *j, const struct jail_config *cfg, uint64_t mem, unsig
 		log_msg("jail: making the mounts private: %s", strerror(errno));
 		goto err;
 	}
+	/* Descriptors inherited from whoever started petrel (petrel itself
+	 * has opened nothing yet): none may lead outside the jail. */
+	close_range(3, ~0U, 0);
+	if (pipe2(alive, O_CLOEXEC)) {
+		err = -errno;
+		log_msg("jail: pipe: %s", strerror(errno));
+		goto err;
+	}
 	child = fork();
 	if (child < 0) {
 		err = -errno;
 		log_msg("jail: fork: %s", strerror(errno));
+		close(alive[0]);
+		close(alive[1]);
 		goto err;
 	}
-	if (child > 0)
+	if (child > 0) {
+		close(alive[0]);
 		return jail_wait(j, child);
+	}
+	close(alive[1]);
+	j->parent_fd = alive[0];
 
 	/* PID 1 of the new namespace: dies with the parent, which cannot
 	 * forward a signal any more; its death takes every process of the
 	 * namespace along. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* Descriptors inherited from whoever started petrel (petrel itself
-	 * has opened nothing yet): none may lead outside the jail. */
-	close_range(3, ~0U, 0);
+	err = jail_die_with_parent(j, false);
+	if (err)
+		return err;
 	jail_cgroup_join(j);
 	j->cgroup[0] = '\0'; /* the parent removes it */
 	if (sethostname("petrel", 6))
@@ -460,10 +496,6 @@ static int jail_drop_privileges(const struct jail_config *cfg)
 	what = "PR_SET_NO_NEW_PRIVS";
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		goto err;
-	/* A change of credentials cleared it. */
-	what = "PR_SET_PDEATHSIG";
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL))
-		goto err;
 
 	what = "checking the result";
 	errno = EPERM;
@@ -498,6 +530,9 @@ int jail_enter(struct jail *j, const char *uds)
 		err = jail_rlimits(nofile);
 	if (!err)
 		err = jail_drop_privileges(j->cfg);
+	/* The change of credentials cleared the parent-death signal. */
+	if (!err)
+		err = jail_die_with_parent(j, true);
 	return err;
 }
 

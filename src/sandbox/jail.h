@@ -48,6 +48,7 @@ struct jail {
 	const struct jail_config *cfg;
 	char cgroup[640]; /* the VM's cgroup directory, "" if none */
 	sigset_t mask;	  /* the signal mask before jail_fork */
+	int parent_fd;	  /* child: a pipe the parent holds open */
 };
 
 /* Stage 1: checks, cgroup, namespaces, fork (see above). In the parent,
