@@ -81,7 +81,10 @@ static bool jail_has_word(const char *list, const char *word)
  * buffers, charged to the cgroup: up to 256 vsock connections of ~208 KiB
  * (net.core.wmem_default) each, 52 MiB. Hence 64 MiB + mem / 256.
  */
-static int jail_cgroup_setup(struct jail *j, uint64_t mem, unsigned int cpus)
+/* Every way this can fail (no cgroup v2, no controllers, a read-only
+ * mount, no delegation) is logged in one line, and the jail goes on
+ * without limits: returns nothing. */
+static void jail_cgroup_setup(struct jail *j, uint64_t mem, unsigned int cpus)
 {
 	char self[512], base[600], list[256], path[700], v[64];
 	char *rel;
@@ -90,14 +93,14 @@ static int jail_cgroup_setup(struct jail *j, uint64_t mem, unsigned int cpus)
 
 	if (statfs("/sys/fs/cgroup", &fs) || fs.f_type != CGROUP2_SUPER_MAGIC) {
 		log_msg("jail: /sys/fs/cgroup is not a cgroup v2 mount; no memory or CPU limit");
-		return 0;
+		return;
 	}
 	/* "0::/path" is this process's cgroup in the v2 hierarchy. */
 	err = jail_read_file("/proc/self/cgroup", self, sizeof(self));
 	rel = err ? NULL : strstr(self, "0::/");
 	if (!rel || (rel != self && rel[-1] != '\n')) {
 		log_msg("jail: no cgroup v2 entry in /proc/self/cgroup; no memory or CPU limit");
-		return 0;
+		return;
 	}
 	rel += 3;
 	rel[strcspn(rel, "\n")] = '\0';
@@ -109,7 +112,7 @@ static int jail_cgroup_setup(struct jail *j, uint64_t mem, unsigned int cpus)
 		log_msg("jail: cgroup '%s' does not offer the memory and cpu controllers; no "
 			"memory or CPU limit",
 			base);
-		return 0;
+		return;
 	}
 	/* Enabling them for children needs a cgroup with no processes of its
 	 * own (cgroup v2's rule), except the root: where petrel runs
@@ -121,7 +124,7 @@ static int jail_cgroup_setup(struct jail *j, uint64_t mem, unsigned int cpus)
 	if (err) {
 		log_msg("jail: cannot enable memory and cpu in '%s': %s; no memory or CPU limit",
 			path, strerror(-err));
-		return 0;
+		return;
 	}
 	snprintf(j->cgroup, sizeof(j->cgroup), "%s/petrel-%d", base, (int)getpid());
 	if (mkdir(j->cgroup, 0755) && errno != EEXIST) {
@@ -138,14 +141,14 @@ static int jail_cgroup_setup(struct jail *j, uint64_t mem, unsigned int cpus)
 	}
 	if (err)
 		goto err_rmdir;
-	return 0;
+	return;
 
 err_rmdir:
 	rmdir(j->cgroup);
 err:
-	log_msg("jail: cgroup '%s': %s", j->cgroup, strerror(-err));
+	log_msg("jail: cgroup '%s': %s; no memory or CPU limit", j->cgroup, strerror(-err));
 	j->cgroup[0] = '\0';
-	return err;
+	return;
 }
 
 /* The child moves itself in before it allocates anything: memory is
@@ -200,9 +203,12 @@ static int jail_check(const struct jail_config *cfg)
 }
 
 /* The parent: forward SIGINT, SIGTERM and SIGHUP (blocked, so they queue
- * for sigwaitinfo) until the child has ended; its status becomes ours. */
+ * for sigwaitinfo) until the child has ended; its status becomes ours. A
+ * second one is SIGKILL: a pid namespace's init ignores the signals it has
+ * no handler for, even from outside (`petrel jail`'s program is one). */
 static int jail_wait(struct jail *j, pid_t child)
 {
+	bool forwarded = false;
 	sigset_t set;
 	int ws = 0;
 
@@ -218,7 +224,8 @@ static int jail_wait(struct jail *j, pid_t child)
 			if (waitpid(child, &ws, WNOHANG) == child)
 				break;
 		} else if (sig > 0) {
-			kill(child, sig);
+			kill(child, forwarded ? SIGKILL : sig);
+			forwarded = true;
 		}
 	}
 	if (j->cgroup[0] && rmdir(j->cgroup))
@@ -258,9 +265,7 @@ int jail_fork(struct jail *j, const struct jail_config *cfg, uint64_t mem, unsig
 	err = jail_check(cfg);
 	if (err)
 		return err;
-	err = jail_cgroup_setup(j, mem, cpus);
-	if (err)
-		return err;
+	jail_cgroup_setup(j, mem, cpus);
 	/* Blocked before the fork, so that none is lost while the child has
 	 * no signalfd yet; the child inherits the mask (vm_signals wants it,
 	 * jail_exec restores the old one). */

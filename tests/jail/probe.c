@@ -7,7 +7,7 @@
  * namespace inodes (pidfd ioctls, Linux 6.11+; "?" when refused), network
  * interfaces, the entries of /, whether / is writable, rlimits.
  *
- *   probe [exit=N]   exits N (default 0) after reporting
+ *   probe [exit=N] [sleep=S]   reports, sleeps S seconds, exits N
  *
  * Built static by tests/jail/run: the jail holds no libraries.
  */
@@ -154,11 +154,14 @@ static void probe_rlimits(void)
 
 int main(int argc, char **argv)
 {
-	int status = 0;
+	int status = 0, secs = 0;
 
-	for (int i = 1; i < argc; i++)
+	for (int i = 1; i < argc; i++) {
 		if (!strncmp(argv[i], "exit=", 5))
 			status = atoi(argv[i] + 5);
+		if (!strncmp(argv[i], "sleep=", 6))
+			secs = atoi(argv[i] + 6);
+	}
 	probe_ids();
 	probe_caps();
 	probe_namespaces();
@@ -172,5 +175,7 @@ int main(int argc, char **argv)
 			first = 0;
 		}
 	printf("\n");
+	fflush(stdout);
+	sleep((unsigned int)secs);
 	return status;
 }
