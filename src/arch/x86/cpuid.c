@@ -168,8 +168,78 @@ static void cpuid_set(struct kvm_cpuid2 *c, uint32_t function, uint32_t eax, uin
 	e->edx = edx;
 }
 
+/*
+ * A brand string (leaves 0x80000002..4, 48 bytes) that names a VM: what
+ * QEMU's and KVM's CPU models report ("QEMU Virtual CPU", "KVM processor",
+ * "Common KVM processor"). No real processor's brand has these words.
+ */
+static bool cpuid_brand_names_vm(const char brand[48])
+{
+	static const char *const words[] = { "KVM", "QEMU", "Virtual", "TCG" };
+	char s[49];
+
+	memcpy(s, brand, 48);
+	s[48] = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+		if (strstr(s, words[i]))
+			return true;
+	return false;
+}
+
+/*
+ * --stealth: what a guest sees on the same processor without a hypervisor.
+ * - Leaf 1 ECX bit 31 is clear (the bit is defined as "not used by
+ *   hardware, 0"; only hypervisors set it).
+ * - Nothing in 0x40000000..0x4fffffff: the leaves are left out of the
+ *   table, and KVM answers a leaf it has no entry for as the processor
+ *   does (KVM_SET_CPUID2 semantics, arch/x86/kvm/cpuid.c): on Intel a leaf
+ *   above its class's maximum returns the highest basic leaf's data (SDM
+ *   vol. 2A, CPUID: "If a value entered for CPUID.EAX is higher than the
+ *   maximum input value for basic or extended function ..., the data for
+ *   the highest basic information leaf is returned"); on AMD an undefined
+ *   leaf returns zeros (APM vol. 3, CPUID). Either way not a signature.
+ * - The brand string is the host's unless it names a VM (a nested host
+ *   running a QEMU or KVM CPU model); then it becomes the string a real
+ *   processor of that vendor shows with no marketing name programmed.
+ *   Vendor, family, model and stepping stay the host's: real, consistent.
+ */
+static void cpuid_stealth(struct kvm_cpuid2 *c)
+{
+	char brand[48];
+	bool have_brand = true;
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < 3; i++) {
+		const struct kvm_cpuid_entry2 *e = cpuid_find(c, 0x80000002 + i, 0);
+
+		if (!e)
+			have_brand = false;
+		else
+			memcpy(brand + 16 * i, (uint32_t[]){ e->eax, e->ebx, e->ecx, e->edx }, 16);
+	}
+	if (have_brand && cpuid_brand_names_vm(brand)) {
+		const char *generic = vendor_is_amd(c) ? "AMD Processor" : "Genuine Intel(R) CPU";
+		uint32_t r[12] = { 0 };
+
+		memcpy(r, generic, strlen(generic));
+		for (uint32_t i = 0; i < 3; i++)
+			cpuid_set(c, 0x80000002 + i, r[4 * i], r[4 * i + 1], r[4 * i + 2],
+				  r[4 * i + 3]);
+	}
+	for (uint32_t i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function >= 0x40000000 && e->function <= 0x4fffffff)
+			continue;
+		if (e->function == 1)
+			e->ecx &= ~L1_ECX_HYPERVISOR;
+		c->entries[n++] = *e;
+	}
+	c->nent = n;
+}
+
 struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *base, unsigned int id,
-				  unsigned int ncpus, bool emulated_host)
+				  unsigned int ncpus, bool emulated_host, bool stealth)
 {
 	size_t size = sizeof(*base) + (base->nent + CPUID_EXTRA_ENTRIES) * sizeof(base->entries[0]);
 	struct kvm_cpuid2 *c = malloc(size);
@@ -192,5 +262,7 @@ struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *base, unsigned int id
 		  PETREL_CPUID_SIGNATURE_EBX, PETREL_CPUID_SIGNATURE_ECX,
 		  PETREL_CPUID_SIGNATURE_EDX);
 	cpuid_set(c, PETREL_CPUID_SIGNATURE_LEAF + 1, petrel_version_word, 0, 0, 0);
+	if (stealth)
+		cpuid_stealth(c);
 	return c;
 }
