@@ -383,6 +383,32 @@ static void cpuid_stealth_brand(void)
 	}
 }
 
+static void cpuid_brand_filled_from_host(void)
+{
+	static const char host[48] = "AMD EPYC 7B13 64-Core Processor";
+	struct kvm_cpuid2 *kvm = host_table_branded(true, ""), *named, *plain;
+	uint32_t h[12];
+	char brand[49];
+
+	memcpy(h, host, sizeof(h));
+	/* KVM's zeros are replaced by the host's name */
+	cpuid_fill_brand(kvm, h);
+	brand_of(kvm, brand);
+	CHECK(strcmp(brand, host) == 0);
+	/* a brand KVM does report is kept */
+	named = host_table_branded(true, "AMD EPYC");
+	cpuid_fill_brand(named, h);
+	brand_of(named, brand);
+	CHECK(strcmp(brand, "AMD EPYC") == 0);
+	/* no brand leaves listed: none added */
+	plain = host_table(true);
+	cpuid_fill_brand(plain, h);
+	CHECK(plain->nent == NHOST && cpuid_find(plain, 0x80000002, 0) == NULL);
+	free(kvm);
+	free(named);
+	free(plain);
+}
+
 int main(void)
 {
 	RUN(cpuid_find_index);
@@ -398,5 +424,6 @@ int main(void)
 	RUN(cpuid_many_vcpus);
 	RUN(cpuid_stealth_hides_hypervisor);
 	RUN(cpuid_stealth_brand);
+	RUN(cpuid_brand_filled_from_host);
 	return harness_exit();
 }

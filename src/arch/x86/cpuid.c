@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "arch/x86/cpuid.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,39 @@
 
 static const uint32_t petrel_version_word = 0x000100; /* 0.1.0 as 0xMMmmpp */
 
+void cpuid_fill_brand(struct kvm_cpuid2 *c, const uint32_t brand[12])
+{
+	for (uint32_t i = 0; i < 3; i++) {
+		struct kvm_cpuid_entry2 *e = cpuid_find(c, 0x80000002 + i, 0);
+
+		if (e && (e->eax | e->ebx | e->ecx | e->edx))
+			return;
+	}
+	for (uint32_t i = 0; i < 3; i++) {
+		struct kvm_cpuid_entry2 *e = cpuid_find(c, 0x80000002 + i, 0);
+
+		if (!e) /* KVM lists the leaves when its 0x80000000 reaches them */
+			continue;
+		e->eax = brand[4 * i];
+		e->ebx = brand[4 * i + 1];
+		e->ecx = brand[4 * i + 2];
+		e->edx = brand[4 * i + 3];
+	}
+}
+
+/* This processor's own brand string (zeros if it has none). */
+static void cpuid_host_brand(uint32_t brand[12])
+{
+	unsigned int max = __get_cpuid_max(0x80000000, NULL);
+
+	for (uint32_t i = 0; i < 3; i++) {
+		unsigned int *r = &brand[4 * i];
+
+		if (max < 0x80000004 || !__get_cpuid(0x80000002 + i, &r[0], &r[1], &r[2], &r[3]))
+			r[0] = r[1] = r[2] = r[3] = 0;
+	}
+}
+
 int cpuid_supported(int kvm_fd, struct kvm_cpuid2 **out)
 {
 	/* KVM_MAX_CPUID_ENTRIES in current kernels: one ioctl, no E2BIG retry. */
@@ -42,6 +76,10 @@ int cpuid_supported(int kvm_fd, struct kvm_cpuid2 **out)
 			return -ENOMEM;
 		c->nent = nent;
 		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			uint32_t brand[12];
+
+			cpuid_host_brand(brand);
+			cpuid_fill_brand(c, brand);
 			*out = c;
 			return 0;
 		}
