@@ -60,6 +60,15 @@ static void read_dtables(struct detect_dtables *d)
 	d->sidt_ok = d->sgdt_ok = d->sldt_ok = d->str_ok = true;
 }
 
+#define ACPI_TABLE_MAX 0x10000 /* more than any table here; bounds a bad length */
+
+static uint32_t table_len(const uint8_t *t)
+{
+	uint32_t len = *(const uint32_t *)(t + 4);
+
+	return len < ACPI_TABLE_MAX ? len : ACPI_TABLE_MAX;
+}
+
 /* RSDP -> XSDT -> each table, read in place (identity-mapped RAM). */
 static void check_acpi(void)
 {
@@ -71,20 +80,19 @@ static void check_acpi(void)
 	xsdt = (const uint8_t *)*(const uint64_t *)(rsdp + 24);
 	if (!xsdt || memcmp(xsdt, "XSDT", 4))
 		return;
-	len = *(const uint32_t *)(xsdt + 4);
+	len = table_len(xsdt);
 	detect_acpi_table(&report, "XSDT", xsdt, len);
 	for (uint32_t off = 36; off + 8 <= len && off < 36 + 8 * 16; off += 8) {
 		const uint8_t *t = (const uint8_t *)*(const uint64_t *)(xsdt + off);
 		char name[5] = { 0 };
 
 		memcpy(name, t, 4);
-		detect_acpi_table(&report, name, t, *(const uint32_t *)(t + 4));
+		detect_acpi_table(&report, name, t, table_len(t));
 		if (!memcmp(t, "FACP", 4)) { /* the DSDT hangs off the FADT */
 			const uint8_t *dsdt = (const uint8_t *)*(const uint64_t *)(t + 140);
 
 			if (dsdt && !memcmp(dsdt, "DSDT", 4))
-				detect_acpi_table(&report, "DSDT", dsdt,
-						  *(const uint32_t *)(dsdt + 4));
+				detect_acpi_table(&report, "DSDT", dsdt, table_len(dsdt));
 		}
 	}
 }
