@@ -14,6 +14,7 @@ static const char help_text[] =
     "usage: petrel run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
     "                  [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]] [--console virtio]\n"
     "                  [--vsock cid=N,uds=PATH] [--balloon] [--api PATH] [--no-rng]\n"
+    "                  [--stealth]\n"
     "                  [--jail DIR --uid N --gid N]\n"
     "       petrel jail --jail DIR --uid N --gid N [--mem SIZE] [--cpus N] [--] PROG [ARG...]\n"
     "       petrel check\n"
@@ -33,6 +34,8 @@ static const char help_text[] =
     "  --balloon       virtio-balloon (target set through --api)\n"
     "  --api PATH      control socket (unix stream, one command per line)\n"
     "  --no-rng        no virtio-rng (present by default)\n"
+    "  --stealth       hide the CPUID hypervisor bit and leaves, petrel's ACPI names\n"
+    "                  and hypercall port (README: CPUID and MSRs)\n"
     "  --jail DIR      run in a jail rooted at DIR (needs root): new namespaces,\n"
     "                  uid/gid N (not 0), no capabilities, cgroup limits (README: Jail)\n"
     "jail     run PROG in the jail `run --jail` builds (PROG's path is inside DIR)\n"
@@ -90,6 +93,7 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 		{ "balloon", no_argument, NULL, 'b' },
 		{ "api", required_argument, NULL, 'a' },
 		{ "no-rng", no_argument, NULL, 'R' },
+		{ "stealth", no_argument, NULL, 'S' },
 		{ "jail", required_argument, NULL, 'J' },
 		{ "uid", required_argument, NULL, 'U' },
 		{ "gid", required_argument, NULL, 'G' },
@@ -173,6 +177,9 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 			break;
 		case 'R':
 			cfg->no_rng = true;
+			break;
+		case 'S':
+			cfg->stealth = true;
 			break;
 		case 'J':
 			cfg->jail.dir = optarg;
