@@ -17,7 +17,7 @@ static int uds_remove_stale(const struct sockaddr_un *sa)
 	if (lstat(sa->sun_path, &st))
 		return -errno;
 	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EEXIST;
 	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (probe < 0)
 		return -errno;
