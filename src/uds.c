@@ -2,6 +2,7 @@
 #include "uds.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,7 +18,7 @@ static int uds_remove_stale(const struct sockaddr_un *sa)
 	if (lstat(sa->sun_path, &st))
 		return -errno;
 	if (!S_ISSOCK(st.st_mode))
-		return S_ISDIR(st.st_mode) ? -EISDIR : -EEXIST;
+		return -EEXIST;
 	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (probe < 0)
 		return -errno;
@@ -44,4 +45,13 @@ int uds_bind(int fd, const struct sockaddr_un *sa)
 	if (err)
 		return err;
 	return bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) ? -errno : 0;
+}
+
+const char *uds_strerror(int err)
+{
+	if (err == -EEXIST)
+		return "exists and is not a socket";
+	if (err == -EADDRINUSE)
+		return "in use (a program is listening on it)";
+	return strerror(-err);
 }
