@@ -57,8 +57,12 @@ int cli_parse_disk(const char *arg, struct disk_config *d)
 		d->read_only = true;
 		len -= 3;
 	}
-	if (len == 0 || len >= sizeof(d->path)) {
+	if (len == 0) {
 		log_msg("--disk '%s': expected PATH or PATH,ro", arg);
+		return -1;
+	}
+	if (len >= sizeof(d->path)) {
+		log_msg("--disk '%s': path longer than %zu bytes", arg, sizeof(d->path) - 1);
 		return -1;
 	}
 	memcpy(d->path, arg, len);
