@@ -13,6 +13,7 @@ static const char help_text[] =
     "usage: petrel run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
     "                  [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]] [--console virtio]\n"
     "                  [--vsock cid=N,uds=PATH] [--balloon] [--api PATH] [--no-rng]\n"
+    "                  [--stealth]\n"
     "       petrel check\n"
     "       petrel --help | --version\n"
     "\n"
@@ -30,6 +31,8 @@ static const char help_text[] =
     "  --balloon       virtio-balloon (target set through --api)\n"
     "  --api PATH      control socket (unix stream, one command per line)\n"
     "  --no-rng        no virtio-rng (present by default)\n"
+    "  --stealth       hide the CPUID hypervisor bit and leaves, petrel's ACPI names\n"
+    "                  and hypercall port (README: CPUID and MSRs)\n"
     "check    report what this host's KVM offers and whether it is hardware-assisted\n"
     "\n"
     "exit status: 0 guest powered off or rebooted; 1 error; 2 usage error;\n"
@@ -58,6 +61,7 @@ enum cli_opt {
 	OPT_BALLOON,
 	OPT_API,
 	OPT_NO_RNG,
+	OPT_STEALTH,
 	OPT_END
 };
 
@@ -74,6 +78,7 @@ static const struct option cli_opts[] = {
 	{ "balloon", no_argument, NULL, OPT_BALLOON },
 	{ "api", required_argument, NULL, OPT_API },
 	{ "no-rng", no_argument, NULL, OPT_NO_RNG },
+	{ "stealth", no_argument, NULL, OPT_STEALTH },
 	{ 0 },
 };
 
@@ -189,6 +194,9 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 			break;
 		case OPT_NO_RNG:
 			cfg->no_rng = true;
+			break;
+		case OPT_STEALTH:
+			cfg->stealth = true;
 			break;
 		case ':':
 			log_msg("%s: needs a value", argv[optind - 1]);

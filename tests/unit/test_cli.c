@@ -238,6 +238,17 @@ static void cli_run_devices(void)
 	CHECK(!cfg.net.mac_set && !cfg.no_rng && !cfg.balloon && cfg.ndisks == 0);
 }
 
+static void cli_run_stealth(void)
+{
+	struct vm_config cfg;
+
+	REQUIRE(parse(&cfg, "run", "--kernel", "k", NULL) == CLI_RUN);
+	CHECK(!cfg.stealth);
+	REQUIRE(parse(&cfg, "run", "--stealth", "--kernel", "k", NULL) == CLI_RUN);
+	CHECK(cfg.stealth);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--stealth=1", NULL) == CLI_USAGE_ERROR);
+}
+
 static void cli_run_device_errors(void)
 {
 	static const char *const bad[][2] = {
@@ -334,6 +345,7 @@ int main(void)
 	RUN(cli_run_defaults);
 	RUN(cli_run_errors);
 	RUN(cli_run_devices);
+	RUN(cli_run_stealth);
 	cli_run_device_errors();
 	RUN(cli_commands);
 	RUN(cli_reparse_after_short_option_cluster);

@@ -182,7 +182,7 @@ int boot_vm(struct vm *vm)
 		mmio_devs[i] = (struct acpi_mmio_dev){ .base = vm->virtio[i]->base,
 						       .size = VIRTIO_MMIO_SIZE,
 						       .gsi = vm->virtio[i]->gsi };
-	err = acpi_install(&vm->gm, vm->ncpus, mmio_devs, vm->nvirtio, &in.rsdp);
+	err = acpi_install(&vm->gm, vm->ncpus, mmio_devs, vm->nvirtio, vm->cfg->stealth, &in.rsdp);
 	if (err) {
 		log_msg("ACPI tables do not fit below 1 MiB for %u vCPUs", vm->ncpus);
 		goto out;
