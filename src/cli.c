@@ -50,6 +50,74 @@ void cli_print_help(void)
 	fputs(help_text, stdout);
 }
 
+/* Long options' values are above every char, so getopt's optopt tells a
+ * long option given a value it does not take (optopt >= OPT_FIRST) from an
+ * unknown short option (a char) and an unknown long one (0). */
+enum cli_opt {
+	OPT_FIRST = 256,
+	OPT_KERNEL = OPT_FIRST,
+	OPT_INITRD,
+	OPT_CMDLINE,
+	OPT_MEM,
+	OPT_CPUS,
+	OPT_DISK,
+	OPT_NET,
+	OPT_CONSOLE,
+	OPT_VSOCK,
+	OPT_BALLOON,
+	OPT_API,
+	OPT_NO_RNG,
+	OPT_STEALTH,
+	OPT_JAIL,
+	OPT_UID,
+	OPT_GID,
+	OPT_END
+};
+
+static const struct option cli_opts[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "vsock", required_argument, NULL, OPT_VSOCK },
+	{ "balloon", no_argument, NULL, OPT_BALLOON },
+	{ "api", required_argument, NULL, OPT_API },
+	{ "no-rng", no_argument, NULL, OPT_NO_RNG },
+	{ "stealth", no_argument, NULL, OPT_STEALTH },
+	{ "jail", required_argument, NULL, OPT_JAIL },
+	{ "uid", required_argument, NULL, OPT_UID },
+	{ "gid", required_argument, NULL, OPT_GID },
+	{ 0 },
+};
+
+static const char *cli_opt_name(int val)
+{
+	for (const struct option *o = cli_opts; o->name; o++)
+		if (o->val == val)
+			return o->name;
+	return "?";
+}
+
+/* Is s one of our options ("--mem", "--mem=1G")? Then the option before
+ * it was left without its value: "--kernel --mem 1G". */
+static bool cli_is_option(const char *s)
+{
+	if (strncmp(s, "--", 2))
+		return false;
+	s += 2;
+	for (const struct option *o = cli_opts; o->name; o++) {
+		size_t n = strlen(o->name);
+
+		if (!strncmp(s, o->name, n) && (s[n] == 0 || s[n] == '='))
+			return true;
+	}
+	return false;
+}
+
 /* --jail, --uid, --gid: all three or none. */
 static int cli_check_jail(const struct vm_config *cfg, bool uid_set, bool gid_set)
 {
@@ -80,27 +148,9 @@ static int cli_parse_id(const char *opt, const char *arg, unsigned int *id)
 
 static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 {
-	static const struct option opts[] = {
-		{ "kernel", required_argument, NULL, 'k' },
-		{ "initrd", required_argument, NULL, 'i' },
-		{ "cmdline", required_argument, NULL, 'c' },
-		{ "mem", required_argument, NULL, 'm' },
-		{ "cpus", required_argument, NULL, 'n' },
-		{ "disk", required_argument, NULL, 'd' },
-		{ "net", required_argument, NULL, 'N' },
-		{ "console", required_argument, NULL, 'C' },
-		{ "vsock", required_argument, NULL, 'v' },
-		{ "balloon", no_argument, NULL, 'b' },
-		{ "api", required_argument, NULL, 'a' },
-		{ "no-rng", no_argument, NULL, 'R' },
-		{ "stealth", no_argument, NULL, 'S' },
-		{ "jail", required_argument, NULL, 'J' },
-		{ "uid", required_argument, NULL, 'U' },
-		{ "gid", required_argument, NULL, 'G' },
-		{ 0 },
-	};
+	bool seen[OPT_END - OPT_FIRST] = { false };
 	bool jail_cmd = !strcmp(argv[0], "jail"), uid_set = false, gid_set = false;
-	int opt, idx;
+	int opt;
 
 	*cfg = (struct vm_config){
 		.mem_size = CONFIG_DEFAULT_MEM,
@@ -109,36 +159,50 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 	opterr = 0;
 	optind = 0; /* glibc: 0 fully resets getopt, also mid-way through a cluster */
 	/* "+": `petrel jail` stops at PROG, whose own options are not ours. */
-	while ((opt = getopt_long(argc, argv, jail_cmd ? "+:" : ":", opts, &idx)) != -1) {
-		/* Every option is long: a match set idx. */
-		if (jail_cmd && opt != ':' && opt != '?' && !strchr("mnJUG", opt)) {
-			log_msg("jail: --%s is an option of run, not of jail", opts[idx].name);
+	while ((opt = getopt_long(argc, argv, jail_cmd ? "+:" : ":", cli_opts, NULL)) != -1) {
+		if (jail_cmd && opt >= OPT_FIRST && opt != OPT_MEM && opt != OPT_CPUS &&
+		    opt != OPT_JAIL && opt != OPT_UID && opt != OPT_GID) {
+			log_msg("jail: --%s is an option of run, not of jail", cli_opt_name(opt));
 			return CLI_USAGE_ERROR;
 		}
+		if (opt >= OPT_FIRST && optarg && cli_is_option(optarg)) {
+			log_msg("--%s: needs a value (got the option '%s')", cli_opt_name(opt),
+				optarg);
+			return CLI_USAGE_ERROR;
+		}
+		/* Each of these names one thing: a second one would silently
+		 * replace the first. */
+		if (opt >= OPT_FIRST && opt != OPT_DISK && opt != OPT_NET && opt != OPT_VSOCK) {
+			if (seen[opt - OPT_FIRST]) {
+				log_msg("--%s: given twice", cli_opt_name(opt));
+				return CLI_USAGE_ERROR;
+			}
+			seen[opt - OPT_FIRST] = true;
+		}
 		switch (opt) {
-		case 'k':
+		case OPT_KERNEL:
 			cfg->kernel = optarg;
 			break;
-		case 'i':
+		case OPT_INITRD:
 			cfg->initrd = optarg;
 			break;
-		case 'c':
+		case OPT_CMDLINE:
 			cfg->cmdline = optarg;
 			break;
-		case 'm':
+		case OPT_MEM:
 			if (size_parse(optarg, &cfg->mem_size)) {
 				log_msg("--mem '%s': not a size (use e.g. 128M or 2G)", optarg);
 				return CLI_USAGE_ERROR;
 			}
 			break;
-		case 'n':
+		case OPT_CPUS:
 			if (uint_parse(optarg, 1, CONFIG_MAX_CPUS, &cfg->cpus)) {
 				log_msg("--cpus '%s': must be a number from 1 to %d", optarg,
 					CONFIG_MAX_CPUS);
 				return CLI_USAGE_ERROR;
 			}
 			break;
-		case 'd':
+		case OPT_DISK:
 			if (cfg->ndisks == CONFIG_MAX_DISKS) {
 				log_msg("--disk '%s': at most %d disks", optarg, CONFIG_MAX_DISKS);
 				return CLI_USAGE_ERROR;
@@ -146,7 +210,7 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 			if (cli_parse_disk(optarg, &cfg->disk[cfg->ndisks++]))
 				return CLI_USAGE_ERROR;
 			break;
-		case 'N':
+		case OPT_NET:
 			if (cfg->net.tap[0]) {
 				log_msg("--net '%s': only one network device", optarg);
 				return CLI_USAGE_ERROR;
@@ -154,14 +218,14 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 			if (cli_parse_net(optarg, &cfg->net))
 				return CLI_USAGE_ERROR;
 			break;
-		case 'C':
+		case OPT_CONSOLE:
 			if (strcmp(optarg, "virtio") && strcmp(optarg, "serial")) {
 				log_msg("--console '%s': must be virtio or serial", optarg);
 				return CLI_USAGE_ERROR;
 			}
 			cfg->virtio_console = !strcmp(optarg, "virtio");
 			break;
-		case 'v':
+		case OPT_VSOCK:
 			if (cfg->vsock.cid) {
 				log_msg("--vsock '%s': only one vsock device", optarg);
 				return CLI_USAGE_ERROR;
@@ -169,27 +233,27 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 			if (cli_parse_vsock(optarg, &cfg->vsock))
 				return CLI_USAGE_ERROR;
 			break;
-		case 'b':
+		case OPT_BALLOON:
 			cfg->balloon = true;
 			break;
-		case 'a':
+		case OPT_API:
 			cfg->api = optarg;
 			break;
-		case 'R':
+		case OPT_NO_RNG:
 			cfg->no_rng = true;
 			break;
-		case 'S':
+		case OPT_STEALTH:
 			cfg->stealth = true;
 			break;
-		case 'J':
+		case OPT_JAIL:
 			cfg->jail.dir = optarg;
 			break;
-		case 'U':
+		case OPT_UID:
 			if (cli_parse_id("--uid", optarg, &cfg->jail.uid))
 				return CLI_USAGE_ERROR;
 			uid_set = true;
 			break;
-		case 'G':
+		case OPT_GID:
 			if (cli_parse_id("--gid", optarg, &cfg->jail.gid))
 				return CLI_USAGE_ERROR;
 			gid_set = true;
@@ -198,7 +262,9 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 			log_msg("%s: needs a value", argv[optind - 1]);
 			return CLI_USAGE_ERROR;
 		default:
-			if (optopt)
+			if (optopt >= OPT_FIRST)
+				log_msg("--%s: takes no value", cli_opt_name(optopt));
+			else if (optopt)
 				log_msg("%s: unknown option '-%c' (see petrel --help)", argv[0],
 					optopt);
 			else

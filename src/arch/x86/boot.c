@@ -80,7 +80,10 @@ static int read_file(const char *what, const char *path, uint64_t limit, uint8_t
 	struct stat st;
 	uint8_t *buf;
 	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer, with
+	 * SIGTERM already blocked for the event loop; the fstat below turns
+	 * it away. Reads of a regular file ignore the flag. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), err;
 
 	if (fd < 0) {
 		err = -errno;
