@@ -194,11 +194,6 @@ static int jail_check(const struct jail_config *cfg)
 		log_msg("jail: needs root (petrel runs as uid %u)", (unsigned int)geteuid());
 		return -EPERM;
 	}
-#ifdef JAIL_SANITIZER_BUILD
-	log_msg("jail: this is a sanitizer build, whose leak check cannot run in a jail; use "
-		"the default build");
-	return -ENOTSUP;
-#endif
 	if (stat(cfg->dir, &st)) {
 		log_msg("--jail '%s': %s", cfg->dir, strerror(errno));
 		return -errno;
@@ -214,6 +209,11 @@ static int jail_check(const struct jail_config *cfg)
 		log_msg("--jail '%s': the jail's root cannot be the host's /", cfg->dir);
 		return -EINVAL;
 	}
+#ifdef JAIL_SANITIZER_BUILD
+	log_msg("jail: this is a sanitizer build, whose leak check cannot run in a jail; use "
+		"the default build");
+	return -ENOTSUP;
+#endif
 	return 0;
 }
 
