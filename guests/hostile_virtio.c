@@ -156,13 +156,19 @@ static void desc_loop(void)
 	publish_expect_reset("a loop through the whole table", 0);
 }
 
+/* The descriptor a masked index (i & (size - 1)) would reach is a valid
+ * last one, so following it instead of failing would show as a use. */
 static void desc_next_oob(void)
 {
 	rng_up();
-	hostile_desc(&vq, 0, (uint64_t)buf, 64, F_WRITE | F_NEXT, QSIZE);
-	publish_expect_reset("next = queue size", 0);
-	hostile_desc(&vq, 0, (uint64_t)buf, 64, F_WRITE | F_NEXT, 0xffff);
-	publish_expect_reset("next = 0xffff", 0);
+	hostile_desc(&vq, 0, (uint64_t)buf, 64, F_WRITE, 0);
+	hostile_desc(&vq, QSIZE - 1, (uint64_t)buf + 128, 64, F_WRITE, 0);
+	hostile_desc(&vq, 1, (uint64_t)buf + 64, 64, F_WRITE | F_NEXT, QSIZE);
+	publish_expect_reset("next = queue size", 1);
+	hostile_desc(&vq, 0, (uint64_t)buf, 64, F_WRITE, 0);
+	hostile_desc(&vq, QSIZE - 1, (uint64_t)buf + 128, 64, F_WRITE, 0);
+	hostile_desc(&vq, 1, (uint64_t)buf + 64, 64, F_WRITE | F_NEXT, 0xffff);
+	publish_expect_reset("next = 0xffff", 1);
 }
 
 static void desc_hole(void)
@@ -257,28 +263,40 @@ static void rng_readonly(void)
 
 /* ------------------------------------------------------ indirect tables */
 
+/* Every chain here is readable only, so a walker that let the indirect
+ * descriptor through as a plain buffer would use it (with length 0). */
 static void indirect_nested(void)
 {
 	struct virtq_desc *t;
 
 	rng_up();
 	t = table_new(2);
+	t[0].flags = F_NEXT;
 	t[1] =
 	    (struct virtq_desc){ .addr = (uint64_t)table_new(2), .len = 32, .flags = F_INDIRECT };
 	bad_indirect("an indirect table inside an indirect table", (uint64_t)t, 32, 0);
+	t = table_new(1);
+	t[0] =
+	    (struct virtq_desc){ .addr = (uint64_t)table_new(2), .len = 32, .flags = F_INDIRECT };
+	bad_indirect("an indirect table holding only an indirect one", (uint64_t)t, 16, 0);
 	bad_indirect("an indirect descriptor with NEXT", (uint64_t)table_new(2), 32, F_NEXT);
 	/* An indirect descriptor that is not the head. */
-	hostile_desc(&vq, 6, (uint64_t)buf, 64, F_WRITE | F_NEXT, 7);
+	hostile_desc(&vq, 6, (uint64_t)buf, 64, F_NEXT, 7);
 	hostile_desc(&vq, 7, (uint64_t)table_new(2), 32, F_INDIRECT, 0);
 	publish_expect_reset("an indirect descriptor in the middle of a chain", 6);
 }
 
+/* The first entry of each table ends the chain: a table whose length is
+ * not whole descriptors would otherwise be usable as its whole part. */
 static void indirect_misaligned(void)
 {
+	struct virtq_desc *t = table_new(2);
+
 	rng_up();
-	bad_indirect("indirect table of 24 bytes", (uint64_t)table_new(2), 24, 0);
-	bad_indirect("indirect table of 17 bytes", (uint64_t)table_new(2), 17, 0);
-	bad_indirect("indirect table of 0 bytes", (uint64_t)table_new(2), 0, 0);
+	t[0].flags = F_WRITE;
+	bad_indirect("indirect table of 24 bytes", (uint64_t)t, 24, 0);
+	bad_indirect("indirect table of 17 bytes", (uint64_t)t, 17, 0);
+	bad_indirect("indirect table of 0 bytes", (uint64_t)t, 0, 0);
 	bad_indirect("indirect table longer than the queue", (uint64_t)table_new(QSIZE + 1),
 		     16 * (QSIZE + 1), 0);
 }

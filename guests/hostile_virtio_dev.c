@@ -276,51 +276,62 @@ static void config_oob(void)
 	blk_good("config-space abuse");
 }
 
-/* A reset (Status 0) with requests in flight: afterwards the device must
- * not write the old buffers or rings, and must serve again. */
+static void fill(void *p, uint8_t v, uint64_t n)
+{
+	__asm__ volatile("rep stosb" : "+D"(p), "+c"(n) : "a"(v) : "memory");
+}
+
+#define MID_REQS 16
+#define MID_LEN (256u << 10)
+
+/* A reset (Status 0) with requests in flight: once the write returns, the
+ * device must not write the old buffers or rings (the case overwrites
+ * them at once, natively fast, and looks again later), and must serve
+ * again. */
 static void reset_midreq(void)
 {
-	uint8_t *big = hostile_guarded(8 * 65536, FILL);
+	static struct blk_hdr h[MID_REQS];
+	static uint8_t st[MID_REQS];
+	uint8_t *big = hostile_guarded(MID_REQS * MID_LEN, FILL);
 	uint32_t ring_bytes;
-	volatile uint8_t *ring;
+	uint8_t *ring;
 
 	blk_prepare();
 	for (int round = 0; round < 4; round++) {
-		ring = (volatile uint8_t *)vq[0].desc;
-		ring_bytes = (uint32_t)((volatile uint8_t *)vq[0].used - ring) + 6 + 8 * vq[0].size;
-		for (unsigned int i = 0; i < 8; i++) {
-			static struct blk_hdr h[8];
-			static uint8_t st[8];
+		ring = (uint8_t *)vq[0].desc;
+		ring_bytes = (uint32_t)((uint8_t *)vq[0].used - ring) + 6 + 8 * vq[0].size;
+		for (unsigned int i = 0; i < MID_REQS; i++) {
 			struct virtq_buf b[3] = { { &h[i], sizeof(h[i]) },
-						  { big + 65536 * i, 65536 },
+						  { big + MID_LEN * i, MID_LEN },
 						  { &st[i], 1 } };
+			bool out = round & 1 && i & 1;
 
-			h[i] = (struct blk_hdr){ .type = i & 1 ? BLK_T_OUT : BLK_T_IN,
-						 .sector = 128 * i + 1 };
-			hostile_check(virtq_add(&vq[0], b, i & 1 ? 2 : 1, i & 1 ? 1 : 2, false) >=
-					  0,
+			h[i] =
+			    (struct blk_hdr){ .type = out ? BLK_T_OUT : BLK_T_IN,
+					      .sector = (i * 128) % (BLK_SECTORS - MID_LEN / 512) };
+			hostile_check(virtq_add(&vq[0], b, out ? 2 : 1, out ? 1 : 2, false) >= 0,
 				      "virtq_add");
 		}
 		hostile_notify(&vq[0]);
 		hostile_wreg(&dev, VIRTIO_MMIO_REG_STATUS, 0);
+		/* From here nothing may touch them. */
+		fill(big, 0x77, MID_REQS * MID_LEN);
+		fill(ring, 0x77, ring_bytes);
+		fill(st, 0x77, sizeof(st));
 		hostile_check(virtio_status(&dev) == 0, "status %#x after a reset",
 			      virtio_status(&dev));
-		/* From here nothing may touch them. */
-		memset(big, 0x77, 8 * 65536);
-		for (uint32_t k = 0; k < ring_bytes; k++)
-			ring[k] = 0x77;
 		for (uint64_t end = rdtsc() + HOSTILE_QUIET; rdtsc() < end;)
 			;
-		hostile_check(hostile_filled(big, 8 * 65536, 0x77) &&
-				  hostile_guard_ok(big, 8 * 65536),
+		hostile_check(hostile_filled(big, MID_REQS * MID_LEN, 0x77) &&
+				  hostile_guard_ok(big, MID_REQS * MID_LEN),
 			      "round %d: buffers written after the reset", round);
-		for (uint32_t k = 0; k < ring_bytes; k++)
-			if (!hostile_check(ring[k] == 0x77,
-					   "round %d: ring byte %u written after "
-					   "the reset",
-					   round, k))
-				break;
-		memset(big, FILL, 8 * 65536);
+		hostile_check(hostile_filled(ring, ring_bytes, 0x77),
+			      "round %d: ring written after "
+			      "the reset",
+			      round);
+		hostile_check(hostile_filled(st, sizeof(st), 0x77),
+			      "round %d: a status byte written after the reset", round);
+		fill(big, FILL, MID_REQS * MID_LEN);
 		hostile_up(&dev, id, want, vq, nq, 64);
 	}
 	blk_good("resets with requests in flight");
@@ -348,6 +359,9 @@ static void net_bad_tx(void)
 	/* rx buffers the device could only read from. */
 	b[0] = (struct virtq_buf){ f, 128 };
 	expect_reset(&vq[0], b, 1, 0, "rx with a device-readable buffer");
+	b[0] = (struct virtq_buf){ f, 32 };
+	b[1] = (struct virtq_buf){ f + 64, 64 };
+	expect_reset(&vq[0], b, 1, 1, "rx with a device-readable buffer first");
 	b[0] = (struct virtq_buf){ f, 60 + NET_HDR };
 	memset(f, 0xff, NET_HDR + 6); /* broadcast */
 	memset(f, 0, NET_HDR);
@@ -457,6 +471,9 @@ static struct vs_hdr vs_recv(uint64_t cycles)
 	return h;
 }
 
+/* A packet to the host's port 1234, where the cases put a listener
+ * (petrel's own control socket, --api PATH_1234): a packet petrel wrongly
+ * takes would make a connection, and show as a RESPONSE. */
 static struct vs_hdr vs_hdr(uint64_t dst_cid, uint32_t len, uint16_t type, uint16_t op)
 {
 	return (struct vs_hdr){ .src_cid = GUEST_CID,
@@ -469,13 +486,24 @@ static struct vs_hdr vs_hdr(uint64_t dst_cid, uint32_t len, uint16_t type, uint1
 				.buf_alloc = 65536 };
 }
 
+/* The next packet that is not a credit update. */
+static struct vs_hdr vs_answer(uint64_t cycles)
+{
+	struct vs_hdr r;
+
+	do
+		r = vs_recv(cycles);
+	while (r.op == VS_OP_CREDIT_UPDATE);
+	return r;
+}
+
 /* The packet must be answered with an RST for the same ports. */
 static void vs_expect_rst(const char *what, struct vs_hdr h, uint32_t payload)
 {
 	struct vs_hdr r;
 
 	vs_send(&h, payload);
-	r = vs_recv(HOSTILE_WAIT);
+	r = vs_answer(HOSTILE_WAIT);
 	hostile_check(r.op == VS_OP_RST && r.src_cid == 2 && r.dst_cid == GUEST_CID &&
 			  r.src_port == h.dst_port && r.dst_port == h.src_port,
 		      "%s: answer op %u ports %u->%u, not an RST for %u->%u", what, r.op,
@@ -483,30 +511,55 @@ static void vs_expect_rst(const char *what, struct vs_hdr h, uint32_t payload)
 	alive(what);
 }
 
+/* Connects guest port `port` to host port 1234. */
+static struct vs_hdr vs_connect(uint32_t port)
+{
+	struct vs_hdr h = vs_hdr(2, 0, 1, VS_OP_REQUEST), r;
+
+	h.src_port = port;
+	vs_send(&h, 0);
+	r = vs_answer(HOSTILE_WAIT);
+	hostile_check(r.op == VS_OP_RESPONSE && r.dst_port == port && r.src_port == 1234,
+		      "connect from port %u: answer op %u, not a RESPONSE", port, r.op);
+	return h;
+}
+
 static void vs_final(void)
 {
 	hostile_check(hostile_guard_ok(rxbuf, 8 * 256), "an rx packet written past its buffer");
-	struct vs_hdr h = vs_hdr(2, 0, 1, VS_OP_REQUEST);
-
-	h.dst_port = 7;
-	vs_expect_rst("a request to a port with no listener after the attacks", h, 0);
+	vs_connect(6000);
 }
 
 static void vsock_bad_len(void)
 {
+	struct vs_hdr h;
+
 	vs_up();
-	vs_expect_rst("len 100 without payload", vs_hdr(2, 100, 1, VS_OP_REQUEST), 0);
-	vs_expect_rst("len 0 with 64 bytes of payload", vs_hdr(2, 0, 1, VS_OP_RW), 64);
-	vs_expect_rst("len 0xffffffff", vs_hdr(2, 0xffffffff, 1, VS_OP_RW), 16);
+	vs_expect_rst("REQUEST with len 100 and no payload", vs_hdr(2, 100, 1, VS_OP_REQUEST), 0);
+	vs_expect_rst("REQUEST with len 0 and 64 bytes", vs_hdr(2, 0, 1, VS_OP_REQUEST), 64);
+	h = vs_connect(5010);
+	h.op = VS_OP_RW;
+	h.len = 0;
+	vs_expect_rst("RW with len 0 and 64 bytes", h, 64);
+	h = vs_connect(5011);
+	h.op = VS_OP_RW;
+	h.len = 0xffffffff;
+	vs_expect_rst("RW with len 0xffffffff and 16 bytes", h, 16);
 	vs_final();
 }
 
+/* Unknown ops on a live connection reset it; bad types are refused. */
 static void vsock_bad_op(void)
 {
+	static const uint16_t ops[] = { 0, 99, 0xffff, VS_OP_REQUEST, VS_OP_RESPONSE };
+	struct vs_hdr h;
+
 	vs_up();
-	vs_expect_rst("op 0 (INVALID)", vs_hdr(2, 0, 1, 0), 0);
-	vs_expect_rst("op 99", vs_hdr(2, 0, 1, 99), 0);
-	vs_expect_rst("op 0xffff", vs_hdr(2, 0, 1, 0xffff), 0);
+	for (unsigned int i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		h = vs_connect(5020 + i);
+		h.op = ops[i];
+		vs_expect_rst("a bad op on a connection", h, 0);
+	}
 	vs_expect_rst("type 2 (SEQPACKET)", vs_hdr(2, 0, 2, VS_OP_REQUEST), 0);
 	vs_expect_rst("type 0xffff", vs_hdr(2, 0, 0xffff, VS_OP_REQUEST), 0);
 	vs_expect_rst("RW without a connection", vs_hdr(2, 8, 1, VS_OP_RW), 8);
@@ -521,6 +574,7 @@ static void vsock_unknown_cid(void)
 	vs_expect_rst("to CID 77", vs_hdr(77, 0, 1, VS_OP_REQUEST), 0);
 	vs_expect_rst("to its own CID", vs_hdr(GUEST_CID, 0, 1, VS_OP_REQUEST), 0);
 	vs_expect_rst("to CID 2^64-1", vs_hdr(~0ULL, 0, 1, VS_OP_REQUEST), 0);
+	vs_expect_rst("to CID 2 + 2^32", vs_hdr(2 + (1ULL << 32), 0, 1, VS_OP_REQUEST), 0);
 	/* From a CID that is not the guest's: dropped without an answer. */
 	h = vs_hdr(2, 0, 1, VS_OP_REQUEST);
 	h.src_cid = 5;
@@ -533,7 +587,7 @@ static void vsock_unknown_cid(void)
  * something to send, so the case makes it owe an RST first. */
 static void vs_bad_rx(struct virtq_buf *b, unsigned int nout, unsigned int nin, const char *what)
 {
-	struct vs_hdr h = vs_hdr(2, 0, 1, VS_OP_REQUEST);
+	struct vs_hdr h = vs_hdr(2, 0, 1, VS_OP_RW);
 	struct virtq_buf t = { hostile_guarded(VS_HDR, 0), VS_HDR };
 	uint16_t used;
 	uint32_t s;
@@ -542,7 +596,6 @@ static void vs_bad_rx(struct virtq_buf *b, unsigned int nout, unsigned int nin, 
 	hostile_check(virtq_add(&vq[0], b, nout, nin, false) >= 0, "%s: virtq_add", what);
 	hostile_notify(&vq[0]);
 	used = vq[0].used[1];
-	h.dst_port = 7;
 	memcpy(t.addr, &h, VS_HDR);
 	/* Not waited for: the device may fail before it uses it. */
 	hostile_check(virtq_add(&vq[1], &t, 1, 0, false) >= 0, "%s: tx virtq_add", what);
@@ -554,8 +607,8 @@ static void vs_bad_rx(struct virtq_buf *b, unsigned int nout, unsigned int nin, 
 
 static void vsock_short_hdr(void)
 {
-	uint8_t *p = hostile_guarded(64, 0);
-	struct virtq_buf b[2] = { { p, 20 }, { p + 32, 32 } };
+	uint8_t *p = hostile_guarded(512, 0);
+	struct virtq_buf b[2] = { { p, 20 }, { p + 256, 256 } };
 
 	vs_up();
 	expect_reset(&vq[1], b, 1, 0, "tx packet of 20 bytes");
@@ -563,19 +616,20 @@ static void vsock_short_hdr(void)
 	expect_reset(&vq[1], &b[1], 0, 1, "tx packet in a device-writable buffer");
 	b[0].len = 64;
 	vs_bad_rx(b, 1, 0, "rx buffer the device can only read");
+	vs_bad_rx(b, 1, 1, "rx buffer with a device-readable part");
 	b[0].len = 20;
 	vs_bad_rx(b, 0, 1, "rx buffer shorter than a header");
-	hostile_check(hostile_filled(p, 64, 0) && hostile_guard_ok(p, 64),
+	hostile_check(hostile_filled(p, 512, 0) && hostile_guard_ok(p, 512),
 		      "a refused buffer was written");
 	vs_up();
 	vs_final();
 }
 
 /*
- * Credit: the guest connects to port 1234, i.e. the unix socket PATH_1234,
- * where the case puts petrel's own control socket (--api) as the
- * listener, then sends more than the 64 KiB petrel advertised in one
- * packet: the connection must be reset.
+ * Credit: connected to port 1234, the guest sends more than the 64 KiB
+ * petrel advertised in one packet: petrel must reset the connection at
+ * once (not pass the bytes on, which would bring an answer from the
+ * control socket, or a shutdown).
  */
 static void vsock_credit(void)
 {
@@ -585,7 +639,7 @@ static void vsock_credit(void)
 	h = vs_hdr(2, 0, 1, VS_OP_REQUEST);
 	h.src_port = 5000;
 	vs_send(&h, 0);
-	r = vs_recv(HOSTILE_WAIT);
+	r = vs_answer(HOSTILE_WAIT);
 	hostile_check(r.op == VS_OP_RESPONSE && r.dst_port == 5000,
 		      "connect to port 1234: answer op %u", r.op);
 	hostile_check(r.buf_alloc == 65536, "petrel advertised %u bytes of credit", r.buf_alloc);
@@ -598,11 +652,7 @@ static void vsock_credit(void)
 	h.len = 65537;
 	h.fwd_cnt = 0;
 	vs_send(&h, 65537);
-	for (int i = 0; i < 8; i++) {
-		r = vs_recv(HOSTILE_WAIT);
-		if (r.op == VS_OP_RST || r.op == 0)
-			break;
-	}
+	r = vs_answer(HOSTILE_WAIT);
 	hostile_check(r.op == VS_OP_RST && r.dst_port == 5000,
 		      "65537 bytes past a 65536-byte credit: answer op %u, not an RST", r.op);
 	alive("sending past the credit");
@@ -611,21 +661,29 @@ static void vsock_credit(void)
 
 /* -------------------------------------------------------------- balloon */
 
+/*
+ * PFNs outside RAM are skipped. Two of them are P + 2^20 and P | 2^31 for
+ * a page P of ours: a PFN shifted in 32 bits would name P, and P would
+ * read back as zeroes, which is what a real inflate of P does.
+ */
 static void balloon_bad_pfn(void)
 {
-	static const uint32_t bad[] = {
+	uint8_t *page = virtio_alloc(4096, 4096);
+	uint32_t p = (uint32_t)((uint64_t)page >> 12);
+	const uint32_t bad[] = {
 		0xffffffff,
 		(uint32_t)(PETREL_RAM_HOLE_START >> 12),
 		(uint32_t)(HOSTILE_RAM_END >> 12),
 		(uint32_t)(PETREL_RAM_HOLE_END >> 12),
 		(uint32_t)(PETREL_LAPIC_ADDR >> 12),
-		0x7fffffff,
+		p + 0x100000,
+		p | 0x80000000,
 	};
 	uint32_t *pfns = hostile_guarded(sizeof(bad), 0);
-	uint8_t *page = virtio_alloc(4096, 4096);
 	struct virtq_buf b[2] = { { pfns, sizeof(bad) } };
 
 	up(VIRTIO_ID_BALLOON, 0, 2);
+	memset(page, 0xab, 4096);
 	memcpy(pfns, bad, sizeof(bad));
 	hostile_check(roundtrip(&vq[0], b, 1, 0) >= 0, "inflate of PFNs outside RAM not used");
 	hostile_check(roundtrip(&vq[1], b, 1, 0) >= 0, "deflate of PFNs outside RAM not used");
@@ -636,11 +694,13 @@ static void balloon_bad_pfn(void)
 	hostile_check(roundtrip(&vq[0], &b[1], 0, 1) >= 0, "inflate in a writable buffer not used");
 	hostile_check(!memcmp(pfns, bad, sizeof(bad)) && hostile_guard_ok(pfns, sizeof(bad)),
 		      "the PFN array was written");
+	hostile_check(hostile_filled(page, 4096, 0xab), "a PFN outside RAM discarded a page in it");
 	alive("PFNs outside RAM");
-	/* A good one: a page of ours goes and comes back. */
-	pfns[0] = (uint32_t)((uint64_t)page >> 12);
+	/* A good one: the page goes (and reads back as zeroes) and comes back. */
+	pfns[0] = p;
 	b[0].len = 4;
 	hostile_check(roundtrip(&vq[0], b, 1, 0) >= 0, "inflate of a good page not used");
+	hostile_check(hostile_filled(page, 4096, 0), "an inflated page still holds its data");
 	hostile_check(roundtrip(&vq[1], b, 1, 0) >= 0, "deflate of a good page not used");
 	alive("a good inflate");
 }
