@@ -32,6 +32,8 @@ static uint8_t *buf; /* a writable buffer attacks point at: must stay FILL */
 
 /* ------------------------------------------------------------- helpers */
 
+static void queue_raw(uint32_t num, uint64_t desc, uint64_t avail, uint64_t used);
+
 static void rng_up(void)
 {
 	hostile_up(&dev, VIRTIO_ID_RNG, want, &vq, 1, QSIZE);
@@ -261,6 +263,44 @@ static void rng_readonly(void)
 	recover("readable-only chains");
 }
 
+/*
+ * The device writing its own rings: the first chain's buffer is the
+ * descriptor table and avail ring, so the random bytes it gets become the
+ * next chains the walker reads (and avail->idx). Whatever those say, the
+ * device must stay inside guest RAM: it may use them or fail, and the used
+ * ring (placed elsewhere) and the guards must show nothing else.
+ */
+static void desc_self_dma(void)
+{
+	uint8_t *ring = hostile_guarded(8192, 0);
+
+	rng_up();
+	for (int round = 0; round < 8; round++) {
+		virtio_reset(&dev);
+		queue_raw(QSIZE, (uint64_t)ring, (uint64_t)ring + 1024, (uint64_t)ring + 4096);
+		hostile_wreg(&dev, VIRTIO_MMIO_REG_STATUS,
+			     virtio_status(&dev) | VIRTIO_STATUS_DRIVER_OK);
+		vq = (struct virtq){ .dev = &dev,
+				     .size = QSIZE,
+				     .desc = (volatile struct virtq_desc *)ring,
+				     .avail = (volatile uint16_t *)(ring + 1024),
+				     .used = (volatile uint16_t *)(ring + 4096) };
+		hostile_desc(&vq, 0, (uint64_t)ring, 1024 + 134, F_WRITE, 0);
+		for (unsigned int i = 1; i < 8; i++) {
+			hostile_desc(&vq, i, (uint64_t)buf, 64, F_WRITE, 0);
+			hostile_publish(&vq, (uint16_t)(i - 1));
+		}
+		hostile_notify(&vq);
+		for (uint64_t end = rdtsc() + HOSTILE_QUIET; rdtsc() < end;)
+			;
+		hostile_check(vq.used[1] >= 1, "round %d: the first chain was not used", round);
+		hostile_check(hostile_guard_ok(ring, 8192) && hostile_guard_ok(buf, BUF),
+			      "round %d: a write outside guest buffers", round);
+		memset(ring, 0, 8192);
+	}
+	recover("chains the device wrote itself");
+}
+
 /* ------------------------------------------------------ indirect tables */
 
 /* Every chain here is readable only, so a walker that let the indirect
@@ -344,10 +384,15 @@ static void avail_jump(void)
 	kick_expect_reset("avail->idx moved back by one");
 }
 
+/* As in desc_next_oob: a masked head would reach a valid chain. */
 static void avail_oob(void)
 {
 	rng_up();
+	hostile_desc(&vq, 0, (uint64_t)buf, 64, F_WRITE, 0);
+	hostile_desc(&vq, QSIZE - 1, (uint64_t)buf + 64, 64, F_WRITE, 0);
 	publish_expect_reset("avail entry = queue size", QSIZE);
+	hostile_desc(&vq, 0, (uint64_t)buf, 64, F_WRITE, 0);
+	hostile_desc(&vq, QSIZE - 1, (uint64_t)buf + 64, 64, F_WRITE, 0);
 	publish_expect_reset("avail entry = 0xffff", 0xffff);
 }
 
@@ -753,6 +798,7 @@ static const struct hostile_case cases[] = {
 	{ "virtio-desc-zero-len", desc_zero_len, false },
 	{ "virtio-desc-direction", desc_direction, false },
 	{ "virtio-rng-readonly", rng_readonly, false },
+	{ "virtio-desc-self-dma", desc_self_dma, false },
 	{ "virtio-indirect-nested", indirect_nested, false },
 	{ "virtio-indirect-misaligned", indirect_misaligned, false },
 	{ "virtio-indirect-oob", indirect_oob, false },

@@ -337,6 +337,84 @@ static void reset_midreq(void)
 	blk_good("resets with requests in flight");
 }
 
+/*
+ * One queue kept full: after a single kick the guest re-publishes every
+ * rng chain as soon as it is used (natively fast at CPL3) for up to
+ * HOSTILE_WAIT, and meanwhile asks the disk for one read. One event-loop
+ * thread serves every device's doorbells (and petrel's signals, console
+ * and control socket): a device that took the whole stream in one notify
+ * would keep the disk's request waiting for as long as the guest likes.
+ */
+static void rng_flood(void)
+{
+	static struct virtio_dev r;
+	static struct virtq rq;
+	uint8_t *rb = hostile_guarded(64, 0);
+	struct virtq_buf b[3];
+	uint64_t fed = 0, start, end, took = 0;
+	uint16_t blk_used;
+
+	blk_prepare();
+	b[0] = (struct virtq_buf){ hdr, sizeof(*hdr) };
+	b[1] = (struct virtq_buf){ data, 512 };
+	b[2] = (struct virtq_buf){ status, 1 };
+	hostile_up(&r, VIRTIO_ID_RNG, 0, &rq, 1, 64);
+	virtq_interrupts(&rq, false);
+	for (unsigned int i = 0; i < rq.size; i++) {
+		hostile_desc(&rq, i, (uint64_t)rb, 64, F_WRITE, 0);
+		hostile_publish(&rq, (uint16_t)i);
+	}
+	hostile_notify(&rq);
+	/* Let the rng get going before the disk read is asked for. */
+	for (uint64_t t = rdtsc() + HOSTILE_QUIET; rdtsc() < t;) {
+		uint16_t used = rq.used[1];
+
+		if ((uint16_t)(rq.avail_idx - used) < rq.size / 2) {
+			while ((uint16_t)(rq.avail_idx - used) < rq.size) {
+				hostile_publish(&rq, (uint16_t)(rq.avail_idx & (rq.size - 1)));
+				fed++;
+			}
+			hostile_notify(&rq);
+		}
+	}
+	*hdr = (struct blk_hdr){ .type = BLK_T_IN };
+	*status = 0xff;
+	blk_used = vq[0].used[1];
+	hostile_check(virtq_add(&vq[0], b, 1, 2, false) >= 0, "virtq_add");
+	hostile_notify(&vq[0]);
+	start = rdtsc();
+	end = start + HOSTILE_WAIT;
+	while (rdtsc() < end) {
+		uint16_t used = rq.used[1];
+
+		if ((uint16_t)(rq.avail_idx - used) < rq.size / 2) {
+			while ((uint16_t)(rq.avail_idx - used) < rq.size) {
+				hostile_publish(&rq, (uint16_t)(rq.avail_idx & (rq.size - 1)));
+				fed++;
+			}
+			hostile_notify(&rq);
+		}
+		if (vq[0].used[1] != blk_used) {
+			took = rdtsc() - start;
+			break;
+		}
+	}
+	printf("hostile: %lu rng chains fed; the disk read took %lu cycles\n", (unsigned long)fed,
+	       (unsigned long)took);
+	hostile_check(took != 0,
+		      "a disk read did not complete while another device's ring was "
+		      "kept full (%lu chains fed)",
+		      (unsigned long)fed);
+	hostile_check(fed > rq.size, "the rng used only %lu chains", (unsigned long)fed);
+	hostile_wait_used(&vq[0], (uint16_t)(blk_used + 1), HOSTILE_WAIT);
+	hostile_check(*status == BLK_S_OK && hostile_filled(data, 512, 0x5e),
+		      "the disk read: status %d", *status);
+	hostile_check(hostile_guard_ok(rb, 64), "the rng wrote past its buffer");
+	memset(data, FILL, DATA);
+	virtq_get(&vq[0], &(uint32_t){ 0 });
+	blk_good("a flooded queue");
+}
+
 /* ------------------------------------------------------------------ net */
 
 #define NET_HDR 12
@@ -739,7 +817,7 @@ static void console_bad(void)
 #define SMP_CPUS 4
 
 extern const char tramp_start[], tramp_end[];
-static volatile uint32_t aps_up, stop, kicks;
+static volatile uint32_t aps_up, aps_done, stop, kicks;
 static volatile uint64_t notify_addr;
 
 static void icr(uint32_t lo)
@@ -760,23 +838,61 @@ void ap_main(unsigned int index)
 		n++;
 	}
 	__atomic_add_fetch(&kicks, n, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&aps_done, 1, __ATOMIC_SEQ_CST);
 	halt_forever();
+}
+
+/* One round on the rng: good chains and loops, descriptors rewritten
+ * under the device, avail->idx thrown ahead. */
+static void race_rng(struct virtq *q, unsigned int round, uint8_t *b)
+{
+	for (unsigned int i = 0; i < 8; i++) {
+		hostile_desc(q, i, (uint64_t)b + 32 * i, 32,
+			     F_WRITE | (i == 7 && round & 1 ? F_NEXT : 0), 7);
+		hostile_publish(q, (uint16_t)i);
+	}
+	for (unsigned int i = 0; i < 8; i++)
+		hostile_desc(q, i, (uint64_t)b + 32 * i, round & 2 ? 0 : 32, F_WRITE, 0);
+	q->avail[1] = (uint16_t)(q->avail_idx + (round % 3 == 2 ? 200 : 0));
+}
+
+/* One round on the disk: reads and writes in flight, their descriptors
+ * then pointed into the MMIO hole (the device must use its copies). */
+static void race_blk(struct virtq *q, unsigned int round, uint8_t *b)
+{
+	static struct blk_hdr h[8];
+	static uint8_t st[8];
+
+	for (unsigned int i = 0; i < 8; i++) {
+		bool out = (i + round) & 1;
+		struct virtq_buf c[3] = { { &h[i], sizeof(h[i]) },
+					  { b + 512 * i, 512 },
+					  { &st[i], 1 } };
+
+		h[i] = (struct blk_hdr){ .type = out ? BLK_T_OUT : BLK_T_IN, .sector = 8 + i };
+		virtq_add(q, c, out ? 2 : 1, out ? 1 : 2, false);
+		if (i == 3)
+			hostile_notify(q);
+	}
+	hostile_notify(q);
+	for (unsigned int i = 0; i < 24; i++)
+		q->desc[i].addr = PETREL_RAM_HOLE_START;
 }
 
 /*
  * Four vCPUs on one queue: three APs write QueueNotify as fast as they
- * can while the BSP, round after round, sets the queue up, publishes good
- * chains and loops, rewrites descriptors under the device and resets the
- * device in the middle. Emulated CPL0 is slow, so rounds are few and
- * short; what matters is that petrel never crashes, hangs or writes
- * outside the buffers, and serves at the end.
+ * can while the BSP, round after round, sets the queue up, publishes
+ * chains, rewrites them under the device and resets the device in the
+ * middle. Emulated CPL0 is slow, so rounds are few and short; what
+ * matters is that petrel never crashes, hangs or writes outside the
+ * buffers, and serves at the end.
  */
-static void smp_race(void)
+static void smp_race_on(uint32_t device_id)
 {
-	uint8_t *b = hostile_guarded(256, 0);
+	uint8_t *b = hostile_guarded(4096, 0);
 	uint64_t spins = 0;
 
-	if (!hostile_check(virtio_find(VIRTIO_ID_RNG, 0, &dev) == 0, "no rng"))
+	if (!hostile_check(virtio_find(device_id, 0, &dev) == 0, "no device %u", device_id))
 		return;
 	notify_addr = dev.base + VIRTIO_MMIO_REG_QUEUE_NOTIFY;
 	memcpy((void *)TRAMP_BASE, tramp_start, (size_t)(tramp_end - tramp_start));
@@ -788,29 +904,40 @@ static void smp_race(void)
 	if (!hostile_check(aps_up == SMP_CPUS - 1, "%u APs up, not %u", aps_up, SMP_CPUS - 1))
 		return;
 	for (unsigned int round = 0; round < 40; round++) {
-		struct virtq *q = &vq[0];
-
-		up(VIRTIO_ID_RNG, 0, 1);
-		for (unsigned int i = 0; i < 8; i++) {
-			hostile_desc(q, i, (uint64_t)b + 32 * i, 32,
-				     F_WRITE | (i == 7 && round & 1 ? F_NEXT : 0), 7);
-			hostile_publish(q, (uint16_t)i);
-		}
-		for (unsigned int i = 0; i < 8; i++)
-			hostile_desc(q, i, (uint64_t)b + 32 * i, round & 2 ? 0 : 32, F_WRITE, 0);
-		q->avail[1] = (uint16_t)(q->avail_idx + (round % 3 == 2 ? 200 : 0));
+		up(device_id, 0, 1);
+		if (device_id == VIRTIO_ID_RNG)
+			race_rng(&vq[0], round, b);
+		else
+			race_blk(&vq[0], round, b);
 		hostile_wreg(&dev, VIRTIO_MMIO_REG_STATUS, 0);
 	}
 	stop = 1;
-	hostile_check(hostile_guard_ok(b, 256), "a write past the raced buffers");
-	up(VIRTIO_ID_RNG, 0, 1);
-	memset(b, 0, 64);
+	for (spins = 0; aps_done < SMP_CPUS - 1 && spins < 4000000; spins++)
+		__asm__ volatile("pause");
+	hostile_check(hostile_guard_ok(b, 4096), "a write past the raced buffers");
+	hostile_check(kicks > 0, "the APs did not kick");
+	printf("hostile: smp race done, %u AP kicks\n", kicks);
+}
+
+static void smp_race(void)
+{
+	uint8_t *b = hostile_guarded(64, 0);
 	struct virtq_buf vb = { b, 64 };
-	long len = roundtrip(&vq[0], &vb, 0, 1);
-	hostile_check(len >= 1 && len <= 64 && !hostile_filled(b, 64, 0),
+	long len;
+
+	smp_race_on(VIRTIO_ID_RNG);
+	up(VIRTIO_ID_RNG, 0, 1);
+	len = roundtrip(&vq[0], &vb, 0, 1);
+	hostile_check(len >= 1 && len <= 64 && !hostile_filled(b, 64, 0) && hostile_guard_ok(b, 64),
 		      "after the race: a good read gave %ld bytes", len);
 	alive("four vCPUs racing");
-	printf("hostile: smp race done, %u AP kicks\n", kicks);
+}
+
+static void smp_race_blk(void)
+{
+	smp_race_on(VIRTIO_ID_BLOCK);
+	blk_prepare();
+	blk_good("four vCPUs racing");
 }
 
 static const struct hostile_case cases[] = {
@@ -821,6 +948,7 @@ static const struct hostile_case cases[] = {
 	{ "virtio-blk-no-status", blk_no_status, false },
 	{ "virtio-config-oob", config_oob, false },
 	{ "virtio-reset-midreq", reset_midreq, false },
+	{ "virtio-rng-flood", rng_flood, false },
 	{ "virtio-net-bad-tx", net_bad_tx, false },
 	{ "virtio-net-huge-frame", net_huge_frame, false },
 	{ "virtio-vsock-bad-len", vsock_bad_len, false },
@@ -831,6 +959,7 @@ static const struct hostile_case cases[] = {
 	{ "virtio-balloon-bad-pfn", balloon_bad_pfn, false },
 	{ "virtio-console-bad", console_bad, false },
 	{ "virtio-smp-race", smp_race, true },
+	{ "virtio-smp-race-blk", smp_race_blk, true },
 };
 
 int guest_main(void)
