@@ -245,6 +245,72 @@ static void blk_no_status(void)
 	blk_good("no status byte");
 }
 
+#define BLK_F_DISCARD 13
+#define BLK_F_WRITE_ZEROES 14
+
+/* DISCARD / WRITE_ZEROES with `n` segments (sector, sectors, flags). */
+static int blk_segs(uint32_t type, const uint32_t (*seg)[4], unsigned int n, uint32_t bytes)
+{
+	uint8_t *segs = data;
+
+	for (unsigned int i = 0; i < n; i++) {
+		memcpy(segs + 16 * i, &seg[i][0], 8);
+		memcpy(segs + 16 * i + 8, &seg[i][2], 4);
+		memcpy(segs + 16 * i + 12, &seg[i][3], 4);
+	}
+	return blk_req(type, 0, bytes ? bytes : 16 * n);
+}
+
+/* Segment lists (5.2.6): too many, too long, past the end, unknown flags,
+ * UNMAP on a discard, not whole segments. Sector 0 must survive them all;
+ * a good WRITE_ZEROES then zeroes it. */
+static void blk_segments(void)
+{
+	static const uint32_t two[2][4] = { { 0, 0, 1, 0 }, { 1, 0, 1, 0 } };
+	static const uint32_t huge[1][4] = { { 0, 0, 0xffffffff, 0 } };
+	static const uint32_t end[1][4] = { { BLK_SECTORS, 0, 1, 0 } };
+	static const uint32_t wrap[1][4] = { { 0xffffffff, 0xffffffff, 2, 0 } };
+	static const uint32_t flags[1][4] = { { 0, 0, 1, 2 } };
+	static const uint32_t unmap[1][4] = { { 0, 0, 1, 1 } };
+	static const uint32_t good[1][4] = { { 0, 0, 1, 1 } };
+	int st;
+
+	blk_up();
+	hostile_check(virtio_negotiate(&dev, VIRTIO_BIT(BLK_F_DISCARD) |
+						 VIRTIO_BIT(BLK_F_WRITE_ZEROES)) == 0 &&
+			  virtq_setup(&dev, vq, 0, 64) == 0 && virtio_driver_ok(&dev) == 0,
+		      "negotiating DISCARD and WRITE_ZEROES");
+	hostile_check(dev.features & VIRTIO_BIT(BLK_F_WRITE_ZEROES), "WRITE_ZEROES not offered");
+	memset(data, 0x5e, 512);
+	hostile_check(blk_req(BLK_T_OUT, 0, 512) == BLK_S_OK, "writing sector 0");
+	hostile_check(blk_segs(BLK_T_WRITE_ZEROES, two, 2, 0) == BLK_S_IOERR,
+		      "WRITE_ZEROES with 2 segments (max 1)");
+	hostile_check(blk_segs(BLK_T_WRITE_ZEROES, huge, 1, 0) == BLK_S_IOERR,
+		      "WRITE_ZEROES of 2^32-1 sectors");
+	hostile_check(blk_segs(BLK_T_WRITE_ZEROES, end, 1, 0) == BLK_S_IOERR,
+		      "WRITE_ZEROES at the capacity");
+	hostile_check(blk_segs(BLK_T_WRITE_ZEROES, wrap, 1, 0) == BLK_S_IOERR,
+		      "WRITE_ZEROES at sector 2^64-1");
+	hostile_check(blk_segs(BLK_T_WRITE_ZEROES, flags, 1, 0) == BLK_S_UNSUPP,
+		      "WRITE_ZEROES with unknown flags");
+	hostile_check(blk_segs(BLK_T_WRITE_ZEROES, good, 1, 15) == BLK_S_IOERR,
+		      "WRITE_ZEROES with 15 bytes of segments");
+	if (dev.features & VIRTIO_BIT(BLK_F_DISCARD)) {
+		hostile_check(blk_segs(BLK_T_DISCARD, unmap, 1, 0) == BLK_S_UNSUPP,
+			      "DISCARD with UNMAP");
+		hostile_check(blk_segs(BLK_T_DISCARD, end, 1, 0) == BLK_S_IOERR,
+			      "DISCARD at the capacity");
+	}
+	hostile_check(hostile_guard_ok(data, DATA), "a write past the segment list");
+	blk_good("bad segment lists");
+	st = blk_segs(BLK_T_WRITE_ZEROES, good, 1, 0);
+	hostile_check(st == BLK_S_OK, "a good WRITE_ZEROES: status %d", st);
+	memset(data, FILL, DATA);
+	st = blk_req(BLK_T_IN, 0, 512);
+	hostile_check(st == BLK_S_OK && hostile_filled(data, 512, 0),
+		      "sector 0 after WRITE_ZEROES: status %d", st);
+}
+
 /* Config space: reads past its end (or straddling it) return 0; writes
  * there, and to the read-only fields, are dropped. */
 static void config_oob(void)
@@ -490,8 +556,10 @@ static void net_huge_frame(void)
 #define VS_OP_REQUEST 1
 #define VS_OP_RESPONSE 2
 #define VS_OP_RST 3
+#define VS_OP_SHUTDOWN 4
 #define VS_OP_RW 5
 #define VS_OP_CREDIT_UPDATE 6
+#define VS_OP_CREDIT_REQUEST 7
 #define GUEST_CID 3
 
 struct vs_hdr {
@@ -700,6 +768,61 @@ static void vsock_short_hdr(void)
 	hostile_check(hostile_filled(p, 512, 0) && hostile_guard_ok(p, 512),
 		      "a refused buffer was written");
 	vs_up();
+	vs_final();
+}
+
+/*
+ * Connections by the hundred: 300 REQUESTs to the listener at port 1234.
+ * Each is answered, by a RESPONSE (petrel holds at most 256 connections)
+ * or an RST (the control socket may then talk and shut its side, which
+ * shows as RW and SHUTDOWN packets); after the guest resets the ones it
+ * got, a new connection still works.
+ */
+static void vsock_conn_flood(void)
+{
+	unsigned int resp = 0, rst = 0, other = 0;
+	static uint8_t open_port[300];
+	struct vs_hdr h, r;
+
+	vs_up();
+	for (unsigned int i = 0; i < 300; i++) {
+		h = vs_hdr(2, 0, 1, VS_OP_REQUEST);
+		h.src_port = 7000 + i;
+		vs_send(&h, 0);
+		/* Take answers as they come: the rx ring holds only 8. */
+		while ((r = vs_recv(resp + rst + other < i ? HOSTILE_QUIET / 100 : 0)).op) {
+			if (r.op == VS_OP_RESPONSE && r.dst_port - 7000 < 300) {
+				resp++;
+				open_port[r.dst_port - 7000] = 1;
+			} else if (r.op == VS_OP_RST) {
+				rst++;
+			} else if (r.op < VS_OP_SHUTDOWN || r.op > VS_OP_CREDIT_REQUEST) {
+				other++;
+			}
+		}
+	}
+	while (resp + rst + other < 300 && (r = vs_recv(HOSTILE_WAIT)).op) {
+		if (r.op == VS_OP_RESPONSE && r.dst_port - 7000 < 300) {
+			resp++;
+			open_port[r.dst_port - 7000] = 1;
+		} else if (r.op == VS_OP_RST) {
+			rst++;
+		} else if (r.op < VS_OP_SHUTDOWN || r.op > VS_OP_CREDIT_REQUEST) {
+			other++;
+		}
+	}
+	hostile_check(resp + rst == 300 && !other,
+		      "300 connects: %u responses, %u resets, %u unexpected packets", resp, rst,
+		      other);
+	hostile_check(resp <= 256, "%u connections accepted, over petrel's 256", resp);
+	for (unsigned int i = 0; i < 300; i++) {
+		if (!open_port[i])
+			continue;
+		h = vs_hdr(2, 0, 1, VS_OP_RST);
+		h.src_port = 7000 + i;
+		vs_send(&h, 0);
+	}
+	alive("300 connects");
 	vs_final();
 }
 
@@ -946,6 +1069,7 @@ static const struct hostile_case cases[] = {
 	{ "virtio-blk-sector-overflow", blk_sector_overflow, false },
 	{ "virtio-blk-short-header", blk_short_header, false },
 	{ "virtio-blk-no-status", blk_no_status, false },
+	{ "virtio-blk-segments", blk_segments, false },
 	{ "virtio-config-oob", config_oob, false },
 	{ "virtio-reset-midreq", reset_midreq, false },
 	{ "virtio-rng-flood", rng_flood, false },
@@ -956,6 +1080,7 @@ static const struct hostile_case cases[] = {
 	{ "virtio-vsock-unknown-cid", vsock_unknown_cid, false },
 	{ "virtio-vsock-short-hdr", vsock_short_hdr, false },
 	{ "virtio-vsock-credit", vsock_credit, false },
+	{ "virtio-vsock-conn-flood", vsock_conn_flood, false },
 	{ "virtio-balloon-bad-pfn", balloon_bad_pfn, false },
 	{ "virtio-console-bad", console_bad, false },
 	{ "virtio-smp-race", smp_race, true },
