@@ -353,16 +353,22 @@ static void fill(void *p, uint8_t v, uint64_t n)
 /* A reset (Status 0) with requests in flight: once the write returns, the
  * device must not write the old buffers or rings (the case overwrites
  * them at once, natively fast, and looks again later), and must serve
- * again. */
+ * again. The rng, kicked just before, holds the event loop meanwhile, so
+ * completions are still unpublished when the reset comes. */
 static void reset_midreq(void)
 {
 	static struct blk_hdr h[MID_REQS];
 	static uint8_t st[MID_REQS];
+	static struct virtio_dev r;
+	static struct virtq rq;
 	uint8_t *big = hostile_guarded(MID_REQS * MID_LEN, FILL);
+	uint8_t *rb = hostile_guarded(4096, 0);
 	uint32_t ring_bytes;
 	uint8_t *ring;
 
 	blk_prepare();
+	hostile_up(&r, VIRTIO_ID_RNG, 0, &rq, 1, 64);
+	virtq_interrupts(&rq, false);
 	for (int round = 0; round < 4; round++) {
 		ring = (uint8_t *)vq[0].desc;
 		ring_bytes = (uint32_t)((uint8_t *)vq[0].used - ring) + 6 + 8 * vq[0].size;
@@ -379,11 +385,19 @@ static void reset_midreq(void)
 				      "virtq_add");
 		}
 		hostile_notify(&vq[0]);
+		/* Keep the event loop busy on the rng, so that what the disk
+		 * finished is still to be published when the reset comes. */
+		for (unsigned int i = 0; i < rq.size; i++) {
+			hostile_desc(&rq, i, (uint64_t)rb, 4096, F_WRITE, 0);
+			hostile_publish(&rq, (uint16_t)i);
+		}
+		hostile_notify(&rq);
 		hostile_wreg(&dev, VIRTIO_MMIO_REG_STATUS, 0);
-		/* From here nothing may touch them. */
-		fill(big, 0x77, MID_REQS * MID_LEN);
-		fill(ring, 0x77, ring_bytes);
+		/* From here nothing may touch them; the small things first,
+		 * so the check has the widest window. */
 		fill(st, 0x77, sizeof(st));
+		fill(ring, 0x77, ring_bytes);
+		fill(big, 0x77, MID_REQS * MID_LEN);
 		hostile_check(virtio_status(&dev) == 0, "status %#x after a reset",
 			      virtio_status(&dev));
 		for (uint64_t end = rdtsc() + HOSTILE_QUIET; rdtsc() < end;)
@@ -398,6 +412,7 @@ static void reset_midreq(void)
 		hostile_check(hostile_filled(st, sizeof(st), 0x77),
 			      "round %d: a status byte written after the reset", round);
 		fill(big, FILL, MID_REQS * MID_LEN);
+		hostile_wait_used(&rq, rq.avail_idx, HOSTILE_WAIT);
 		hostile_up(&dev, id, want, vq, nq, 64);
 	}
 	blk_good("resets with requests in flight");
