@@ -50,6 +50,7 @@ struct vm_config {
 	bool no_rng;	     /* --no-rng: no entropy device */
 	bool balloon;
 	const char *api; /* control socket path, NULL: none */
+	bool stealth;	 /* --stealth: hide what names the hypervisor (cpuid.h, acpi.h) */
 };
 
 #endif
