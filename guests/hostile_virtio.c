@@ -170,6 +170,36 @@ static void desc_self_dma(void)
 	recover("chains the device wrote itself");
 }
 
+/*
+ * With more than 3 GiB (the case gives 3136 MiB) guest RAM is two regions,
+ * below the MMIO hole and from 4 GiB up: a buffer must lie inside one of
+ * them, not across the hole or off the end of either. One wholly above
+ * 4 GiB is good (the guest cannot read it back: its page tables map only
+ * the low 4 GiB, so the used length is what is checked).
+ */
+static void desc_ram_split(void)
+{
+	const uint64_t high_end = PETREL_RAM_HOLE_END + (64ULL << 20);
+	uint16_t used;
+
+	rng_up();
+	bad_buffer("buffer across the end of low RAM", PETREL_RAM_HOLE_START - 32, 64);
+	bad_buffer("buffer from low RAM over the hole into high RAM", PETREL_RAM_HOLE_START - 4096,
+		   0x40002000);
+	bad_buffer("buffer from the hole into high RAM", PETREL_RAM_HOLE_END - 16, 32);
+	bad_buffer("buffer across the end of high RAM", high_end - 32, 64);
+	bad_buffer("buffer past the end of high RAM", high_end, 64);
+	hostile_desc(&vq, 5, PETREL_RAM_HOLE_END + 4096, 64, F_WRITE, 0);
+	used = vq.used[1];
+	hostile_publish(&vq, 5);
+	hostile_notify(&vq);
+	hostile_check(hostile_wait_used(&vq, (uint16_t)(used + 1), HOSTILE_WAIT) &&
+			  vq.used_ring[used % QSIZE].len == 64,
+		      "a buffer in RAM above 4 GiB was not filled");
+	hostile_check(!(virtio_status(&dev) & NEEDS_RESET), "NEEDS_RESET for RAM above 4 GiB");
+	check_untouched("buffers across RAM's two regions");
+}
+
 /* ------------------------------------------------------ indirect tables */
 
 /* Every chain here is readable only, so a walker that let the indirect
@@ -359,6 +389,7 @@ static const struct hostile_case cases[] = {
 	{ "virtio-desc-direction", desc_direction, false },
 	{ "virtio-rng-readonly", rng_readonly, false },
 	{ "virtio-desc-self-dma", desc_self_dma, false },
+	{ "virtio-desc-ram-split", desc_ram_split, false },
 	{ "virtio-indirect-nested", indirect_nested, false },
 	{ "virtio-indirect-misaligned", indirect_misaligned, false },
 	{ "virtio-indirect-oob", indirect_oob, false },
