@@ -4,10 +4,12 @@
  * arguments at the edges of RAM and of the address space, and calls made
  * by string I/O. Each case checks petrel answered as docs/hypercalls.md
  * says: the documented error, or the call ignored when there is nowhere to
- * put one. hostile_common.h then checks petrel still serves. The cases run
+ * put one. The frame (lib/hostile.h) then checks petrel still serves. The cases run
  * at CPL3 (natively on PVM hosts).
  */
-#include "hostile_common.h"
+#include "hc.h"
+#include "hostile.h"
+#include "rt.h"
 
 #define ONES 0xffffffffffffffffULL
 
@@ -34,45 +36,45 @@ static void case_hc_args(void)
 	int64_t r;
 
 	r = hc_raw(blk, PETREL_HC_CONSOLE_WRITE, (uint64_t)strbuf, ONES, 0);
-	expect(r == -PETREL_HC_EINVAL, "CONSOLE_WRITE length 2^64-1", (uint64_t)r);
+	hostile_expect(r == -PETREL_HC_EINVAL, "CONSOLE_WRITE length 2^64-1", (uint64_t)r);
 	r = hc_raw(blk, PETREL_HC_CONSOLE_WRITE, ONES, 1, 0);
-	expect(r == -PETREL_HC_EFAULT, "CONSOLE_WRITE at 2^64-1", (uint64_t)r);
+	hostile_expect(r == -PETREL_HC_EFAULT, "CONSOLE_WRITE at 2^64-1", (uint64_t)r);
 	r = hc_raw(blk, PETREL_HC_CONSOLE_WRITE, ONES, 0, 0);
-	expect(r == -PETREL_HC_EFAULT, "CONSOLE_WRITE of 0 bytes at 2^64-1", (uint64_t)r);
+	hostile_expect(r == -PETREL_HC_EFAULT, "CONSOLE_WRITE of 0 bytes at 2^64-1", (uint64_t)r);
 	*(volatile uint8_t *)(ram_end - 1) = '\n';
 	r = hc_raw(blk, PETREL_HC_CONSOLE_WRITE, ram_end - 1, 1, 0);
-	expect(r == 1, "CONSOLE_WRITE of RAM's last byte", (uint64_t)r);
+	hostile_expect(r == 1, "CONSOLE_WRITE of RAM's last byte", (uint64_t)r);
 	r = hc_raw(blk, PETREL_HC_CONSOLE_WRITE, ram_end - 1, 2, 0);
-	expect(r == -PETREL_HC_EFAULT, "CONSOLE_WRITE across RAM's end", (uint64_t)r);
+	hostile_expect(r == -PETREL_HC_EFAULT, "CONSOLE_WRITE across RAM's end", (uint64_t)r);
 	r = hc_raw(blk, PETREL_HC_CONSOLE_WRITE, PETREL_IOAPIC_ADDR, 4, 0);
-	expect(r == -PETREL_HC_EFAULT, "CONSOLE_WRITE from the I/O APIC", (uint64_t)r);
+	hostile_expect(r == -PETREL_HC_EFAULT, "CONSOLE_WRITE from the I/O APIC", (uint64_t)r);
 	r = hc_raw(blk, PETREL_HC_CONSOLE_WRITE, 0x100000000ULL, 4, 0);
-	expect(r == -PETREL_HC_EFAULT, "CONSOLE_WRITE above 4 GiB", (uint64_t)r);
+	hostile_expect(r == -PETREL_HC_EFAULT, "CONSOLE_WRITE above 4 GiB", (uint64_t)r);
 	r = hc_raw(blk, PETREL_HC_CONSOLE_WRITE, blk, PETREL_HC_BLOCK_SIZE, 0); /* itself */
-	expect(r == PETREL_HC_BLOCK_SIZE, "CONSOLE_WRITE of its own block", (uint64_t)r);
+	hostile_expect(r == PETREL_HC_BLOCK_SIZE, "CONSOLE_WRITE of its own block", (uint64_t)r);
 	r = hc_raw(blk, PETREL_HC_TIME, 0, 0, 1);
-	expect(r == -PETREL_HC_EINVAL, "TIME with arg[2] set", (uint64_t)r);
+	hostile_expect(r == -PETREL_HC_EINVAL, "TIME with arg[2] set", (uint64_t)r);
 	r = hc_raw(blk, PETREL_HC_SHUTDOWN, 1ULL << 63, 0, 0);
-	expect(r == -PETREL_HC_EINVAL, "SHUTDOWN 2^63", (uint64_t)r);
+	hostile_expect(r == -PETREL_HC_EINVAL, "SHUTDOWN 2^63", (uint64_t)r);
 	r = hc_raw(blk, PETREL_HC_SHUTDOWN, 0, 1, 0);
-	expect(r == -PETREL_HC_EINVAL, "SHUTDOWN with arg[1] set", (uint64_t)r);
+	hostile_expect(r == -PETREL_HC_EINVAL, "SHUTDOWN with arg[1] set", (uint64_t)r);
 	for (uint32_t nr = 5; nr < 64; nr++)
-		expect(hc_raw(blk, nr, 0, 0, 0) == -PETREL_HC_ENOSYS, "unknown call", nr);
-	expect(hc_raw(blk, 0xffffffffU, 0, 0, 0) == -PETREL_HC_ENOSYS, "call 2^32-1", 0);
+		hostile_expect(hc_raw(blk, nr, 0, 0, 0) == -PETREL_HC_ENOSYS, "unknown call", nr);
+	hostile_expect(hc_raw(blk, 0xffffffffU, 0, 0, 0) == -PETREL_HC_ENOSYS, "call 2^32-1", 0);
 	blocks[0] = (struct petrel_hc_block){
 		.nr = 0, .abi_major = 0xffff, .flags = 0xffff, .arg = { ONES, ONES, ONES, ONES }
 	};
-	expect(hc_call(&blocks[0]) == 0 && blocks[0].arg[0] == 1 && blocks[0].arg[3] == 0,
-	       "VERSION with a garbage block", blocks[0].arg[0]);
+	hostile_expect(hc_call(&blocks[0]) == 0 && blocks[0].arg[0] == 1 && blocks[0].arg[3] == 0,
+		       "VERSION with a garbage block", blocks[0].arg[0]);
 	/* The last block that fits in RAM works; one byte further it is
 	 * ignored and its in-RAM part (ret) keeps the preset. */
 	r = hc_raw(last, PETREL_HC_NOP, 0, 0, 0);
-	expect(r == 0, "NOP in RAM's last 48 bytes", (uint64_t)r);
+	hostile_expect(r == 0, "NOP in RAM's last 48 bytes", (uint64_t)r);
 	r = hc_raw(last + 8, PETREL_HC_NOP, 0, 0, 0);
-	expect(r == -PETREL_HC_ENOSYS, "block across RAM's end not ignored", (uint64_t)r);
+	hostile_expect(r == -PETREL_HC_ENOSYS, "block across RAM's end not ignored", (uint64_t)r);
 	for (unsigned int i = 1; i < 8; i++) {
 		r = hc_raw(blk + i, PETREL_HC_NOP, 0, 0, 0);
-		expect(r == -PETREL_HC_ENOSYS, "misaligned block not ignored", i);
+		hostile_expect(r == -PETREL_HC_ENOSYS, "misaligned block not ignored", i);
 	}
 	/* Blocks on devices and past RAM: nothing to write back; petrel must
 	 * not act on whatever reads there. */
@@ -104,7 +106,7 @@ static void case_hc_string(void)
 			 : "memory");
 	for (unsigned int i = 0; i < 64; i++)
 		bad += blocks[i].ret != 0 || (i && blocks[i].arg[1] < blocks[i - 1].arg[1]);
-	expect(bad == 0, "rep outsl of 64 TIME blocks: calls not all made in order", bad);
+	hostile_expect(bad == 0, "rep outsl of 64 TIME blocks: calls not all made in order", bad);
 	n = 16;
 	__asm__ volatile("rep insl"
 			 : "+D"(dst), "+c"(n)
@@ -113,16 +115,16 @@ static void case_hc_string(void)
 	bad = 0;
 	for (unsigned int i = 0; i < 64; i++)
 		bad += strbuf[i] != 0xff;
-	expect(bad == 0, "rep insl from the hypercall port", bad);
+	hostile_expect(bad == 0, "rep insl from the hypercall port", bad);
 }
 
 static const struct hostile_case cases[] = {
-	{ "hc-args", case_hc_args, 1 },
-	{ "hc-string", case_hc_string, 1 },
+	{ "hc-args", case_hc_args, false },
+	{ "hc-string", case_hc_string, false },
 };
 
 int guest_main(void)
 {
 	ram_end = hostile_ram_end();
-	hostile_run(cases, sizeof(cases) / sizeof(cases[0]));
+	hostile_main(cases, sizeof(cases) / sizeof(cases[0]));
 }

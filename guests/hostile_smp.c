@@ -12,9 +12,11 @@
  * guests/lib's trampoline like guests/smp.c). The attacks run at CPL3,
  * natively on PVM hosts, so that the vCPUs' exits really overlap;
  * interrupts stay off there. A CPU's failed check is kept in its own slot
- * and turned into expect() by the BSP once every CPU is done.
+ * and turned into hostile_expect() by the BSP once every CPU is done.
  */
-#include "hostile_common.h"
+#include "hc.h"
+#include "hostile.h"
+#include "rt.h"
 
 #define NCPU 4 /* --cpus in smp.cases */
 #define LAPIC_ICR_LO (PETREL_LAPIC_ADDR + 0x300)
@@ -116,7 +118,7 @@ static void smp_start(void (*job)(unsigned int), uint32_t ids, uint32_t want)
 		icr_send(id, ICR_SIPI | (TRAMP_BASE >> 12));
 	}
 	if (!wait_for(&cpus_up, want, 20 * TSC_SECOND))
-		expect(0, "APs that came up", cpus_up);
+		hostile_expect(0, "APs that came up", cpus_up);
 }
 
 void ap_main(unsigned int index)
@@ -167,12 +169,12 @@ static void hammer(unsigned int cpu)
 	if (cpu)
 		return;
 	if (!wait_for(&finished, NCPU, 60 * TSC_SECOND))
-		expect(0, "CPUs that finished", finished);
+		hostile_expect(0, "CPUs that finished", finished);
 	for (unsigned int c = 0; c < NCPU; c++)
-		expect(!cpu_failed[c].n, cpu_failed[c].what, cpu_failed[c].got);
+		hostile_expect(!cpu_failed[c].n, cpu_failed[c].what, cpu_failed[c].got);
 	if (final_check)
 		final_check();
-	hostile_finish();
+	hostile_done();
 }
 
 static void ap_hammer(unsigned int cpu)
@@ -242,18 +244,20 @@ static void ioapic_fin(void)
 	for (uint32_t reg = 0x10; reg < 0x10 + 2 * 24; reg++) {
 		r = ioapic_rd(reg);
 		if (reg >= 0x10 + 2 * PIN0 && reg < 0x10 + 2 * (PIN0 + NPIN))
-			expect(rte_valid(r), "an entry left that no CPU wrote", r);
+			hostile_expect(rte_valid(r), "an entry left that no CPU wrote", r);
 		else
-			expect(r == ((reg & 1) ? 0 : RTE_MASKED), "another pin touched", reg);
+			hostile_expect(r == ((reg & 1) ? 0 : RTE_MASKED), "another pin touched",
+				       reg);
 	}
-	expect(ioapic_rd(0) == 0 && ioapic_rd(1) == 0x170011, "ID or version changed",
-	       ioapic_rd(1));
+	hostile_expect(ioapic_rd(0) == 0 && ioapic_rd(1) == 0x170011, "ID or version changed",
+		       ioapic_rd(1));
 	/* Alone again: the model answers exactly. */
 	for (uint32_t reg = 0x10 + 2 * PIN0; reg < 0x10 + 2 * (PIN0 + NPIN); reg++) {
 		mmio_write32(IOREGSEL, reg);
 		mmio_write32(IOWIN, 0xffffffffU);
 		r = mmio_read32(IOWIN);
-		expect(r == ((reg & 1) ? 0xff000000U : 0x1afffU), "an entry after the storm", r);
+		hostile_expect(r == ((reg & 1) ? 0xff000000U : 0x1afffU),
+			       "an entry after the storm", r);
 		mmio_write32(IOWIN, (reg & 1) ? 0 : RTE_MASKED);
 	}
 }
@@ -311,7 +315,7 @@ static void hc_work(unsigned int cpu)
 static void hc_fin(void)
 {
 	/* The owner sets a good pointer just before each call: most print. */
-	expect(hc_printed > 0, "no CONSOLE_WRITE printed", hc_printed);
+	hostile_expect(hc_printed > 0, "no CONSOLE_WRITE printed", hc_printed);
 }
 
 static void case_smp_hc(void)
@@ -386,7 +390,7 @@ static void uart_fin(void)
 	outb(UART_LCR, 0x83);
 	outb(UART_THR, 0x01);
 	outb(UART_IER, 0x00);
-	expect(inb(UART_THR) == 0x01 && inb(UART_IER) == 0, "divisor latch", inb(UART_THR));
+	hostile_expect(inb(UART_THR) == 0x01 && inb(UART_IER) == 0, "divisor latch", inb(UART_THR));
 	outb(UART_LCR, 0x03);
 	outb(UART_IER, 0);
 	outb(UART_IIR, 0x07);
@@ -396,12 +400,12 @@ static void uart_fin(void)
 		outb(UART_THR, (uint8_t)msg[i]);
 	for (unsigned int i = 0; i < 16; i++)
 		bad += inb(UART_THR) != (uint8_t)msg[i];
-	expect(bad == 0, "loopback FIFO after the storm", bad);
-	expect(inb(UART_LSR) == 0x60, "LSR after the FIFO emptied", inb(UART_LSR));
+	hostile_expect(bad == 0, "loopback FIFO after the storm", bad);
+	hostile_expect(inb(UART_LSR) == 0x60, "LSR after the FIFO emptied", inb(UART_LSR));
 	outb(UART_MCR, 0);
-	expect(inb(UART_IIR) == 0xc1, "IIR after the storm", inb(UART_IIR));
+	hostile_expect(inb(UART_IIR) == 0xc1, "IIR after the storm", inb(UART_IIR));
 	outb(UART_SCR, 0xa5);
-	expect(inb(UART_SCR) == 0xa5, "SCR", inb(UART_SCR));
+	hostile_expect(inb(UART_SCR) == 0xa5, "SCR", inb(UART_SCR));
 }
 
 static void case_smp_uart(void)
@@ -436,7 +440,8 @@ static void unclaimed_work(unsigned int cpu)
 
 static void unclaimed_fin(void)
 {
-	expect(*(volatile uint32_t *)0xd0001000ULL == 0xffffffffU, "MMIO hole after the storm", 0);
+	hostile_expect(*(volatile uint32_t *)0xd0001000ULL == 0xffffffffU,
+		       "MMIO hole after the storm", 0);
 }
 
 static void case_smp_unclaimed(void)
@@ -537,7 +542,7 @@ static void bsp_stop_case(unsigned int cpu)
 		t0 = rdtsc();
 		while (!progress[c] && rdtsc() - t0 < 20 * TSC_SECOND)
 			pause();
-		expect(progress[c] != 0, "an AP made no exits", c);
+		hostile_expect(progress[c] != 0, "an AP made no exits", c);
 	}
 	hostile_report();
 	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
@@ -545,8 +550,7 @@ static void bsp_stop_case(unsigned int cpu)
 		(void)inb(0x2f0);
 		(void)hc_nop();
 	}
-	printf("\nHOSTILE FAIL %s: still running 20 s after the stop (cpu %u)\n", hostile_name,
-	       cpu);
+	hostile_check(false, "still running 20 s after the stop (cpu %u)", cpu);
 	guest_exit(1);
 }
 
@@ -581,25 +585,25 @@ static void case_smp_stuck(void)
 		triple_fault();
 	for (t0 = rdtsc(); rdtsc() - t0 < 20 * TSC_SECOND;)
 		pause();
-	printf("\nHOSTILE FAIL %s: still running 20 s after the stop\n", hostile_name);
+	hostile_check(false, "still running 20 s after the stop");
 	guest_exit(1);
 }
 
 static const struct hostile_case cases[] = {
-	{ "smp-ioapic", case_smp_ioapic, 0 },
-	{ "smp-hc", case_smp_hc, 0 },
-	{ "smp-uart", case_smp_uart, 0 },
-	{ "smp-unclaimed", case_smp_unclaimed, 0 },
-	{ "smp-flood", case_smp_flood, 0 },
-	{ "smp-triple-fault", case_smp_stop, 0 },
-	{ "smp-exit-port", case_smp_stop, 0 },
-	{ "smp-poweroff", case_smp_stop, 0 },
-	{ "smp-stuck-poweroff", case_smp_stuck, 0 },
-	{ "smp-stuck-triple", case_smp_stuck, 0 },
+	{ "smp-ioapic", case_smp_ioapic, true },
+	{ "smp-hc", case_smp_hc, true },
+	{ "smp-uart", case_smp_uart, true },
+	{ "smp-unclaimed", case_smp_unclaimed, true },
+	{ "smp-flood", case_smp_flood, true },
+	{ "smp-triple-fault", case_smp_stop, true },
+	{ "smp-exit-port", case_smp_stop, true },
+	{ "smp-poweroff", case_smp_stop, true },
+	{ "smp-stuck-poweroff", case_smp_stuck, true },
+	{ "smp-stuck-triple", case_smp_stuck, true },
 };
 
 int guest_main(void)
 {
 	ram_end = hostile_ram_end();
-	hostile_run(cases, sizeof(cases) / sizeof(cases[0]));
+	hostile_main(cases, sizeof(cases) / sizeof(cases[0]));
 }

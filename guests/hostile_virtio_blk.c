@@ -588,6 +588,5 @@ static const struct hostile_case cases[] = {
 
 int guest_main(void)
 {
-	virtio_timeout_cycles = HOSTILE_WAIT;
-	hostile_main(cases, sizeof(cases) / sizeof(cases[0]));
+	hostile_vq_main(cases, sizeof(cases) / sizeof(cases[0]));
 }

@@ -9,7 +9,7 @@
 #ifndef GUEST_HOSTILE_VIRTIO_DEV_H
 #define GUEST_HOSTILE_VIRTIO_DEV_H
 
-#include "hostile.h"
+#include "hostile_vq.h"
 #include "rt.h"
 #include "virtio.h"
 
@@ -50,13 +50,10 @@ static inline void expect_reset(struct virtq *q, struct virtq_buf *b, unsigned i
 				unsigned int nin, const char *what)
 {
 	uint16_t used = q->used[1];
-	uint32_t s;
 
 	hostile_check(virtq_add(q, b, nout, nin, false) >= 0, "%s: virtq_add", what);
 	hostile_notify(q);
-	s = hostile_wait_status(&dev, NEEDS_RESET);
-	hostile_check(s & NEEDS_RESET, "%s: no DEVICE_NEEDS_RESET (status %#x)", what, s);
-	hostile_check(q->used[1] == used, "%s: the device used the chain", what);
+	hostile_check_refused(&dev, q, used, what);
 	virtio_reset(&dev);
 	hostile_up(&dev, id, want, vq, nq, 64);
 }

@@ -57,19 +57,6 @@ static void queue_num(void)
 	}
 }
 
-static uint8_t rd8(uint64_t a)
-{
-	return *(volatile uint8_t *)a;
-}
-static uint16_t rd16(uint64_t a)
-{
-	return *(volatile uint16_t *)a;
-}
-static uint64_t rd64(uint64_t a)
-{
-	return *(volatile uint64_t *)a;
-}
-
 /* 4.2.2.2: registers take aligned 32-bit accesses only; others are
  * ignored (reads 0). */
 static void access_width(void)
@@ -80,19 +67,21 @@ static void access_width(void)
 	rng_up();
 	b = dev.base;
 	s = virtio_status(&dev);
-	hostile_check(rd8(b) == 0, "8-bit read of MagicValue is not 0");
-	hostile_check(rd16(b) == 0, "16-bit read of MagicValue is not 0");
-	hostile_check(rd64(b) == 0, "64-bit read of MagicValue is not 0");
+	hostile_check(hostile_mmio_rd(b, 1) == 0, "8-bit read of MagicValue is not 0");
+	hostile_check(hostile_mmio_rd(b, 2) == 0, "16-bit read of MagicValue is not 0");
+	hostile_check(hostile_mmio_rd(b, 8) == 0, "64-bit read of MagicValue is not 0");
 	hostile_check(mmio_read32(b + 2) == 0, "misaligned 32-bit read is not 0");
-	hostile_check(rd8(b + VIRTIO_MMIO_REG_STATUS) == 0, "8-bit read of Status is not 0");
-	hostile_check(rd16(b + VIRTIO_MMIO_REG_DEVICE_ID) == 0, "16-bit read of DeviceID is not 0");
-	*(volatile uint8_t *)(b + VIRTIO_MMIO_REG_STATUS) = 0;
-	*(volatile uint16_t *)(b + VIRTIO_MMIO_REG_STATUS) = 0;
-	*(volatile uint64_t *)(b + VIRTIO_MMIO_REG_STATUS) = 0;
+	hostile_check(hostile_mmio_rd(b + VIRTIO_MMIO_REG_STATUS, 1) == 0,
+		      "8-bit read of Status is not 0");
+	hostile_check(hostile_mmio_rd(b + VIRTIO_MMIO_REG_DEVICE_ID, 2) == 0,
+		      "16-bit read of DeviceID is not 0");
+	hostile_mmio_wr(b + VIRTIO_MMIO_REG_STATUS, 1, 0);
+	hostile_mmio_wr(b + VIRTIO_MMIO_REG_STATUS, 2, 0);
+	hostile_mmio_wr(b + VIRTIO_MMIO_REG_STATUS, 8, 0);
 	mmio_write32(b + VIRTIO_MMIO_REG_STATUS + 1, 0);
-	*(volatile uint64_t *)(b + VIRTIO_MMIO_REG_QUEUE_DESC_LOW) = PETREL_RAM_HOLE_START;
-	*(volatile uint8_t *)(b + VIRTIO_MMIO_REG_QUEUE_NOTIFY) = 0;
-	*(volatile uint16_t *)(b + VIRTIO_MMIO_REG_QUEUE_SEL) = 5;
+	hostile_mmio_wr(b + VIRTIO_MMIO_REG_QUEUE_DESC_LOW, 8, PETREL_RAM_HOLE_START);
+	hostile_mmio_wr(b + VIRTIO_MMIO_REG_QUEUE_NOTIFY, 1, 0);
+	hostile_mmio_wr(b + VIRTIO_MMIO_REG_QUEUE_SEL, 2, 5);
 	hostile_check(virtio_status(&dev) == s,
 		      "a narrow or wide write changed Status from %#x to %#x", s,
 		      virtio_status(&dev));
@@ -300,6 +289,5 @@ static const struct hostile_case cases[] = {
 
 int guest_main(void)
 {
-	virtio_timeout_cycles = HOSTILE_WAIT;
-	hostile_main(cases, sizeof(cases) / sizeof(cases[0]));
+	hostile_vq_main(cases, sizeof(cases) / sizeof(cases[0]));
 }

@@ -11,7 +11,7 @@
 #ifndef GUEST_HOSTILE_VIRTIO_RNG_H
 #define GUEST_HOSTILE_VIRTIO_RNG_H
 
-#include "hostile.h"
+#include "hostile_vq.h"
 #include "rt.h"
 #include "virtio.h"
 
@@ -81,12 +81,9 @@ static inline void check_untouched(const char *what)
 static inline void kick_expect_reset(const char *what)
 {
 	uint16_t used = vq.used[1];
-	uint32_t s;
 
 	hostile_notify(&vq);
-	s = hostile_wait_status(&dev, NEEDS_RESET);
-	hostile_check(s & NEEDS_RESET, "%s: no DEVICE_NEEDS_RESET (status %#x)", what, s);
-	hostile_check(vq.used[1] == used, "%s: the device used the chain", what);
+	hostile_check_refused(&dev, &vq, used, what);
 	check_untouched(what);
 	recover(what);
 }

@@ -3,14 +3,19 @@
 
 #include <stdarg.h>
 
+#include "hc.h"
 #include "rt.h"
 
-static const struct hostile_case *current;
-static unsigned int failures;
-static uint8_t user_stack[16384] __attribute__((aligned(16)));
+#define KEPT 8
 
-#define GUARD 64
-#define GUARD_BYTE 0x5a
+char hostile_name[64];
+static const struct hostile_case *current;
+static unsigned int failures, kept;
+static struct {
+	const char *what;
+	uint64_t got;
+} kept_failed[KEPT];
+static uint8_t user_stack[16384] __attribute__((aligned(16)));
 
 bool hostile_check(bool ok, const char *fmt, ...)
 {
@@ -19,7 +24,7 @@ bool hostile_check(bool ok, const char *fmt, ...)
 	if (ok)
 		return true;
 	failures++;
-	printf("HOSTILE FAIL %s: ", current ? current->name : "?");
+	printf("\nHOSTILE FAIL %s: ", hostile_name);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -27,11 +32,36 @@ bool hostile_check(bool ok, const char *fmt, ...)
 	return false;
 }
 
+void hostile_expect(bool ok, const char *what, uint64_t got)
+{
+	if (ok)
+		return;
+	if (kept < KEPT)
+		kept_failed[kept++] = (typeof(kept_failed[0])){ what, got };
+	failures++;
+}
+
+unsigned int hostile_report(void)
+{
+	uint64_t major = 0, minor = 0, v = 0;
+	int64_t ret = hc_version(&major, &minor, &v);
+
+	hostile_expect(ret == 0 && major == PETREL_HC_ABI_MAJOR,
+		       "VERSION hypercall after the attack", (uint64_t)ret);
+	/* LSR: transmitter empty and idle, as a 16550A with nothing queued. */
+	hostile_expect((inb(PETREL_COM1_PORT + 5) & 0x60) == 0x60, "COM1 LSR after the attack",
+		       inb(PETREL_COM1_PORT + 5));
+	for (unsigned int i = 0; i < kept; i++)
+		printf("\nHOSTILE FAIL %s: %s (got %#lx)\n", hostile_name, kept_failed[i].what,
+		       (unsigned long)kept_failed[i].got);
+	if (!failures)
+		printf("\nHOSTILE PASS %s\n", hostile_name);
+	return failures;
+}
+
 void hostile_done(void)
 {
-	if (failures)
-		guest_exit(1);
-	printf("HOSTILE PASS %s\n", current->name);
+	hostile_report();
 	guest_exit(0);
 }
 
@@ -43,118 +73,77 @@ static void run_current(void)
 
 void hostile_main(const struct hostile_case *cases, unsigned int n)
 {
-	char name[64];
-
-	if (cmdline_get("hostile", name, sizeof(name)))
-		name[0] = 0;
+	if (cmdline_get("hostile", hostile_name, sizeof(hostile_name)) < 0)
+		memcpy(hostile_name, "?", 2);
 	for (unsigned int i = 0; i < n; i++) {
-		if (strlen(cases[i].name) != strlen(name) ||
-		    strncmp(cases[i].name, name, sizeof(name)))
+		if (strlen(cases[i].name) != strlen(hostile_name) ||
+		    strncmp(cases[i].name, hostile_name, sizeof(hostile_name)))
 			continue;
 		current = &cases[i];
 		if (cases[i].cpl0)
 			run_current();
 		enter_user(run_current, user_stack + sizeof(user_stack));
 	}
-	printf("HOSTILE FAIL %s: no such case\n", name);
+	hostile_check(false, "no such case in this guest");
 	guest_exit(1);
 }
 
-uint32_t hostile_reg(const struct virtio_dev *dev, uint32_t off)
+uint64_t hostile_mmio_rd(uint64_t a, unsigned int w)
 {
-	return mmio_read32(dev->base + off);
-}
-
-void hostile_wreg(const struct virtio_dev *dev, uint32_t off, uint32_t v)
-{
-	mmio_write32(dev->base + off, v);
-}
-
-uint32_t hostile_wait_status(const struct virtio_dev *dev, uint32_t mask)
-{
-	uint64_t end = rdtsc() + HOSTILE_WAIT;
-	uint32_t s;
-
-	while (!((s = virtio_status(dev)) & mask) && rdtsc() < end)
-		__asm__ volatile("pause");
-	return s;
-}
-
-bool hostile_wait_used(const struct virtq *vq, uint16_t idx, uint64_t cycles)
-{
-	uint64_t end = rdtsc() + cycles;
-
-	while (vq->used[1] != idx)
-		if (rdtsc() > end)
-			return false;
-	return true;
-}
-
-void hostile_desc(struct virtq *vq, unsigned int i, uint64_t addr, uint32_t len, uint16_t flags,
-		  uint16_t next)
-{
-	vq->desc[i].addr = addr;
-	vq->desc[i].len = len;
-	vq->desc[i].flags = flags;
-	vq->desc[i].next = next;
-}
-
-void hostile_publish(struct virtq *vq, uint16_t head)
-{
-	vq->avail[2 + (vq->avail_idx & (vq->size - 1))] = head;
-	__asm__ volatile("" ::: "memory");
-	vq->avail_idx++;
-	vq->avail[1] = vq->avail_idx;
-}
-
-void hostile_notify(const struct virtq *vq)
-{
-	__asm__ volatile("lock orq $0, (%%rsp)" ::: "memory");
-	hostile_wreg(vq->dev, VIRTIO_MMIO_REG_QUEUE_NOTIFY, vq->index);
-}
-
-void *hostile_guarded(uint32_t n, uint8_t fill)
-{
-	uint8_t *p = virtio_alloc(n + 2 * GUARD, 64);
-
-	if (!p) {
-		hostile_check(false, "out of guest memory for buffers");
-		hostile_done();
+	switch (w) {
+	case 1:
+		return *(volatile uint8_t *)a;
+	case 2:
+		return *(volatile uint16_t *)a;
+	case 4:
+		return *(volatile uint32_t *)a;
+	default:
+		return *(volatile uint64_t *)a;
 	}
-	memset(p, GUARD_BYTE, GUARD);
-	memset(p + GUARD, fill, n);
-	memset(p + GUARD + n, GUARD_BYTE, GUARD);
-	return p + GUARD;
 }
 
-bool hostile_filled(const void *p, uint32_t n, uint8_t v)
+void hostile_mmio_wr(uint64_t a, unsigned int w, uint64_t v)
 {
-	const uint8_t *b = p;
-
-	for (uint32_t i = 0; i < n; i++)
-		if (b[i] != v)
-			return false;
-	return true;
+	switch (w) {
+	case 1:
+		*(volatile uint8_t *)a = (uint8_t)v;
+		break;
+	case 2:
+		*(volatile uint16_t *)a = (uint16_t)v;
+		break;
+	case 4:
+		*(volatile uint32_t *)a = (uint32_t)v;
+		break;
+	default:
+		*(volatile uint64_t *)a = v;
+		break;
+	}
 }
 
-bool hostile_guard_ok(const void *p, uint32_t n)
+uint64_t hostile_ram_end(void)
 {
-	const uint8_t *b = p;
+	uint64_t map, end = 0;
+	uint32_t n;
 
-	return hostile_filled(b - GUARD, GUARD, GUARD_BYTE) &&
-	       hostile_filled(b + n, GUARD, GUARD_BYTE);
-}
+	if (boot.kind == BOOT_KIND_PVH) {
+		map = *(volatile uint64_t *)(boot.info_paddr + 40);
+		n = *(volatile uint32_t *)(boot.info_paddr + 48);
+	} else {
+		map = boot.info_paddr + 0x2d0;
+		n = *(volatile uint8_t *)(boot.info_paddr + 0x1e8);
+	}
+	for (uint32_t i = 0; i < n && i < 32; i++) {
+		const volatile uint8_t *e = (const volatile uint8_t *)(map + 24 * (uint64_t)i);
+		uint64_t a, s;
+		uint32_t type;
 
-void hostile_up(struct virtio_dev *dev, uint32_t id, uint64_t wanted, struct virtq *vq,
-		unsigned int nq, unsigned int size)
-{
-	if (!hostile_check(virtio_find(id, 0, dev) == 0, "no virtio device with ID %u", id) ||
-	    !hostile_check(virtio_negotiate(dev, wanted) == 0, "feature negotiation failed"))
-		hostile_done();
-	for (unsigned int q = 0; q < nq; q++)
-		if (!hostile_check(virtq_setup(dev, &vq[q], q, size) == 0, "queue %u setup", q))
-			hostile_done();
-	if (!hostile_check(virtio_driver_ok(dev) == 0, "DRIVER_OK refused (status %#x)",
-			   virtio_status(dev)))
-		hostile_done();
+		if (boot.kind != BOOT_KIND_PVH)
+			e = (const volatile uint8_t *)(map + 20 * (uint64_t)i);
+		a = *(const volatile uint64_t *)e;
+		s = *(const volatile uint64_t *)(e + 8);
+		type = *(const volatile uint32_t *)(e + 16);
+		if (type == 1 && a + s <= PETREL_RAM_HOLE_START && a + s > end)
+			end = a + s;
+	}
+	return end;
 }
