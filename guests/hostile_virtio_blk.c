@@ -362,6 +362,21 @@ static void reset_midreq(void)
 	blk_good("resets with requests in flight");
 }
 
+/* Once the device has used half of q's ring, publishes the used chains
+ * again (each in its old slot) and kicks; how many it published. */
+static uint64_t refill(struct virtq *q)
+{
+	uint16_t used = q->used[1];
+	uint64_t n = 0;
+
+	if ((uint16_t)(q->avail_idx - used) >= q->size / 2)
+		return 0;
+	for (; (uint16_t)(q->avail_idx - used) < q->size; n++)
+		hostile_publish(q, (uint16_t)(q->avail_idx & (q->size - 1)));
+	hostile_notify(q);
+	return n;
+}
+
 /*
  * One queue kept full: after a single kick the guest re-publishes every
  * rng chain as soon as it is used (natively fast at CPL3) for up to
@@ -391,17 +406,8 @@ static void rng_flood(void)
 	}
 	hostile_notify(&rq);
 	/* Let the rng get going before the disk read is asked for. */
-	for (uint64_t t = rdtsc() + HOSTILE_QUIET; rdtsc() < t;) {
-		uint16_t used = rq.used[1];
-
-		if ((uint16_t)(rq.avail_idx - used) < rq.size / 2) {
-			while ((uint16_t)(rq.avail_idx - used) < rq.size) {
-				hostile_publish(&rq, (uint16_t)(rq.avail_idx & (rq.size - 1)));
-				fed++;
-			}
-			hostile_notify(&rq);
-		}
-	}
+	for (uint64_t t = rdtsc() + HOSTILE_QUIET; rdtsc() < t;)
+		fed += refill(&rq);
 	*hdr = (struct blk_hdr){ .type = BLK_T_IN };
 	*status = 0xff;
 	blk_used = vq[0].used[1];
@@ -410,15 +416,7 @@ static void rng_flood(void)
 	start = rdtsc();
 	end = start + HOSTILE_WAIT;
 	while (rdtsc() < end) {
-		uint16_t used = rq.used[1];
-
-		if ((uint16_t)(rq.avail_idx - used) < rq.size / 2) {
-			while ((uint16_t)(rq.avail_idx - used) < rq.size) {
-				hostile_publish(&rq, (uint16_t)(rq.avail_idx & (rq.size - 1)));
-				fed++;
-			}
-			hostile_notify(&rq);
-		}
+		fed += refill(&rq);
 		if (vq[0].used[1] != blk_used) {
 			took = rdtsc() - start;
 			break;

@@ -297,6 +297,27 @@ static void vsock_short_hdr(void)
 	vs_final();
 }
 
+/* The answers to 300 connects from guest ports 7000 + i. */
+struct conn_answers {
+	unsigned int resp, rst, other;
+	uint8_t open[300]; /* port 7000 + i got a RESPONSE */
+};
+
+/* Counts one answer; how many are counted now (SHUTDOWN, RW and credit
+ * packets are not answers). */
+static unsigned int conn_answer(struct conn_answers *a, const struct vs_hdr *r)
+{
+	if (r->op == VS_OP_RESPONSE && r->dst_port - 7000 < 300) {
+		a->resp++;
+		a->open[r->dst_port - 7000] = 1;
+	} else if (r->op == VS_OP_RST) {
+		a->rst++;
+	} else if (r->op < VS_OP_SHUTDOWN || r->op > VS_OP_CREDIT_REQUEST) {
+		a->other++;
+	}
+	return a->resp + a->rst + a->other;
+}
+
 /*
  * Connections by the hundred: 300 REQUESTs to the listener at port 1234.
  * Each is answered, by a RESPONSE (petrel holds at most 256 connections)
@@ -306,8 +327,8 @@ static void vsock_short_hdr(void)
  */
 static void vsock_conn_flood(void)
 {
-	unsigned int resp = 0, rst = 0, other = 0;
-	static uint8_t open_port[300];
+	static struct conn_answers a;
+	unsigned int n = 0;
 	struct vs_hdr h, r;
 
 	vs_up();
@@ -316,33 +337,17 @@ static void vsock_conn_flood(void)
 		h.src_port = 7000 + i;
 		vs_send(&h, 0);
 		/* Take answers as they come: the rx ring holds only 8. */
-		while ((r = vs_recv(resp + rst + other < i ? HOSTILE_QUIET / 100 : 0)).op) {
-			if (r.op == VS_OP_RESPONSE && r.dst_port - 7000 < 300) {
-				resp++;
-				open_port[r.dst_port - 7000] = 1;
-			} else if (r.op == VS_OP_RST) {
-				rst++;
-			} else if (r.op < VS_OP_SHUTDOWN || r.op > VS_OP_CREDIT_REQUEST) {
-				other++;
-			}
-		}
+		while ((r = vs_recv(n < i ? HOSTILE_QUIET / 100 : 0)).op)
+			n = conn_answer(&a, &r);
 	}
-	while (resp + rst + other < 300 && (r = vs_recv(HOSTILE_WAIT)).op) {
-		if (r.op == VS_OP_RESPONSE && r.dst_port - 7000 < 300) {
-			resp++;
-			open_port[r.dst_port - 7000] = 1;
-		} else if (r.op == VS_OP_RST) {
-			rst++;
-		} else if (r.op < VS_OP_SHUTDOWN || r.op > VS_OP_CREDIT_REQUEST) {
-			other++;
-		}
-	}
-	hostile_check(resp + rst == 300 && !other,
-		      "300 connects: %u responses, %u resets, %u unexpected packets", resp, rst,
-		      other);
-	hostile_check(resp <= 256, "%u connections accepted, over petrel's 256", resp);
+	while (n < 300 && (r = vs_recv(HOSTILE_WAIT)).op)
+		n = conn_answer(&a, &r);
+	hostile_check(a.resp + a.rst == 300 && !a.other,
+		      "300 connects: %u responses, %u resets, %u unexpected packets", a.resp, a.rst,
+		      a.other);
+	hostile_check(a.resp <= 256, "%u connections accepted, over petrel's 256", a.resp);
 	for (unsigned int i = 0; i < 300; i++) {
-		if (!open_port[i])
+		if (!a.open[i])
 			continue;
 		h = vs_hdr(2, 0, 1, VS_OP_RST);
 		h.src_port = 7000 + i;
