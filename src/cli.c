@@ -13,6 +13,7 @@ static const char help_text[] =
     "usage: petrel run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
     "                  [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]] [--console virtio]\n"
     "                  [--vsock cid=N,uds=PATH] [--balloon] [--api PATH] [--no-rng]\n"
+    "                  [--no-seccomp]\n"
     "       petrel check\n"
     "       petrel --help | --version\n"
     "\n"
@@ -30,6 +31,7 @@ static const char help_text[] =
     "  --balloon       virtio-balloon (target set through --api)\n"
     "  --api PATH      control socket (unix stream, one command per line)\n"
     "  --no-rng        no virtio-rng (present by default)\n"
+    "  --no-seccomp    no seccomp syscall filters (for debugging)\n"
     "check    report what this host's KVM offers and whether it is hardware-assisted\n"
     "\n"
     "exit status: 0 guest powered off or rebooted; 1 error; 2 usage error;\n"
@@ -56,6 +58,7 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 		{ "balloon", no_argument, NULL, 'b' },
 		{ "api", required_argument, NULL, 'a' },
 		{ "no-rng", no_argument, NULL, 'R' },
+		{ "no-seccomp", no_argument, NULL, 'S' },
 		{ 0 },
 	};
 	int opt;
@@ -129,6 +132,9 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 			break;
 		case 'R':
 			cfg->no_rng = true;
+			break;
+		case 'S':
+			cfg->no_seccomp = true;
 			break;
 		case ':':
 			log_msg("%s: needs a value", argv[optind - 1]);

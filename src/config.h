@@ -49,6 +49,7 @@ struct vm_config {
 	bool virtio_console; /* --console virtio: hvc0 instead of the UART */
 	bool no_rng;	     /* --no-rng: no entropy device */
 	bool balloon;
+	bool no_seccomp; /* --no-seccomp: no syscall filters (debugging) */
 	const char *api; /* control socket path, NULL: none */
 };
 
