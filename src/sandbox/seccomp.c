@@ -38,32 +38,36 @@ struct sandbox_rule {
 	struct scmp_arg_cmp arg;
 };
 
+/* clang-format off */
 #define ANY(name) { .nr = SCMP_SYS(name) }
-#define ARG_EQ(name, i, v)                                                                         \
-	{ .nr = SCMP_SYS(name),                                                                     \
-	  .checked = true,                                                                         \
+#define ARG_EQ(name, i, v) \
+	{ .nr = SCMP_SYS(name), .checked = true, \
 	  .arg = { .arg = (i), .op = SCMP_CMP_EQ, .datum_a = (v) } }
 /* The bits of `mask` in argument i are `v`. */
-#define ARG_MASKED(name, i, mask, v)                                                               \
-	{ .nr = SCMP_SYS(name),                                                                     \
-	  .checked = true,                                                                         \
+#define ARG_MASKED(name, i, mask, v) \
+	{ .nr = SCMP_SYS(name), .checked = true, \
 	  .arg = { .arg = (i), .op = SCMP_CMP_MASKED_EQ, .datum_a = (mask), .datum_b = (v) } }
+/* clang-format on */
 /* The kernel reads an ioctl request as 32 bits: compare those. */
 #define IOCTL(req) ARG_MASKED(ioctl, 1, 0xffffffffULL, (req))
 
 /* Every role: locks, the C library's own needs, a crash. */
 static const struct sandbox_rule common_rules[] = {
-	ANY(futex),    /* pthread mutexes and condition variables (log, devices, blk pool) */
-	ANY(write),    /* log_msg to stderr; eventfd signals (irqfd, evloop_wake, blk done_fd) */
+	ANY(futex), /* pthread mutexes and condition variables (log, devices, blk pool) */
+	ANY(write), /* log_msg to stderr; eventfd signals (irqfd, evloop_wake, blk done_fd) */
 	/* madvise(MADV_DONTNEED) only: glibc frees a finished thread's
 	 * stack and trims malloc heaps with it; balloon_release. */
 	ARG_EQ(madvise, 2, MADV_DONTNEED),
-	ANY(exit),     /* a thread returning from its start function */
+	ANY(exit),	     /* a thread returning from its start function */
 	ANY(rt_sigprocmask), /* glibc blocks signals around thread exit and pthread_kill */
 	ANY(rt_sigreturn),   /* return from a signal handler (vCPU kick, crash handler) */
 	ANY(getpid),	     /* pthread_kill / raise (tgkill needs the pid) */
+	ANY(gettid),	     /* pthread_kill of the calling thread (vm_stop on a vCPU) */
 	ANY(tgkill),	     /* vcpu_kick; raise() in console_crash_handler */
-	IOCTL(TCSETS),	     /* console_crash_handler, console_destroy: restore the terminal */
+	/* console_crash_handler, console_destroy: tcsetattr restores the
+	 * terminal (glibc reads it back with TCGETS before and after). */
+	IOCTL(TCSETS),
+	IOCTL(TCGETS),
 };
 
 /* malloc and free: glibc's arenas grow with brk (main arena) or mmap,
@@ -79,18 +83,17 @@ static const struct sandbox_rule malloc_rules[] = {
 /* What a virtio device backend does when the guest drives it: on the
  * event loop (doorbells, backend fds) and on vCPUs (see above). */
 static const struct sandbox_rule device_rules[] = {
-	ANY(read),	   /* eventfds (doorbells, vsock wake); console input */
-	ANY(readv),	   /* net_rx: frames from the tap */
-	ANY(writev),	   /* net_tx: frames to the tap */
-	ANY(close),	   /* vsock_conn_close; vsock_uds_accept refusing one */
-	ANY(epoll_ctl),	   /* evloop_mod/del (console, net); vsock connections */
-	ANY(epoll_wait),   /* vsock_poll drains its inner epoll */
-	ANY(recvfrom),	   /* vsock_uds: recv() of the CONNECT line */
-	ANY(sendto),	   /* vsock_uds_accepted: send() of the OK line */
-	ANY(recvmsg),	   /* vsock_uds_recv: host -> guest stream */
-	ANY(sendmsg),	   /* vsock_uds_send / flush: guest -> host stream */
-	ANY(shutdown),	   /* vsock: guest shut down its sending side */
-	ANY(connect),	   /* vsock_uds_connect: guest connects to a host port */
+	ANY(read),	     /* eventfds (doorbells, vsock wake); console input */
+	ANY(readv),	     /* net_rx: frames from the tap */
+	ANY(writev),	     /* net_tx: frames to the tap */
+	ANY(close),	     /* vsock_conn_close; vsock_uds_accept refusing one */
+	ANY(epoll_ctl),	     /* evloop_mod/del (console, net); vsock connections */
+	ANY(recvfrom),	     /* vsock_uds: recv() of the CONNECT line */
+	ANY(sendto),	     /* vsock_uds_accepted: send() of the OK line */
+	ANY(recvmsg),	     /* vsock_uds_recv: host -> guest stream */
+	ANY(sendmsg),	     /* vsock_uds_send / flush: guest -> host stream */
+	ANY(shutdown),	     /* vsock: guest shut down its sending side */
+	ANY(connect),	     /* vsock_uds_connect: guest connects to a host port */
 	ANY(io_uring_enter), /* blk_io_ring_flush / drain: the disk's ring */
 	ANY(sched_yield),    /* blk_io_ring_drain waiting out the kernel */
 	ANY(clock_gettime),  /* vDSO fallback: boot timer, hypercall TIME */
@@ -118,10 +121,10 @@ static const struct sandbox_rule vcpu_rules[] = {
 };
 
 static const struct sandbox_rule vmm_rules[] = {
-	ANY(epoll_wait),     /* evloop_run; api_on_event */
-	ANY(accept4),	     /* api_accept; vsock_uds_accept: host connects in */
-	ANY(unlink),	     /* api_destroy, vsock_uds_unlisten: remove our socket files */
-	ANY(exit_group),     /* main returns */
+	ANY(epoll_wait), /* evloop_run; api_on_event, vsock_poll drain their inner epolls */
+	ANY(accept4),	 /* api_accept; vsock_uds_accept (from vsock_poll): host connects in */
+	ANY(unlink),	 /* api_destroy, vsock_uds_unlisten: remove our socket files */
+	ANY(exit_group), /* main returns */
 };
 
 static const struct sandbox_rule blk_io_rules[] = {
@@ -136,11 +139,32 @@ static const struct sandbox_rule blk_io_rules[] = {
 };
 
 #ifdef PETREL_SANITIZE
-/* Sanitizer builds only (ASan/UBSan/LSan runtimes): reports, shadow
- * memory, and LeakSanitizer's check at exit, which stops the threads
- * from a helper it clones and reads /proc/self. */
+/* Sanitizer builds only: what the ASan/UBSan/LSan runtimes do on any
+ * thread. Found with the filters' default action set to log, over the
+ * guest suite and a deliberate heap overflow on a vCPU. */
 static const struct sandbox_rule sanitizer_rules[] = {
-	ANY(gettid),
+	ANY(madvise), /* allocator: MADV_DONTDUMP, MADV_NOHUGEPAGE on its regions */
+	ARG_MASKED(mmap, 2, PROT_EXEC, 0), /* allocator, in every thread */
+	ANY(munmap),			   /* allocator */
+	ANY(sigaltstack),		   /* per-thread alternate stack for its SEGV handler */
+	ANY(rt_sigaction),		   /* LSan's helper sets up its handlers */
+	/* A report: symbolizing reads /proc/self/maps and the binaries. */
+	ANY(open),
+	ANY(openat),
+	ANY(newfstatat),
+	ANY(readlink),
+	ANY(fcntl),
+	ANY(pipe2),
+	ANY(lseek),
+	/* LeakSanitizer's check at exit: a helper thread (clone) ptraces
+	 * every thread, lists /proc/self/task, and is waited for. */
+	ANY(clone),
+	ANY(ptrace),
+	ANY(prctl),
+	ANY(getppid),
+	ANY(getdents),
+	ANY(wait4),
+	ANY(exit_group),
 };
 #endif
 
@@ -149,7 +173,10 @@ struct sandbox_list {
 	size_t n;
 };
 
-#define LIST(a) { a, ARRAY_SIZE(a) }
+#define LIST(a)                                                                                    \
+	{                                                                                          \
+		a, ARRAY_SIZE(a)                                                                   \
+	}
 
 /* Which lists make up each role. */
 static const struct sandbox_list role_lists[SANDBOX_NROLES][4] = {
