@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <linux/kvm.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -143,6 +144,32 @@ static bool call_pwritev(void)
 	return pwritev(-1, NULL, 0, 0) < 0 && errno == EBADF;
 }
 
+/* A block worker's discard and write zeroes on a file (blk_io_discard,
+ * blk_io_zero): the two fallocate modes it uses go through. */
+static int disk_fd = -1;
+
+static bool open_disk(void)
+{
+	char path[] = "/tmp/petrel-test-seccomp.XXXXXX";
+
+	disk_fd = mkstemp(path);
+	if (disk_fd < 0)
+		return false;
+	unlink(path);
+	return ftruncate(disk_fd, 1 << 20) == 0;
+}
+
+static bool call_fallocate_modes(void)
+{
+	int punch = fallocate(disk_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096);
+	int zero = fallocate(disk_fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 4096, 4096);
+
+	/* Only the filter is under test: a file system without either
+	 * mode says EOPNOTSUPP. */
+	return (punch == 0 || errno == EOPNOTSUPP) && (zero == 0 || errno == EOPNOTSUPP) &&
+	       fdatasync(disk_fd) == 0;
+}
+
 static bool call_fallocate_collapse(void)
 {
 	fallocate(-1, 0x08 /* FALLOC_FL_COLLAPSE_RANGE */, 0, 4096);
@@ -188,6 +215,7 @@ static void seccomp_kills(void)
 	CHECK(exited_ok(run_filtered(SANDBOX_BLK_IO, NULL, call_pwritev)));
 	CHECK(killed_by_sigsys(run_filtered(SANDBOX_VCPU, NULL, call_pwritev)));
 	CHECK(killed_by_sigsys(run_filtered(SANDBOX_BLK_IO, NULL, call_fallocate_collapse)));
+	CHECK(exited_ok(run_filtered(SANDBOX_BLK_IO, open_disk, call_fallocate_modes)));
 }
 
 int main(void)
