@@ -51,6 +51,7 @@ struct vm_config {
 	bool balloon;
 	bool no_seccomp; /* --no-seccomp: no syscall filters (debugging) */
 	const char *api; /* control socket path, NULL: none */
+	bool stealth;	 /* --stealth: hide what names the hypervisor (cpuid.h, acpi.h) */
 };
 
 #endif

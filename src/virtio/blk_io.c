@@ -548,10 +548,15 @@ int blk_io_open(struct blk_io *io, const char *path, bool read_only)
 	*io = (struct blk_io){ .path = path, .fd = -1, .done_fd = -1, .read_only = read_only };
 	io->work_tail = &io->work;
 	io->fin_tail = &io->fin;
-	io->fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/* O_NONBLOCK only while probing: opening a FIFO read-only would wait
+	 * for a writer, and the probe refuses it. Cleared after, as io_uring
+	 * fails an O_NONBLOCK file's reads with EAGAIN instead of waiting. */
+	io->fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
 	if (io->fd < 0)
 		return -errno;
 	err = blk_io_probe(io);
+	if (!err && fcntl(io->fd, F_SETFL, fcntl(io->fd, F_GETFL) & ~O_NONBLOCK))
+		err = -errno;
 	if (err)
 		goto err_fd;
 	io->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

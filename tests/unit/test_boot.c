@@ -77,6 +77,7 @@ static uint8_t *bz_make(void)
 	le_put(img + BP_CMDLINE_SIZE, 2047, 4);
 	le_put(img + BP_PREF_ADDRESS, BZ_LOAD, 8);
 	le_put(img + BP_INIT_SIZE, BZ_INIT_SIZE, 4);
+	le_put(img + BP_SETUP_DATA, 0x5000, 8); /* the loader's to write: cleared */
 	for (size_t i = 0; i < BZ_PAYLOAD; i++)
 		img[BZ_SETUP_SIZE + i] = (uint8_t)(i * 13 + 5);
 	return img;
@@ -174,6 +175,7 @@ static void bz_good_image_loads(void)
 	CHECK(le_get(zp + BP_RAMDISK_IMAGE, 4) == 0);
 	CHECK(le_get(zp + BP_RAMDISK_SIZE, 4) == 0);
 	CHECK(le_get(zp + BP_ACPI_RSDP_ADDR, 8) == LAYOUT_ACPI);
+	CHECK(le_get(zp + BP_SETUP_DATA, 8) == 0);
 	CHECK(zp_e820_ok(&gm));
 	CHECK(gget(&gm, LAYOUT_ZERO_PAGE + BP_E820_TABLE, 8) == 0);
 	CHECK(gget(&gm, LAYOUT_ZERO_PAGE + BP_E820_TABLE + 8, 8) == LAYOUT_EBDA);
@@ -747,6 +749,25 @@ static void pvh_entry_outside_ram(void)
 	free(elf8.p);
 }
 
+/* In RAM, but not code the file brings: RAM after the image, the
+ * segment's zero-filled tail, one byte past its file bytes. */
+static void pvh_entry_outside_segments(void)
+{
+	struct elf elf = elf_make(4);
+
+	le_put(elf.xen + 16, ELF_PADDR + ELF_MEMSZ + 0x1000, 4);
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	le_put(elf.xen + 16, ELF_PADDR + ELF_FILESZ, 4);
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	le_put(elf.xen + 16, ELF_PADDR - 1, 4);
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	le_put(elf.xen + 16, ELF_PADDR + ELF_FILESZ - 1, 4);
+	CHECK(elf_try(&elf) == 0);
+	le_put(elf.xen + 16, ELF_PADDR, 4);
+	CHECK(elf_try(&elf) == 0);
+	free(elf.p);
+}
+
 static void pvh_cmdline_and_initrd_limits(void)
 {
 	struct elf elf = elf_make(4);
@@ -853,6 +874,7 @@ int main(void)
 	RUN(pvh_no_note);
 	RUN(pvh_note_bad_sizes);
 	RUN(pvh_entry_outside_ram);
+	RUN(pvh_entry_outside_segments);
 	RUN(pvh_cmdline_and_initrd_limits);
 	RUN(boot_place_high_cases);
 	RUN(boot_cmdline_defaults);

@@ -71,6 +71,33 @@ static void size_parse_rejects(void)
 	CHECK(size_parse(NULL, &(uint64_t){ 0 }) == -EINVAL);
 }
 
+static void size_format_units(void)
+{
+	static const struct {
+		uint64_t v;
+		const char *s;
+	} want[] = {
+		{ 0, "0" },
+		{ 1, "1" },
+		{ 1024, "1K" },
+		{ 15ULL << 20, "15M" },
+		{ 16777217, "16777217" },
+		{ 1ULL << 40, "1T" },
+		{ 1ULL << 50, "1024T" },
+		{ 1536, "1536" },
+		{ 3ULL << 29, "1536M" },
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(want); i++) {
+		char buf[32];
+		uint64_t back;
+
+		size_format(want[i].v, buf, sizeof(buf));
+		CHECK(!strcmp(buf, want[i].s));
+		CHECK(size_parse(buf, &back) == 0 && back == want[i].v);
+	}
+}
+
 static void uint_parse_bounds(void)
 {
 	unsigned int v = 7;
@@ -173,6 +200,21 @@ static void cli_run_errors(void)
 	CHECK(parse(&cfg, "run", "--kernel", "k", "--mem", "junk", NULL) == CLI_USAGE_ERROR);
 	CHECK(parse(&cfg, "run", "--kernel", "k", "--mem", "1.5G", NULL) == CLI_USAGE_ERROR);
 	CHECK(parse(&cfg, "run", "--kernel", "k", "extra", NULL) == CLI_USAGE_ERROR);
+	/* an option where a value belongs, a value where none belongs */
+	CHECK(parse(&cfg, "run", "--kernel", "--mem", "16M", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--cmdline", "--mem=1G", NULL) ==
+	      CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--balloon=1", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--no-rng=", NULL) == CLI_USAGE_ERROR);
+	/* options that name one thing, twice */
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--kernel", "k", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--mem", "1G", "--mem=2G", NULL) ==
+	      CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--balloon", "--balloon", NULL) ==
+	      CLI_USAGE_ERROR);
+	/* what only looks like an option is a value */
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--cmdline", "-- single", NULL) == CLI_RUN);
+	CHECK(parse(&cfg, "run", "--kernel", "--memory", NULL) == CLI_RUN);
 	/* a good parse still works after all those errors */
 	CHECK(parse(&cfg, "run", "--kernel", "k", "--cpus", "2", NULL) == CLI_RUN && cfg.cpus == 2);
 }
@@ -198,6 +240,17 @@ static void cli_run_devices(void)
 	CHECK(!cfg.no_seccomp);
 }
 
+static void cli_run_stealth(void)
+{
+	struct vm_config cfg;
+
+	REQUIRE(parse(&cfg, "run", "--kernel", "k", NULL) == CLI_RUN);
+	CHECK(!cfg.stealth);
+	REQUIRE(parse(&cfg, "run", "--stealth", "--kernel", "k", NULL) == CLI_RUN);
+	CHECK(cfg.stealth);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--stealth=1", NULL) == CLI_USAGE_ERROR);
+}
+
 static void cli_run_device_errors(void)
 {
 	static const char *const bad[][2] = {
@@ -209,6 +262,7 @@ static void cli_run_device_errors(void)
 		{ "--net", "tap=averyveryverylongname" },
 		{ "--net", "tap=t,mac=01:00:00:00:00:01" }, /* multicast */
 		{ "--net", "tap=t,mac=02:00:00:00:00" },
+		{ "--net", "tap=t,mac=00:00:00:00:00:00" },
 		{ "--net", "tap=t,mac=02:00:00:00:00:01:02" },
 		{ "--net", "tap=t,mac=zz:00:00:00:00:01" },
 		{ "--net", "tap=t,speed=10" },
@@ -286,12 +340,14 @@ int main(void)
 {
 	RUN(size_parse_accepts);
 	RUN(size_parse_rejects);
+	RUN(size_format_units);
 	RUN(uint_parse_bounds);
 	RUN(cli_run_all_flags);
 	RUN(cli_run_equals_form);
 	RUN(cli_run_defaults);
 	RUN(cli_run_errors);
 	RUN(cli_run_devices);
+	RUN(cli_run_stealth);
 	cli_run_device_errors();
 	RUN(cli_commands);
 	RUN(cli_reparse_after_short_option_cluster);

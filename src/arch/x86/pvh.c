@@ -57,6 +57,23 @@ static int pvh_find_note(const uint8_t *p, uint64_t len, uint64_t *entry)
 	return -ENOENT;
 }
 
+/* Is `entry` one of the bytes a PT_LOAD segment brings from the file?
+ * Anything else (RAM left zero, a segment's zero-filled tail) would start
+ * the vCPU on zeros, which it executes as "add %al, (%eax)" through all of
+ * RAM, for minutes under an emulated CPU, instead of failing here. The
+ * program headers were checked by pass 1 of pvh_load. */
+static bool pvh_entry_loaded(const uint8_t *img, const Elf64_Ehdr *eh, uint64_t entry)
+{
+	for (unsigned int i = 0; i < eh->e_phnum; i++) {
+		Elf64_Phdr ph;
+
+		memcpy(&ph, img + eh->e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type == PT_LOAD && entry >= ph.p_paddr && entry - ph.p_paddr < ph.p_filesz)
+			return true;
+	}
+	return false;
+}
+
 static int pvh_start_info(const struct gm *gm, const struct boot_input *in, gpa_t initrd_at)
 {
 	struct e820_entry e820[LAYOUT_PVH_MEMMAP_MAX];
@@ -157,6 +174,11 @@ int pvh_load(const struct gm *gm, const struct boot_input *in, struct boot_entry
 	}
 	if (entry >= (1ULL << 32) || !gm_ptr(gm, entry, 1)) {
 		log_msg("kernel '%s': PVH entry %#llx is not in guest RAM below 4 GiB", name,
+			(unsigned long long)entry);
+		return -ENOEXEC;
+	}
+	if (!pvh_entry_loaded(img, &eh, entry)) {
+		log_msg("kernel '%s': PVH entry %#llx is not in any loaded segment's code", name,
 			(unsigned long long)entry);
 		return -ENOEXEC;
 	}
