@@ -72,7 +72,9 @@ static const struct sandbox_rule common_rules[] = {
 
 /* malloc and free: glibc's arenas grow with brk (main arena) or mmap,
  * and mprotect (thread arenas); large blocks are mmapped. Never
- * executable memory. */
+ * executable memory. Every role: devices allocate (vsock buffers, api
+ * clients), and log_msg builds a line longer than 512 bytes (a long disk
+ * path in blk_io_report) with vasprintf. */
 static const struct sandbox_rule malloc_rules[] = {
 	ANY(brk),
 	ARG_MASKED(mmap, 2, PROT_EXEC, 0),
@@ -184,7 +186,7 @@ static const struct sandbox_list role_lists[SANDBOX_NROLES][4] = {
 			  LIST(vmm_rules) },
 	[SANDBOX_VCPU] = { LIST(common_rules), LIST(malloc_rules), LIST(device_rules),
 			   LIST(vcpu_rules) },
-	[SANDBOX_BLK_IO] = { LIST(common_rules), LIST(blk_io_rules) },
+	[SANDBOX_BLK_IO] = { LIST(common_rules), LIST(malloc_rules), LIST(blk_io_rules) },
 };
 
 static const char *const role_name[SANDBOX_NROLES] = {
