@@ -175,10 +175,9 @@ struct sandbox_list {
 	size_t n;
 };
 
-#define LIST(a)                                                                                    \
-	{                                                                                          \
-		a, ARRAY_SIZE(a)                                                                   \
-	}
+/* clang-format off */
+#define LIST(a) { (a), ARRAY_SIZE(a) }
+/* clang-format on */
 
 /* Which lists make up each role. */
 static const struct sandbox_list role_lists[SANDBOX_NROLES][4] = {
