@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,7 +14,9 @@ static const char help_text[] =
     "usage: petrel run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
     "                  [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]] [--console virtio]\n"
     "                  [--vsock cid=N,uds=PATH] [--balloon] [--api PATH] [--no-rng]\n"
-    "                  [--stealth] [--no-seccomp]\n"
+    "                  [--stealth]\n"
+    "                  [--jail DIR --uid N --gid N] [--no-seccomp]\n"
+    "       petrel jail --jail DIR --uid N --gid N [--mem SIZE] [--cpus N] [--] PROG [ARG...]\n"
     "       petrel check\n"
     "       petrel --help | --version\n"
     "\n"
@@ -33,7 +36,10 @@ static const char help_text[] =
     "  --no-rng        no virtio-rng (present by default)\n"
     "  --stealth       hide the CPUID hypervisor bit and leaves, petrel's ACPI names\n"
     "                  and hypercall port (README: CPUID and MSRs)\n"
+    "  --jail DIR      run in a jail rooted at DIR (needs root): new namespaces,\n"
+    "                  uid/gid N (not 0), no capabilities, cgroup limits (README: Jail)\n"
     "  --no-seccomp    no seccomp syscall filters (for debugging)\n"
+    "jail     run PROG in the jail `run --jail` builds (PROG's path is inside DIR)\n"
     "check    report what this host's KVM offers and whether it is hardware-assisted\n"
     "\n"
     "exit status: 0 guest powered off or rebooted; 1 error; 2 usage error;\n"
@@ -63,6 +69,9 @@ enum cli_opt {
 	OPT_API,
 	OPT_NO_RNG,
 	OPT_STEALTH,
+	OPT_JAIL,
+	OPT_UID,
+	OPT_GID,
 	OPT_NO_SECCOMP,
 	OPT_END
 };
@@ -81,6 +90,9 @@ static const struct option cli_opts[] = {
 	{ "api", required_argument, NULL, OPT_API },
 	{ "no-rng", no_argument, NULL, OPT_NO_RNG },
 	{ "stealth", no_argument, NULL, OPT_STEALTH },
+	{ "jail", required_argument, NULL, OPT_JAIL },
+	{ "uid", required_argument, NULL, OPT_UID },
+	{ "gid", required_argument, NULL, OPT_GID },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ 0 },
 };
@@ -109,9 +121,38 @@ static bool cli_is_option(const char *s)
 	return false;
 }
 
+/* --jail, --uid, --gid: all three or none. */
+static int cli_check_jail(const struct vm_config *cfg, bool uid_set, bool gid_set)
+{
+	if (!cfg->jail.dir && (uid_set || gid_set)) {
+		log_msg("--uid and --gid need --jail DIR (see petrel --help)");
+		return -1;
+	}
+	if (cfg->jail.dir && (!uid_set || !gid_set)) {
+		log_msg("--jail '%s': needs --uid N and --gid N", cfg->jail.dir);
+		return -1;
+	}
+	/* After pivot_root the working directory is the jail's /. */
+	if (cfg->jail.dir && cfg->vsock.cid && cfg->vsock.uds[0] != '/') {
+		log_msg("--vsock uds '%s': must be an absolute path with --jail", cfg->vsock.uds);
+		return -1;
+	}
+	return 0;
+}
+
+static int cli_parse_id(const char *opt, const char *arg, unsigned int *id)
+{
+	/* (uid_t)-1 means "unchanged" to setresuid. */
+	if (uint_parse(arg, 0, UINT32_MAX - 1, id) == 0)
+		return 0;
+	log_msg("%s '%s': not a numeric id", opt, arg);
+	return -1;
+}
+
 static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 {
 	bool seen[OPT_END - OPT_FIRST] = { false };
+	bool jail_cmd = !strcmp(argv[0], "jail"), uid_set = false, gid_set = false;
 	int opt;
 
 	*cfg = (struct vm_config){
@@ -120,7 +161,13 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 	};
 	opterr = 0;
 	optind = 0; /* glibc: 0 fully resets getopt, also mid-way through a cluster */
-	while ((opt = getopt_long(argc, argv, ":", cli_opts, NULL)) != -1) {
+	/* "+": `petrel jail` stops at PROG, whose own options are not ours. */
+	while ((opt = getopt_long(argc, argv, jail_cmd ? "+:" : ":", cli_opts, NULL)) != -1) {
+		if (jail_cmd && opt >= OPT_FIRST && opt != OPT_MEM && opt != OPT_CPUS &&
+		    opt != OPT_JAIL && opt != OPT_UID && opt != OPT_GID) {
+			log_msg("jail: --%s is an option of run, not of jail", cli_opt_name(opt));
+			return CLI_USAGE_ERROR;
+		}
 		if (opt >= OPT_FIRST && optarg && cli_is_option(optarg)) {
 			log_msg("--%s: needs a value (got the option '%s')", cli_opt_name(opt),
 				optarg);
@@ -201,6 +248,19 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 		case OPT_STEALTH:
 			cfg->stealth = true;
 			break;
+		case OPT_JAIL:
+			cfg->jail.dir = optarg;
+			break;
+		case OPT_UID:
+			if (cli_parse_id("--uid", optarg, &cfg->jail.uid))
+				return CLI_USAGE_ERROR;
+			uid_set = true;
+			break;
+		case OPT_GID:
+			if (cli_parse_id("--gid", optarg, &cfg->jail.gid))
+				return CLI_USAGE_ERROR;
+			gid_set = true;
+			break;
 		case OPT_NO_SECCOMP:
 			cfg->no_seccomp = true;
 			break;
@@ -211,12 +271,28 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 			if (optopt >= OPT_FIRST)
 				log_msg("--%s: takes no value", cli_opt_name(optopt));
 			else if (optopt)
-				log_msg("run: unknown option '-%c' (see petrel --help)", optopt);
+				log_msg("%s: unknown option '-%c' (see petrel --help)", argv[0],
+					optopt);
 			else
-				log_msg("run: unknown option '%s' (see petrel --help)",
+				log_msg("%s: unknown option '%s' (see petrel --help)", argv[0],
 					argv[optind - 1]);
 			return CLI_USAGE_ERROR;
 		}
+	}
+	if (cli_check_jail(cfg, uid_set, gid_set))
+		return CLI_USAGE_ERROR;
+	if (jail_cmd) {
+		if (!cfg->jail.dir) {
+			log_msg(
+			    "jail: --jail DIR --uid N --gid N are required (see petrel --help)");
+			return CLI_USAGE_ERROR;
+		}
+		if (optind == argc) {
+			log_msg("jail: no program given (see petrel --help)");
+			return CLI_USAGE_ERROR;
+		}
+		cfg->jail.argv = argv + optind;
+		return CLI_JAIL;
 	}
 	if (optind < argc) {
 		log_msg("run: unexpected argument '%s' (see petrel --help)", argv[optind]);
@@ -239,7 +315,7 @@ enum cli_command cli_parse(int argc, char **argv, struct vm_config *cfg)
 		return CLI_HELP;
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
 		return CLI_VERSION;
-	if (!strcmp(argv[1], "run"))
+	if (!strcmp(argv[1], "run") || !strcmp(argv[1], "jail"))
 		return cli_parse_run(argc - 1, argv + 1, cfg);
 	if (!strcmp(argv[1], "check")) {
 		if (argc > 2) {

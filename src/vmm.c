@@ -253,9 +253,11 @@ err:
 	return err;
 }
 
-/* The seccomp filters go on in order: the block workers' (already
- * running), each vCPU's as its thread starts, then this thread's, last,
- * because a thread inherits the filter of the thread that creates it. */
+/* The first threads start here, not in vm_create: a jail entered between
+ * the two (src/sandbox/jail.h) then covers every thread. The seccomp
+ * filters go on in order: the block workers', each vCPU's as its thread
+ * starts, then this thread's, last, because a thread inherits the filter
+ * of the thread that creates it. */
 int vm_run(struct vm *vm)
 {
 	struct sandbox_filter filter[SANDBOX_NROLES];
@@ -267,10 +269,10 @@ int vm_run(struct vm *vm)
 		err = sandbox_build(&filter[built], (enum sandbox_role)built,
 				    !vm->cfg->no_seccomp &&
 					(built != SANDBOX_BLK_IO || vm->cfg->ndisks > 0));
-	if (err) {
+	if (err)
 		built--;
-		vm_stop(vm, VM_STATUS_ERROR, NULL);
-	}
+	if (!err)
+		err = virtio_devices_start(vm);
 	if (!err)
 		err = virtio_devices_sandbox(vm, &filter[SANDBOX_BLK_IO]);
 	if (!err)

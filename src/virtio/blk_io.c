@@ -166,6 +166,9 @@ static void *blk_io_worker(void *arg)
 	struct blk_io *io = arg;
 	bool filtered = false;
 
+	/* By itself (prctl): naming another thread goes through /proc, which a
+	 * jail does not have. */
+	pthread_setname_np(pthread_self(), "petrel-blk");
 	pthread_mutex_lock(&io->mu);
 	for (;;) {
 		struct blk_io_req *r;
@@ -239,7 +242,7 @@ static void blk_io_stop(struct blk_io *io)
 	io->nworkers = 0;
 }
 
-static int blk_io_start(struct blk_io *io)
+int blk_io_start(struct blk_io *io)
 {
 	sigset_t all, old;
 	int err = 0;
@@ -252,8 +255,7 @@ static int blk_io_start(struct blk_io *io)
 		err = -pthread_create(&io->worker[io->nworkers], NULL, blk_io_worker, io);
 		if (err)
 			break;
-		/* Named from here, so a worker itself never touches /proc. */
-		pthread_setname_np(io->worker[io->nworkers++], "petrel-blk");
+		io->nworkers++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err)
@@ -567,9 +569,6 @@ int blk_io_open(struct blk_io *io, const char *path, bool read_only)
 	pthread_mutex_init(&io->mu, NULL);
 	pthread_cond_init(&io->work_cv, NULL);
 	pthread_cond_init(&io->idle_cv, NULL);
-	err = blk_io_start(io);
-	if (err)
-		goto err_sync;
 	if (blk_io_want_ring()) {
 		static bool told;
 
@@ -583,11 +582,6 @@ int blk_io_open(struct blk_io *io, const char *path, bool read_only)
 	}
 	return 0;
 
-err_sync:
-	pthread_cond_destroy(&io->idle_cv);
-	pthread_cond_destroy(&io->work_cv);
-	pthread_mutex_destroy(&io->mu);
-	close(io->done_fd);
 err_fd:
 	close(io->fd);
 	io->fd = io->done_fd = -1;

@@ -102,10 +102,16 @@ struct blk_io {
 };
 
 /* Open `path` (read-only or read-write), learn its size, block size and
- * whether it can punch holes / discard, start the workers (which take no
- * signals) and set up the ring (or log why not and do without). 0 or -errno: -EISDIR / -ENOTBLK for what is neither a
- * regular file nor a block device; nothing is left open. */
+ * whether it can punch holes / discard and set up the ring (or log why not
+ * and do without). Starts no thread (blk_io_start does): petrel enters its
+ * jail between the two, while it is single-threaded. 0 or -errno: -EISDIR /
+ * -ENOTBLK for what is neither a regular file nor a block device; nothing
+ * is left open. */
 int blk_io_open(struct blk_io *io, const char *path, bool read_only) MUST_CHECK;
+
+/* Start the workers (which take no signals). Once, after blk_io_open and
+ * before the first blk_io_submit. 0 or -errno (no worker left running). */
+int blk_io_start(struct blk_io *io) MUST_CHECK;
 
 /* Make every worker install `filter` (its seccomp filter, see
  * sandbox/seccomp.h) on itself, and wait until they have: call before the

@@ -131,6 +131,18 @@ int virtio_devices_create(struct vm *vm)
 	return err;
 }
 
+int virtio_devices_start(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nvirtio; i++) {
+		struct virtio_dev *dev = &vm->virtio[i]->dev;
+		int err = dev->ops->start ? dev->ops->start(dev) : 0;
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int virtio_devices_sandbox(struct vm *vm, const struct sandbox_filter *blk_io)
 {
 	for (unsigned int i = 0; i < vm->nvirtio; i++) {

@@ -19,6 +19,10 @@ struct virtio_dev;
  * one message naming the device. */
 int virtio_devices_create(struct vm *vm) MUST_CHECK;
 
+/* Start the devices' threads (virtio_ops.start), in slot order. 0 or
+ * -errno after one message. */
+int virtio_devices_start(struct vm *vm) MUST_CHECK;
+
 /* The first device of type `device_id` (VIRTIO_ID_*), or NULL. */
 struct virtio_dev *virtio_devices_find(struct vm *vm, uint32_t device_id);
 

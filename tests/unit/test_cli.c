@@ -320,6 +320,67 @@ static void cli_commands(void)
 	CHECK(parse(&cfg, NULL) == CLI_USAGE_ERROR); /* no command at all */
 }
 
+static void cli_jail_options(void)
+{
+	struct vm_config cfg;
+
+	REQUIRE(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", "5", "--gid", "6",
+		      NULL) == CLI_RUN);
+	CHECK(cfg.jail.dir && strcmp(cfg.jail.dir, "/j") == 0);
+	CHECK(cfg.jail.uid == 5 && cfg.jail.gid == 6 && !cfg.jail.argv);
+	REQUIRE(parse(&cfg, "run", "--kernel", "k", NULL) == CLI_RUN);
+	CHECK(!cfg.jail.dir);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", "4294967294", "--gid",
+		    "1", NULL) == CLI_RUN);
+	CHECK(cfg.jail.uid == 4294967294U);
+	/* 0 parses (jail_fork refuses it, with its own message). */
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", "0", "--gid", "1",
+		    NULL) == CLI_RUN);
+
+	static const char *const bad_id[] = { "x", "-1", "4294967295", "1e3", "", " 5" };
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad_id); i++)
+		CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", bad_id[i],
+			    "--gid", "1", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", "5", NULL) ==
+	      CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--uid", "5", "--gid", "5", NULL) ==
+	      CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", "5", "--gid", "5",
+		    "--vsock", "cid=3,uds=v.sock", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", "5", "--gid", "5",
+		    "--vsock", "cid=3,uds=/run/v.sock", NULL) == CLI_RUN);
+}
+
+static void cli_jail_command(void)
+{
+	struct vm_config cfg;
+
+	REQUIRE(parse(&cfg, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "--", "prog", "-x",
+		      "arg", NULL) == CLI_JAIL);
+	CHECK(strcmp(cfg.jail.dir, "/j") == 0 && cfg.jail.uid == 1 && cfg.jail.gid == 2);
+	REQUIRE(cfg.jail.argv);
+	CHECK(strcmp(cfg.jail.argv[0], "prog") == 0 && strcmp(cfg.jail.argv[1], "-x") == 0 &&
+	      strcmp(cfg.jail.argv[2], "arg") == 0 && !cfg.jail.argv[3]);
+	/* Without "--", parsing stops at the program: its options are its own. */
+	REQUIRE(parse(&cfg, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "prog", "--kernel",
+		      "k", NULL) == CLI_JAIL);
+	CHECK(strcmp(cfg.jail.argv[0], "prog") == 0 && strcmp(cfg.jail.argv[1], "--kernel") == 0);
+	REQUIRE(parse(&cfg, "jail", "--mem", "64M", "--cpus", "2", "--jail", "/j", "--uid", "1",
+		      "--gid", "2", "--", "p", NULL) == CLI_JAIL);
+	CHECK(cfg.mem_size == 64ULL << 20 && cfg.cpus == 2);
+
+	CHECK(parse(&cfg, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", NULL) ==
+	      CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "--", NULL) ==
+	      CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "jail", "--uid", "1", "--gid", "2", "--", "p", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "--kernel", "k", "--",
+		    "p", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "--bogus", "p",
+		    NULL) == CLI_USAGE_ERROR);
+}
+
 /*
  * cli_parse must not depend on an earlier call (the fuzzer and these tests
  * call it many times). An unknown short-option cluster ("-xy") leaves
@@ -350,6 +411,8 @@ int main(void)
 	RUN(cli_run_stealth);
 	cli_run_device_errors();
 	RUN(cli_commands);
+	RUN(cli_jail_options);
+	RUN(cli_jail_command);
 	RUN(cli_reparse_after_short_option_cluster);
 	return harness_exit();
 }
