@@ -6,6 +6,7 @@
  * petrel still serves (COM1 answers, the VERSION hypercall is answered),
  * prints "HOSTILE PASS NAME" if nothing failed and exits with status 0 (the
  * verdict is the output, so the runner can name the failed check).
+ * hostile_report does the same without the exit.
  */
 #ifndef GUEST_HOSTILE_COMMON_H
 #define GUEST_HOSTILE_COMMON_H
@@ -40,7 +41,9 @@ static void expect(int ok, const char *what, uint64_t got)
 	hostile_fails++;
 }
 
-__attribute__((noreturn)) static void hostile_finish(void)
+/* Checks that petrel still serves and prints the verdict; how many checks
+ * failed. For a case that stops the VM its own way afterwards. */
+static unsigned int hostile_report(void)
 {
 	uint64_t major = 0, minor = 0, v = 0;
 	int64_t ret = hc_version(&major, &minor, &v);
@@ -55,6 +58,12 @@ __attribute__((noreturn)) static void hostile_finish(void)
 		       (unsigned long)hostile_failed[i].got);
 	if (!hostile_fails)
 		printf("\nHOSTILE PASS %s\n", hostile_name);
+	return hostile_fails;
+}
+
+__attribute__((noreturn)) static void hostile_finish(void)
+{
+	hostile_report();
 	guest_exit(0);
 }
 

@@ -42,6 +42,10 @@ int vcpu_start(struct vcpu *vcpu) MUST_CHECK;
 /* Make a running vCPU leave KVM_RUN soon. Safe from any thread. */
 void vcpu_kick(struct vcpu *vcpu);
 
+/* Once the VM is stopping: join the threads of vcpus[0..n), kicking
+ * those left every 100 ms (a thread may be blocked in a device's write). */
+void vcpu_join_all(struct vcpu *vcpus, unsigned int n);
+
 /* Join the thread (if started), unmap and close. */
 void vcpu_destroy(struct vcpu *vcpu);
 

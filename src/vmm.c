@@ -291,6 +291,7 @@ int vm_run(struct vm *vm)
 	if (err)
 		vm_stop(vm, VM_STATUS_ERROR, NULL);
 	evloop_run(&vm->ev, &vm->stopping);
+	vcpu_join_all(vm->vcpu, vm->ncpus);
 	for (unsigned int i = 0; i < vm->ncpus; i++)
 		vcpu_destroy(&vm->vcpu[i]);
 	while (built-- > 0)

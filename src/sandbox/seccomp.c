@@ -98,7 +98,7 @@ static const struct sandbox_rule device_rules[] = {
 	ANY(connect),	     /* vsock_uds_connect: guest connects to a host port */
 	ANY(io_uring_enter), /* blk_io_ring_flush / drain: the disk's ring */
 	ANY(sched_yield),    /* blk_io_ring_drain waiting out the kernel */
-	ANY(clock_gettime),  /* vDSO fallback: boot timer, hypercall TIME */
+	ANY(clock_gettime),  /* vDSO fallback: boot timer, hypercall TIME, vcpu_join_all */
 	/* vsock_uds_connect: a unix stream socket, nothing else. */
 	ARG_MASKED(socket, 0, 0xffffffffULL, AF_UNIX),
 	/* rng_notify: entropy for the guest. */
