@@ -15,7 +15,7 @@ static const char help_text[] =
     "                  [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]] [--console virtio]\n"
     "                  [--vsock cid=N,uds=PATH] [--balloon] [--api PATH] [--no-rng]\n"
     "                  [--stealth]\n"
-    "                  [--jail DIR --uid N --gid N]\n"
+    "                  [--jail DIR --uid N --gid N] [--no-seccomp]\n"
     "       petrel jail --jail DIR --uid N --gid N [--mem SIZE] [--cpus N] [--] PROG [ARG...]\n"
     "       petrel check\n"
     "       petrel --help | --version\n"
@@ -38,6 +38,7 @@ static const char help_text[] =
     "                  and hypercall port (README: CPUID and MSRs)\n"
     "  --jail DIR      run in a jail rooted at DIR (needs root): new namespaces,\n"
     "                  uid/gid N (not 0), no capabilities, cgroup limits (README: Jail)\n"
+    "  --no-seccomp    no seccomp syscall filters (for debugging)\n"
     "jail     run PROG in the jail `run --jail` builds (PROG's path is inside DIR)\n"
     "check    report what this host's KVM offers and whether it is hardware-assisted\n"
     "\n"
@@ -71,6 +72,7 @@ enum cli_opt {
 	OPT_JAIL,
 	OPT_UID,
 	OPT_GID,
+	OPT_NO_SECCOMP,
 	OPT_END
 };
 
@@ -91,6 +93,7 @@ static const struct option cli_opts[] = {
 	{ "jail", required_argument, NULL, OPT_JAIL },
 	{ "uid", required_argument, NULL, OPT_UID },
 	{ "gid", required_argument, NULL, OPT_GID },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ 0 },
 };
 
@@ -257,6 +260,9 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 			if (cli_parse_id("--gid", optarg, &cfg->jail.gid))
 				return CLI_USAGE_ERROR;
 			gid_set = true;
+			break;
+		case OPT_NO_SECCOMP:
+			cfg->no_seccomp = true;
 			break;
 		case ':':
 			log_msg("%s: needs a value", argv[optind - 1]);

@@ -56,6 +56,7 @@ struct vm_config {
 	bool virtio_console; /* --console virtio: hvc0 instead of the UART */
 	bool no_rng;	     /* --no-rng: no entropy device */
 	bool balloon;
+	bool no_seccomp; /* --no-seccomp: no syscall filters (debugging) */
 	const char *api; /* control socket path, NULL: none */
 	bool stealth;	 /* --stealth: hide what names the hypervisor (cpuid.h, acpi.h) */
 	struct jail_config jail;

@@ -12,6 +12,7 @@
 #include "arch/x86/assist.h"
 #include "arch/x86/diag.h"
 #include "arch/x86/machine.h"
+#include "sandbox/seccomp.h"
 #include "vmm.h"
 
 enum exit_outcome {
@@ -190,6 +191,15 @@ static void *vcpu_thread(void *arg)
 	snprintf(name, sizeof(name), "petrel-vcpu%u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
 	this_vcpu = vcpu;
+	if (vcpu->filter) {
+		int err = sandbox_install(vcpu->filter);
+
+		if (err) {
+			log_msg("vCPU %u: seccomp filter: %s", vcpu->id, strerror(-err));
+			vm_stop(vcpu->vm, VM_STATUS_ERROR, NULL);
+			return NULL;
+		}
+	}
 	while (!vm_stopping(vcpu->vm)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)

@@ -20,6 +20,7 @@
 #define VCPU_KICK_SIGNAL SIGUSR1
 
 struct vm;
+struct sandbox_filter;
 
 struct vcpu {
 	struct vm *vm;
@@ -28,6 +29,8 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	/* Installed by the thread before its first KVM_RUN; NULL: none. */
+	const struct sandbox_filter *filter;
 };
 
 /* Create vCPU `id` (KVM_CREATE_VCPU, map kvm_run). 0 or -errno. */

@@ -392,6 +392,13 @@ unsigned int virtio_blk_inflight(struct virtio_dev *dev)
 	return n;
 }
 
+int virtio_blk_sandbox(struct virtio_dev *dev, const struct sandbox_filter *filter)
+{
+	struct blk *b = dev->priv;
+
+	return blk_io_sandbox(&b->io, filter);
+}
+
 /* ---- ops table ---- */
 
 static void blk_destroy(struct virtio_dev *dev)

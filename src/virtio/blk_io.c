@@ -16,6 +16,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "sandbox/seccomp.h"
 #include "virtio/iov.h"
 
 static const char *const blk_io_op_name[] = {
@@ -163,6 +164,7 @@ static void blk_io_signal(struct blk_io *io)
 static void *blk_io_worker(void *arg)
 {
 	struct blk_io *io = arg;
+	bool filtered = false;
 
 	/* By itself (prctl): naming another thread goes through /proc, which a
 	 * jail does not have. */
@@ -172,10 +174,20 @@ static void *blk_io_worker(void *arg)
 		struct blk_io_req *r;
 		bool was_empty;
 
-		while (!io->stop && !io->work)
+		while (!io->stop && !io->work && (filtered || !io->filter))
 			pthread_cond_wait(&io->work_cv, &io->mu);
 		if (io->stop)
 			break;
+		if (!filtered && io->filter) {
+			int err = sandbox_install(io->filter);
+
+			filtered = true;
+			if (err && !io->filter_err)
+				io->filter_err = err;
+			io->nfiltered++;
+			pthread_cond_broadcast(&io->idle_cv);
+			continue;
+		}
 		r = io->work;
 		io->work = r->next;
 		if (!io->work)
@@ -202,6 +214,21 @@ static void *blk_io_worker(void *arg)
 	}
 	pthread_mutex_unlock(&io->mu);
 	return NULL;
+}
+
+int blk_io_sandbox(struct blk_io *io, const struct sandbox_filter *filter)
+{
+	int err;
+
+	pthread_mutex_lock(&io->mu);
+	io->filter = filter;
+	pthread_cond_broadcast(&io->work_cv);
+	while (io->nfiltered < io->nworkers)
+		pthread_cond_wait(&io->idle_cv, &io->mu);
+	io->filter = NULL; /* the caller's, and every worker is done with it */
+	err = io->filter_err;
+	pthread_mutex_unlock(&io->mu);
+	return err;
 }
 
 static void blk_io_stop(struct blk_io *io)

@@ -227,15 +227,17 @@ static void cli_run_devices(void)
 	REQUIRE(parse(&cfg, "run", "--kernel", "k", "--disk", "a.img", "--disk", "/dev/sdb,ro",
 		      "--net", "tap=tap0,mac=02:00:00:ab:cd:ef", "--vsock", "cid=3,uds=/tmp/v.sock",
 		      "--balloon", "--api", "/tmp/api", "--console", "virtio", "--no-rng",
-		      NULL) == CLI_RUN);
+		      "--no-seccomp", NULL) == CLI_RUN);
 	CHECK(cfg.ndisks == 2);
 	CHECK(!strcmp(cfg.disk[0].path, "a.img") && !cfg.disk[0].read_only);
 	CHECK(!strcmp(cfg.disk[1].path, "/dev/sdb") && cfg.disk[1].read_only);
 	CHECK(!strcmp(cfg.net.tap, "tap0") && cfg.net.mac_set && !memcmp(cfg.net.mac, mac, 6));
 	CHECK(cfg.vsock.cid == 3 && !strcmp(cfg.vsock.uds, "/tmp/v.sock"));
 	CHECK(cfg.balloon && cfg.virtio_console && cfg.no_rng && !strcmp(cfg.api, "/tmp/api"));
+	CHECK(cfg.no_seccomp);
 	REQUIRE(parse(&cfg, "run", "--kernel", "k", "--net", "tap=t", NULL) == CLI_RUN);
 	CHECK(!cfg.net.mac_set && !cfg.no_rng && !cfg.balloon && cfg.ndisks == 0);
+	CHECK(!cfg.no_seccomp);
 }
 
 static void cli_run_stealth(void)
