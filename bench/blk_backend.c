@@ -85,8 +85,12 @@ static double run_blk_io(const char *path, const struct pattern *p, double secs,
 		setenv("PETREL_BLK_NO_URING", "1", 1);
 	else
 		unsetenv("PETREL_BLK_NO_URING");
-	if (blk_io_open(&io, path, false) || io.uring == pool)
+	if (blk_io_open(&io, path, false))
 		return -1;
+	if (blk_io_start(&io) || io.uring == pool) {
+		blk_io_close(&io);
+		return -1;
+	}
 	t0 = now();
 	for (int i = 0; i < DEPTH; i++) {
 		req[i] = (struct blk_io_req){ .op = p->write ? BLK_IO_WRITE : BLK_IO_READ,

@@ -47,6 +47,10 @@ static bool disk_open(struct disk *d, bool read_only)
 	if (ftruncate(fd, DISK) == 0) {
 		pthread_mutex_init(&d->dev.lock, NULL);
 		d->ok = virtio_blk_create(&d->dev, &ev, &gm, &cfg) == 0;
+		if (d->ok && d->dev.ops->start(&d->dev)) {
+			d->dev.ops->destroy(&d->dev);
+			d->ok = false;
+		}
 	}
 	/* The device holds its own descriptor: nothing is left behind. */
 	unlink(cfg.path);

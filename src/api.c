@@ -399,7 +399,7 @@ err_socket:
 err_epoll:
 	close(api->epfd);
 err_alloc:
-	log_msg("--api '%s': %s", path, strerror(-err));
+	log_msg("--api '%s': %s", path, uds_strerror(err));
 	if (api)
 		free(api->path);
 	free(api);

@@ -8,6 +8,7 @@
 enum cli_command {
 	CLI_USAGE_ERROR = -1, /* a message has been printed */
 	CLI_RUN,
+	CLI_JAIL, /* `petrel jail`: cfg->jail, with argv */
 	CLI_CHECK,
 	CLI_HELP,
 	CLI_VERSION,

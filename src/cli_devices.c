@@ -57,8 +57,12 @@ int cli_parse_disk(const char *arg, struct disk_config *d)
 		d->read_only = true;
 		len -= 3;
 	}
-	if (len == 0 || len >= sizeof(d->path)) {
+	if (len == 0) {
 		log_msg("--disk '%s': expected PATH or PATH,ro", arg);
+		return -1;
+	}
+	if (len >= sizeof(d->path)) {
+		log_msg("--disk '%s': path longer than %zu bytes", arg, sizeof(d->path) - 1);
 		return -1;
 	}
 	memcpy(d->path, arg, len);
@@ -76,8 +80,8 @@ static int mac_parse(const char *s, uint8_t mac[6])
 		return -1;
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)b[i];
-	/* A multicast address cannot be a station's own. */
-	return (mac[0] & 1) ? -1 : 0;
+	/* A multicast address cannot be a station's own, nor can all zeroes. */
+	return (mac[0] & 1) || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) ? -1 : 0;
 }
 
 int cli_parse_net(const char *arg, struct net_config *n)
@@ -98,7 +102,7 @@ int cli_parse_net(const char *arg, struct net_config *n)
 	}
 	r = opt_value(arg, "mac", mac, sizeof(mac));
 	if (r < 0 || (r > 0 && mac_parse(mac, n->mac))) {
-		log_msg("--net '%s': mac must be a unicast XX:XX:XX:XX:XX:XX", arg);
+		log_msg("--net '%s': mac must be a unicast, non-zero XX:XX:XX:XX:XX:XX", arg);
 		return -1;
 	}
 	n->mac_set = r > 0;

@@ -35,6 +35,13 @@ struct vsock_config {
 	char uds[CONFIG_UDS_MAX]; /* host side: unix socket path */
 };
 
+/* --jail DIR --uid N --gid N (src/sandbox/jail.h). */
+struct jail_config {
+	const char *dir; /* NULL: no jail */
+	unsigned int uid, gid;
+	char *const *argv; /* `petrel jail`: the program and its arguments */
+};
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;  /* NULL: none */
@@ -49,7 +56,10 @@ struct vm_config {
 	bool virtio_console; /* --console virtio: hvc0 instead of the UART */
 	bool no_rng;	     /* --no-rng: no entropy device */
 	bool balloon;
+	bool no_seccomp; /* --no-seccomp: no syscall filters (debugging) */
 	const char *api; /* control socket path, NULL: none */
+	bool stealth;	 /* --stealth: hide what names the hypervisor (cpuid.h, acpi.h) */
+	struct jail_config jail;
 };
 
 #endif

@@ -68,24 +68,36 @@ static void console_raw(struct console *c)
 		c->raw = true;
 }
 
-void console_write(struct console *c, const void *buf, size_t len)
+int console_write_all(int fd, const void *buf, size_t len, const atomic_bool *stop)
 {
-	static struct log_limit out_log = LOG_LIMIT_INIT(1);
 	const uint8_t *p = buf;
 
 	while (len) {
-		ssize_t n = write(c->out_fd, p, len);
+		ssize_t n = write(fd, p, len);
 
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR && !atomic_load(stop))
 			continue;
-		if (n <= 0) {
-			log_limited(&out_log, "console output: %s; guest output is being dropped",
-				    n < 0 ? strerror(errno) : "short write");
-			return;
-		}
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
 		p += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+void console_write(struct console *c, const void *buf, size_t len)
+{
+	static struct log_limit out_log = LOG_LIMIT_INIT(1);
+	int err = console_write_all(c->out_fd, buf, len, &c->vm->stopping);
+
+	if (err == -EINTR)
+		log_limited(&out_log, "console output: stdout does not drain and the VM is "
+				      "stopping; guest output is being dropped");
+	else if (err)
+		log_limited(&out_log, "console output: %s; guest output is being dropped",
+			    strerror(-err));
 }
 
 static void console_tx(void *opaque, uint8_t byte)

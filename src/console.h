@@ -9,6 +9,7 @@
 #ifndef PETREL_CONSOLE_H
 #define PETREL_CONSOLE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +26,13 @@ int console_create(struct vm *vm, struct console **out) MUST_CHECK;
 /* Guest output from any console device (COM1, virtio-console, the
  * console hypercall): to stdout as it comes. Thread-safe. */
 void console_write(struct console *c, const void *buf, size_t len);
+
+/* All `len` bytes of buf to fd, across short writes and EINTR, except an
+ * EINTR once *stop is set: a vCPU blocked on an output nobody drains
+ * (a full pipe, a stopped terminal) must not keep a stopping VM alive;
+ * the stop's kick interrupts the write (see vcpu_destroy). 0, or -errno
+ * (-EINTR: stopped, -EIO: the write returned 0). */
+int console_write_all(int fd, const void *buf, size_t len, const atomic_bool *stop) MUST_CHECK;
 
 /* Host input goes to COM1 unless another device takes it: when input is
  * readable, the event loop calls `pull(dev, fill, c)`, and the device

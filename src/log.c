@@ -4,14 +4,22 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void log_vmsg(const char *fmt, va_list ap)
 {
-	char line[512];
+	char buf[512], *line = buf;
+	va_list again;
 
-	vsnprintf(line, sizeof(line), fmt, ap);
+	/* A line naming a long path (up to PATH_MAX, or two of them) is
+	 * printed whole: cut short, it would lose the reason at its end. */
+	va_copy(again, ap);
+	if (vsnprintf(buf, sizeof(buf), fmt, ap) >= (int)sizeof(buf) &&
+	    vasprintf(&line, fmt, again) < 0)
+		line = buf;
+	va_end(again);
 	/* A message is one line, whatever it quotes: a file name or option
 	 * value with a newline, or a terminal escape sequence, must neither
 	 * split it nor drive the user's terminal. */
@@ -22,6 +30,8 @@ static void log_vmsg(const char *fmt, va_list ap)
 	pthread_mutex_lock(&log_lock);
 	fprintf(stderr, "petrel: %s\n", line);
 	pthread_mutex_unlock(&log_lock);
+	if (line != buf)
+		free(line);
 }
 
 void log_msg(const char *fmt, ...)

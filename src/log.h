@@ -10,8 +10,7 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* "petrel: <message>\n" on stderr, control characters in the message
- * shown as '?' (it stays one line), at most 511 bytes of it. Safe from any
- * thread. */
+ * shown as '?' (it stays one line). Safe from any thread. */
 void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Like log_msg, but for guest-triggered events: at most `budget` messages

@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "cli.h"
+#include "sandbox/jail.h"
 #include "vmm.h"
 
 /* If we were started with stdin, stdout or stderr closed, the next open()
@@ -21,6 +22,7 @@ static void std_fds_open(void)
 int main(int argc, char **argv)
 {
 	struct vm_config cfg;
+	struct jail jail;
 	struct vm vm;
 	int status;
 
@@ -35,13 +37,31 @@ int main(int argc, char **argv)
 		return 0;
 	case CLI_CHECK:
 		return check_run();
+	case CLI_JAIL:
+		status = jail_fork(&jail, &cfg.jail, cfg.mem_size, cfg.cpus);
+		if (status != JAIL_CHILD)
+			return status >= 0 ? status : VM_STATUS_ERROR;
+		if (!jail_enter(&jail, NULL))
+			jail_exec(&jail);
+		return VM_STATUS_ERROR;
 	case CLI_RUN:
 		break;
 	default:
 		return VM_STATUS_USAGE;
 	}
+	/* The jail's fork comes before /dev/kvm is opened, its other stages
+	 * after every fd is open and before any thread starts (jail.h). */
+	if (cfg.jail.dir) {
+		status = jail_fork(&jail, &cfg.jail, cfg.mem_size, cfg.cpus);
+		if (status != JAIL_CHILD)
+			return status >= 0 ? status : VM_STATUS_ERROR;
+	}
 	if (vm_create(&vm, &cfg))
 		return VM_STATUS_ERROR;
+	if (cfg.jail.dir && jail_enter(&jail, cfg.vsock.cid ? cfg.vsock.uds : NULL)) {
+		vm_destroy(&vm);
+		return VM_STATUS_ERROR;
+	}
 	status = vm_run(&vm);
 	vm_destroy(&vm);
 	return status;

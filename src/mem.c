@@ -56,10 +56,16 @@ int gm_add_region(struct gm *gm, gpa_t base, uint64_t size, void *host)
 	return 0;
 }
 
+/* Guest RAM sits between two inaccessible guard ranges, so a device bug
+ * that runs off either end of RAM faults at once instead of reading or
+ * writing whatever mapping happens to be next to it. Reserving address space
+ * with PROT_NONE costs no memory. */
+#define GM_GUARD (2ULL << 20)
+
 int gm_init(struct gm *gm, uint64_t ram_size)
 {
 	uint64_t low = ram_size, high = 0;
-	void *map;
+	uint8_t *map, *ram;
 
 	*gm = (struct gm){ 0 };
 	if (ram_size == 0 || ram_size % 4096 || ram_size > (1ULL << 46))
@@ -68,18 +74,26 @@ int gm_init(struct gm *gm, uint64_t ram_size)
 		low = PETREL_RAM_HOLE_START;
 		high = ram_size - low;
 	}
-	/* MAP_NORESERVE: guest RAM is committed page by page as the guest
-	 * touches it, so a 2 GiB guest that uses 100 MiB costs 100 MiB. */
-	map = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+	map = mmap(NULL, ram_size + 2 * GM_GUARD, PROT_NONE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (map == MAP_FAILED)
 		return -errno;
+	/* MAP_NORESERVE: guest RAM is committed page by page as the guest
+	 * touches it, so a 2 GiB guest that uses 100 MiB costs 100 MiB. */
+	ram = mmap(map + GM_GUARD, ram_size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	if (ram == MAP_FAILED) {
+		int err = -errno;
+
+		munmap(map, ram_size + 2 * GM_GUARD);
+		return err;
+	}
 	gm->map = map;
-	gm->map_size = ram_size;
-	gm->region[gm->nregions++] = (struct gm_region){ 0, low, map };
+	gm->map_size = ram_size + 2 * GM_GUARD;
+	gm->region[gm->nregions++] = (struct gm_region){ 0, low, ram };
 	if (high)
 		gm->region[gm->nregions++] =
-		    (struct gm_region){ PETREL_RAM_HOLE_END, high, (uint8_t *)map + low };
+		    (struct gm_region){ PETREL_RAM_HOLE_END, high, ram + low };
 	return 0;
 }
 

@@ -25,7 +25,7 @@ struct gm_region {
 struct gm {
 	struct gm_region region[GM_MAX_REGIONS];
 	unsigned int nregions;
-	void *map;	   /* the one anonymous mapping behind all regions */
+	void *map;	   /* the one reservation behind all regions, guards included */
 	uint64_t map_size; /* 0 when regions are caller-owned (tests) */
 };
 

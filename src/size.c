@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <strings.h>
 
 static int digits_parse(const char **s, uint64_t *out)
@@ -46,6 +47,21 @@ int size_parse(const char *s, uint64_t *out)
 		return -EINVAL;
 	*out = v << shift;
 	return 0;
+}
+
+void size_format(uint64_t v, char *buf, size_t len)
+{
+	static const char units[] = "KMGT";
+	int i = -1;
+
+	while (v && i < 3 && !(v & 1023)) {
+		v >>= 10;
+		i++;
+	}
+	if (i < 0)
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+	else
+		snprintf(buf, len, "%llu%c", (unsigned long long)v, units[i]);
 }
 
 int uint_parse(const char *s, unsigned int min, unsigned int max, unsigned int *out)

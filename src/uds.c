@@ -2,6 +2,7 @@
 #include "uds.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -44,4 +45,13 @@ int uds_bind(int fd, const struct sockaddr_un *sa)
 	if (err)
 		return err;
 	return bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) ? -errno : 0;
+}
+
+const char *uds_strerror(int err)
+{
+	if (err == -EEXIST)
+		return "exists and is not a socket";
+	if (err == -EADDRINUSE)
+		return "in use (a program is listening on it)";
+	return strerror(-err);
 }

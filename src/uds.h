@@ -13,4 +13,8 @@
  * (it is left alone); or another -errno. */
 int uds_bind(int fd, const struct sockaddr_un *sa) MUST_CHECK;
 
+/* What uds_bind's error means, for a "<what> 'PATH': ..." line: its two
+ * own errors in words, strerror for the rest. */
+const char *uds_strerror(int err);
+
 #endif

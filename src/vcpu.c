@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "arch/x86/assist.h"
 #include "arch/x86/diag.h"
 #include "arch/x86/machine.h"
+#include "sandbox/seccomp.h"
 #include "vmm.h"
 
 enum exit_outcome {
@@ -189,6 +191,15 @@ static void *vcpu_thread(void *arg)
 	snprintf(name, sizeof(name), "petrel-vcpu%u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
 	this_vcpu = vcpu;
+	if (vcpu->filter) {
+		int err = sandbox_install(vcpu->filter);
+
+		if (err) {
+			log_msg("vCPU %u: seccomp filter: %s", vcpu->id, strerror(-err));
+			vm_stop(vcpu->vm, VM_STATUS_ERROR, NULL);
+			return NULL;
+		}
+	}
 	while (!vm_stopping(vcpu->vm)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
@@ -205,7 +216,7 @@ static void *vcpu_thread(void *arg)
 
 static void vcpu_kick_handler(int sig)
 {
-	(void)sig; /* only here so the signal interrupts KVM_RUN */
+	(void)sig; /* only here so the signal interrupts KVM_RUN, or a blocked write */
 }
 
 int vcpu_signals_init(void)
@@ -255,6 +266,38 @@ void vcpu_kick(struct vcpu *vcpu)
 	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	if (vcpu->started)
 		pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+/* A vCPU thread may be blocked outside KVM_RUN, in a device's write to a
+ * host fd nobody drains (console_write_all): a kick's signal fails that
+ * write with EINTR and the device gives up once the VM is stopping. The
+ * stop's one kick may come before the thread blocks, or while it waits
+ * for the lock of a device whose holder is blocked so, so every thread
+ * not yet joined is kicked again every 100 ms until all are gone. */
+void vcpu_join_all(struct vcpu *vcpus, unsigned int n)
+{
+	unsigned int left = n;
+	struct timespec t;
+
+	while (left) {
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 100 * 1000 * 1000;
+		if (t.tv_nsec >= 1000 * 1000 * 1000) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		left = 0;
+		for (unsigned int i = 0; i < n; i++) {
+			if (!vcpus[i].started)
+				continue;
+			if (pthread_timedjoin_np(vcpus[i].thread, NULL, &t) == ETIMEDOUT)
+				left++;
+			else
+				vcpus[i].started = false;
+		}
+		for (unsigned int i = 0; i < n; i++)
+			vcpu_kick(&vcpus[i]);
+	}
 }
 
 void vcpu_destroy(struct vcpu *vcpu)

@@ -20,6 +20,7 @@
 #define VCPU_KICK_SIGNAL SIGUSR1
 
 struct vm;
+struct sandbox_filter;
 
 struct vcpu {
 	struct vm *vm;
@@ -28,6 +29,8 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	/* Installed by the thread before its first KVM_RUN; NULL: none. */
+	const struct sandbox_filter *filter;
 };
 
 /* Create vCPU `id` (KVM_CREATE_VCPU, map kvm_run). 0 or -errno. */
@@ -38,6 +41,10 @@ int vcpu_start(struct vcpu *vcpu) MUST_CHECK;
 
 /* Make a running vCPU leave KVM_RUN soon. Safe from any thread. */
 void vcpu_kick(struct vcpu *vcpu);
+
+/* Once the VM is stopping: join the threads of vcpus[0..n), kicking
+ * those left every 100 ms (a thread may be blocked in a device's write). */
+void vcpu_join_all(struct vcpu *vcpus, unsigned int n);
 
 /* Join the thread (if started), unmap and close. */
 void vcpu_destroy(struct vcpu *vcpu);

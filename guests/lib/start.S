@@ -69,7 +69,11 @@ pvh_entry:
 	movl	%eax, %cr0
 	ljmp	$SEL_KCODE, $pvh_entry64
 
+	/* The targets of far jumps from 32-bit code are 16-aligned: their
+	 * addresses are immediates there, and the insn check, which reads
+	 * all code as 64-bit, would take a low byte of 0x9b for fwait. */
 	.code64
+	.p2align 4
 pvh_entry64:
 	movl	$SEL_KDATA, %eax
 	movl	%eax, %ds
@@ -112,6 +116,7 @@ sysexit_to_user:
 
 /* AP landing point in 64-bit mode (from the trampoline). */
 	.globl	ap_entry64
+	.p2align 4
 ap_entry64:
 	movl	$SEL_KDATA, %eax
 	movl	%eax, %ds

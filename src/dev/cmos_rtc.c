@@ -107,6 +107,10 @@ struct cmos_rtc *cmos_rtc_new(void)
 
 	if (!rtc)
 		return NULL;
+	/* glibc's gmtime_r reads /etc/localtime on its first call: let that
+	 * be now, in setup, not on a vCPU under its seccomp filter (nor in a
+	 * jail without the file). */
+	tzset();
 	pthread_mutex_init(&rtc->lock, NULL);
 	rtc->ram[REG_A] = 0x26; /* 32.768 kHz time base, 1024 Hz rate */
 	rtc->ram[REG_B] = B_24H;

@@ -392,6 +392,13 @@ unsigned int virtio_blk_inflight(struct virtio_dev *dev)
 	return n;
 }
 
+int virtio_blk_sandbox(struct virtio_dev *dev, const struct sandbox_filter *filter)
+{
+	struct blk *b = dev->priv;
+
+	return blk_io_sandbox(&b->io, filter);
+}
+
 /* ---- ops table ---- */
 
 static void blk_destroy(struct virtio_dev *dev)
@@ -406,6 +413,16 @@ static void blk_destroy(struct virtio_dev *dev)
 	dev->priv = NULL;
 }
 
+static int blk_start(struct virtio_dev *dev)
+{
+	struct blk *b = dev->priv;
+	int err = blk_io_start(&b->io);
+
+	if (err)
+		log_msg("disk '%s': starting its workers: %s", b->path, strerror(-err));
+	return err;
+}
+
 static const struct virtio_ops blk_ops = {
 	.name = "block",
 	.device_id = VIRTIO_ID_BLOCK,
@@ -413,6 +430,7 @@ static const struct virtio_ops blk_ops = {
 	.queue_max = VIRTQ_MAX_SIZE,
 	.config_size = VIRTIO_BLK_CFG_SIZE,
 	.config_write = blk_config_write,
+	.start = blk_start,
 	.notify = blk_notify,
 	.reset = blk_reset,
 	.destroy = blk_destroy,

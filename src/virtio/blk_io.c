@@ -16,6 +16,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "sandbox/seccomp.h"
 #include "virtio/iov.h"
 
 static const char *const blk_io_op_name[] = {
@@ -163,16 +164,30 @@ static void blk_io_signal(struct blk_io *io)
 static void *blk_io_worker(void *arg)
 {
 	struct blk_io *io = arg;
+	bool filtered = false;
 
+	/* By itself (prctl): naming another thread goes through /proc, which a
+	 * jail does not have. */
+	pthread_setname_np(pthread_self(), "petrel-blk");
 	pthread_mutex_lock(&io->mu);
 	for (;;) {
 		struct blk_io_req *r;
 		bool was_empty;
 
-		while (!io->stop && !io->work)
+		while (!io->stop && !io->work && (filtered || !io->filter))
 			pthread_cond_wait(&io->work_cv, &io->mu);
 		if (io->stop)
 			break;
+		if (!filtered && io->filter) {
+			int err = sandbox_install(io->filter);
+
+			filtered = true;
+			if (err && !io->filter_err)
+				io->filter_err = err;
+			io->nfiltered++;
+			pthread_cond_broadcast(&io->idle_cv);
+			continue;
+		}
 		r = io->work;
 		io->work = r->next;
 		if (!io->work)
@@ -201,6 +216,21 @@ static void *blk_io_worker(void *arg)
 	return NULL;
 }
 
+int blk_io_sandbox(struct blk_io *io, const struct sandbox_filter *filter)
+{
+	int err;
+
+	pthread_mutex_lock(&io->mu);
+	io->filter = filter;
+	pthread_cond_broadcast(&io->work_cv);
+	while (io->nfiltered < io->nworkers)
+		pthread_cond_wait(&io->idle_cv, &io->mu);
+	io->filter = NULL; /* the caller's, and every worker is done with it */
+	err = io->filter_err;
+	pthread_mutex_unlock(&io->mu);
+	return err;
+}
+
 static void blk_io_stop(struct blk_io *io)
 {
 	pthread_mutex_lock(&io->mu);
@@ -212,7 +242,7 @@ static void blk_io_stop(struct blk_io *io)
 	io->nworkers = 0;
 }
 
-static int blk_io_start(struct blk_io *io)
+int blk_io_start(struct blk_io *io)
 {
 	sigset_t all, old;
 	int err = 0;
@@ -225,8 +255,7 @@ static int blk_io_start(struct blk_io *io)
 		err = -pthread_create(&io->worker[io->nworkers], NULL, blk_io_worker, io);
 		if (err)
 			break;
-		/* Named from here, so a worker itself never touches /proc. */
-		pthread_setname_np(io->worker[io->nworkers++], "petrel-blk");
+		io->nworkers++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err)
@@ -521,10 +550,15 @@ int blk_io_open(struct blk_io *io, const char *path, bool read_only)
 	*io = (struct blk_io){ .path = path, .fd = -1, .done_fd = -1, .read_only = read_only };
 	io->work_tail = &io->work;
 	io->fin_tail = &io->fin;
-	io->fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/* O_NONBLOCK only while probing: opening a FIFO read-only would wait
+	 * for a writer, and the probe refuses it. Cleared after, as io_uring
+	 * fails an O_NONBLOCK file's reads with EAGAIN instead of waiting. */
+	io->fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
 	if (io->fd < 0)
 		return -errno;
 	err = blk_io_probe(io);
+	if (!err && fcntl(io->fd, F_SETFL, fcntl(io->fd, F_GETFL) & ~O_NONBLOCK))
+		err = -errno;
 	if (err)
 		goto err_fd;
 	io->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -535,9 +569,6 @@ int blk_io_open(struct blk_io *io, const char *path, bool read_only)
 	pthread_mutex_init(&io->mu, NULL);
 	pthread_cond_init(&io->work_cv, NULL);
 	pthread_cond_init(&io->idle_cv, NULL);
-	err = blk_io_start(io);
-	if (err)
-		goto err_sync;
 	if (blk_io_want_ring()) {
 		static bool told;
 
@@ -551,11 +582,6 @@ int blk_io_open(struct blk_io *io, const char *path, bool read_only)
 	}
 	return 0;
 
-err_sync:
-	pthread_cond_destroy(&io->idle_cv);
-	pthread_cond_destroy(&io->work_cv);
-	pthread_mutex_destroy(&io->mu);
-	close(io->done_fd);
 err_fd:
 	close(io->fd);
 	io->fd = io->done_fd = -1;

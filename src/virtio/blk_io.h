@@ -42,6 +42,8 @@
 #include "log.h"
 #include "virtio/queue.h"
 
+struct sandbox_filter;
+
 #define BLK_IO_WORKERS 2
 #define BLK_IO_MAX_SEG 32
 #define BLK_IO_RING_ENTRIES VIRTQ_MAX_SIZE /* >= the requests virtio-blk has in flight */
@@ -88,16 +90,33 @@ struct blk_io {
 	pthread_t worker[BLK_IO_WORKERS];
 	unsigned int nworkers;
 
+	/* blk_io_sandbox: each worker installs *filter, then counts itself in
+	 * nfiltered; filter_err is the first failure. */
+	const struct sandbox_filter *filter;
+	unsigned int nfiltered;
+	int filter_err;
+
 	bool uring; /* READ, WRITE and FLUSH go through ring */
 	struct io_uring ring;
 	unsigned int ring_inflight; /* requests with an SQE whose CQE is not reaped */
 };
 
 /* Open `path` (read-only or read-write), learn its size, block size and
- * whether it can punch holes / discard, start the workers (which take no
- * signals) and set up the ring (or log why not and do without). 0 or -errno: -EISDIR / -ENOTBLK for what is neither a
- * regular file nor a block device; nothing is left open. */
+ * whether it can punch holes / discard and set up the ring (or log why not
+ * and do without). Starts no thread (blk_io_start does): petrel enters its
+ * jail between the two, while it is single-threaded. 0 or -errno: -EISDIR /
+ * -ENOTBLK for what is neither a regular file nor a block device; nothing
+ * is left open. */
 int blk_io_open(struct blk_io *io, const char *path, bool read_only) MUST_CHECK;
+
+/* Start the workers (which take no signals). Once, after blk_io_open and
+ * before the first blk_io_submit. 0 or -errno (no worker left running). */
+int blk_io_start(struct blk_io *io) MUST_CHECK;
+
+/* Make every worker install `filter` (its seccomp filter, see
+ * sandbox/seccomp.h) on itself, and wait until they have: call before the
+ * guest can submit anything. 0, or the first worker's -errno. */
+int blk_io_sandbox(struct blk_io *io, const struct sandbox_filter *filter) MUST_CHECK;
 
 /* Stop and join the workers (a running request finishes first; queued
  * ones are dropped), wait for every ring request to end, close the ring

@@ -131,6 +131,35 @@ int virtio_devices_create(struct vm *vm)
 	return err;
 }
 
+int virtio_devices_start(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nvirtio; i++) {
+		struct virtio_dev *dev = &vm->virtio[i]->dev;
+		int err = dev->ops->start ? dev->ops->start(dev) : 0;
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int virtio_devices_sandbox(struct vm *vm, const struct sandbox_filter *blk_io)
+{
+	for (unsigned int i = 0; i < vm->nvirtio; i++) {
+		struct virtio_dev *dev = &vm->virtio[i]->dev;
+		int err;
+
+		if (dev->ops->device_id != VIRTIO_ID_BLOCK)
+			continue;
+		err = virtio_blk_sandbox(dev, blk_io);
+		if (err) {
+			log_msg("virtio-blk workers: seccomp filter: %s", strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
 struct virtio_dev *virtio_devices_find(struct vm *vm, uint32_t device_id)
 {
 	for (unsigned int i = 0; i < vm->nvirtio; i++)

@@ -39,6 +39,9 @@ struct virtio_ops {
 	/* The driver wrote config bytes [off, off + len) (already stored in
 	 * dev->config). Optional. */
 	void (*config_write)(struct virtio_dev *dev, uint32_t off, uint32_t len);
+	/* The VM is about to run (once, from vm_run, after the jail and before
+	 * the vCPUs): start the device's own threads. 0 or -errno. Optional. */
+	int (*start)(struct virtio_dev *dev);
 	/* DRIVER_OK was set: the queues in dev->vq are ready to use. Return 0
 	 * or -errno (the device is then marked NEEDS_RESET). Optional. */
 	int (*activate)(struct virtio_dev *dev);

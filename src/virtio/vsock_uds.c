@@ -83,10 +83,7 @@ int vsock_uds_listen(struct vsock *vs, const char *path)
 	}
 	err = uds_bind(fd, &vs->addr);
 	if (err) {
-		log_msg("vsock socket '%s': %s", path,
-			err == -EEXIST	     ? "exists and is not a socket"
-			: err == -EADDRINUSE ? "in use by another process"
-					     : strerror(-err));
+		log_msg("vsock socket '%s': %s", path, uds_strerror(err));
 		goto err_close;
 	}
 	if (listen(fd, VSOCK_UDS_BACKLOG) || epoll_ctl(vs->epfd, EPOLL_CTL_ADD, fd, &e)) {

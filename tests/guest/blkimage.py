@@ -8,6 +8,9 @@
                                     it writes (the stress region excluded:
                                     compare that with `crc`)
   blkimage.py crc FILE SECTOR COUNT CRC-32 (zlib) of COUNT bytes from SECTOR
+  blkimage.py safe FILE SEED FIRST COUNT
+                                    blk_safety's pattern P(SEED) of sectors
+                                    FIRST.. (COUNT sectors; guests/blk_safety.c)
 """
 import struct
 import sys
@@ -30,6 +33,21 @@ def guest_sectors(n):
     return [0, 1, 33, 1000, n - 1] + list(range(64, 72)) + list(range(200, 208))
 
 
+M64 = 2**64 - 1
+
+
+def mix(x):
+    x = (x + 0x9e3779b97f4a7c15) & M64
+    x = ((x ^ (x >> 30)) * 0xbf58476d1ce4e5b9) & M64
+    x = ((x ^ (x >> 27)) * 0x94d049bb133111eb) & M64
+    return x ^ (x >> 31)
+
+
+def safe_sector(seed, s):
+    return b"SAFE" + struct.pack("<I", s & 0xffffffff) + b"".join(
+        struct.pack("<Q", mix(seed ^ (s << 16) ^ (i >> 3))) for i in range(8, SECTOR, 8))
+
+
 def main():
     cmd, path = sys.argv[1], sys.argv[2]
     if cmd in ("host", "want"):
@@ -43,8 +61,14 @@ def main():
         with open(path, "rb") as f:
             f.seek(start * SECTOR)
             print("%08x" % zlib.crc32(f.read(count)))
+    elif cmd == "safe":
+        seed, first, count = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+        with open(path, "wb") as f:
+            for s in range(first, first + count):
+                f.write(safe_sector(seed, s))
     else:
-        sys.exit("usage: blkimage.py host|want FILE SECTORS | crc FILE SECTOR COUNT")
+        sys.exit("usage: blkimage.py host|want FILE SECTORS | crc FILE SECTOR COUNT"
+                 " | safe FILE SEED FIRST COUNT")
 
 
 if __name__ == "__main__":

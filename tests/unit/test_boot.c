@@ -77,6 +77,7 @@ static uint8_t *bz_make(void)
 	le_put(img + BP_CMDLINE_SIZE, 2047, 4);
 	le_put(img + BP_PREF_ADDRESS, BZ_LOAD, 8);
 	le_put(img + BP_INIT_SIZE, BZ_INIT_SIZE, 4);
+	le_put(img + BP_SETUP_DATA, 0x5000, 8); /* the loader's to write: cleared */
 	for (size_t i = 0; i < BZ_PAYLOAD; i++)
 		img[BZ_SETUP_SIZE + i] = (uint8_t)(i * 13 + 5);
 	return img;
@@ -174,6 +175,7 @@ static void bz_good_image_loads(void)
 	CHECK(le_get(zp + BP_RAMDISK_IMAGE, 4) == 0);
 	CHECK(le_get(zp + BP_RAMDISK_SIZE, 4) == 0);
 	CHECK(le_get(zp + BP_ACPI_RSDP_ADDR, 8) == LAYOUT_ACPI);
+	CHECK(le_get(zp + BP_SETUP_DATA, 8) == 0);
 	CHECK(zp_e820_ok(&gm));
 	CHECK(gget(&gm, LAYOUT_ZERO_PAGE + BP_E820_TABLE, 8) == 0);
 	CHECK(gget(&gm, LAYOUT_ZERO_PAGE + BP_E820_TABLE + 8, 8) == LAYOUT_EBDA);
@@ -762,18 +764,27 @@ static void pvh_entry_outside_ram(void)
 	CHECK(elf_try(&elf) == -ENOEXEC);
 	le_put(elf8.xen + 16, (1ULL << 32) + ELF_ENTRY, 8);
 	CHECK(elf_try(&elf8) == -ENOEXEC);
-	/* in RAM, but not in the code the image provides: below 1 MiB, in
-	 * .bss, just past the file-backed part; its last byte is fine */
-	le_put(elf.xen + 16, 0x1000, 4);
-	CHECK(elf_try(&elf) == -ENOEXEC);
-	le_put(elf.xen + 16, ELF_PADDR + ELF_FILESZ + 0x100, 4);
+	free(elf.p);
+	free(elf8.p);
+}
+
+/* In RAM, but not code the file brings: RAM after the image, the
+ * segment's zero-filled tail, one byte past its file bytes. */
+static void pvh_entry_outside_segments(void)
+{
+	struct elf elf = elf_make(4);
+
+	le_put(elf.xen + 16, ELF_PADDR + ELF_MEMSZ + 0x1000, 4);
 	CHECK(elf_try(&elf) == -ENOEXEC);
 	le_put(elf.xen + 16, ELF_PADDR + ELF_FILESZ, 4);
 	CHECK(elf_try(&elf) == -ENOEXEC);
+	le_put(elf.xen + 16, ELF_PADDR - 1, 4);
+	CHECK(elf_try(&elf) == -ENOEXEC);
 	le_put(elf.xen + 16, ELF_PADDR + ELF_FILESZ - 1, 4);
 	CHECK(elf_try(&elf) == 0);
+	le_put(elf.xen + 16, ELF_PADDR, 4);
+	CHECK(elf_try(&elf) == 0);
 	free(elf.p);
-	free(elf8.p);
 }
 
 static void pvh_cmdline_and_initrd_limits(void)
@@ -883,6 +894,7 @@ int main(void)
 	RUN(pvh_no_note);
 	RUN(pvh_note_bad_sizes);
 	RUN(pvh_entry_outside_ram);
+	RUN(pvh_entry_outside_segments);
 	RUN(pvh_cmdline_and_initrd_limits);
 	RUN(boot_place_high_cases);
 	RUN(boot_cmdline_defaults);

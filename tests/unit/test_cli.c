@@ -72,6 +72,33 @@ static void size_parse_rejects(void)
 	CHECK(size_parse(NULL, &(uint64_t){ 0 }) == -EINVAL);
 }
 
+static void size_format_units(void)
+{
+	static const struct {
+		uint64_t v;
+		const char *s;
+	} want[] = {
+		{ 0, "0" },
+		{ 1, "1" },
+		{ 1024, "1K" },
+		{ 15ULL << 20, "15M" },
+		{ 16777217, "16777217" },
+		{ 1ULL << 40, "1T" },
+		{ 1ULL << 50, "1024T" },
+		{ 1536, "1536" },
+		{ 3ULL << 29, "1536M" },
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(want); i++) {
+		char buf[32];
+		uint64_t back;
+
+		size_format(want[i].v, buf, sizeof(buf));
+		CHECK(!strcmp(buf, want[i].s));
+		CHECK(size_parse(buf, &back) == 0 && back == want[i].v);
+	}
+}
+
 static void uint_parse_bounds(void)
 {
 	unsigned int v = 7;
@@ -174,6 +201,21 @@ static void cli_run_errors(void)
 	CHECK(parse(&cfg, "run", "--kernel", "k", "--mem", "junk", NULL) == CLI_USAGE_ERROR);
 	CHECK(parse(&cfg, "run", "--kernel", "k", "--mem", "1.5G", NULL) == CLI_USAGE_ERROR);
 	CHECK(parse(&cfg, "run", "--kernel", "k", "extra", NULL) == CLI_USAGE_ERROR);
+	/* an option where a value belongs, a value where none belongs */
+	CHECK(parse(&cfg, "run", "--kernel", "--mem", "16M", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--cmdline", "--mem=1G", NULL) ==
+	      CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--balloon=1", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--no-rng=", NULL) == CLI_USAGE_ERROR);
+	/* options that name one thing, twice */
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--kernel", "k", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--mem", "1G", "--mem=2G", NULL) ==
+	      CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--balloon", "--balloon", NULL) ==
+	      CLI_USAGE_ERROR);
+	/* what only looks like an option is a value */
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--cmdline", "-- single", NULL) == CLI_RUN);
+	CHECK(parse(&cfg, "run", "--kernel", "--memory", NULL) == CLI_RUN);
 	/* a good parse still works after all those errors */
 	CHECK(parse(&cfg, "run", "--kernel", "k", "--cpus", "2", NULL) == CLI_RUN && cfg.cpus == 2);
 }
@@ -186,15 +228,28 @@ static void cli_run_devices(void)
 	REQUIRE(parse(&cfg, "run", "--kernel", "k", "--disk", "a.img", "--disk", "/dev/sdb,ro",
 		      "--net", "tap=tap0,mac=02:00:00:ab:cd:ef", "--vsock", "cid=3,uds=/tmp/v.sock",
 		      "--balloon", "--api", "/tmp/api", "--console", "virtio", "--no-rng",
-		      NULL) == CLI_RUN);
+		      "--no-seccomp", NULL) == CLI_RUN);
 	CHECK(cfg.ndisks == 2);
 	CHECK(!strcmp(cfg.disk[0].path, "a.img") && !cfg.disk[0].read_only);
 	CHECK(!strcmp(cfg.disk[1].path, "/dev/sdb") && cfg.disk[1].read_only);
 	CHECK(!strcmp(cfg.net.tap, "tap0") && cfg.net.mac_set && !memcmp(cfg.net.mac, mac, 6));
 	CHECK(cfg.vsock.cid == 3 && !strcmp(cfg.vsock.uds, "/tmp/v.sock"));
 	CHECK(cfg.balloon && cfg.virtio_console && cfg.no_rng && !strcmp(cfg.api, "/tmp/api"));
+	CHECK(cfg.no_seccomp);
 	REQUIRE(parse(&cfg, "run", "--kernel", "k", "--net", "tap=t", NULL) == CLI_RUN);
 	CHECK(!cfg.net.mac_set && !cfg.no_rng && !cfg.balloon && cfg.ndisks == 0);
+	CHECK(!cfg.no_seccomp);
+}
+
+static void cli_run_stealth(void)
+{
+	struct vm_config cfg;
+
+	REQUIRE(parse(&cfg, "run", "--kernel", "k", NULL) == CLI_RUN);
+	CHECK(!cfg.stealth);
+	REQUIRE(parse(&cfg, "run", "--stealth", "--kernel", "k", NULL) == CLI_RUN);
+	CHECK(cfg.stealth);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--stealth=1", NULL) == CLI_USAGE_ERROR);
 }
 
 static void cli_run_device_errors(void)
@@ -208,6 +263,7 @@ static void cli_run_device_errors(void)
 		{ "--net", "tap=averyveryverylongname" },
 		{ "--net", "tap=t,mac=01:00:00:00:00:01" }, /* multicast */
 		{ "--net", "tap=t,mac=02:00:00:00:00" },
+		{ "--net", "tap=t,mac=00:00:00:00:00:00" },
 		{ "--net", "tap=t,mac=02:00:00:00:00:01:02" },
 		{ "--net", "tap=t,mac=zz:00:00:00:00:01" },
 		{ "--net", "tap=t,speed=10" },
@@ -265,6 +321,67 @@ static void cli_commands(void)
 	CHECK(parse(&cfg, NULL) == CLI_USAGE_ERROR); /* no command at all */
 }
 
+static void cli_jail_options(void)
+{
+	struct vm_config cfg;
+
+	REQUIRE(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", "5", "--gid", "6",
+		      NULL) == CLI_RUN);
+	CHECK(cfg.jail.dir && strcmp(cfg.jail.dir, "/j") == 0);
+	CHECK(cfg.jail.uid == 5 && cfg.jail.gid == 6 && !cfg.jail.argv);
+	REQUIRE(parse(&cfg, "run", "--kernel", "k", NULL) == CLI_RUN);
+	CHECK(!cfg.jail.dir);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", "4294967294", "--gid",
+		    "1", NULL) == CLI_RUN);
+	CHECK(cfg.jail.uid == 4294967294U);
+	/* 0 parses (jail_fork refuses it, with its own message). */
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", "0", "--gid", "1",
+		    NULL) == CLI_RUN);
+
+	static const char *const bad_id[] = { "x", "-1", "4294967295", "1e3", "", " 5" };
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad_id); i++)
+		CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", bad_id[i],
+			    "--gid", "1", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", "5", NULL) ==
+	      CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--uid", "5", "--gid", "5", NULL) ==
+	      CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", "5", "--gid", "5",
+		    "--vsock", "cid=3,uds=v.sock", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", "5", "--gid", "5",
+		    "--vsock", "cid=3,uds=/run/v.sock", NULL) == CLI_RUN);
+}
+
+static void cli_jail_command(void)
+{
+	struct vm_config cfg;
+
+	REQUIRE(parse(&cfg, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "--", "prog", "-x",
+		      "arg", NULL) == CLI_JAIL);
+	CHECK(strcmp(cfg.jail.dir, "/j") == 0 && cfg.jail.uid == 1 && cfg.jail.gid == 2);
+	REQUIRE(cfg.jail.argv);
+	CHECK(strcmp(cfg.jail.argv[0], "prog") == 0 && strcmp(cfg.jail.argv[1], "-x") == 0 &&
+	      strcmp(cfg.jail.argv[2], "arg") == 0 && !cfg.jail.argv[3]);
+	/* Without "--", parsing stops at the program: its options are its own. */
+	REQUIRE(parse(&cfg, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "prog", "--kernel",
+		      "k", NULL) == CLI_JAIL);
+	CHECK(strcmp(cfg.jail.argv[0], "prog") == 0 && strcmp(cfg.jail.argv[1], "--kernel") == 0);
+	REQUIRE(parse(&cfg, "jail", "--mem", "64M", "--cpus", "2", "--jail", "/j", "--uid", "1",
+		      "--gid", "2", "--", "p", NULL) == CLI_JAIL);
+	CHECK(cfg.mem_size == 64ULL << 20 && cfg.cpus == 2);
+
+	CHECK(parse(&cfg, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", NULL) ==
+	      CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "--", NULL) ==
+	      CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "jail", "--uid", "1", "--gid", "2", "--", "p", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "--kernel", "k", "--",
+		    "p", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&cfg, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "--bogus", "p",
+		    NULL) == CLI_USAGE_ERROR);
+}
+
 /*
  * cli_parse must not depend on an earlier call (the fuzzer and these tests
  * call it many times). An unknown short-option cluster ("-xy") leaves
@@ -311,14 +428,18 @@ int main(void)
 {
 	RUN(size_parse_accepts);
 	RUN(size_parse_rejects);
+	RUN(size_format_units);
 	RUN(uint_parse_bounds);
 	RUN(cli_run_all_flags);
 	RUN(cli_run_equals_form);
 	RUN(cli_run_defaults);
 	RUN(cli_run_errors);
 	RUN(cli_run_devices);
+	RUN(cli_run_stealth);
 	cli_run_device_errors();
 	RUN(cli_commands);
+	RUN(cli_jail_options);
+	RUN(cli_jail_command);
 	RUN(cli_reparse_after_short_option_cluster);
 	RUN(cli_error_is_one_line);
 	return harness_exit();

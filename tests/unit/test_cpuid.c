@@ -96,7 +96,7 @@ static struct kvm_cpuid2 *vcpu3(bool amd, bool emulated)
 {
 	struct kvm_cpuid2 *base = host_table(amd), *copy = host_table(amd), *c;
 
-	c = cpuid_for_vcpu(base, 3, 4, emulated);
+	c = cpuid_for_vcpu(base, 3, 4, emulated, false);
 	/* the input is const: untouched */
 	if (memcmp(base, copy, sizeof(*base) + NHOST * sizeof(base->entries[0])) != 0) {
 		free(c);
@@ -148,7 +148,7 @@ static void cpuid_topology_leaf1(void)
 	CHECK(e->edx & L1_EDX_HTT);
 	free(c);
 	base = host_table(false);
-	one = cpuid_for_vcpu(base, 0, 1, false);
+	one = cpuid_for_vcpu(base, 0, 1, false, false);
 	REQUIRE(one);
 	CHECK(find(one, 1, 0)->ebx >> 24 == 0);
 	CHECK(((find(one, 1, 0)->ebx >> 16) & 0xff) == 1);
@@ -215,7 +215,7 @@ static void cpuid_signature_leaf_replaced_not_duplicated(void)
 
 	/* a host table that already has the leaf (e.g. a second policy pass) */
 	base->entries[base->nent++] = (struct kvm_cpuid_entry2){ .function = 0x40000100, .eax = 1 };
-	c = cpuid_for_vcpu(base, 0, 1, false);
+	c = cpuid_for_vcpu(base, 0, 1, false, false);
 	REQUIRE(c);
 	CHECK(c->nent == NHOST + 2);
 	CHECK(find(c, 0x40000100, 0)->eax == 0x40000101);
@@ -276,7 +276,7 @@ static void cpuid_many_vcpus(void)
 	struct kvm_cpuid2 *base = host_table(false);
 
 	for (unsigned int id = 0; id < 254; id += 23) {
-		struct kvm_cpuid2 *c = cpuid_for_vcpu(base, id, 254, false);
+		struct kvm_cpuid2 *c = cpuid_for_vcpu(base, id, 254, false, false);
 
 		REQUIRE(c);
 		CHECK(find(c, 1, 0)->ebx >> 24 == id);
@@ -287,6 +287,126 @@ static void cpuid_many_vcpus(void)
 		free(c);
 	}
 	free(base);
+}
+
+/* The host table plus a brand string in 0x80000002..4, with the spare
+ * room cpuid_supported leaves. */
+static struct kvm_cpuid2 *host_table_branded(bool amd, const char *brand)
+{
+	struct kvm_cpuid2 *h = host_table(amd), *c;
+	uint32_t r[12] = { 0 };
+
+	c = calloc(1, sizeof(*c) + (NHOST + 3 + CPUID_EXTRA_ENTRIES) * sizeof(c->entries[0]));
+	if (!c)
+		abort();
+	memcpy(c, h, sizeof(*h) + NHOST * sizeof(h->entries[0]));
+	free(h);
+	memcpy(r, brand, strlen(brand));
+	for (uint32_t i = 0; i < 3; i++)
+		c->entries[c->nent++] = (struct kvm_cpuid_entry2){
+			.function = 0x80000002 + i,
+			.eax = r[4 * i],
+			.ebx = r[4 * i + 1],
+			.ecx = r[4 * i + 2],
+			.edx = r[4 * i + 3],
+		};
+	return c;
+}
+
+static void brand_of(struct kvm_cpuid2 *c, char out[49])
+{
+	for (uint32_t i = 0; i < 3; i++) {
+		const struct kvm_cpuid_entry2 *e = find(c, 0x80000002 + i, 0);
+
+		memcpy(out + 16 * i, (uint32_t[]){ e->eax, e->ebx, e->ecx, e->edx }, 16);
+	}
+	out[48] = 0;
+}
+
+static void cpuid_stealth_hides_hypervisor(void)
+{
+	for (int amd = 0; amd <= 1; amd++) {
+		for (int emulated = 0; emulated <= 1; emulated++) {
+			struct kvm_cpuid2 *base = host_table_branded(amd, "AMD EPYC"), *c;
+			char brand[49];
+
+			c = cpuid_for_vcpu(base, 1, 2, emulated, true);
+			REQUIRE(c);
+			CHECK(!(find(c, 1, 0)->ecx & L1_ECX_HYPERVISOR));
+			CHECK(!(find(c, 1, 0)->ecx & L1_ECX_VMX));
+			CHECK(!(find(c, 0x80000001, 0)->ecx & LX1_ECX_SVM));
+			for (uint32_t i = 0; i < c->nent; i++)
+				CHECK(c->entries[i].function < 0x40000000 ||
+				      c->entries[i].function > 0x4fffffff);
+			CHECK(c->nent == base->nent - 2); /* KVM's two leaves gone */
+			/* the rest of the policy still applies */
+			CHECK(find(c, 1, 0)->eax == 0x906ea && find(c, 1, 0)->ebx >> 24 == 1);
+			CHECK(find(c, 0, 0)->eax == 0xd);
+			CHECK(find(c, 0xb, 1)->ebx == 2);
+			brand_of(c, brand);
+			CHECK(strcmp(brand, "AMD EPYC") == 0); /* a real brand stays */
+			free(c);
+			free(base);
+		}
+	}
+}
+
+static void cpuid_stealth_brand(void)
+{
+	static const struct {
+		bool amd;
+		const char *host, *guest;
+	} cases[] = {
+		{ false, "QEMU Virtual CPU version 2.5+", "Genuine Intel(R) CPU" },
+		{ false, "Common KVM processor", "Genuine Intel(R) CPU" },
+		{ true, "AMD EPYC TCG model", "AMD Processor" },
+		{ false, "Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz",
+		  "Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct kvm_cpuid2 *base = host_table_branded(cases[i].amd, cases[i].host), *c;
+		char brand[49];
+
+		c = cpuid_for_vcpu(base, 0, 1, false, true);
+		REQUIRE(c);
+		brand_of(c, brand);
+		CHECK(strcmp(brand, cases[i].guest) == 0);
+		free(c);
+		/* without --stealth the host's brand is passed through */
+		c = cpuid_for_vcpu(base, 0, 1, false, false);
+		REQUIRE(c);
+		brand_of(c, brand);
+		CHECK(strcmp(brand, cases[i].host) == 0);
+		free(c);
+		free(base);
+	}
+}
+
+static void cpuid_brand_filled_from_host(void)
+{
+	static const char host[48] = "AMD EPYC 7B13 64-Core Processor";
+	struct kvm_cpuid2 *kvm = host_table_branded(true, ""), *named, *plain;
+	uint32_t h[12];
+	char brand[49];
+
+	memcpy(h, host, sizeof(h));
+	/* KVM's zeros are replaced by the host's name */
+	cpuid_fill_brand(kvm, h);
+	brand_of(kvm, brand);
+	CHECK(strcmp(brand, host) == 0);
+	/* a brand KVM does report is kept */
+	named = host_table_branded(true, "AMD EPYC");
+	cpuid_fill_brand(named, h);
+	brand_of(named, brand);
+	CHECK(strcmp(brand, "AMD EPYC") == 0);
+	/* no brand leaves listed: none added */
+	plain = host_table(true);
+	cpuid_fill_brand(plain, h);
+	CHECK(plain->nent == NHOST && cpuid_find(plain, 0x80000002, 0) == NULL);
+	free(kvm);
+	free(named);
+	free(plain);
 }
 
 int main(void)
@@ -302,5 +422,8 @@ int main(void)
 	RUN(cpuid_native_host_keeps);
 	RUN(cpuid_amd_core_count);
 	RUN(cpuid_many_vcpus);
+	RUN(cpuid_stealth_hides_hypervisor);
+	RUN(cpuid_stealth_brand);
+	RUN(cpuid_brand_filled_from_host);
 	return harness_exit();
 }

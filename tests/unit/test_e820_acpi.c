@@ -135,12 +135,12 @@ static void devs_init(void)
 /* Build for ncpus (and two virtio devices) into a buffer of ACPI_CAP bytes at LAYOUT_ACPI and find
  * every table from the RSDP, as a guest would. false if anything is
  * missing or out of bounds. */
-static bool tables_build(struct tables *t, unsigned int ncpus)
+static bool tables_build_as(struct tables *t, unsigned int ncpus, bool stealth)
 {
 	*t = (struct tables){ .buf = calloc(1, ACPI_CAP) };
 	if (!t->buf)
 		return false;
-	t->len = acpi_build(t->buf, ACPI_CAP, LAYOUT_ACPI, ncpus, devs, 2);
+	t->len = acpi_build(t->buf, ACPI_CAP, LAYOUT_ACPI, ncpus, devs, 2, stealth);
 	if (t->len < 36 || (size_t)t->len > ACPI_CAP)
 		return false;
 	t->rsdp = t->buf;
@@ -157,6 +157,11 @@ static bool tables_build(struct tables *t, unsigned int ncpus)
 	t->dsdt = table_at(t->buf, (size_t)t->len, LAYOUT_ACPI, le_get(t->fadt + 140, 8), "DSDT",
 			   &t->dsdt_len);
 	return t->dsdt != NULL;
+}
+
+static bool tables_build(struct tables *t, unsigned int ncpus)
+{
+	return tables_build_as(t, ncpus, false);
 }
 
 static void acpi_rsdp(void)
@@ -259,7 +264,7 @@ static void acpi_dsdt_virtio(void)
 	CHECK(memmem(t.dsdt + 36, t.dsdt_len - 36, vio1_uid, sizeof(vio1_uid)));
 	free(t.buf);
 	/* More transports than a DSDT describes: refused, not truncated. */
-	CHECK(acpi_build(big, sizeof(big), LAYOUT_ACPI, 1, devs, ACPI_MAX_MMIO_DEVS + 1) ==
+	CHECK(acpi_build(big, sizeof(big), LAYOUT_ACPI, 1, devs, ACPI_MAX_MMIO_DEVS + 1, false) ==
 	      -ENOSPC);
 }
 
@@ -304,7 +309,7 @@ static void acpi_too_small(void)
 	int need;
 
 	REQUIRE(big);
-	need = acpi_build(big, ACPI_CAP, LAYOUT_ACPI, 4, devs, 16);
+	need = acpi_build(big, ACPI_CAP, LAYOUT_ACPI, 4, devs, 16, false);
 	free(big);
 	REQUIRE(need > 36);
 	/* every shorter buffer: -ENOSPC, and (ASan) no write past its end */
@@ -312,13 +317,39 @@ static void acpi_too_small(void)
 		uint8_t *b = malloc(cap ? (size_t)cap : 1);
 
 		REQUIRE(b);
-		CHECK(acpi_build(b, (size_t)cap, LAYOUT_ACPI, 4, devs, 16) == -ENOSPC);
+		CHECK(acpi_build(b, (size_t)cap, LAYOUT_ACPI, 4, devs, 16, false) == -ENOSPC);
 		free(b);
 	}
 	big = malloc((size_t)need);
 	REQUIRE(big);
-	CHECK(acpi_build(big, (size_t)need, LAYOUT_ACPI, 4, devs, 16) == need);
+	CHECK(acpi_build(big, (size_t)need, LAYOUT_ACPI, 4, devs, 16, false) == need);
 	free(big);
+}
+
+/* Each table's OEM ID, OEM table ID and creator ID, and the FADT's
+ * hypervisor identity: petrel's by default, none under --stealth. */
+static void acpi_names(void)
+{
+	for (int stealth = 0; stealth <= 1; stealth++) {
+		const uint8_t *tabs[4];
+		struct tables t;
+
+		REQUIRE(tables_build_as(&t, 2, stealth));
+		tabs[0] = t.xsdt;
+		tabs[1] = t.fadt;
+		tabs[2] = t.madt;
+		tabs[3] = t.dsdt;
+		CHECK(memcmp(t.rsdp + 9, stealth ? "ALASKA" : "PETREL", 6) == 0);
+		for (unsigned int i = 0; i < ARRAY_SIZE(tabs); i++) {
+			CHECK(memcmp(tabs[i] + 10, stealth ? "ALASKA" : "PETREL", 6) == 0);
+			CHECK(memcmp(tabs[i] + 16, stealth ? "A M I \0\0" : "PETRELVM", 8) == 0);
+			CHECK(memcmp(tabs[i] + 28, stealth ? "AMI " : "PTRL", 4) == 0);
+		}
+		CHECK(memcmp(t.fadt + 268, stealth ? "\0\0\0\0\0\0\0\0" : "PETRELVM", 8) == 0);
+		CHECK(acpi_sum(t.fadt, t.fadt_len) == 0 && acpi_sum(t.dsdt, t.dsdt_len) == 0);
+		CHECK(acpi_sum(t.rsdp, 20) == 0 && acpi_sum(t.rsdp, 36) == 0);
+		free(t.buf);
+	}
 }
 
 static void acpi_install_into_guest(void)
@@ -327,14 +358,14 @@ static void acpi_install_into_guest(void)
 	gpa_t rsdp = 0;
 
 	REQUIRE(fake_gm_init(&gm, 0, 16ULL << 20));
-	CHECK(acpi_install(&gm, 2, NULL, 0, &rsdp) == 0);
+	CHECK(acpi_install(&gm, 2, NULL, 0, false, &rsdp) == 0);
 	CHECK(rsdp == LAYOUT_ACPI);
 	CHECK(gm_ptr(&gm, LAYOUT_ACPI, 8) &&
 	      memcmp(gm_ptr(&gm, LAYOUT_ACPI, 8), "RSD PTR ", 8) == 0);
 	fake_gm_free(&gm);
 	/* no RAM under the BIOS area */
 	REQUIRE(fake_gm_init(&gm, LAYOUT_KERNEL_MIN, 16ULL << 20));
-	CHECK(acpi_install(&gm, 2, NULL, 0, &rsdp) == -EFAULT);
+	CHECK(acpi_install(&gm, 2, NULL, 0, false, &rsdp) == -EFAULT);
 	fake_gm_free(&gm);
 }
 
@@ -352,6 +383,7 @@ int main(void)
 	RUN(acpi_madt_cpus);
 	RUN(acpi_too_small);
 	RUN(acpi_dsdt_virtio);
+	RUN(acpi_names);
 	RUN(acpi_install_into_guest);
 	return harness_exit();
 }

@@ -76,6 +76,8 @@ static bool bench_attach(struct bench *t, bool read_only, uint16_t qsize)
 	if (virtio_blk_create(&t->dev, &t->ev, &t->gm, &cfg))
 		return false;
 	t->created = true;
+	if (t->dev.ops->start(&t->dev))
+		return false;
 	/* What the transport does for a driver that accepts every feature. */
 	t->dev.features = t->dev.offered | VIRTIO_BIT(VIRTIO_F_VERSION_1);
 	fake_vq_init(&t->vq, &t->gm, qsize, DESC_GPA, AVAIL_GPA, USED_GPA);
@@ -693,6 +695,7 @@ static void blk_io_short_read(void)
 		data[i] = (uint8_t)(i * 3 + 1);
 	REQUIRE(pwrite(fd, data, sizeof(data), 0) == (ssize_t)sizeof(data));
 	REQUIRE(blk_io_open(&io, path, true) == 0);
+	REQUIRE(blk_io_start(&io) == 0);
 	CHECK(ftruncate(fd, 5000) == 0);
 	memset(buf, 0xee, sizeof(buf));
 	r = (struct blk_io_req){ .op = BLK_IO_READ, .off = 100, .n = 3 };

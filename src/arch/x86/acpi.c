@@ -16,8 +16,33 @@
 #define FADT_BOOT_VGA_NOT_PRESENT (1U << 2)
 #define GAS_SYSTEM_IO 1
 
-static const char oem_id[6] = { 'P', 'E', 'T', 'R', 'E', 'L' };
-static const char oem_table_id[8] = { 'P', 'E', 'T', 'R', 'E', 'L', 'V', 'M' };
+/* The names in every table header, and the FADT's hypervisor vendor
+ * identity (ACPI 6.x, 5.2.9: zero on a machine that is not a VM). */
+struct acpi_ids {
+	char oem_id[6];
+	char oem_table_id[8];
+	char creator_id[4];
+	char hypervisor[8];
+};
+
+static const struct acpi_ids petrel_ids = {
+	.oem_id = { 'P', 'E', 'T', 'R', 'E', 'L' },
+	.oem_table_id = { 'P', 'E', 'T', 'R', 'E', 'L', 'V', 'M' },
+	.creator_id = { 'P', 'T', 'R', 'L' },
+	.hypervisor = { 'P', 'E', 'T', 'R', 'E', 'L', 'V', 'M' },
+};
+
+/*
+ * --stealth: the OEM and table IDs AMI's Aptio firmware ships unless a
+ * board maker changes them, the commonest pair on real PCs, so the names
+ * say nothing; no hypervisor identity. What the tables still give away
+ * (LNRO0005 and QEMU0001 devices, no PCI) is in the README.
+ */
+static const struct acpi_ids stealth_ids = {
+	.oem_id = { 'A', 'L', 'A', 'S', 'K', 'A' },
+	.oem_table_id = { 'A', ' ', 'M', ' ', 'I', ' ', 0, 0 },
+	.creator_id = { 'A', 'M', 'I', ' ' },
+};
 
 /* A cursor over the output buffer; every put is bounds-checked once here. */
 struct acpi_buf {
@@ -26,6 +51,7 @@ struct acpi_buf {
 	size_t len;
 	gpa_t base;
 	bool overflow;
+	const struct acpi_ids *ids;
 };
 
 static uint8_t *acpi_alloc(struct acpi_buf *b, size_t n, size_t align)
@@ -66,10 +92,10 @@ static uint8_t *acpi_begin(struct acpi_buf *b, const char sig[4], size_t len, ui
 	memcpy(t, sig, 4);
 	le_put(t + 4, len, 4);
 	t[8] = rev;
-	memcpy(t + 10, oem_id, 6);
-	memcpy(t + 16, oem_table_id, 8);
+	memcpy(t + 10, b->ids->oem_id, 6);
+	memcpy(t + 16, b->ids->oem_table_id, 8);
 	le_put(t + 24, 1, 4);
-	memcpy(t + 28, "PTRL", 4);
+	memcpy(t + 28, b->ids->creator_id, 4);
 	le_put(t + 32, 1, 4);
 	return t;
 }
@@ -228,7 +254,7 @@ static uint8_t *acpi_fadt(struct acpi_buf *b, gpa_t dsdt)
 	le_put(t + 140, dsdt, 8);		     /* X_DSDT */
 	put_gas_io8(t + 244, PETREL_ACPI_SLEEP_CTL_PORT);
 	put_gas_io8(t + 256, PETREL_ACPI_SLEEP_STS_PORT);
-	memcpy(t + 268, "PETRELVM", 8); /* hypervisor vendor identity */
+	memcpy(t + 268, b->ids->hypervisor, 8);
 	acpi_end(t, FADT_LEN);
 	return t;
 }
@@ -266,9 +292,14 @@ static uint8_t *acpi_madt(struct acpi_buf *b, unsigned int ncpus)
 }
 
 int acpi_build(uint8_t *buf, size_t cap, gpa_t base, unsigned int ncpus,
-	       const struct acpi_mmio_dev *devs, unsigned int ndevs)
+	       const struct acpi_mmio_dev *devs, unsigned int ndevs, bool stealth)
 {
-	struct acpi_buf b = { .p = buf, .cap = cap, .base = base };
+	struct acpi_buf b = {
+		.p = buf,
+		.cap = cap,
+		.base = base,
+		.ids = stealth ? &stealth_ids : &petrel_ids,
+	};
 	uint8_t *rsdp = acpi_alloc(&b, 36, 16), *dsdt, *fadt, *madt, *xsdt;
 
 	dsdt = acpi_dsdt(&b, devs, ndevs);
@@ -282,7 +313,7 @@ int acpi_build(uint8_t *buf, size_t cap, gpa_t base, unsigned int ncpus,
 	acpi_end(xsdt, ACPI_HDR_LEN + 16);
 
 	memcpy(rsdp, "RSD PTR ", 8);
-	memcpy(rsdp + 9, oem_id, 6);
+	memcpy(rsdp + 9, b.ids->oem_id, 6);
 	rsdp[15] = 2; /* revision: ACPI 2.0+, XSDT */
 	le_put(rsdp + 20, 36, 4);
 	le_put(rsdp + 24, acpi_gpa(&b, xsdt), 8);
@@ -292,7 +323,7 @@ int acpi_build(uint8_t *buf, size_t cap, gpa_t base, unsigned int ncpus,
 }
 
 int acpi_install(const struct gm *gm, unsigned int ncpus, const struct acpi_mmio_dev *devs,
-		 unsigned int ndevs, gpa_t *rsdp)
+		 unsigned int ndevs, bool stealth, gpa_t *rsdp)
 {
 	size_t cap = LAYOUT_ACPI_END - LAYOUT_ACPI;
 	uint8_t *dst = gm_ptr(gm, LAYOUT_ACPI, cap);
@@ -300,7 +331,7 @@ int acpi_install(const struct gm *gm, unsigned int ncpus, const struct acpi_mmio
 
 	if (!dst)
 		return -EFAULT;
-	len = acpi_build(dst, cap, LAYOUT_ACPI, ncpus, devs, ndevs);
+	len = acpi_build(dst, cap, LAYOUT_ACPI, ncpus, devs, ndevs, stealth);
 	if (len < 0)
 		return len;
 	*rsdp = LAYOUT_ACPI;

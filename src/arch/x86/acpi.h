@@ -8,6 +8,7 @@
 #ifndef PETREL_X86_ACPI_H
 #define PETREL_X86_ACPI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "mem.h"
@@ -24,13 +25,15 @@ struct acpi_mmio_dev {
 /* Build the tables for ncpus vCPUs and `ndevs` (<= ACPI_MAX_MMIO_DEVS)
  * virtio-mmio devices into a host buffer of `cap` bytes that will live at
  * guest address `base`. Returns the length, or -ENOSPC. The RSDP is at
- * offset 0. */
+ * offset 0. The headers name petrel (OEM ID "PETREL", FADT hypervisor
+ * identity "PETRELVM"), or with `stealth` a common firmware's names and
+ * no hypervisor identity. */
 int acpi_build(uint8_t *buf, size_t cap, gpa_t base, unsigned int ncpus,
-	       const struct acpi_mmio_dev *devs, unsigned int ndevs) MUST_CHECK;
+	       const struct acpi_mmio_dev *devs, unsigned int ndevs, bool stealth) MUST_CHECK;
 
 /* acpi_build into guest RAM at LAYOUT_ACPI; *rsdp gets the RSDP address. */
 int acpi_install(const struct gm *gm, unsigned int ncpus, const struct acpi_mmio_dev *devs,
-		 unsigned int ndevs, gpa_t *rsdp) MUST_CHECK;
+		 unsigned int ndevs, bool stealth, gpa_t *rsdp) MUST_CHECK;
 
 /* Sum of bytes, as ACPI checksums are defined (a table sums to 0). */
 uint8_t acpi_sum(const uint8_t *p, size_t len);

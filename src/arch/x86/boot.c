@@ -80,7 +80,10 @@ static int read_file(const char *what, const char *path, uint64_t limit, uint8_t
 	struct stat st;
 	uint8_t *buf;
 	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer, with
+	 * SIGTERM already blocked for the event loop; the fstat below turns
+	 * it away. Reads of a regular file ignore the flag. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), err;
 
 	if (fd < 0) {
 		err = -errno;
@@ -179,7 +182,7 @@ int boot_vm(struct vm *vm)
 		mmio_devs[i] = (struct acpi_mmio_dev){ .base = vm->virtio[i]->base,
 						       .size = VIRTIO_MMIO_SIZE,
 						       .gsi = vm->virtio[i]->gsi };
-	err = acpi_install(&vm->gm, vm->ncpus, mmio_devs, vm->nvirtio, &in.rsdp);
+	err = acpi_install(&vm->gm, vm->ncpus, mmio_devs, vm->nvirtio, vm->cfg->stealth, &in.rsdp);
 	if (err) {
 		log_msg("ACPI tables do not fit below 1 MiB for %u vCPUs", vm->ncpus);
 		goto out;

@@ -143,6 +143,10 @@ int bzimage_load(const struct gm *gm, const struct boot_input *in, struct boot_e
 	le_put(zp + BP_RAMDISK_IMAGE, initrd_at, 4);
 	le_put(zp + BP_RAMDISK_SIZE, in->initrd ? in->initrd_size : 0, 4);
 	le_put(zp + BP_ACPI_RSDP_ADDR, in->rsdp, 8);
+	/* The loader's field (boot.rst: "write (special)"), not the image's:
+	 * petrel passes no setup_data, so a pointer the file carries must not
+	 * reach the kernel, which would follow it. */
+	le_put(zp + BP_SETUP_DATA, 0, 8);
 	zp[BP_E820_ENTRIES] = (uint8_t)n;
 	for (int i = 0; i < n; i++) {
 		uint8_t *e = zp + BP_E820_TABLE + 20 * i;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "arch/x86/cpuid.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,39 @@
 
 static const uint32_t petrel_version_word = 0x000100; /* 0.1.0 as 0xMMmmpp */
 
+void cpuid_fill_brand(struct kvm_cpuid2 *c, const uint32_t brand[12])
+{
+	for (uint32_t i = 0; i < 3; i++) {
+		struct kvm_cpuid_entry2 *e = cpuid_find(c, 0x80000002 + i, 0);
+
+		if (e && (e->eax | e->ebx | e->ecx | e->edx))
+			return;
+	}
+	for (uint32_t i = 0; i < 3; i++) {
+		struct kvm_cpuid_entry2 *e = cpuid_find(c, 0x80000002 + i, 0);
+
+		if (!e) /* KVM lists the leaves when its 0x80000000 reaches them */
+			continue;
+		e->eax = brand[4 * i];
+		e->ebx = brand[4 * i + 1];
+		e->ecx = brand[4 * i + 2];
+		e->edx = brand[4 * i + 3];
+	}
+}
+
+/* This processor's own brand string (zeros if it has none). */
+static void cpuid_host_brand(uint32_t brand[12])
+{
+	unsigned int max = __get_cpuid_max(0x80000000, NULL);
+
+	for (uint32_t i = 0; i < 3; i++) {
+		unsigned int *r = &brand[4 * i];
+
+		if (max < 0x80000004 || !__get_cpuid(0x80000002 + i, &r[0], &r[1], &r[2], &r[3]))
+			r[0] = r[1] = r[2] = r[3] = 0;
+	}
+}
+
 int cpuid_supported(int kvm_fd, struct kvm_cpuid2 **out)
 {
 	/* KVM_MAX_CPUID_ENTRIES in current kernels: one ioctl, no E2BIG retry. */
@@ -42,6 +76,10 @@ int cpuid_supported(int kvm_fd, struct kvm_cpuid2 **out)
 			return -ENOMEM;
 		c->nent = nent;
 		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			uint32_t brand[12];
+
+			cpuid_host_brand(brand);
+			cpuid_fill_brand(c, brand);
 			*out = c;
 			return 0;
 		}
@@ -168,8 +206,78 @@ static void cpuid_set(struct kvm_cpuid2 *c, uint32_t function, uint32_t eax, uin
 	e->edx = edx;
 }
 
+/*
+ * A brand string (leaves 0x80000002..4, 48 bytes) that names a VM: what
+ * QEMU's and KVM's CPU models report ("QEMU Virtual CPU", "KVM processor",
+ * "Common KVM processor"). No real processor's brand has these words.
+ */
+static bool cpuid_brand_names_vm(const char brand[48])
+{
+	static const char *const words[] = { "KVM", "QEMU", "Virtual", "TCG" };
+	char s[49];
+
+	memcpy(s, brand, 48);
+	s[48] = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+		if (strstr(s, words[i]))
+			return true;
+	return false;
+}
+
+/*
+ * --stealth: what a guest sees on the same processor without a hypervisor.
+ * - Leaf 1 ECX bit 31 is clear (the bit is defined as "not used by
+ *   hardware, 0"; only hypervisors set it).
+ * - Nothing in 0x40000000..0x4fffffff: the leaves are left out of the
+ *   table, and KVM answers a leaf it has no entry for as the processor
+ *   does (KVM_SET_CPUID2 semantics, arch/x86/kvm/cpuid.c): on Intel a leaf
+ *   above its class's maximum returns the highest basic leaf's data (SDM
+ *   vol. 2A, CPUID: "If a value entered for CPUID.EAX is higher than the
+ *   maximum input value for basic or extended function ..., the data for
+ *   the highest basic information leaf is returned"); on AMD an undefined
+ *   leaf returns zeros (APM vol. 3, CPUID). Either way not a signature.
+ * - The brand string is the host's unless it names a VM (a nested host
+ *   running a QEMU or KVM CPU model); then it becomes the string a real
+ *   processor of that vendor shows with no marketing name programmed.
+ *   Vendor, family, model and stepping stay the host's: real, consistent.
+ */
+static void cpuid_stealth(struct kvm_cpuid2 *c)
+{
+	char brand[48];
+	bool have_brand = true;
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < 3; i++) {
+		const struct kvm_cpuid_entry2 *e = cpuid_find(c, 0x80000002 + i, 0);
+
+		if (!e)
+			have_brand = false;
+		else
+			memcpy(brand + 16 * i, (uint32_t[]){ e->eax, e->ebx, e->ecx, e->edx }, 16);
+	}
+	if (have_brand && cpuid_brand_names_vm(brand)) {
+		const char *generic = vendor_is_amd(c) ? "AMD Processor" : "Genuine Intel(R) CPU";
+		uint32_t r[12] = { 0 };
+
+		memcpy(r, generic, strlen(generic));
+		for (uint32_t i = 0; i < 3; i++)
+			cpuid_set(c, 0x80000002 + i, r[4 * i], r[4 * i + 1], r[4 * i + 2],
+				  r[4 * i + 3]);
+	}
+	for (uint32_t i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function >= 0x40000000 && e->function <= 0x4fffffff)
+			continue;
+		if (e->function == 1)
+			e->ecx &= ~L1_ECX_HYPERVISOR;
+		c->entries[n++] = *e;
+	}
+	c->nent = n;
+}
+
 struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *base, unsigned int id,
-				  unsigned int ncpus, bool emulated_host)
+				  unsigned int ncpus, bool emulated_host, bool stealth)
 {
 	size_t size = sizeof(*base) + (base->nent + CPUID_EXTRA_ENTRIES) * sizeof(base->entries[0]);
 	struct kvm_cpuid2 *c = malloc(size);
@@ -192,5 +300,7 @@ struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *base, unsigned int id
 		  PETREL_CPUID_SIGNATURE_EBX, PETREL_CPUID_SIGNATURE_ECX,
 		  PETREL_CPUID_SIGNATURE_EDX);
 	cpuid_set(c, PETREL_CPUID_SIGNATURE_LEAF + 1, petrel_version_word, 0, 0, 0);
+	if (stealth)
+		cpuid_stealth(c);
 	return c;
 }

@@ -53,6 +53,7 @@
 #define BP_RELOCATABLE 0x234
 #define BP_XLOADFLAGS 0x236
 #define BP_CMDLINE_SIZE 0x238
+#define BP_SETUP_DATA 0x250
 #define BP_PREF_ADDRESS 0x258
 #define BP_INIT_SIZE 0x260
 #define BP_HEADER_END 0x268	  /* end of the fields petrel reads (protocol 2.12+) */

@@ -57,10 +57,12 @@ static int pvh_find_note(const uint8_t *p, uint64_t len, uint64_t *entry)
 	return -ENOENT;
 }
 
-/* Does the PVH entry lie in the file-backed part of a PT_LOAD segment?
- * Anywhere else (zeroed .bss, RAM outside the kernel) the vCPU would start
- * in bytes the image never provided. */
-static bool pvh_entry_in_code(const uint8_t *img, const Elf64_Ehdr *eh, uint64_t entry)
+/* Is `entry` one of the bytes a PT_LOAD segment brings from the file?
+ * Anything else (RAM left zero, a segment's zero-filled tail) would start
+ * the vCPU on zeros, which it executes as "add %al, (%eax)" through all of
+ * RAM, for minutes under an emulated CPU, instead of failing here. The
+ * program headers were checked by pass 1 of pvh_load. */
+static bool pvh_entry_loaded(const uint8_t *img, const Elf64_Ehdr *eh, uint64_t entry)
 {
 	for (unsigned int i = 0; i < eh->e_phnum; i++) {
 		Elf64_Phdr ph;
@@ -170,9 +172,14 @@ int pvh_load(const struct gm *gm, const struct boot_input *in, struct boot_entry
 			name);
 		return -ENOEXEC;
 	}
-	if (entry >= (1ULL << 32) || !pvh_entry_in_code(img, &eh, entry)) {
-		log_msg("kernel '%s': PVH entry %#llx is not in the kernel's code below 4 GiB",
-			name, (unsigned long long)entry);
+	if (entry >= (1ULL << 32) || !gm_ptr(gm, entry, 1)) {
+		log_msg("kernel '%s': PVH entry %#llx is not in guest RAM below 4 GiB", name,
+			(unsigned long long)entry);
+		return -ENOEXEC;
+	}
+	if (!pvh_entry_loaded(img, &eh, entry)) {
+		log_msg("kernel '%s': PVH entry %#llx is not in any loaded segment's code", name,
+			(unsigned long long)entry);
 		return -ENOEXEC;
 	}
 	if (cmdline_len > LAYOUT_CMDLINE_MAX) {

@@ -65,8 +65,8 @@ static int regs_set_msrs(struct vcpu *vcpu)
 
 int regs_init_vcpu(struct vcpu *vcpu, const struct kvm_cpuid2 *supported)
 {
-	struct kvm_cpuid2 *c =
-	    cpuid_for_vcpu(supported, vcpu->id, vcpu->vm->ncpus, vcpu->vm->emulated_host);
+	struct kvm_cpuid2 *c = cpuid_for_vcpu(supported, vcpu->id, vcpu->vm->ncpus,
+					      vcpu->vm->emulated_host, vcpu->vm->cfg->stealth);
 	int err;
 
 	if (!c)
