@@ -13,7 +13,8 @@
  * Input:
  *   byte 0     bit 0 an initrd, bit 1 an emulated host (boot_cmdline's
  *              extra parameters), bit 2 1 MiB of RAM at 4 GiB as well,
- *              bits 3-4 RAM below the hole: 16, 24, 32 or 48 MiB
+ *              bits 3-4 RAM below the hole: 16, 24, 32 or 48 MiB, bit 5
+ *              --stealth ACPI tables
  *   bytes 1-2  n: command line length (le16)
  *   bytes 3-6  m: initrd length (le32)
  *   then       n bytes of command line (up to a NUL), m bytes of initrd,
@@ -96,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ram_add(&gm, 0, low_mib[(flags >> 3) & 3] << 20);
 	if (flags & 4)
 		ram_add(&gm, PETREL_RAM_HOLE_END, 1 << 20);
-	if (acpi_install(&gm, 1, &dev, 1, &in.rsdp) ||
+	if (acpi_install(&gm, 1, &dev, 1, flags & 0x20, &in.rsdp) ||
 	    gm_read(&gm, LAYOUT_ACPI, acpi, sizeof(acpi)))
 		abort();
 	in.cmdline = cmdline;

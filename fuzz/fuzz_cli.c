@@ -82,6 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (cmd == CLI_RUN)
 		check_config(&cfg);
+	if (cmd == CLI_JAIL && (!cfg.jail.dir || !cfg.jail.argv || !cfg.jail.argv[0]))
+		abort();
 	free(msg);
 	free(text);
 	return 0;

@@ -12,7 +12,7 @@
  * Input: ncpus (le16), cap (le32, taken modulo 192 KiB), base (le32),
  * ndevs (1 byte, modulo 20: more than ACPI_MAX_MMIO_DEVS are refused),
  * RAM size in 4 KiB pages (le32, at least 16 MiB), e820 room (1 byte,
- * modulo 8), then 12 bytes per device (base, size, gsi; le32 each).
+ * modulo 8; bit 7: --stealth ACPI names), then 12 bytes per device (base, size, gsi; le32 each).
  * Seeds in fuzz/corpus/tables/.
  */
 #include <stdlib.h>
@@ -125,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf = malloc(cap ? cap : 1);
 	if (!buf)
 		abort();
-	len = acpi_build(buf, cap, base, ncpus, devs, ndevs);
+	len = acpi_build(buf, cap, base, ncpus, devs, ndevs, data[15] & 0x80);
 	if (len >= 0) {
 		if ((size_t)len > cap || ndevs > ACPI_MAX_MMIO_DEVS)
 			abort();
