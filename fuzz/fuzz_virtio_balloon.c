@@ -16,16 +16,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "fake_virtq.h"
+#include "fuzz_ram.h"
 #include "virtio/balloon.h"
 #include "virtio/mmio.h"
 
 #define RAM_SIZE 0x20000 /* 128 KiB: 32 balloon pages */
 #define QSIZE 16
-
-static uint8_t *ram;
 
 static void fuzz_driver_init(struct virtio_mmio *m, uint8_t hdr)
 {
@@ -89,16 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return 0;
-	if (!ram) {
-		ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-			   0);
-		if (ram == MAP_FAILED)
-			__builtin_trap();
-	}
 	nops = data[1] < size - 2 ? data[1] : size - 2;
-	memset(ram, 0, RAM_SIZE);
-	memcpy(ram, data + 2 + nops, size - 2 - nops < RAM_SIZE ? size - 2 - nops : RAM_SIZE);
-	if (gm_add_region(&gm, 0, RAM_SIZE, ram) || evloop_init(&ev))
+	if (fuzz_ram_load(&gm, RAM_SIZE, data + 2 + nops, size - 2 - nops) || evloop_init(&ev))
 		__builtin_trap();
 	m = virtio_mmio_new();
 	if (!m || virtio_balloon_create(&m->dev, &ev, &gm) ||

@@ -26,10 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "console.h"
 #include "fake_virtq.h"
+#include "fuzz_ram.h"
 #include "virtio/mmio.h"
 #include "virtio/vconsole.h"
 
@@ -81,8 +81,6 @@ static size_t fuzz_fill(void *opaque, uint8_t *buf, size_t room)
 	return n;
 }
 
-static uint8_t *ram;
-
 static void fuzz_driver_init(struct virtio_mmio *m, uint8_t hdr)
 {
 	uint64_t features = VIRTIO_BIT(VIRTIO_F_VERSION_1);
@@ -108,24 +106,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct virtio_mmio *m;
 	struct evloop ev;
 	struct gm gm = { 0 };
-	size_t nops, nin, nram;
+	size_t nops, nin;
 
 	if (size < 3)
 		return 0;
-	if (!ram) {
-		ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-			   0);
-		if (ram == MAP_FAILED)
-			__builtin_trap();
-	}
 	nops = data[1] < size - 3 ? data[1] : size - 3;
 	nin = data[2] < size - 3 - nops ? data[2] : size - 3 - nops;
-	nram = size - 3 - nops - nin < RAM_SIZE ? size - 3 - nops - nin : RAM_SIZE;
 	con.in = data + 3 + nops;
 	con.in_left = nin;
-	memset(ram, 0, RAM_SIZE);
-	memcpy(ram, data + 3 + nops + nin, nram);
-	if (gm_add_region(&gm, 0, RAM_SIZE, ram) || evloop_init(&ev))
+	if (fuzz_ram_load(&gm, RAM_SIZE, data + 3 + nops + nin, size - 3 - nops - nin) ||
+	    evloop_init(&ev))
 		__builtin_trap();
 	m = virtio_mmio_new();
 	if (!m || virtio_console_create(&m->dev, &gm, &con) ||

@@ -18,17 +18,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "fake_virtq.h"
+#include "fuzz_ram.h"
 #include "virtio/mmio.h"
 #include "virtio/rng.h"
 
 #define RAM_SIZE 0x10000
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static uint8_t *ram;
 
 static void fuzz_driver_init(struct virtio_mmio *m, uint8_t hdr)
 {
@@ -50,21 +48,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct virtio_mmio *m;
 	struct evloop ev;
 	struct gm gm = { 0 };
-	size_t nops, nram;
+	size_t nops;
 
 	if (size < 2)
 		return 0;
-	if (!ram) {
-		ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-			   0);
-		if (ram == MAP_FAILED)
-			__builtin_trap();
-	}
 	nops = data[1] < size - 2 ? data[1] : size - 2;
-	nram = size - 2 - nops < RAM_SIZE ? size - 2 - nops : RAM_SIZE;
-	memset(ram, 0, RAM_SIZE);
-	memcpy(ram, data + 2 + nops, nram);
-	if (gm_add_region(&gm, 0, RAM_SIZE, ram) || evloop_init(&ev))
+	if (fuzz_ram_load(&gm, RAM_SIZE, data + 2 + nops, size - 2 - nops) || evloop_init(&ev))
 		__builtin_trap();
 	m = virtio_mmio_new();
 	if (!m || virtio_rng_create(&m->dev, &gm) || virtio_mmio_attach(m, &ev, -1, 0xd0000000, 5))
