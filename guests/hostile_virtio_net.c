@@ -256,19 +256,23 @@ static void rx_mrg_short(void)
 }
 
 /*
- * Reset with frames coming: 32 buffers posted, 8 ARP requests sent, and
- * the device reset at once. Once the reset is seen (status reads 0) the
+ * Reset with frames coming: 32 buffers posted, one reply received, 8 more
+ * ARP requests sent, and the device reset at once. Once the reset is seen (status reads 0) the
  * old buffers are the guest's again: nothing may be written into them
  * while the device serves new rings.
  */
 static void rx_reset_race(void)
 {
 	uint8_t *p = hostile_guarded(32 * 128, 0);
+	uint32_t len;
 
 	net_up(0, 64);
 	for (unsigned int i = 0; i < 32; i++)
 		rx_post(p + 128 * i, 128);
 	hostile_notify(&vq[0]);
+	/* After the first reply the device holds the next chain. */
+	send_arp(true);
+	hostile_check(rx_get(&len, HOSTILE_WAIT) >= 0, "no ARP reply before the reset");
 	for (unsigned int i = 0; i < 8; i++)
 		send_arp(false);
 	virtio_reset(&dev);
