@@ -18,9 +18,7 @@
 #include "rt.h"
 #include "virtio.h"
 
-#define NET_F_MAC 5
 #define NET_CFG_MAC 0
-#define HDR_LEN 12 /* struct virtio_net_hdr with num_buffers (VERSION_1) */
 #define FRAME_MAX 1514
 #define ETHERTYPE 0x88b5
 #define RXQ 0
@@ -28,7 +26,7 @@
 #define RX_BUFS 256
 #define RX_LEN 2048 /* header and a full frame: no MRG_RXBUF, no GSO */
 #define TX_DEPTH 128
-#define TX_LEN (HDR_LEN + FRAME_MAX)
+#define TX_LEN (VIRTIO_NET_HDR_LEN + FRAME_MAX)
 
 static uint8_t user_stack[16384] __attribute__((aligned(16)));
 static struct virtio_dev dev;
@@ -59,7 +57,7 @@ static void bench_tx(unsigned long count, uint32_t len)
 	int h;
 
 	for (unsigned int i = 0; i < TX_DEPTH; i++) {
-		uint8_t *f = tx_mem + i * TX_LEN + HDR_LEN;
+		uint8_t *f = tx_mem + i * TX_LEN + VIRTIO_NET_HDR_LEN;
 
 		memcpy(f, dst, 6);
 		memcpy(f + 6, mac, 6);
@@ -68,7 +66,8 @@ static void bench_tx(unsigned long count, uint32_t len)
 	t0 = rdtsc();
 	while (done < count) {
 		while (sent < count && sent - done < TX_DEPTH) {
-			struct virtq_buf b = { tx_mem + (sent % TX_DEPTH) * TX_LEN, HDR_LEN + len };
+			struct virtq_buf b = { tx_mem + (sent % TX_DEPTH) * TX_LEN,
+					       VIRTIO_NET_HDR_LEN + len };
 
 			if (virtq_add(&txq, &b, 1, 0, false) < 0)
 				die("transmit add");
@@ -108,8 +107,9 @@ static void bench_rx(void)
 	printf("net: receiving\n");
 	while (!end) {
 		while ((h = virtq_get(&rxq, &w)) >= 0) {
-			const uint8_t *f = rx_mem + (unsigned int)rx_of_head[h] * RX_LEN + HDR_LEN;
-			uint32_t len = w > HDR_LEN ? w - HDR_LEN : 0;
+			const uint8_t *f =
+			    rx_mem + (unsigned int)rx_of_head[h] * RX_LEN + VIRTIO_NET_HDR_LEN;
+			uint32_t len = w > VIRTIO_NET_HDR_LEN ? w - VIRTIO_NET_HDR_LEN : 0;
 
 			if (len > 14 && f[12] == ETHERTYPE >> 8 && f[13] == (ETHERTYPE & 0xff)) {
 				if (f[14] == 'E') {
@@ -143,9 +143,10 @@ static void user_main(void)
 	tx_mem = virtio_alloc(TX_DEPTH * TX_LEN, 4096);
 	if (len < 15 || len > FRAME_MAX || !rx_mem || !tx_mem ||
 	    virtio_find(VIRTIO_ID_NET, 0, &dev) ||
-	    virtio_negotiate(&dev, VIRTIO_BIT(NET_F_MAC) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX)) ||
-	    !(dev.features & VIRTIO_BIT(NET_F_MAC)) || virtq_setup(&dev, &rxq, RXQ, RX_BUFS) ||
-	    virtq_setup(&dev, &txq, TXQ, 256) || virtio_driver_ok(&dev)) {
+	    virtio_negotiate(&dev, VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX)) ||
+	    !(dev.features & VIRTIO_BIT(VIRTIO_NET_F_MAC)) ||
+	    virtq_setup(&dev, &rxq, RXQ, RX_BUFS) || virtq_setup(&dev, &txq, TXQ, 256) ||
+	    virtio_driver_ok(&dev)) {
 		printf("net: no usable network device with a MAC address (or a bad len=)\n");
 		guest_exit(2);
 	}

@@ -12,10 +12,6 @@
 
 /* ------------------------------------------------------------------ net */
 
-#define NET_HDR 12
-#define NET_F_CSUM 0
-#define NET_F_HOST_TSO4 11
-
 static void net_bad_tx(void)
 {
 	uint8_t *f = hostile_guarded(128, 0);
@@ -35,9 +31,9 @@ static void net_bad_tx(void)
 	b[0] = (struct virtq_buf){ f, 32 };
 	b[1] = (struct virtq_buf){ f + 64, 64 };
 	expect_reset(&vq[0], b, 1, 1, "rx with a device-readable buffer first");
-	b[0] = (struct virtq_buf){ f, 60 + NET_HDR };
-	memset(f, 0xff, NET_HDR + 6); /* broadcast */
-	memset(f, 0, NET_HDR);
+	b[0] = (struct virtq_buf){ f, 60 + VIRTIO_NET_HDR_LEN };
+	memset(f, 0xff, VIRTIO_NET_HDR_LEN + 6); /* broadcast */
+	memset(f, 0, VIRTIO_NET_HDR_LEN);
 	hostile_check(roundtrip(&vq[1], b, 1, 0) >= 0, "a good frame after bad tx chains");
 	alive("bad tx chains");
 }
@@ -45,20 +41,20 @@ static void net_bad_tx(void)
 static void net_huge_frame(void)
 {
 	uint32_t big = 70000;
-	uint8_t *f = hostile_guarded(big + NET_HDR, 0);
-	struct virtq_buf b[1] = { { f, big + NET_HDR } };
+	uint8_t *f = hostile_guarded(big + VIRTIO_NET_HDR_LEN, 0);
+	struct virtq_buf b[1] = { { f, big + VIRTIO_NET_HDR_LEN } };
 	struct net_hdr {
 		uint8_t flags, gso_type;
 		uint16_t hdr_len, gso_size, csum_start, csum_offset, num_buffers;
 	} *h = (struct net_hdr *)f;
 
-	up(VIRTIO_ID_NET, VIRTIO_BIT(NET_F_CSUM) | VIRTIO_BIT(NET_F_HOST_TSO4), 2);
-	memset(f + NET_HDR, 0xff, 6);
+	up(VIRTIO_ID_NET, VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4), 2);
+	memset(f + VIRTIO_NET_HDR_LEN, 0xff, 6);
 	hostile_check(roundtrip(&vq[1], b, 1, 0) >= 0, "a 70000-byte frame was not used");
 	alive("70000-byte frame");
-	b[0].len = NET_HDR + 65551;
+	b[0].len = VIRTIO_NET_HDR_LEN + 65551;
 	hostile_check(roundtrip(&vq[1], b, 1, 0) >= 0, "a 65551-byte frame was not used");
-	b[0].len = NET_HDR + 3;
+	b[0].len = VIRTIO_NET_HDR_LEN + 3;
 	hostile_check(roundtrip(&vq[1], b, 1, 0) >= 0, "a 3-byte frame was not used");
 	/* Offload metadata pointing far outside the frame. */
 	*h = (struct net_hdr){ .flags = 1,
@@ -68,13 +64,14 @@ static void net_huge_frame(void)
 			       .csum_start = 0xfff0,
 			       .csum_offset = 0xfffe,
 			       .num_buffers = 0xffff };
-	b[0].len = NET_HDR + 100;
+	b[0].len = VIRTIO_NET_HDR_LEN + 100;
 	hostile_check(roundtrip(&vq[1], b, 1, 0) >= 0, "a frame with bogus offloads was not used");
 	*h = (struct net_hdr){ .flags = 0xfe, .gso_type = 0x85 };
 	hostile_check(roundtrip(&vq[1], b, 1, 0) >= 0, "a frame with unknown flags was not used");
-	hostile_check(hostile_guard_ok(f, big + NET_HDR), "a tx frame's buffer was written past");
-	memset(f, 0, NET_HDR);
-	b[0].len = NET_HDR + 60;
+	hostile_check(hostile_guard_ok(f, big + VIRTIO_NET_HDR_LEN),
+		      "a tx frame's buffer was written past");
+	memset(f, 0, VIRTIO_NET_HDR_LEN);
+	b[0].len = VIRTIO_NET_HDR_LEN + 60;
 	hostile_check(roundtrip(&vq[1], b, 1, 0) >= 0, "a good frame after bad ones");
 	alive("huge and bogus frames");
 }

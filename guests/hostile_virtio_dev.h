@@ -24,12 +24,19 @@ static uint64_t want;
 static unsigned int nq;
 static uint32_t id;
 
-static inline void up(uint32_t device_id, uint64_t wanted, unsigned int queues)
+/* Brings the device under attack up with `queues` queues of `size`. */
+static inline void up_sized(uint32_t device_id, uint64_t wanted, unsigned int queues,
+			    unsigned int size)
 {
 	id = device_id;
 	want = wanted;
 	nq = queues;
-	hostile_up(&dev, id, want, vq, nq, 64);
+	hostile_up(&dev, id, want, vq, nq, size);
+}
+
+static inline void up(uint32_t device_id, uint64_t wanted, unsigned int queues)
+{
+	up_sized(device_id, wanted, queues, 64);
 }
 
 /* Adds a chain (nout readable, then nin writable buffers), kicks, and

@@ -12,10 +12,8 @@
  */
 #include "hostile_virtio_dev.h"
 
-#define NET_HDR 12
-#define NET_F_MRG_RXBUF 15
 #define ARP_LEN 42
-#define RX_LEN (NET_HDR + ARP_LEN)
+#define RX_LEN (VIRTIO_NET_HDR_LEN + ARP_LEN)
 
 static const uint8_t my_ip[4] = { 10, 0, 2, 15 }, host_ip[4] = { 10, 0, 2, 1 };
 static uint8_t mac[6];
@@ -23,10 +21,7 @@ static uint8_t *at[VIRTQ_MAX_SIZE]; /* the buffer of each rx head */
 
 static void net_up(uint64_t features, unsigned int size)
 {
-	id = VIRTIO_ID_NET;
-	want = features;
-	nq = 2;
-	hostile_up(&dev, id, want, vq, nq, size);
+	up_sized(VIRTIO_ID_NET, features, 2, size);
 	for (unsigned int i = 0; i < 6; i++)
 		mac[i] = virtio_cfg_read8(&dev, i);
 }
@@ -50,9 +45,9 @@ static void send_arp(bool wait)
 	uint8_t *f;
 
 	if (!t)
-		t = virtio_alloc(NET_HDR + ARP_LEN, 16);
-	f = t + NET_HDR;
-	memset(t, 0, NET_HDR + ARP_LEN);
+		t = virtio_alloc(VIRTIO_NET_HDR_LEN + ARP_LEN, 16);
+	f = t + VIRTIO_NET_HDR_LEN;
+	memset(t, 0, VIRTIO_NET_HDR_LEN + ARP_LEN);
 	memset(f, 0xff, 6);
 	memcpy(f + 6, mac, 6);
 	f[12] = 0x08, f[13] = 0x06;		       /* ARP */
@@ -61,7 +56,7 @@ static void send_arp(bool wait)
 	memcpy(f + 22, mac, 6);
 	memcpy(f + 28, my_ip, 4);
 	memcpy(f + 38, host_ip, 4);
-	b = (struct virtq_buf){ t, NET_HDR + ARP_LEN };
+	b = (struct virtq_buf){ t, VIRTIO_NET_HDR_LEN + ARP_LEN };
 	if (!wait) {
 		hostile_check(virtq_add(&vq[1], &b, 1, 0, false) >= 0, "tx not added");
 		hostile_notify(&vq[1]);
@@ -105,7 +100,7 @@ static void good_rx(uint64_t features, const char *after)
 	for (int t = 0; t < 3 && !ok; t++) {
 		send_arp(true);
 		while (!ok && (head = rx_get(&len, HOSTILE_WAIT / 3)) >= 0) {
-			ok = len == RX_LEN && is_arp_reply(at[head] + NET_HDR);
+			ok = len == RX_LEN && is_arp_reply(at[head] + VIRTIO_NET_HDR_LEN);
 			rx_post(at[head], 256);
 			hostile_notify(&vq[0]);
 		}
@@ -132,7 +127,7 @@ static void rx_bad_chain(void)
 	} bad[] = {
 		{ { { x, 256 } }, 1, 0, "a device-readable rx buffer" },
 		{ { { x, 64 }, { x + 64, 192 } }, 1, 1, "an rx chain with a device-readable part" },
-		{ { { x, NET_HDR - 1 } }, 0, 1, "an rx buffer shorter than the header" },
+		{ { { x, VIRTIO_NET_HDR_LEN - 1 } }, 0, 1, "an rx buffer shorter than the header" },
 		{ { { (void *)PETREL_RAM_HOLE_START, 256 } },
 		  0,
 		  1,
@@ -157,7 +152,7 @@ static void rx_bad_chain(void)
 			      virtio_status(&dev));
 		head = virtq_get(&vq[0], &len);
 		hostile_check(head >= 0 && at[head] == g && len == RX_LEN &&
-				  is_arp_reply(g + NET_HDR) &&
+				  is_arp_reply(g + VIRTIO_NET_HDR_LEN) &&
 				  vq[0].used[1] == (uint16_t)(used + 1),
 			      "%s: the good buffer before it: head %d, %u bytes, used idx %u",
 			      bad[i].what, head, len, vq[0].used[1]);
@@ -188,7 +183,7 @@ static void rx_byte_chain(void)
 	hostile_notify(&vq[0]);
 	send_arp(true);
 	head = rx_get(&len, HOSTILE_WAIT);
-	hostile_check(head >= 0 && len == RX_LEN && is_arp_reply(p + NET_HDR),
+	hostile_check(head >= 0 && len == RX_LEN && is_arp_reply(p + VIRTIO_NET_HDR_LEN),
 		      "64 one-byte buffers: head %d, %u bytes, not the ARP reply", head, len);
 	hostile_check(hostile_filled(p + RX_LEN, 64 - RX_LEN, FILL) && hostile_guard_ok(p, 64),
 		      "64 one-byte buffers: written past the frame");
@@ -220,8 +215,9 @@ static void rx_mrg_short(void)
 	unsigned int n;
 	int head;
 
-	net_up(VIRTIO_BIT(NET_F_MRG_RXBUF), 4);
-	hostile_check(dev.features & VIRTIO_BIT(NET_F_MRG_RXBUF), "MRG_RXBUF not negotiated");
+	net_up(VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF), 4);
+	hostile_check(dev.features & VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF),
+		      "MRG_RXBUF not negotiated");
 	for (unsigned int i = 0; i < 4; i++)
 		rx_post(p + 32 * i, 16);
 	hostile_notify(&vq[0]);
@@ -235,13 +231,14 @@ static void rx_mrg_short(void)
 	hostile_check(n == 4 && got == RX_LEN && lens[3] == RX_LEN - 48,
 		      "54 bytes in 16-byte buffers: %u used, %u bytes (%u %u %u %u)", n, got,
 		      lens[0], lens[1], lens[2], lens[3]);
-	hostile_check(got == RX_LEN && f[10] == 4 && f[11] == 0 && is_arp_reply(f + NET_HDR),
+	hostile_check(got == RX_LEN && f[10] == 4 && f[11] == 0 &&
+			  is_arp_reply(f + VIRTIO_NET_HDR_LEN),
 		      "54 bytes in 16-byte buffers: num_buffers %u or not the ARP reply", f[10]);
 	for (unsigned int i = 0; i < 4; i++)
 		hostile_check(hostile_filled(p + 32 * i + 16, 16, FILL),
 			      "16-byte buffer %u written past", i);
 	memset(p, FILL, 128);
-	net_up(VIRTIO_BIT(NET_F_MRG_RXBUF), 2);
+	net_up(VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF), 2);
 	rx_post(p, 16);
 	rx_post(p + 32, 16);
 	hostile_notify(&vq[0]);
@@ -252,7 +249,7 @@ static void rx_mrg_short(void)
 			  hostile_guard_ok(p, 128),
 		      "two 16-byte buffers written past");
 	alive("a frame needing more buffers than the ring has");
-	good_rx(VIRTIO_BIT(NET_F_MRG_RXBUF), "too few mergeable buffers");
+	good_rx(VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF), "too few mergeable buffers");
 }
 
 /*

@@ -13,11 +13,6 @@
 #include "rt.h"
 #include "virtio.h"
 
-#define NET_F_MAC 5
-#define NET_F_MRG_RXBUF 15
-#define NET_F_STATUS 16
-
-#define HDR 12
 #define RX_BUFS 16
 #define RX_LEN 2048
 #define TX_LEN 2048
@@ -65,14 +60,14 @@ static void eth_header(uint8_t *f, const uint8_t *dst, uint16_t type)
 	put16(f + 12, type);
 }
 
-/* Send `len` bytes of frame built in tx_buf + HDR (the header stays 0:
- * no offloads) and wait for the device to take it. */
+/* Send `len` bytes of frame built in tx_buf + VIRTIO_NET_HDR_LEN (the
+ * header stays 0: no offloads) and wait for the device to take it. */
 static void send_frame(uint32_t len)
 {
-	struct virtq_buf b = { tx_buf, HDR + len };
+	struct virtq_buf b = { tx_buf, VIRTIO_NET_HDR_LEN + len };
 	uint32_t w;
 
-	memset(tx_buf, 0, HDR);
+	memset(tx_buf, 0, VIRTIO_NET_HDR_LEN);
 	if (virtq_add(&txq, &b, 1, 0, false) < 0) {
 		test_fail("transmit queue full");
 		return;
@@ -85,7 +80,7 @@ static void send_frame(uint32_t len)
 static void send_arp(uint16_t op, const uint8_t *dst_mac, const uint8_t *target_mac,
 		     const uint8_t *target_ip)
 {
-	uint8_t *f = tx_buf + HDR;
+	uint8_t *f = tx_buf + VIRTIO_NET_HDR_LEN;
 
 	eth_header(f, dst_mac, 0x0806);
 	put16(f + 14, 1);      /* Ethernet */
@@ -102,7 +97,7 @@ static void send_arp(uint16_t op, const uint8_t *dst_mac, const uint8_t *target_
 
 static void send_echo(void)
 {
-	uint8_t *f = tx_buf + HDR, *ip = f + 14, *icmp = ip + 20;
+	uint8_t *f = tx_buf + VIRTIO_NET_HDR_LEN, *ip = f + 14, *icmp = ip + 20;
 	unsigned int payload = 56;
 
 	eth_header(f, host_mac, 0x0800);
@@ -163,13 +158,13 @@ static void receive_until(const bool *flag)
 
 		if (h == -1)
 			continue;
-		if (h < 0 || len < HDR + 14 || len > RX_LEN) {
+		if (h < 0 || len < VIRTIO_NET_HDR_LEN + 14 || len > RX_LEN) {
 			test_fail("bad receive completion");
 			return;
 		}
 		if (rx_buf[h][10] != 1 || rx_buf[h][11] != 0)
 			test_fail("num_buffers is not 1");
-		handle_frame(rx_buf[h] + HDR, len - HDR);
+		handle_frame(rx_buf[h] + VIRTIO_NET_HDR_LEN, len - VIRTIO_NET_HDR_LEN);
 		/* Give the buffer back. */
 		b = (struct virtq_buf){ rx_buf[h], RX_LEN };
 		h = virtq_add(&rxq, &b, 0, 1, false);
@@ -184,11 +179,11 @@ static void receive_until(const bool *flag)
 
 static void user_main(void)
 {
-	uint64_t want = VIRTIO_BIT(NET_F_MAC) | VIRTIO_BIT(NET_F_STATUS);
+	uint64_t want = VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_STATUS);
 
 	test_name = "virtio_net";
 	if (cmdline_long("mrg", 0, 1))
-		want |= VIRTIO_BIT(NET_F_MRG_RXBUF);
+		want |= VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF);
 	printf("virtio_net: running at cpl=%u\n", current_cpl());
 	tx_buf = virtio_alloc(TX_LEN, 64);
 	if (!tx_buf || virtio_find(VIRTIO_ID_NET, 0, &dev) || virtio_negotiate(&dev, want) ||

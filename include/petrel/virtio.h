@@ -30,6 +30,21 @@
 #define VIRTIO_ID_BALLOON 5
 #define VIRTIO_ID_VSOCK 19
 
+/* virtio-net feature bits (virtio 1.2, 5.1.3). */
+#define VIRTIO_NET_F_CSUM 0
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
+#define VIRTIO_NET_F_GUEST_ECN 9
+#define VIRTIO_NET_F_HOST_TSO4 11
+#define VIRTIO_NET_F_HOST_TSO6 12
+#define VIRTIO_NET_F_HOST_ECN 13
+#define VIRTIO_NET_F_MRG_RXBUF 15
+#define VIRTIO_NET_F_STATUS 16
+/* struct virtio_net_hdr with VERSION_1 (num_buffers always present). */
+#define VIRTIO_NET_HDR_LEN 12
+
 /* virtio-mmio register offsets (virtio 1.2, 4.2.2, table "MMIO Device Register Layout"). */
 enum virtio_mmio_reg {
 	VIRTIO_MMIO_REG_MAGIC_VALUE = 0x000,

@@ -27,24 +27,11 @@
 #include "mem.h"
 #include "virtio/virtio.h"
 
-/* Feature bits (virtio 1.2, 5.1.3). */
-#define VIRTIO_NET_F_CSUM 0
-#define VIRTIO_NET_F_GUEST_CSUM 1
-#define VIRTIO_NET_F_MAC 5
-#define VIRTIO_NET_F_GUEST_TSO4 7
-#define VIRTIO_NET_F_GUEST_TSO6 8
-#define VIRTIO_NET_F_GUEST_ECN 9
-#define VIRTIO_NET_F_HOST_TSO4 11
-#define VIRTIO_NET_F_HOST_TSO6 12
-#define VIRTIO_NET_F_HOST_ECN 13
-#define VIRTIO_NET_F_MRG_RXBUF 15
-#define VIRTIO_NET_F_STATUS 16
+/* Feature bits and the header length: include/petrel/virtio.h. */
 
 #define VIRTIO_NET_RXQ 0
 #define VIRTIO_NET_TXQ 1
 
-/* struct virtio_net_hdr with VERSION_1 (num_buffers always present). */
-#define VIRTIO_NET_HDR_LEN 12
 /* Largest frame after the header (virtio 1.2, 5.1.6.3: a 65535-byte IP
  * packet and the Ethernet header); longer transmitted frames are dropped. */
 #define VIRTIO_NET_FRAME_MAX 65550
