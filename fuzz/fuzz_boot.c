@@ -8,7 +8,7 @@
  * target checks what a loaded kernel is promised: its
  * entry point and boot argument lie in guest RAM, and the ACPI tables
  * below 1 MiB are intact; and what boot.h promises: a failure prints
- * exactly one line, a success nothing (stderr is caught as in fuzz_cli.c).
+ * exactly one line, a success nothing (caught with fuzz_log.h).
  *
  * Input:
  *   byte 0     bit 0 an initrd, bit 1 an emulated host (boot_cmdline's
@@ -31,6 +31,7 @@
 #include "arch/x86/acpi.h"
 #include "arch/x86/boot.h"
 #include "arch/x86/layout.h"
+#include "fuzz_log.h"
 #include "le.h"
 #include "mem.h"
 #include "petrel/platform.h"
@@ -76,10 +77,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct boot_input in = { .kernel_name = "fuzz", .initrd_name = "fuzz-initrd" };
 	struct boot_entry entry;
 	size_t left, cmdline_len, initrd_len;
-	char *user, *cmdline, *msg = NULL;
+	static struct fuzz_log log;
+	char *user, *cmdline;
 	uint8_t *initrd = NULL;
-	size_t msg_len = 0;
-	FILE *saved;
 	int err;
 	struct gm gm = { 0 };
 	uint8_t flags;
@@ -113,18 +113,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in.kernel = data + HDR + cmdline_len + initrd_len;
 	in.kernel_size = left;
 
-	saved = stderr;
-	stderr = open_memstream(&msg, &msg_len);
-	if (!stderr)
-		abort();
+	fuzz_log_begin(&log);
 	err = boot_load(&gm, &in, &entry);
-	fclose(stderr);
-	stderr = saved;
-	if (err ? msg_len < 9 || memchr(msg, '\n', msg_len) != msg + msg_len - 1 : msg_len > 0) {
-		fprintf(stderr, "boot_load %d, said '%.*s'\n", err, (int)msg_len, msg);
+	fuzz_log_end(&log);
+	if (err ? !fuzz_log_one_line(&log) : log.len > 0) {
+		fprintf(stderr, "boot_load %d, said '%s'\n", err, log.text);
 		abort();
 	}
-	free(msg);
 	if (err == 0) {
 		if (!gm_ptr(&gm, entry.rip, 1) || !gm_ptr(&gm, entry.arg, 1))
 			abort(); /* accepted a kernel that cannot start */

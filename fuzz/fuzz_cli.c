@@ -6,17 +6,16 @@
  * "petrel: ...\n", and nothing else; what it accepts must be a
  * configuration vmm can trust (bounds and NUL-terminated strings).
  *
- * stderr is caught by pointing the stdio stream `stderr` (which log_msg
- * writes through) at a memory stream for the call. libFuzzer and the
- * sanitizers write to file descriptor 2 directly, so their reports still
- * reach the terminal. Seeds in fuzz/corpus/cli/: command lines from the
+ * Messages are caught in a memfd (log_set_stderr) for the call; libFuzzer
+ * and the sanitizers keep file descriptor 2, so their reports still reach
+ * the terminal. Seeds in fuzz/corpus/cli/: command lines from the
  * README and the tests.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 #include "cli.h"
+#include "fuzz_log.h"
 
 #define MAX_ARGS 64
 
@@ -27,18 +26,26 @@ static bool terminated(const char *s, size_t size)
 	return memchr(s, 0, size) != NULL;
 }
 
-static void check_config(const struct vm_config *cfg)
+static void check_config(const struct run_options *o)
 {
-	if (!cfg->kernel || cfg->cpus < 1 || cfg->cpus > CONFIG_MAX_CPUS ||
-	    cfg->ndisks > CONFIG_MAX_DISKS)
+	const struct vm_config *cfg = &o->cfg;
+
+	if ((!o->config_file && !cfg->boot.kernel[0] && !o->api_sock) ||
+	    !terminated(cfg->boot.kernel, sizeof(cfg->boot.kernel)) ||
+	    !terminated(cfg->boot.initrd, sizeof(cfg->boot.initrd)) ||
+	    !terminated(cfg->boot.cmdline, sizeof(cfg->boot.cmdline)) ||
+	    cfg->ndisks > CONFIG_MAX_DISKS || cfg->nnets > CONFIG_MAX_NETS ||
+	    (o->no_api && o->api_sock) || !o->id || !o->max_payload)
 		abort();
 	for (unsigned int i = 0; i < cfg->ndisks; i++)
 		if (!terminated(cfg->disk[i].path, sizeof(cfg->disk[i].path)) ||
-		    !cfg->disk[i].path[0])
+		    !cfg->disk[i].path[0] || !config_id_valid(cfg->disk[i].id))
 			abort();
-	if (!terminated(cfg->net.tap, sizeof(cfg->net.tap)) ||
-	    (cfg->net.mac_set && (!cfg->net.tap[0] || cfg->net.mac[0] & 1)))
-		abort();
+	for (unsigned int i = 0; i < cfg->nnets; i++)
+		if (!terminated(cfg->net[i].tap, sizeof(cfg->net[i].tap)) || !cfg->net[i].tap[0] ||
+		    (cfg->net[i].mac_set && cfg->net[i].mac[0] & 1) ||
+		    !config_id_valid(cfg->net[i].id))
+			abort();
 	if (!terminated(cfg->vsock.uds, sizeof(cfg->vsock.uds)) ||
 	    (cfg->vsock.cid &&
 	     (cfg->vsock.cid < 3 || cfg->vsock.cid == UINT32_MAX || !cfg->vsock.uds[0])))
@@ -47,12 +54,11 @@ static void check_config(const struct vm_config *cfg)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *argv[MAX_ARGS + 2] = { "petrel" }, *text, *msg = NULL, *nl;
-	size_t msg_len = 0;
+	static struct run_options opts;
+	static struct fuzz_log log;
+	char *argv[MAX_ARGS + 2] = { "petrel" }, *text;
 	int argc = 1;
-	struct vm_config cfg;
 	enum cli_command cmd;
-	FILE *saved = stderr;
 
 	text = malloc(size + 1);
 	if (!text)
@@ -63,28 +69,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		argv[argc++] = p;
 	argv[argc] = NULL;
 
-	stderr = open_memstream(&msg, &msg_len);
-	if (!stderr)
-		abort();
-	cmd = cli_parse(argc, argv, &cfg);
-	fclose(stderr);
-	stderr = saved;
-
-	if (cmd == CLI_USAGE_ERROR) {
-		nl = memchr(msg, '\n', msg_len);
-		if (msg_len < 9 || strncmp(msg, "petrel: ", 8) || nl != msg + msg_len - 1) {
-			fprintf(stderr, "not one line: '%.*s'\n", (int)msg_len, msg);
-			abort();
-		}
-	} else if (msg_len) {
-		fprintf(stderr, "printed without an error: '%.*s'\n", (int)msg_len, msg);
+	fuzz_log_begin(&log);
+	cmd = cli_parse(argc, argv, &opts);
+	fuzz_log_end(&log);
+	if (cmd == CLI_USAGE_ERROR ? !fuzz_log_one_line(&log) : log.len > 0) {
+		fprintf(stderr, "cli_parse %d said '%s'\n", cmd, log.text);
 		abort();
 	}
 	if (cmd == CLI_RUN)
-		check_config(&cfg);
-	if (cmd == CLI_JAIL && (!cfg.jail.dir || !cfg.jail.argv || !cfg.jail.argv[0]))
+		check_config(&opts);
+	if (cmd == CLI_JAIL &&
+	    (!opts.cfg.jail.dir[0] || !opts.cfg.jail.argv || !opts.cfg.jail.argv[0]))
 		abort();
-	free(msg);
 	free(text);
 	return 0;
 }

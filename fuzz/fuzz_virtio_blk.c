@@ -47,7 +47,7 @@ static bool disk_open(struct disk *d, bool read_only)
 	if (ftruncate(fd, DISK) == 0) {
 		pthread_mutex_init(&d->dev.lock, NULL);
 		d->ok = virtio_blk_create(&d->dev, &ev, &gm, &cfg) == 0;
-		if (d->ok && d->dev.ops->start(&d->dev)) {
+		if (d->ok && d->dev.ops->start(&d->dev, NULL)) {
 			d->dev.ops->destroy(&d->dev);
 			d->ok = false;
 		}

@@ -10,45 +10,72 @@
 #include "log.h"
 #include "size.h"
 
-static const char help_text[] =
+static const char run_help_text[] =
     "usage: petrel run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
-    "                  [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]] [--console virtio]\n"
-    "                  [--vsock cid=N,uds=PATH] [--balloon] [--api PATH] [--no-rng]\n"
-    "                  [--stealth]\n"
-    "                  [--jail DIR --uid N --gid N] [--no-seccomp]\n"
+    "                  [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]]... [--console virtio]\n"
+    "                  [--vsock cid=N,uds=PATH] [--balloon] [--no-rng] [--stealth]\n"
+    "                  [--api-sock PATH] [--jail DIR --uid N --gid N] [--no-seccomp]\n"
+    "                  [--id ID] [--log-path FILE] [--level LEVEL] [--show-level]\n"
+    "                  [--show-log-origin] [--metrics-path FILE]\n"
+    "                  [--http-api-max-payload-size BYTES]\n"
+    "       petrel run --config-file FILE [--api-sock PATH | --no-api] [same options as\n"
+    "                  above from --api-sock on]\n"
+    "       petrel run --api-sock PATH [...]   (configured and started through the API)\n"
+    "\n"
+    "boot a kernel: a Linux bzImage, or an ELF with a PVH entry note\n"
+    "  --kernel FILE   kernel image\n"
+    "  --initrd FILE   initial ramdisk\n"
+    "  --cmdline STR   kernel command line; petrel adds console=ttyS0 and panic=-1\n"
+    "                  unless STR sets console= or panic= itself\n"
+    "  --mem SIZE      guest RAM in whole MiB, e.g. 128M or 2G (default 256M, at least 16M)\n"
+    "  --cpus N        vCPUs, 1..254 (default 1)\n"
+    "  --disk PATH[,ro]  virtio-blk disk: a raw image file or block device (up to 8)\n"
+    "  --net tap=NAME[,mac=XX:XX:XX:XX:XX:XX]  virtio-net on host tap NAME (up to 4)\n"
+    "  --console virtio  the console is virtio-console (hvc0) instead of COM1\n"
+    "  --vsock cid=N,uds=PATH  virtio-vsock, guest CID N; host side on unix socket PATH\n"
+    "  --balloon       virtio-balloon (its target is set through the API)\n"
+    "  --no-rng        no virtio-rng (present by default)\n"
+    "  --stealth       hide the CPUID hypervisor bit and leaves, petrel's ACPI names\n"
+    "                  and hypercall port (README: CPUID and MSRs)\n"
+    "  --config-file FILE  the VM from a JSON file (Firecracker's format, README:\n"
+    "                  Config file), started at once; not with the VM options above\n"
+    "  --api-sock PATH the REST API (Firecracker's) on unix socket PATH; with no\n"
+    "                  --kernel or --config-file, petrel waits to be configured\n"
+    "  --no-api        with --config-file: no API socket\n"
+    "  --id ID         instance id in logs and metrics (default anonymous-instance)\n"
+    "  --log-path FILE log lines to FILE (or a FIFO) instead of stderr\n"
+    "  --level LEVEL   Off, Error, Warning, Info, Debug or Trace (default Warning)\n"
+    "  --show-level, --show-log-origin  add the level / the source file:line to lines\n"
+    "  --metrics-path FILE  metrics, one JSON line per flush, to FILE (or a FIFO)\n"
+    "  --http-api-max-payload-size BYTES  largest API request body (default 51200)\n"
+    "  --jail DIR      run in a jail rooted at DIR (needs root): new namespaces,\n"
+    "                  uid/gid N (not 0), no capabilities, cgroup limits (README: Jail)\n"
+    "  --no-seccomp    no seccomp syscall filters (for debugging)\n"
+    "\n"
+    "exit status: 0 guest powered off or rebooted; 1 error; 2 usage error;\n"
+    "             3 guest triple fault; 4 KVM internal error or emulation failure;\n"
+    "             5 guest panic; 128+N stopped by signal N; a test guest's exit-port\n"
+    "             write gives its own value\n";
+
+static const char help_text[] =
+    "usage: petrel run [OPTIONS]     boot a VM (petrel run --help for the options)\n"
     "       petrel jail --jail DIR --uid N --gid N [--mem SIZE] [--cpus N] [--] PROG [ARG...]\n"
     "       petrel check\n"
     "       petrel --help | --version\n"
     "\n"
-    "run      boot a kernel: a Linux bzImage, or an ELF with a PVH entry note\n"
-    "  --kernel FILE   kernel image (required)\n"
-    "  --initrd FILE   initial ramdisk\n"
-    "  --cmdline STR   kernel command line; petrel adds console=ttyS0 and panic=-1\n"
-    "                  unless STR sets console= or panic= itself\n"
-    "  --mem SIZE      guest RAM, e.g. 128M or 2G (default 256M, at least 16M)\n"
-    "  --cpus N        vCPUs, 1..254 (default 1)\n"
-    "  --disk PATH[,ro]  virtio-blk disk: a raw image file or block device (up to 8)\n"
-    "  --net tap=NAME[,mac=XX:XX:XX:XX:XX:XX]  virtio-net on host tap device NAME\n"
-    "  --console virtio  the console is virtio-console (hvc0) instead of COM1\n"
-    "  --vsock cid=N,uds=PATH  virtio-vsock, guest CID N; host side on unix socket PATH\n"
-    "  --balloon       virtio-balloon (target set through --api)\n"
-    "  --api PATH      control socket (unix stream, one command per line)\n"
-    "  --no-rng        no virtio-rng (present by default)\n"
-    "  --stealth       hide the CPUID hypervisor bit and leaves, petrel's ACPI names\n"
-    "                  and hypercall port (README: CPUID and MSRs)\n"
-    "  --jail DIR      run in a jail rooted at DIR (needs root): new namespaces,\n"
-    "                  uid/gid N (not 0), no capabilities, cgroup limits (README: Jail)\n"
-    "  --no-seccomp    no seccomp syscall filters (for debugging)\n"
+    "run      boot a kernel: a Linux bzImage, or an ELF with a PVH entry note; from\n"
+    "         options, a Firecracker config file, or the Firecracker REST API\n"
     "jail     run PROG in the jail `run --jail` builds (PROG's path is inside DIR)\n"
-    "check    report what this host's KVM offers and whether it is hardware-assisted\n"
-    "\n"
-    "exit status: 0 guest powered off or rebooted; 1 error; 2 usage error;\n"
-    "             3 guest triple fault; 4 KVM internal error or emulation failure;\n"
-    "             5 guest panic; a test guest's exit-port write gives its own value\n";
+    "check    report what this host's KVM offers and whether it is hardware-assisted\n";
 
 void cli_print_help(void)
 {
 	fputs(help_text, stdout);
+}
+
+void cli_print_run_help(void)
+{
+	fputs(run_help_text, stdout);
 }
 
 /* Long options' values are above every char, so getopt's optopt tells a
@@ -66,13 +93,24 @@ enum cli_opt {
 	OPT_CONSOLE,
 	OPT_VSOCK,
 	OPT_BALLOON,
-	OPT_API,
 	OPT_NO_RNG,
 	OPT_STEALTH,
+	OPT_VM_LAST = OPT_STEALTH, /* the VM's own options end here */
+	OPT_CONFIG_FILE,
+	OPT_API_SOCK,
+	OPT_NO_API,
+	OPT_ID,
+	OPT_LOG_PATH,
+	OPT_LEVEL,
+	OPT_SHOW_LEVEL,
+	OPT_SHOW_ORIGIN,
+	OPT_METRICS_PATH,
+	OPT_MAX_PAYLOAD,
 	OPT_JAIL,
 	OPT_UID,
 	OPT_GID,
 	OPT_NO_SECCOMP,
+	OPT_HELP,
 	OPT_END
 };
 
@@ -87,13 +125,23 @@ static const struct option cli_opts[] = {
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "balloon", no_argument, NULL, OPT_BALLOON },
-	{ "api", required_argument, NULL, OPT_API },
 	{ "no-rng", no_argument, NULL, OPT_NO_RNG },
 	{ "stealth", no_argument, NULL, OPT_STEALTH },
+	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
+	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "no-api", no_argument, NULL, OPT_NO_API },
+	{ "id", required_argument, NULL, OPT_ID },
+	{ "log-path", required_argument, NULL, OPT_LOG_PATH },
+	{ "level", required_argument, NULL, OPT_LEVEL },
+	{ "show-level", no_argument, NULL, OPT_SHOW_LEVEL },
+	{ "show-log-origin", no_argument, NULL, OPT_SHOW_ORIGIN },
+	{ "metrics-path", required_argument, NULL, OPT_METRICS_PATH },
+	{ "http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD },
 	{ "jail", required_argument, NULL, OPT_JAIL },
 	{ "uid", required_argument, NULL, OPT_UID },
 	{ "gid", required_argument, NULL, OPT_GID },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "help", no_argument, NULL, OPT_HELP },
 	{ 0 },
 };
 
@@ -121,22 +169,15 @@ static bool cli_is_option(const char *s)
 	return false;
 }
 
-/* --jail, --uid, --gid: all three or none. */
-static int cli_check_jail(const struct vm_config *cfg, bool uid_set, bool gid_set)
+/* Copy a path-like value into a fixed field. -1 after a message if it
+ * does not fit. */
+static int cli_copy(const char *opt, const char *arg, char *dst, size_t size)
 {
-	if (!cfg->jail.dir && (uid_set || gid_set)) {
-		log_msg("--uid and --gid need --jail DIR (see petrel --help)");
+	if (strlen(arg) >= size) {
+		log_msg("--%s: longer than %zu bytes", opt, size - 1);
 		return -1;
 	}
-	if (cfg->jail.dir && (!uid_set || !gid_set)) {
-		log_msg("--jail '%s': needs --uid N and --gid N", cfg->jail.dir);
-		return -1;
-	}
-	/* After pivot_root the working directory is the jail's /. */
-	if (cfg->jail.dir && cfg->vsock.cid && cfg->vsock.uds[0] != '/') {
-		log_msg("--vsock uds '%s': must be an absolute path with --jail", cfg->vsock.uds);
-		return -1;
-	}
+	memcpy(dst, arg, strlen(arg) + 1);
 	return 0;
 }
 
@@ -149,20 +190,178 @@ static int cli_parse_id(const char *opt, const char *arg, unsigned int *id)
 	return -1;
 }
 
-static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *cfg)
+/* One option of `run` or `jail`. 0, or -1 after a message. */
+static int cli_option(int opt, const char *arg, struct run_options *o, bool *uid_set, bool *gid_set)
+{
+	struct vm_config *cfg = &o->cfg;
+	uint64_t v;
+
+	switch (opt) {
+	case OPT_KERNEL:
+		return cli_copy("kernel", arg, cfg->boot.kernel, sizeof(cfg->boot.kernel));
+	case OPT_INITRD:
+		return cli_copy("initrd", arg, cfg->boot.initrd, sizeof(cfg->boot.initrd));
+	case OPT_CMDLINE:
+		cfg->boot.cmdline_set = true;
+		return cli_copy("cmdline", arg, cfg->boot.cmdline, sizeof(cfg->boot.cmdline));
+	case OPT_MEM:
+		if (!size_parse(arg, &cfg->mem_size))
+			return 0;
+		log_msg("--mem '%s': not a size (use e.g. 128M or 2G)", arg);
+		return -1;
+	case OPT_CPUS:
+		if (!uint_parse(arg, 0, UINT32_MAX, &cfg->cpus))
+			return 0;
+		log_msg("--cpus '%s': not a number", arg);
+		return -1;
+	case OPT_DISK:
+		if (cfg->ndisks == CONFIG_MAX_DISKS) {
+			log_msg("--disk '%s': at most %d disks", arg, CONFIG_MAX_DISKS);
+			return -1;
+		}
+		if (cli_parse_disk(arg, &cfg->disk[cfg->ndisks]))
+			return -1;
+		snprintf(cfg->disk[cfg->ndisks].id, CONFIG_ID_MAX, "disk%u", cfg->ndisks);
+		cfg->ndisks++;
+		return 0;
+	case OPT_NET:
+		if (cfg->nnets == CONFIG_MAX_NETS) {
+			log_msg("--net '%s': at most %d network interfaces", arg, CONFIG_MAX_NETS);
+			return -1;
+		}
+		if (cli_parse_net(arg, &cfg->net[cfg->nnets]))
+			return -1;
+		snprintf(cfg->net[cfg->nnets].id, CONFIG_ID_MAX, "net%u", cfg->nnets);
+		cfg->nnets++;
+		return 0;
+	case OPT_CONSOLE:
+		if (strcmp(arg, "virtio") && strcmp(arg, "serial")) {
+			log_msg("--console '%s': must be virtio or serial", arg);
+			return -1;
+		}
+		cfg->virtio_console = !strcmp(arg, "virtio");
+		return 0;
+	case OPT_VSOCK:
+		return cli_parse_vsock(arg, &cfg->vsock);
+	case OPT_BALLOON:
+		cfg->balloon = (struct balloon_config){ .present = true, .deflate_on_oom = true };
+		return 0;
+	case OPT_NO_RNG:
+		return 0; /* cli_parse_run: the default depends on where the VM comes from */
+	case OPT_STEALTH:
+		cfg->stealth = true;
+		return 0;
+	case OPT_CONFIG_FILE:
+		o->config_file = arg;
+		return 0;
+	case OPT_API_SOCK:
+		o->api_sock = arg;
+		return 0;
+	case OPT_NO_API:
+		o->no_api = true;
+		return 0;
+	case OPT_ID:
+		if (*arg && strlen(arg) < CONFIG_ID_MAX && !strpbrk(arg, " \t\n[]:")) {
+			o->id = arg;
+			return 0;
+		}
+		log_msg("--id '%s': must be 1 to %d bytes without spaces, ':' or brackets", arg,
+			CONFIG_ID_MAX - 1);
+		return -1;
+	case OPT_LOG_PATH:
+		cfg->logger.set = true;
+		return cli_copy("log-path", arg, cfg->logger.path, sizeof(cfg->logger.path));
+	case OPT_LEVEL:
+		cfg->logger.set = true;
+		if (!log_level_parse(arg, &cfg->logger.level))
+			return 0;
+		log_msg("--level '%s': must be Off, Error, Warning, Info, Debug or Trace", arg);
+		return -1;
+	case OPT_SHOW_LEVEL:
+		cfg->logger.set = cfg->logger.show_level = true;
+		return 0;
+	case OPT_SHOW_ORIGIN:
+		cfg->logger.set = cfg->logger.show_origin = true;
+		return 0;
+	case OPT_METRICS_PATH:
+		return cli_copy("metrics-path", arg, cfg->metrics.path, sizeof(cfg->metrics.path));
+	case OPT_MAX_PAYLOAD:
+		if (!size_parse(arg, &v) && v > 0 && v <= (1U << 30)) {
+			o->max_payload = (size_t)v;
+			return 0;
+		}
+		log_msg("--http-api-max-payload-size '%s': must be 1 to 1073741824 bytes", arg);
+		return -1;
+	case OPT_JAIL:
+		return cli_copy("jail", arg, cfg->jail.dir, sizeof(cfg->jail.dir));
+	case OPT_UID:
+		*uid_set = true;
+		return cli_parse_id("--uid", arg, &cfg->jail.uid);
+	case OPT_GID:
+		*gid_set = true;
+		return cli_parse_id("--gid", arg, &cfg->jail.gid);
+	case OPT_NO_SECCOMP:
+		cfg->no_seccomp = true;
+		return 0;
+	}
+	return -1;
+}
+
+/* --jail, --uid, --gid: all three or none. */
+static int cli_check_jail(const struct vm_config *cfg, bool uid_set, bool gid_set)
+{
+	if (!cfg->jail.dir[0] && (uid_set || gid_set)) {
+		log_msg("--uid and --gid need --jail DIR (see petrel run --help)");
+		return -1;
+	}
+	if (cfg->jail.dir[0] && (!uid_set || !gid_set)) {
+		log_msg("--jail '%s': needs --uid N and --gid N", cfg->jail.dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* How the options fit together: where the VM comes from, and the API. */
+static int cli_check_run(const struct run_options *o, const bool *seen)
+{
+	if (o->config_file)
+		for (int opt = OPT_FIRST; opt <= OPT_VM_LAST; opt++)
+			if (seen[opt - OPT_FIRST]) {
+				log_msg("--%s: not with --config-file (the file describes the VM)",
+					cli_opt_name(opt));
+				return -1;
+			}
+	if (o->no_api && !o->config_file) {
+		log_msg("--no-api: needs --config-file (without an API, the VM must come "
+			"from the file)");
+		return -1;
+	}
+	if (o->no_api && o->api_sock) {
+		log_msg("--no-api: not with --api-sock");
+		return -1;
+	}
+	if (!o->config_file && !o->cfg.boot.kernel[0] && !o->api_sock) {
+		log_msg("run: --kernel FILE, --config-file FILE or --api-sock PATH is required "
+			"(see petrel run --help)");
+		return -1;
+	}
+	return 0;
+}
+
+static enum cli_command cli_parse_run(int argc, char **argv, struct run_options *o)
 {
 	bool seen[OPT_END - OPT_FIRST] = { false };
 	bool jail_cmd = !strcmp(argv[0], "jail"), uid_set = false, gid_set = false;
 	int opt;
 
-	*cfg = (struct vm_config){
-		.mem_size = CONFIG_DEFAULT_MEM,
-		.cpus = CONFIG_DEFAULT_CPUS,
-	};
+	*o = (struct run_options){ .id = CLI_DEFAULT_ID, .max_payload = CLI_DEFAULT_MAX_PAYLOAD };
+	config_init(&o->cfg);
 	opterr = 0;
 	optind = 0; /* glibc: 0 fully resets getopt, also mid-way through a cluster */
 	/* "+": `petrel jail` stops at PROG, whose own options are not ours. */
 	while ((opt = getopt_long(argc, argv, jail_cmd ? "+:" : ":", cli_opts, NULL)) != -1) {
+		if (opt == OPT_HELP && !jail_cmd)
+			return CLI_RUN_HELP;
 		if (jail_cmd && opt >= OPT_FIRST && opt != OPT_MEM && opt != OPT_CPUS &&
 		    opt != OPT_JAIL && opt != OPT_UID && opt != OPT_GID) {
 			log_msg("jail: --%s is an option of run, not of jail", cli_opt_name(opt));
@@ -173,116 +372,35 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 				optarg);
 			return CLI_USAGE_ERROR;
 		}
-		/* Each of these names one thing: a second one would silently
-		 * replace the first. */
-		if (opt >= OPT_FIRST && opt != OPT_DISK && opt != OPT_NET && opt != OPT_VSOCK) {
-			if (seen[opt - OPT_FIRST]) {
+		if (opt >= OPT_FIRST && opt < OPT_END) {
+			/* Each of these names one thing: a second one would
+			 * silently replace the first. */
+			if (seen[opt - OPT_FIRST] && opt != OPT_DISK && opt != OPT_NET) {
 				log_msg("--%s: given twice", cli_opt_name(opt));
 				return CLI_USAGE_ERROR;
 			}
 			seen[opt - OPT_FIRST] = true;
+			if (cli_option(opt, optarg, o, &uid_set, &gid_set))
+				return CLI_USAGE_ERROR;
+			continue;
 		}
-		switch (opt) {
-		case OPT_KERNEL:
-			cfg->kernel = optarg;
-			break;
-		case OPT_INITRD:
-			cfg->initrd = optarg;
-			break;
-		case OPT_CMDLINE:
-			cfg->cmdline = optarg;
-			break;
-		case OPT_MEM:
-			if (size_parse(optarg, &cfg->mem_size)) {
-				log_msg("--mem '%s': not a size (use e.g. 128M or 2G)", optarg);
-				return CLI_USAGE_ERROR;
-			}
-			break;
-		case OPT_CPUS:
-			if (uint_parse(optarg, 1, CONFIG_MAX_CPUS, &cfg->cpus)) {
-				log_msg("--cpus '%s': must be a number from 1 to %d", optarg,
-					CONFIG_MAX_CPUS);
-				return CLI_USAGE_ERROR;
-			}
-			break;
-		case OPT_DISK:
-			if (cfg->ndisks == CONFIG_MAX_DISKS) {
-				log_msg("--disk '%s': at most %d disks", optarg, CONFIG_MAX_DISKS);
-				return CLI_USAGE_ERROR;
-			}
-			if (cli_parse_disk(optarg, &cfg->disk[cfg->ndisks++]))
-				return CLI_USAGE_ERROR;
-			break;
-		case OPT_NET:
-			if (cfg->net.tap[0]) {
-				log_msg("--net '%s': only one network device", optarg);
-				return CLI_USAGE_ERROR;
-			}
-			if (cli_parse_net(optarg, &cfg->net))
-				return CLI_USAGE_ERROR;
-			break;
-		case OPT_CONSOLE:
-			if (strcmp(optarg, "virtio") && strcmp(optarg, "serial")) {
-				log_msg("--console '%s': must be virtio or serial", optarg);
-				return CLI_USAGE_ERROR;
-			}
-			cfg->virtio_console = !strcmp(optarg, "virtio");
-			break;
-		case OPT_VSOCK:
-			if (cfg->vsock.cid) {
-				log_msg("--vsock '%s': only one vsock device", optarg);
-				return CLI_USAGE_ERROR;
-			}
-			if (cli_parse_vsock(optarg, &cfg->vsock))
-				return CLI_USAGE_ERROR;
-			break;
-		case OPT_BALLOON:
-			cfg->balloon = true;
-			break;
-		case OPT_API:
-			cfg->api = optarg;
-			break;
-		case OPT_NO_RNG:
-			cfg->no_rng = true;
-			break;
-		case OPT_STEALTH:
-			cfg->stealth = true;
-			break;
-		case OPT_JAIL:
-			cfg->jail.dir = optarg;
-			break;
-		case OPT_UID:
-			if (cli_parse_id("--uid", optarg, &cfg->jail.uid))
-				return CLI_USAGE_ERROR;
-			uid_set = true;
-			break;
-		case OPT_GID:
-			if (cli_parse_id("--gid", optarg, &cfg->jail.gid))
-				return CLI_USAGE_ERROR;
-			gid_set = true;
-			break;
-		case OPT_NO_SECCOMP:
-			cfg->no_seccomp = true;
-			break;
-		case ':':
+		if (opt == ':') {
 			log_msg("%s: needs a value", argv[optind - 1]);
-			return CLI_USAGE_ERROR;
-		default:
-			if (optopt >= OPT_FIRST)
-				log_msg("--%s: takes no value", cli_opt_name(optopt));
-			else if (optopt)
-				log_msg("%s: unknown option '-%c' (see petrel --help)", argv[0],
-					optopt);
-			else
-				log_msg("%s: unknown option '%s' (see petrel --help)", argv[0],
-					argv[optind - 1]);
-			return CLI_USAGE_ERROR;
+		} else if (optopt >= OPT_FIRST) {
+			log_msg("--%s: takes no value", cli_opt_name(optopt));
+		} else if (optopt) {
+			log_msg("%s: unknown option '-%c' (see petrel %s --help)", argv[0], optopt,
+				argv[0]);
+		} else {
+			log_msg("%s: unknown option '%s' (see petrel %s --help)", argv[0],
+				argv[optind - 1], argv[0]);
 		}
+		return CLI_USAGE_ERROR;
 	}
-	if (cli_check_jail(cfg, uid_set, gid_set))
+	if (cli_check_jail(&o->cfg, uid_set, gid_set))
 		return CLI_USAGE_ERROR;
 	if (jail_cmd) {
-		if (!cfg->jail.dir) {
+		if (!o->cfg.jail.dir[0]) {
 			log_msg(
 			    "jail: --jail DIR --uid N --gid N are required (see petrel --help)");
 			return CLI_USAGE_ERROR;
@@ -291,21 +409,23 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct vm_config *c
 			log_msg("jail: no program given (see petrel --help)");
 			return CLI_USAGE_ERROR;
 		}
-		cfg->jail.argv = argv + optind;
+		o->cfg.jail.argv = argv + optind;
 		return CLI_JAIL;
 	}
 	if (optind < argc) {
-		log_msg("run: unexpected argument '%s' (see petrel --help)", argv[optind]);
+		log_msg("run: unexpected argument '%s' (see petrel run --help)", argv[optind]);
 		return CLI_USAGE_ERROR;
 	}
-	if (!cfg->kernel) {
-		log_msg("run: --kernel FILE is required (see petrel --help)");
+	if (cli_check_run(o, seen))
 		return CLI_USAGE_ERROR;
-	}
+	o->start = o->config_file || o->cfg.boot.kernel[0];
+	/* A VM from flags has an entropy device unless --no-rng; one from a
+	 * config file or the API only if it says so (Firecracker's "entropy"). */
+	o->cfg.rng.present = o->cfg.boot.kernel[0] && !seen[OPT_NO_RNG - OPT_FIRST];
 	return CLI_RUN;
 }
 
-enum cli_command cli_parse(int argc, char **argv, struct vm_config *cfg)
+enum cli_command cli_parse(int argc, char **argv, struct run_options *opts)
 {
 	if (argc < 2) {
 		log_msg("no command given (see petrel --help)");
@@ -316,7 +436,7 @@ enum cli_command cli_parse(int argc, char **argv, struct vm_config *cfg)
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
 		return CLI_VERSION;
 	if (!strcmp(argv[1], "run") || !strcmp(argv[1], "jail"))
-		return cli_parse_run(argc - 1, argv + 1, cfg);
+		return cli_parse_run(argc - 1, argv + 1, opts);
 	if (!strcmp(argv[1], "check")) {
 		if (argc > 2) {
 			log_msg("check: takes no arguments");

@@ -3,22 +3,45 @@
 #ifndef PETREL_CLI_H
 #define PETREL_CLI_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "config.h"
 
 enum cli_command {
 	CLI_USAGE_ERROR = -1, /* a message has been printed */
 	CLI_RUN,
-	CLI_JAIL, /* `petrel jail`: cfg->jail, with argv */
+	CLI_JAIL, /* `petrel jail`: opts->cfg.jail, with argv */
 	CLI_CHECK,
-	CLI_HELP,
+	CLI_HELP,     /* petrel --help */
+	CLI_RUN_HELP, /* petrel run --help */
 	CLI_VERSION,
 };
 
-/* Parse argv. Fills *cfg for CLI_RUN (defaults applied). Prints one error
- * line and returns CLI_USAGE_ERROR on malformed input. Does not open files
- * or check values against the host; vmm does that. */
-enum cli_command cli_parse(int argc, char **argv, struct vm_config *cfg);
+#define CLI_DEFAULT_MAX_PAYLOAD 51200 /* Firecracker's HTTP_MAX_PAYLOAD_SIZE */
+#define CLI_DEFAULT_ID "anonymous-instance"
+
+/* What `petrel run` was asked to do: the VM (cfg, from the flags or the
+ * config file) and how petrel itself runs. */
+struct run_options {
+	struct vm_config cfg;
+	const char *config_file; /* --config-file: cfg came from it */
+	const char *api_sock;	 /* --api-sock PATH, or NULL */
+	bool no_api;		 /* --no-api */
+	const char *id;		 /* --id, for logs and metrics */
+	size_t max_payload;	 /* --http-api-max-payload-size */
+	bool start;		 /* cfg names a kernel: start at once */
+};
+
+/* Parse argv. Fills *opts for CLI_RUN (defaults applied; with
+ * --config-file, only the settings that are not the VM's: the caller
+ * then reads the file into opts->cfg, config_json.h) and CLI_JAIL. Prints
+ * one error line and returns CLI_USAGE_ERROR on a malformed command line.
+ * Checks values' syntax only: config_check judges the configuration.
+ * Opens nothing. */
+enum cli_command cli_parse(int argc, char **argv, struct run_options *opts);
 
 void cli_print_help(void);
+void cli_print_run_help(void);
 
 #endif

@@ -69,21 +69,6 @@ int cli_parse_disk(const char *arg, struct disk_config *d)
 	return 0;
 }
 
-static int mac_parse(const char *s, uint8_t mac[6])
-{
-	unsigned int b[6];
-	char end;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &end) != 6 ||
-	    strlen(s) != 17)
-		return -1;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
-	/* A multicast address cannot be a station's own, nor can all zeroes. */
-	return (mac[0] & 1) || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) ? -1 : 0;
-}
-
 int cli_parse_net(const char *arg, struct net_config *n)
 {
 	static const char *const keys[] = { "tap", "mac", NULL };
@@ -101,7 +86,7 @@ int cli_parse_net(const char *arg, struct net_config *n)
 		return -1;
 	}
 	r = opt_value(arg, "mac", mac, sizeof(mac));
-	if (r < 0 || (r > 0 && mac_parse(mac, n->mac))) {
+	if (r < 0 || (r > 0 && config_mac_parse(mac, n->mac))) {
 		log_msg("--net '%s': mac must be a unicast, non-zero XX:XX:XX:XX:XX:XX", arg);
 		return -1;
 	}

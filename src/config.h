@@ -1,10 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* What the user asked for: the result of parsing the command line. */
+/*
+ * What the user asked for: one model for the command line, the JSON
+ * config file and the REST API. Each of them fills a struct vm_config
+ * (cli.c, config_json.c, the API's requests), and config_check judges the
+ * result the same way whatever filled it. Strings are fixed arrays, so a
+ * configuration is a plain value: copied, compared and replaced whole.
+ */
 #ifndef PETREL_CONFIG_H
 #define PETREL_CONFIG_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "log.h"
+#include "ratelimit.h"
 
 #define CONFIG_DEFAULT_MEM (256ULL << 20)
 #define CONFIG_MIN_MEM (16ULL << 20)
@@ -12,54 +21,144 @@
 #define CONFIG_MAX_CPUS 254 /* APIC IDs 0..254 fit xAPIC; 255 is broadcast */
 
 #define CONFIG_MAX_DISKS 8
+#define CONFIG_MAX_NETS 4
 
 #define CONFIG_PATH_MAX 4096
+#define CONFIG_CMDLINE_MAX 4096
+#define CONFIG_ID_MAX 64     /* drive_id, iface_id: [A-Za-z0-9_], with the NUL */
 #define CONFIG_IFNAME_MAX 16 /* IFNAMSIZ, with the NUL */
 /* sun_path (108 bytes) less room for vsock's "_<port>" suffix (11), with
  * the NUL. */
 #define CONFIG_UDS_MAX 97
 
+enum disk_cache {
+	DISK_CACHE_WRITEBACK, /* FLUSH offered and honoured (petrel's default) */
+	DISK_CACHE_UNSAFE,    /* no FLUSH: the guest's writes reach the page cache only */
+};
+
+enum disk_io_engine {
+	DISK_IO_ASYNC, /* io_uring (petrel's default) */
+	DISK_IO_SYNC,  /* worker threads */
+};
+
 struct disk_config {
+	char id[CONFIG_ID_MAX];
 	char path[CONFIG_PATH_MAX];
 	bool read_only;
+	bool root;		      /* is_root_device: root=/dev/vdX on the command line */
+	char partuuid[CONFIG_ID_MAX]; /* root=PARTUUID=... instead; "" for none */
+	enum disk_cache cache;
+	enum disk_io_engine io_engine;
+	struct ratelimit_config limit;
 };
 
 struct net_config {
-	char tap[CONFIG_IFNAME_MAX]; /* tap interface name; "": no network device */
+	char id[CONFIG_ID_MAX];
+	char tap[CONFIG_IFNAME_MAX]; /* host tap interface */
 	uint8_t mac[6];
-	bool mac_set; /* else petrel picks a locally administered one */
+	bool mac_set;	  /* else petrel picks a locally administered one */
+	unsigned int mtu; /* 0: none given */
+	struct ratelimit_config rx, tx;
 };
 
 struct vsock_config {
 	uint32_t cid;		  /* guest CID, >= 3; 0: no vsock device */
 	char uds[CONFIG_UDS_MAX]; /* host side: unix socket path */
+	char id[CONFIG_ID_MAX];	  /* Firecracker's deprecated vsock_id, kept as given */
+};
+
+struct balloon_config {
+	bool present;
+	uint32_t amount_mib; /* target size */
+	bool deflate_on_oom;
+	uint32_t stats_polling_interval_s; /* 0: no statistics */
+	bool free_page_reporting;
+};
+
+struct rng_config {
+	bool present;
+	struct ratelimit_config limit;
+};
+
+struct logger_config {
+	bool set;
+	char path[CONFIG_PATH_MAX]; /* "": stderr */
+	enum log_level level;
+	bool show_level, show_origin;
+	char module[CONFIG_ID_MAX]; /* only messages from files under this path; "": all */
+};
+
+struct metrics_config {
+	char path[CONFIG_PATH_MAX]; /* "": no metrics file */
 };
 
 /* --jail DIR --uid N --gid N (src/sandbox/jail.h). */
 struct jail_config {
-	const char *dir; /* NULL: no jail */
+	char dir[CONFIG_PATH_MAX]; /* "": no jail */
 	unsigned int uid, gid;
 	char *const *argv; /* `petrel jail`: the program and its arguments */
 };
 
+/* boot-source */
+struct boot_config {
+	char kernel[CONFIG_PATH_MAX]; /* "": not configured */
+	char initrd[CONFIG_PATH_MAX]; /* "": none */
+	char cmdline[CONFIG_CMDLINE_MAX];
+	bool cmdline_set;
+};
+
 struct vm_config {
-	const char *kernel;
-	const char *initrd;  /* NULL: none */
-	const char *cmdline; /* user's part; NULL: none */
-	uint64_t mem_size;   /* bytes */
+	struct boot_config boot;
+
+	/* machine-config */
+	uint64_t mem_size; /* bytes, a whole number of MiB */
 	unsigned int cpus;
+	bool smt;
+	bool track_dirty_pages;
 
 	struct disk_config disk[CONFIG_MAX_DISKS];
 	unsigned int ndisks;
-	struct net_config net;
+	struct net_config net[CONFIG_MAX_NETS];
+	unsigned int nnets;
 	struct vsock_config vsock;
-	bool virtio_console; /* --console virtio: hvc0 instead of the UART */
-	bool no_rng;	     /* --no-rng: no entropy device */
-	bool balloon;
-	bool no_seccomp; /* --no-seccomp: no syscall filters (debugging) */
-	const char *api; /* control socket path, NULL: none */
-	bool stealth;	 /* --stealth: hide what names the hypervisor (cpuid.h, acpi.h) */
+	struct balloon_config balloon;
+	struct rng_config rng;
+	struct logger_config logger;
+	struct metrics_config metrics;
+
+	/* petrel's own */
+	bool virtio_console; /* hvc0 instead of the UART */
+	bool no_seccomp;     /* no syscall filters (debugging) */
+	bool stealth;	     /* hide what names the hypervisor (cpuid.h, acpi.h) */
 	struct jail_config jail;
 };
+
+/* The defaults: 1 vCPU, 256 MiB, no kernel, no devices (no entropy
+ * device either: the command line adds its own). */
+void config_init(struct vm_config *cfg);
+
+/* Is `id` a Firecracker resource id: 1..CONFIG_ID_MAX-1 bytes of
+ * [A-Za-z0-9_]? */
+bool config_id_valid(const char *id);
+
+/* "XX:XX:XX:XX:XX:XX", unicast and not all zeroes, into mac. 0 or
+ * -EINVAL. */
+int config_mac_parse(const char *s, uint8_t mac[6]) MUST_CHECK;
+
+/* Judge a whole configuration before a VM is built from it: ranges, what
+ * must be unique, what the host allows. Prints one line naming the
+ * problem (the same text wherever the configuration came from) and
+ * returns -EINVAL; 0 if it is fine. Opens nothing. */
+int config_check(const struct vm_config *cfg) MUST_CHECK;
+
+/* The checks of one part, for the API's requests that change only it. */
+int config_check_machine(uint64_t mem_size, unsigned int cpus, bool smt) MUST_CHECK;
+int config_check_disks(const struct vm_config *cfg) MUST_CHECK;
+int config_check_nets(const struct vm_config *cfg) MUST_CHECK;
+int config_check_ratelimit(const char *what, const struct ratelimit_config *r) MUST_CHECK;
+
+/* The disk / net interface with this id, or NULL. */
+struct disk_config *config_disk(struct vm_config *cfg, const char *id);
+struct net_config *config_net(struct vm_config *cfg, const char *id);
 
 #endif

@@ -27,6 +27,8 @@ struct console {
 	int poll_fd;
 	int pump_fd;  /* that eventfd, or -1 */
 	bool in_open; /* stdin still watched (not at EOF) */
+	bool wanted;  /* the input device has room */
+	bool paused;  /* the VM is paused: input waits in the host's buffer */
 	bool escape;  /* the previous input byte was ESCAPE_CHAR */
 	bool raw;     /* we changed the terminal and must restore it */
 	/* The device input goes to: COM1 unless console_set_input. */
@@ -112,10 +114,18 @@ static void console_irq(void *opaque, bool level)
 	vm_irq_line(c->vm, PETREL_COM1_IRQ, level);
 }
 
+static void console_watch(struct console *c)
+{
+	bool on = c->wanted && !c->paused;
+
+	if (c->in_open && evloop_mod(c->vm->ev, c->poll_fd, on ? EPOLLIN : 0))
+		log_msg("console input: epoll: %m");
+}
+
 void console_input_wanted(struct console *c, bool wanted)
 {
-	if (c->in_open && evloop_mod(&c->vm->ev, c->poll_fd, wanted ? EPOLLIN : 0))
-		log_msg("console input: epoll: %m");
+	c->wanted = wanted;
+	console_watch(c);
 }
 
 static void console_rx_wanted(void *opaque, bool wanted)
@@ -139,7 +149,7 @@ static size_t console_fill(void *opaque, uint8_t *buf, size_t room)
 	if (n <= 0) {
 		if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
 			c->in_open = false; /* EOF: the guest keeps running */
-			evloop_del(&c->vm->ev, c->poll_fd);
+			evloop_del(c->vm->ev, c->poll_fd);
 		}
 		return 0;
 	}
@@ -167,6 +177,8 @@ static void console_on_input(void *opaque, uint32_t events)
 	struct console *c = opaque;
 
 	(void)events;
+	if (c->paused) /* an event of the batch that paused */
+		return;
 	if (c->pull)
 		c->pull(c->pull_dev, console_fill, c);
 	else
@@ -186,6 +198,35 @@ static const struct serial_ops console_serial_ops = {
 	.rx_wanted = console_rx_wanted,
 };
 
+/* Device registry: the console's host input stops while paused (the
+ * UART's output and interrupts come from vCPUs, which are parked). */
+static void console_pause(void *opaque)
+{
+	struct console *c = opaque;
+
+	c->paused = true;
+	console_watch(c);
+}
+
+static void console_resume(void *opaque)
+{
+	struct console *c = opaque;
+
+	c->paused = false;
+	console_watch(c);
+}
+
+static void console_free(void *opaque)
+{
+	console_destroy(opaque);
+}
+
+static const struct device_ops console_dev_ops = {
+	.pause = console_pause,
+	.resume = console_resume,
+	.destroy = console_free,
+};
+
 int console_create(struct vm *vm, struct console **out)
 {
 	struct console *c = calloc(1, sizeof(*c));
@@ -203,21 +244,26 @@ int console_create(struct vm *vm, struct console **out)
 		free(c);
 		return -ENOMEM;
 	}
+	if (device_add(&vm->devices, "uart", "uart", NULL, &console_dev_ops, c)) {
+		console_destroy(c);
+		return -ENOSPC;
+	}
 	*out = c;
 	err = bus_register(&vm->pio, PETREL_COM1_PORT, SERIAL_NR_REGS, serial_io, c->uart, "com1");
 	if (err)
 		return err;
-	err = evloop_add(&vm->ev, c->poll_fd, EPOLLIN, console_on_input, c);
+	err = evloop_add(vm->ev, c->poll_fd, EPOLLIN, console_on_input, c);
 	if (err == -EPERM) { /* a regular file */
 		c->pump_fd = eventfd(1, EFD_CLOEXEC);
 		if (c->pump_fd < 0)
 			return -errno;
 		c->poll_fd = c->pump_fd;
-		err = evloop_add(&vm->ev, c->poll_fd, EPOLLIN, console_on_input, c);
+		err = evloop_add(vm->ev, c->poll_fd, EPOLLIN, console_on_input, c);
 	}
 	if (err)
 		return err;
 	c->in_open = true;
+	c->wanted = true;
 	console_raw(c);
 	return 0;
 }

@@ -97,11 +97,28 @@ int evloop_del(struct evloop *ev, int fd)
 	return 0;
 }
 
-void evloop_run(struct evloop *ev, const _Atomic bool *quit)
+unsigned int evloop_mark(const struct evloop *ev)
+{
+	return ev->nwatches;
+}
+
+void evloop_forget(struct evloop *ev, unsigned int mark)
+{
+	while (ev->nwatches > mark) {
+		struct evloop_watch *w = &ev->watch[--ev->nwatches];
+
+		/* EBADF / ENOENT when the fd was closed first: nothing left. */
+		if (w->fd >= 0)
+			epoll_ctl(ev->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+		w->fd = -1;
+	}
+}
+
+void evloop_run(struct evloop *ev)
 {
 	struct epoll_event events[16];
 
-	while (!atomic_load(quit)) {
+	while (!atomic_load(&ev->quit)) {
 		int n = epoll_wait(ev->epfd, events, ARRAY_SIZE(events), -1);
 
 		if (n < 0) {
@@ -111,12 +128,20 @@ void evloop_run(struct evloop *ev, const _Atomic bool *quit)
 			return;
 		}
 		for (int i = 0; i < n; i++) {
-			const struct evloop_watch *w = &ev->watch[events[i].data.u32];
+			uint32_t idx = events[i].data.u32;
 
-			if (w->fd >= 0)
-				w->fn(w->opaque, events[i].events);
+			/* A callback earlier in this batch may have forgotten
+			 * the watch (evloop_forget). */
+			if (idx < ev->nwatches && ev->watch[idx].fd >= 0)
+				ev->watch[idx].fn(ev->watch[idx].opaque, events[i].events);
 		}
 	}
+}
+
+void evloop_quit(struct evloop *ev)
+{
+	atomic_store(&ev->quit, true);
+	evloop_wake(ev);
 }
 
 void evloop_wake(struct evloop *ev)

@@ -7,6 +7,7 @@
 #ifndef PETREL_EVLOOP_H
 #define PETREL_EVLOOP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -24,7 +25,8 @@ struct evloop_watch {
 
 struct evloop {
 	int epfd;
-	int wake_fd; /* eventfd: evloop_wake() makes evloop_run re-check *quit */
+	int wake_fd;	  /* eventfd: evloop_wake() makes evloop_run re-check quit */
+	atomic_bool quit; /* evloop_quit: evloop_run returns */
 	struct evloop_watch watch[EVLOOP_MAX_WATCHES];
 	unsigned int nwatches;
 };
@@ -38,8 +40,18 @@ int evloop_add(struct evloop *ev, int fd, uint32_t events, evloop_fn fn, void *o
 int evloop_mod(struct evloop *ev, int fd, uint32_t events) MUST_CHECK;
 int evloop_del(struct evloop *ev, int fd);
 
-/* Dispatch events until *quit becomes true (checked after each wake). */
-void evloop_run(struct evloop *ev, const _Atomic bool *quit);
+/* Watches come and go with a VM that may be built, fail and be built
+ * again on the same loop: evloop_mark() before adding them, and
+ * evloop_forget(mark) drops every watch added since (their fds may
+ * already be closed) and frees their slots. */
+unsigned int evloop_mark(const struct evloop *ev);
+void evloop_forget(struct evloop *ev, unsigned int mark);
+
+/* Dispatch events until evloop_quit (checked after each batch). */
+void evloop_run(struct evloop *ev);
+
+/* Make evloop_run return. Safe from any thread. */
+void evloop_quit(struct evloop *ev);
 
 /* Wake evloop_run from any thread (async-signal-safe: one write()). */
 void evloop_wake(struct evloop *ev);

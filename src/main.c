@@ -7,8 +7,10 @@
 
 #include "check.h"
 #include "cli.h"
+#include "config_json.h"
+#include "control.h"
+#include "json_in.h"
 #include "sandbox/jail.h"
-#include "vmm.h"
 
 /* If we were started with stdin, stdout or stderr closed, the next open()
  * would take its number and guest output could land in /dev/kvm's fd. */
@@ -19,18 +21,58 @@ static void std_fds_open(void)
 			_exit(VM_STATUS_ERROR);
 }
 
+static int run(struct run_options *o)
+{
+	static struct control ctl; /* large (the configuration's paths): not on the stack */
+	struct control_options copt = { .id = o->id,
+					.api_sock = o->api_sock,
+					.max_payload = o->max_payload };
+	struct jail jail;
+	int status, err;
+
+	if (o->config_file && config_json_load(o->config_file, &o->cfg))
+		return VM_STATUS_ERROR;
+	/* The jail's fork comes before /dev/kvm is opened, its other stages
+	 * after every fd is open and before any thread starts (jail.h). */
+	if (o->cfg.jail.dir[0]) {
+		if (!o->start) {
+			log_msg("--jail: needs the VM from the command line or --config-file (it "
+				"is built before the jail closes)");
+			return VM_STATUS_ERROR;
+		}
+		status = jail_fork(&jail, &o->cfg.jail, o->cfg.mem_size, o->cfg.cpus);
+		if (status != JAIL_CHILD)
+			return status >= 0 ? status : VM_STATUS_ERROR;
+		copt.jail = &jail;
+	}
+	if (control_init(&ctl, &o->cfg, &copt))
+		return VM_STATUS_ERROR;
+	/* Started at once (flags or a config file), or configured through the
+	 * API first. */
+	err = o->start ? control_start(&ctl) : control_serve(&ctl);
+	if (err && ctl.state == CONTROL_NOT_STARTED)
+		status = VM_STATUS_ERROR;
+	else
+		status = control_run(&ctl);
+	control_destroy(&ctl);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
-	struct vm_config cfg;
+	static struct run_options opts;
 	struct jail jail;
-	struct vm vm;
 	int status;
 
 	std_fds_open();
+	json_in_seed();
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout is an error to report, not a kill */
-	switch (cli_parse(argc, argv, &cfg)) {
+	switch (cli_parse(argc, argv, &opts)) {
 	case CLI_HELP:
 		cli_print_help();
+		return 0;
+	case CLI_RUN_HELP:
+		cli_print_run_help();
 		return 0;
 	case CLI_VERSION:
 		printf("petrel %s\n", PETREL_VERSION);
@@ -38,31 +80,15 @@ int main(int argc, char **argv)
 	case CLI_CHECK:
 		return check_run();
 	case CLI_JAIL:
-		status = jail_fork(&jail, &cfg.jail, cfg.mem_size, cfg.cpus);
+		status = jail_fork(&jail, &opts.cfg.jail, opts.cfg.mem_size, opts.cfg.cpus);
 		if (status != JAIL_CHILD)
 			return status >= 0 ? status : VM_STATUS_ERROR;
 		if (!jail_enter(&jail, NULL))
 			jail_exec(&jail);
 		return VM_STATUS_ERROR;
 	case CLI_RUN:
-		break;
+		return run(&opts);
 	default:
 		return VM_STATUS_USAGE;
 	}
-	/* The jail's fork comes before /dev/kvm is opened, its other stages
-	 * after every fd is open and before any thread starts (jail.h). */
-	if (cfg.jail.dir) {
-		status = jail_fork(&jail, &cfg.jail, cfg.mem_size, cfg.cpus);
-		if (status != JAIL_CHILD)
-			return status >= 0 ? status : VM_STATUS_ERROR;
-	}
-	if (vm_create(&vm, &cfg))
-		return VM_STATUS_ERROR;
-	if (cfg.jail.dir && jail_enter(&jail, cfg.vsock.cid ? cfg.vsock.uds : NULL)) {
-		vm_destroy(&vm);
-		return VM_STATUS_ERROR;
-	}
-	status = vm_run(&vm);
-	vm_destroy(&vm);
-	return status;
 }

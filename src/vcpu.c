@@ -11,9 +11,8 @@
 
 #include "arch/x86/assist.h"
 #include "arch/x86/diag.h"
-#include "arch/x86/machine.h"
 #include "sandbox/seccomp.h"
-#include "vmm.h"
+#include "status.h"
 
 enum exit_outcome {
 	EXIT_CONTINUE,
@@ -32,10 +31,45 @@ struct vcpu *vcpu_current(void)
 static struct log_limit unhandled_pio_log = LOG_LIMIT_INIT(16);
 static struct log_limit unhandled_mmio_log = LOG_LIMIT_INIT(16);
 
+static const char *const stat_name[VCPU_STAT_NR] = {
+	[VCPU_STAT_IO_IN] = "io_in",
+	[VCPU_STAT_IO_OUT] = "io_out",
+	[VCPU_STAT_MMIO_READ] = "mmio_read",
+	[VCPU_STAT_MMIO_WRITE] = "mmio_write",
+	[VCPU_STAT_HLT] = "hlt",
+	[VCPU_STAT_IOAPIC_EOI] = "ioapic_eoi",
+	[VCPU_STAT_SYSTEM_EVENT] = "system_event",
+	[VCPU_STAT_SHUTDOWN] = "shutdown",
+	[VCPU_STAT_ASSISTED] = "assisted",
+	[VCPU_STAT_FAILURES] = "failures",
+	[VCPU_STAT_SIGNALS] = "signals",
+};
+
+const char *vcpu_stat_name(enum vcpu_stat s)
+{
+	return s < VCPU_STAT_NR ? stat_name[s] : "?";
+}
+
+static void vcpu_count(struct vcpu *vcpu, enum vcpu_stat s)
+{
+	atomic_fetch_add_explicit(&vcpu->stat[s], 1, memory_order_relaxed);
+}
+
+static void vcpu_stop(struct vcpu *vcpu, int status, const char *why)
+{
+	vcpu->env->stop(vcpu->env->opaque, status, why);
+}
+
+void vcpu_dump(struct vcpu *vcpu, const char *what)
+{
+	diag_dump(vcpu->fd, vcpu->id, vcpu->env->gm, what);
+}
+
 static void vcpu_fatal(struct vcpu *vcpu, int status, const char *what)
 {
-	diag_dump(vcpu, what);
-	vm_stop(vcpu->vm, status, NULL);
+	vcpu_count(vcpu, VCPU_STAT_FAILURES);
+	vcpu_dump(vcpu, what);
+	vcpu_stop(vcpu, status, NULL);
 }
 
 static enum exit_outcome exit_io(struct vcpu *vcpu)
@@ -47,13 +81,14 @@ static enum exit_outcome exit_io(struct vcpu *vcpu)
 
 	/* KVM fills these, but a bad offset would make us scribble past the
 	 * kvm_run mapping: check once rather than trust. */
-	if (run->io.data_offset > (uint64_t)vcpu->vm->run_size ||
-	    bytes > vcpu->vm->run_size - run->io.data_offset) {
+	if (run->io.data_offset > (uint64_t)vcpu->env->run_size ||
+	    bytes > vcpu->env->run_size - run->io.data_offset) {
 		vcpu_fatal(vcpu, VM_STATUS_KVM_ERROR, "KVM_EXIT_IO with a bad data offset");
 		return EXIT_STOP;
 	}
+	vcpu_count(vcpu, is_write ? VCPU_STAT_IO_OUT : VCPU_STAT_IO_IN);
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size)
-		if (!bus_access(&vcpu->vm->pio, run->io.port, data, run->io.size, is_write))
+		if (!bus_access(vcpu->env->pio, run->io.port, data, run->io.size, is_write))
 			log_limited(&unhandled_pio_log,
 				    "guest %s unhandled port 0x%x (%u bytes) on vCPU %u: ignored",
 				    is_write ? "wrote" : "read", run->io.port, run->io.size,
@@ -70,7 +105,8 @@ static enum exit_outcome exit_mmio(struct vcpu *vcpu)
 		vcpu_fatal(vcpu, VM_STATUS_KVM_ERROR, "KVM_EXIT_MMIO with a bad length");
 		return EXIT_STOP;
 	}
-	if (!bus_access(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data, len,
+	vcpu_count(vcpu, run->mmio.is_write ? VCPU_STAT_MMIO_WRITE : VCPU_STAT_MMIO_READ);
+	if (!bus_access(vcpu->env->mmio, run->mmio.phys_addr, run->mmio.data, len,
 			run->mmio.is_write))
 		log_limited(&unhandled_mmio_log,
 			    "guest %s unhandled MMIO 0x%llx (%u bytes) on vCPU %u: ignored",
@@ -83,12 +119,14 @@ static enum exit_outcome exit_mmio(struct vcpu *vcpu)
  * vCPU halted with nothing that could wake it. */
 static enum exit_outcome exit_hlt(struct vcpu *vcpu)
 {
-	vm_stop(vcpu->vm, VM_STATUS_OFF, "guest halted");
+	vcpu_count(vcpu, VCPU_STAT_HLT);
+	vcpu_stop(vcpu, VM_STATUS_OFF, "guest halted");
 	return EXIT_STOP;
 }
 
 static enum exit_outcome exit_shutdown(struct vcpu *vcpu)
 {
+	vcpu_count(vcpu, VCPU_STAT_SHUTDOWN);
 	vcpu_fatal(vcpu, VM_STATUS_TRIPLE_FAULT, "guest triple fault (KVM_EXIT_SHUTDOWN)");
 	return EXIT_STOP;
 }
@@ -123,9 +161,11 @@ static enum exit_outcome exit_internal_error(struct vcpu *vcpu)
 	uint32_t suberror = vcpu->run->internal.suberror;
 	char what[160];
 
-	if (suberror == KVM_INTERNAL_ERROR_EMULATION && vcpu->vm->emulated_host &&
-	    assist_complete(vcpu) == 0)
+	if (suberror == KVM_INTERNAL_ERROR_EMULATION && vcpu->env->emulated_host &&
+	    assist_complete(vcpu->fd, vcpu->env->gm) == 0) {
+		vcpu_count(vcpu, VCPU_STAT_ASSISTED);
 		return EXIT_CONTINUE;
+	}
 	snprintf(what, sizeof(what),
 		 "KVM internal error: %s (KVM_EXIT_INTERNAL_ERROR, suberror %u)",
 		 internal_error_name(suberror), suberror);
@@ -137,18 +177,21 @@ static enum exit_outcome exit_internal_error(struct vcpu *vcpu)
  * level-triggered: KVM reports only those (see machine.c). */
 static enum exit_outcome exit_ioapic_eoi(struct vcpu *vcpu)
 {
-	machine_eoi(vcpu->vm, vcpu->run->eoi.vector);
+	vcpu_count(vcpu, VCPU_STAT_IOAPIC_EOI);
+	if (vcpu->env->eoi)
+		vcpu->env->eoi(vcpu->env->eoi_opaque, vcpu->run->eoi.vector);
 	return EXIT_CONTINUE;
 }
 
 static enum exit_outcome exit_system_event(struct vcpu *vcpu)
 {
+	vcpu_count(vcpu, VCPU_STAT_SYSTEM_EVENT);
 	switch (vcpu->run->system_event.type) {
 	case KVM_SYSTEM_EVENT_SHUTDOWN:
-		vm_stop(vcpu->vm, VM_STATUS_OFF, "guest powered off");
+		vcpu_stop(vcpu, VM_STATUS_OFF, "guest powered off");
 		break;
 	case KVM_SYSTEM_EVENT_RESET:
-		vm_stop(vcpu->vm, VM_STATUS_OFF, "guest rebooted");
+		vcpu_stop(vcpu, VM_STATUS_OFF, "guest rebooted");
 		break;
 	case KVM_SYSTEM_EVENT_CRASH:
 		vcpu_fatal(vcpu, VM_STATUS_PANIC, "guest crashed (KVM_SYSTEM_EVENT_CRASH)");
@@ -183,34 +226,76 @@ static enum exit_outcome vcpu_dispatch(struct vcpu *vcpu)
 	return EXIT_STOP;
 }
 
+/* Wait in the parked state while a pause lasts. The vCPU's last exit is
+ * completed first: KVM finishes an instruction's in-kernel part (the
+ * data of a port or MMIO read, say) on the next KVM_RUN, and with
+ * immediate_exit set that KVM_RUN returns at once, before any guest code
+ * runs. Then its registers are whole (what a snapshot will need). */
+static void vcpu_park(struct vcpu *vcpu)
+{
+	struct vcpu_env *env = vcpu->env;
+
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (ioctl(vcpu->fd, KVM_RUN, 0) == 0)
+		log_msg("vCPU %u: KVM_RUN with immediate_exit returned an exit", vcpu->id);
+	pthread_mutex_lock(&env->lock);
+	env->parked++;
+	pthread_cond_broadcast(&env->cond);
+	while (atomic_load(&env->pause) && !atomic_load(env->stopping))
+		pthread_cond_wait(&env->cond, &env->lock);
+	env->parked--;
+	pthread_mutex_unlock(&env->lock);
+	/* A kick from now on sets it again. The loop reads the pause and stop
+	 * flags after this store, and whoever sets a flag stores it before
+	 * kicking (all sequentially consistent), so either the flag is seen or
+	 * KVM_RUN sees the kick's immediate_exit. */
+	__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
+
+static void vcpu_loop(struct vcpu *vcpu)
+{
+	while (!atomic_load(vcpu->env->stopping)) {
+		if (atomic_load(&vcpu->env->pause)) {
+			vcpu_park(vcpu);
+			continue;
+		}
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				vcpu_count(vcpu, VCPU_STAT_SIGNALS);
+				continue;
+			}
+			log_msg("vCPU %u: KVM_RUN: %m", vcpu->id);
+			vcpu_count(vcpu, VCPU_STAT_FAILURES);
+			vcpu_stop(vcpu, VM_STATUS_KVM_ERROR, NULL);
+			return;
+		}
+		if (vcpu_dispatch(vcpu) == EXIT_STOP)
+			return;
+	}
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
+	struct vcpu_env *env = vcpu->env;
 	char name[16];
+	int err = 0;
 
 	snprintf(name, sizeof(name), "petrel-vcpu%u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
 	this_vcpu = vcpu;
-	if (vcpu->filter) {
-		int err = sandbox_install(vcpu->filter);
-
-		if (err) {
-			log_msg("vCPU %u: seccomp filter: %s", vcpu->id, strerror(-err));
-			vm_stop(vcpu->vm, VM_STATUS_ERROR, NULL);
-			return NULL;
-		}
+	if (vcpu->filter)
+		err = sandbox_install(vcpu->filter);
+	if (err) {
+		log_msg("vCPU %u: seccomp filter: %s", vcpu->id, strerror(-err));
+		vcpu_stop(vcpu, VM_STATUS_ERROR, NULL);
+	} else {
+		vcpu_loop(vcpu);
 	}
-	while (!vm_stopping(vcpu->vm)) {
-		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			log_msg("vCPU %u: KVM_RUN: %m", vcpu->id);
-			vm_stop(vcpu->vm, VM_STATUS_KVM_ERROR, NULL);
-			break;
-		}
-		if (vcpu_dispatch(vcpu) == EXIT_STOP)
-			break;
-	}
+	pthread_mutex_lock(&env->lock);
+	env->running--;
+	pthread_cond_broadcast(&env->cond);
+	pthread_mutex_unlock(&env->lock);
 	return NULL;
 }
 
@@ -227,16 +312,38 @@ int vcpu_signals_init(void)
 	return sigaction(VCPU_KICK_SIGNAL, &sa, NULL) ? -errno : 0;
 }
 
-int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned int id)
+int vcpu_env_init(struct vcpu_env *env)
+{
+	int err = pthread_mutex_init(&env->lock, NULL);
+
+	if (err)
+		return -err;
+	err = pthread_cond_init(&env->cond, NULL);
+	if (err) {
+		pthread_mutex_destroy(&env->lock);
+		return -err;
+	}
+	atomic_init(&env->pause, false);
+	env->running = env->parked = 0;
+	return 0;
+}
+
+void vcpu_env_destroy(struct vcpu_env *env)
+{
+	pthread_cond_destroy(&env->cond);
+	pthread_mutex_destroy(&env->lock);
+}
+
+int vcpu_create(struct vcpu *vcpu, struct vcpu_env *env, int vm_fd, unsigned int id)
 {
 	void *run;
 	int err;
 
-	*vcpu = (struct vcpu){ .vm = vm, .id = id, .fd = -1 };
-	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	*vcpu = (struct vcpu){ .env = env, .id = id, .fd = -1 };
+	vcpu->fd = ioctl(vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (vcpu->fd < 0)
 		return -errno;
-	run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	run = mmap(NULL, (size_t)env->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
 	if (run == MAP_FAILED) {
 		err = -errno;
 		close(vcpu->fd);
@@ -249,12 +356,71 @@ int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned int id)
 
 int vcpu_start(struct vcpu *vcpu)
 {
-	int err = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	struct vcpu_env *env = vcpu->env;
+	int err;
 
-	if (err)
+	/* Counted before the thread exists, so a pause right after sees it. */
+	pthread_mutex_lock(&env->lock);
+	env->running++;
+	pthread_mutex_unlock(&env->lock);
+	err = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	if (err) {
+		pthread_mutex_lock(&env->lock);
+		env->running--;
+		pthread_mutex_unlock(&env->lock);
 		return -err;
+	}
 	vcpu->started = true;
 	return 0;
+}
+
+int vcpu_pause_all(struct vcpu *vcpus, unsigned int n, unsigned int timeout_ms)
+{
+	struct vcpu_env *env;
+	struct timespec t;
+	bool all;
+
+	if (!n)
+		return 0;
+	env = vcpus[0].env;
+	atomic_store(&env->pause, true);
+	for (unsigned int i = 0; i < n; i++)
+		vcpu_kick(&vcpus[i]);
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += timeout_ms / 1000;
+	t.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&env->lock);
+	while (env->parked < env->running)
+		if (pthread_cond_timedwait(&env->cond, &env->lock, &t) == ETIMEDOUT)
+			break;
+	all = env->parked >= env->running;
+	if (!all) {
+		atomic_store(&env->pause, false);
+		pthread_cond_broadcast(&env->cond);
+	}
+	pthread_mutex_unlock(&env->lock);
+	return all ? 0 : -ETIMEDOUT;
+}
+
+void vcpu_resume_all(struct vcpu *vcpus, unsigned int n)
+{
+	if (!n)
+		return;
+	pthread_mutex_lock(&vcpus[0].env->lock);
+	atomic_store(&vcpus[0].env->pause, false);
+	pthread_cond_broadcast(&vcpus[0].env->cond);
+	pthread_mutex_unlock(&vcpus[0].env->lock);
+}
+
+void vcpu_wake_all(struct vcpu_env *env)
+{
+	pthread_mutex_lock(&env->lock);
+	pthread_cond_broadcast(&env->cond);
+	pthread_mutex_unlock(&env->lock);
 }
 
 void vcpu_kick(struct vcpu *vcpu)
@@ -305,7 +471,7 @@ void vcpu_destroy(struct vcpu *vcpu)
 	if (vcpu->started)
 		pthread_join(vcpu->thread, NULL);
 	if (vcpu->run)
-		munmap(vcpu->run, (size_t)vcpu->vm->run_size);
+		munmap(vcpu->run, (size_t)vcpu->env->run_size);
 	if (vcpu->fd >= 0)
 		close(vcpu->fd);
 	vcpu->started = false;

@@ -9,22 +9,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <stdio.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <sys/sysinfo.h>
 #include <unistd.h>
 
-#include "arch/x86/boot.h"
 #include "arch/x86/host.h"
-#include "arch/x86/machine.h"
 #include "check.h"
-#include "api.h"
-#include "console.h"
-#include "sandbox/seccomp.h"
 #include "size.h"
-#include "vcpu.h"
-#include "virtio/devices.h"
 
 uint64_t vm_uptime_us(const struct vm *vm)
 {
@@ -52,67 +41,19 @@ void vm_stop(struct vm *vm, int status, const char *why)
 		vm->status = status;
 		if (why)
 			log_msg("%s", why);
-		atomic_store_explicit(&vm->stopping, true, memory_order_release);
+		/* Before the kicks (see vcpu_park). */
+		atomic_store(&vm->stopping, true);
 		for (unsigned int i = 0; i < vm->ncpus; i++)
 			vcpu_kick(&vm->vcpu[i]);
-		evloop_wake(&vm->ev);
+		vcpu_wake_all(&vm->vcpu_env);
+		evloop_quit(vm->ev);
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
 }
 
-/* Two --disk options naming one file or block device (by identity, so a
- * symlink or a second device node counts) would each cache and write it
- * behind the other's back; only read-only ones may share. Paths that do
- * not stat are left to blk_io_open to report. */
-static int vm_check_disks(const struct vm_config *cfg)
+static void vm_stop_from_vcpu(void *opaque, int status, const char *why)
 {
-	struct stat st[CONFIG_MAX_DISKS];
-	bool ok[CONFIG_MAX_DISKS];
-
-	for (unsigned int i = 0; i < cfg->ndisks; i++) {
-		const struct disk_config *d = &cfg->disk[i];
-
-		ok[i] = !stat(d->path, &st[i]);
-		for (unsigned int j = 0; ok[i] && j < i; j++) {
-			bool same =
-			    S_ISBLK(st[i].st_mode)
-				? S_ISBLK(st[j].st_mode) && st[i].st_rdev == st[j].st_rdev
-				: st[i].st_dev == st[j].st_dev && st[i].st_ino == st[j].st_ino;
-
-			if (ok[j] && same && !(d->read_only && cfg->disk[j].read_only)) {
-				log_msg("disk '%s': the same file as disk '%s' (only read-only "
-					"disks may share one)",
-					d->path, cfg->disk[j].path);
-				return -EINVAL;
-			}
-		}
-	}
-	return 0;
-}
-
-static int vm_check_config(const struct vm_config *cfg)
-{
-	struct sysinfo si;
-	char mem[32];
-
-	size_format(cfg->mem_size, mem, sizeof(mem));
-	if (cfg->mem_size < CONFIG_MIN_MEM) {
-		log_msg("--mem %s: guest RAM must be at least %llu MiB", mem, CONFIG_MIN_MEM >> 20);
-		return -EINVAL;
-	}
-	if (cfg->mem_size % 4096) {
-		log_msg("--mem %s: must be a multiple of 4 KiB", mem);
-		return -EINVAL;
-	}
-	/* Guest RAM is mapped MAP_NORESERVE, so nothing else stops a guest
-	 * from being given more than the host could ever back. */
-	if (!sysinfo(&si) && cfg->mem_size / si.mem_unit > (uint64_t)si.totalram + si.totalswap) {
-		log_msg("--mem %s: more than this host's %llu MiB of RAM and swap", mem,
-			(unsigned long long)(((uint64_t)si.totalram + si.totalswap) * si.mem_unit >>
-					     20));
-		return -EINVAL;
-	}
-	return vm_check_disks(cfg);
+	vm_stop(opaque, status, why);
 }
 
 static int vm_map_ram(struct vm *vm)
@@ -143,50 +84,20 @@ static int vm_map_ram(struct vm *vm)
 	return 0;
 }
 
-/* SIGINT, SIGTERM and SIGHUP arrive through a signalfd in the event loop,
- * so they stop the VM cleanly (terminal restored) instead of killing us. */
-static void vm_on_signal(void *opaque, uint32_t events)
-{
-	struct vm *vm = opaque;
-	struct signalfd_siginfo si;
-	char why[64];
-
-	(void)events;
-	if (read(vm->sig_fd, &si, sizeof(si)) != sizeof(si))
-		return;
-	snprintf(why, sizeof(why), "stopped by signal %s", sigabbrev_np((int)si.ssi_signo));
-	vm_stop(vm, VM_STATUS_SIGNAL + (int)si.ssi_signo, why);
-}
-
-static int vm_signals(struct vm *vm)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	/* Blocked before any vCPU thread exists, so every thread inherits it. */
-	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
-		return -EINVAL;
-	vm->sig_fd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (vm->sig_fd < 0)
-		return -errno;
-	return evloop_add(&vm->ev, vm->sig_fd, EPOLLIN, vm_on_signal, vm);
-}
-
-int vm_create(struct vm *vm, const struct vm_config *cfg)
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct evloop *ev)
 {
 	struct host_info host;
-	int err, max_cpus;
+	int err, max_cpus, run_size;
 
-	*vm = (struct vm){ .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .sig_fd = -1 };
+	*vm = (struct vm){ .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .ev = ev };
+	vm->ev_mark = evloop_mark(ev);
 	clock_gettime(CLOCK_MONOTONIC, &vm->start);
 	pthread_mutex_init(&vm->stop_lock, NULL);
-	vm->ev.epfd = vm->ev.wake_fd = -1;
-	err = vm_check_config(cfg);
-	if (err)
+	err = vcpu_env_init(&vm->vcpu_env);
+	if (err) {
+		pthread_mutex_destroy(&vm->stop_lock);
 		return err;
+	}
 	vm->kvm_fd = kvm_open();
 	if (vm->kvm_fd < 0) {
 		err = vm->kvm_fd;
@@ -199,13 +110,13 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->emulated_host = host_emulates_cpl0(&host);
 	max_cpus = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	if (max_cpus > 0 && cfg->cpus > (unsigned int)max_cpus) {
-		log_msg("--cpus %u: this host's KVM allows at most %d", cfg->cpus, max_cpus);
+		log_msg("vCPU count %u: this host's KVM allows at most %d", cfg->cpus, max_cpus);
 		err = -EINVAL;
 		goto err;
 	}
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
-	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (vm->vm_fd < 0 || vm->run_size <= 0) {
+	run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->vm_fd < 0 || run_size <= 0) {
 		err = -errno;
 		log_msg("KVM_CREATE_VM: %s", strerror(errno));
 		goto err;
@@ -213,39 +124,14 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	err = vm_map_ram(vm);
 	if (err)
 		goto err;
-	err = evloop_init(&vm->ev);
-	if (!err)
-		err = vm_signals(vm);
-	if (err) {
-		log_msg("event loop: %s", strerror(-err));
-		goto err;
-	}
-	err = machine_create(vm);
-	if (!err && cfg->api) {
-		struct virtio_dev *balloon = virtio_devices_find(vm, VIRTIO_ID_BALLOON);
-
-		err = api_create(&vm->api, vm, cfg->api, balloon ? &api_virtio_balloon : NULL,
-				 balloon);
-	}
-	if (err)
-		goto err;
-	vm->vcpu = calloc(cfg->cpus, sizeof(*vm->vcpu));
-	if (!vm->vcpu) {
-		err = -ENOMEM;
-		goto err;
-	}
-	for (; vm->ncpus < cfg->cpus; vm->ncpus++) {
-		err = vcpu_create(&vm->vcpu[vm->ncpus], vm, vm->ncpus);
-		if (err) {
-			log_msg("creating vCPU %u: %s", vm->ncpus, strerror(-err));
-			goto err;
-		}
-	}
-	err = machine_init_vcpus(vm);
-	if (!err)
-		err = boot_vm(vm);
-	if (err)
-		goto err;
+	vm->vcpu_env.run_size = run_size;
+	vm->vcpu_env.emulated_host = vm->emulated_host;
+	vm->vcpu_env.pio = &vm->pio;
+	vm->vcpu_env.mmio = &vm->mmio;
+	vm->vcpu_env.gm = &vm->gm;
+	vm->vcpu_env.stopping = &vm->stopping;
+	vm->vcpu_env.stop = vm_stop_from_vcpu;
+	vm->vcpu_env.opaque = vm;
 	return 0;
 
 err:
@@ -253,49 +139,105 @@ err:
 	return err;
 }
 
-/* The first threads start here, not in vm_create: a jail entered between
- * the two (src/sandbox/jail.h) then covers every thread. The seccomp
- * filters go on in order: the block workers', each vCPU's as its thread
- * starts, then this thread's, last, because a thread inherits the filter
- * of the thread that creates it. */
-int vm_run(struct vm *vm)
+int vm_create_vcpus(struct vm *vm)
 {
-	struct sandbox_filter filter[SANDBOX_NROLES];
-	int err = 0, built;
+	vm->vcpu = calloc(vm->cfg->cpus, sizeof(*vm->vcpu));
+	if (!vm->vcpu)
+		return -ENOMEM;
+	for (; vm->ncpus < vm->cfg->cpus; vm->ncpus++) {
+		int err = vcpu_create(&vm->vcpu[vm->ncpus], &vm->vcpu_env, vm->vm_fd, vm->ncpus);
 
+		if (err) {
+			log_msg("creating vCPU %u: %s", vm->ncpus, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* The seccomp filters go on in order: the block workers', each vCPU's as
+ * its thread starts, then this thread's, last, because a thread inherits
+ * the filter of the thread that creates it. */
+int vm_start(struct vm *vm)
+{
+	bool want_workers = device_find(&vm->devices, "block", NULL) != NULL;
+	int err = 0;
+
+	vm->started = true;
 	/* Compiling a filter takes 25-120 us: none for block workers that do
 	 * not exist. */
-	for (built = 0; !err && built < SANDBOX_NROLES; built++)
-		err = sandbox_build(&filter[built], (enum sandbox_role)built,
+	/* The VM's roles; the API's thread has its own (control.c). */
+	for (; !err && vm->nfilters <= SANDBOX_BLK_IO; vm->nfilters++)
+		err = sandbox_build(&vm->filter[vm->nfilters], (enum sandbox_role)vm->nfilters,
 				    !vm->cfg->no_seccomp &&
-					(built != SANDBOX_BLK_IO || vm->cfg->ndisks > 0));
+					(vm->nfilters != SANDBOX_BLK_IO || want_workers));
 	if (err)
-		built--;
+		vm->nfilters--;
 	if (!err)
-		err = virtio_devices_start(vm);
-	if (!err)
-		err = virtio_devices_sandbox(vm, &filter[SANDBOX_BLK_IO]);
+		err = device_start_all(&vm->devices, &vm->filter[SANDBOX_BLK_IO]);
 	if (!err)
 		err = vcpu_signals_init();
 	for (unsigned int i = 0; !err && i < vm->ncpus; i++) {
-		vm->vcpu[i].filter = &filter[SANDBOX_VCPU];
+		vm->vcpu[i].filter = &vm->filter[SANDBOX_VCPU];
 		err = vcpu_start(&vm->vcpu[i]);
 		if (err)
 			log_msg("starting vCPU threads: %s", strerror(-err));
 	}
 	if (!err) {
-		err = sandbox_install(&filter[SANDBOX_VMM]);
+		err = sandbox_install(&vm->filter[SANDBOX_VMM]);
 		if (err)
 			log_msg("seccomp filter: %s", strerror(-err));
 	}
 	if (err)
 		vm_stop(vm, VM_STATUS_ERROR, NULL);
-	evloop_run(&vm->ev, &vm->stopping);
+	return err;
+}
+
+/* How long a pause waits for the vCPUs: they leave KVM_RUN within
+ * microseconds of a kick, unless one is blocked writing guest output to
+ * a stdout nobody drains. */
+#define VM_PAUSE_TIMEOUT_MS 1000
+
+int vm_pause(struct vm *vm)
+{
+	int err;
+
+	if (vm->paused)
+		return 0;
+	err = vcpu_pause_all(vm->vcpu, vm->ncpus, VM_PAUSE_TIMEOUT_MS);
+	if (err) {
+		log_msg("pause: a vCPU did not stop within %u ms (blocked writing guest output?)",
+			VM_PAUSE_TIMEOUT_MS);
+		return err;
+	}
+	device_pause_all(&vm->devices);
+	/* The guest's kvm-clock stands still while paused (as QEMU and Cloud
+	 * Hypervisor do): its monotonic time does not count the pause. */
+	vm->clock_saved = !ioctl(vm->vm_fd, KVM_GET_CLOCK, &vm->paused_clock);
+	vm->paused = true;
+	return 0;
+}
+
+void vm_resume(struct vm *vm)
+{
+	if (!vm->paused)
+		return;
+	if (vm->clock_saved) {
+		struct kvm_clock_data c = { .clock = vm->paused_clock.clock };
+
+		if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &c))
+			log_msg("resume: KVM_SET_CLOCK: %m");
+	}
+	device_resume_all(&vm->devices);
+	vm->paused = false;
+	vcpu_resume_all(vm->vcpu, vm->ncpus);
+}
+
+int vm_finish(struct vm *vm)
+{
 	vcpu_join_all(vm->vcpu, vm->ncpus);
 	for (unsigned int i = 0; i < vm->ncpus; i++)
 		vcpu_destroy(&vm->vcpu[i]);
-	while (built-- > 0)
-		sandbox_free(&filter[built]);
 	return vm->status;
 }
 
@@ -306,24 +248,21 @@ void vm_destroy(struct vm *vm)
 	free(vm->vcpu);
 	vm->vcpu = NULL;
 	vm->ncpus = 0;
-	api_destroy(vm->api);
-	vm->api = NULL;
-	console_destroy(vm->console);
-	vm->console = NULL;
-	machine_destroy(vm);
+	device_destroy_all(&vm->devices);
 	for (unsigned int i = 0; i < vm->nowned; i++)
 		free(vm->owned[i]);
 	vm->nowned = 0;
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
-	if (vm->sig_fd >= 0)
-		close(vm->sig_fd);
-	evloop_destroy(&vm->ev);
+	while (vm->nfilters > 0)
+		sandbox_free(&vm->filter[--vm->nfilters]);
+	evloop_forget(vm->ev, vm->ev_mark);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	gm_destroy(&vm->gm);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
-	vm->sig_fd = vm->vm_fd = vm->kvm_fd = -1;
+	vm->vm_fd = vm->kvm_fd = -1;
+	vcpu_env_destroy(&vm->vcpu_env);
 	pthread_mutex_destroy(&vm->stop_lock);
 }

@@ -1,12 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A virtual machine: the KVM handles, guest memory, the two buses, the
- * vCPUs and the lifecycle. Everything hangs off struct vm; there are no
- * global singletons.
+ * vCPUs, the device registry and the lifecycle. Everything hangs off
+ * struct vm; there are no global singletons.
+ *
+ * The core knows no device: the board (arch/x86/machine.c) creates the
+ * devices, which join vm->devices, and wires the interrupt controller
+ * into vm->irq_line. Building a VM is a sequence its caller (control.c)
+ * drives, because the board, the boot loader and the jail come between
+ * the core's steps:
+ *
+ *   vm_create -> machine_create -> vm_create_vcpus -> machine_init_vcpus
+ *   -> boot_vm -> (jail) -> vm_start ... vm_stop -> vm_finish -> vm_destroy
  */
 #ifndef PETREL_VMM_H
 #define PETREL_VMM_H
 
+#include <linux/kvm.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -15,85 +25,108 @@
 
 #include "bus.h"
 #include "config.h"
+#include "device.h"
 #include "evloop.h"
 #include "log.h"
 #include "mem.h"
+#include "sandbox/seccomp.h"
+#include "status.h"
+#include "vcpu.h"
 
-/* Exit statuses of `petrel run` (documented in README and --help). */
-enum vm_status {
-	VM_STATUS_OFF = 0,	    /* guest powered off or rebooted */
-	VM_STATUS_ERROR = 1,	    /* bad input, host error */
-	VM_STATUS_USAGE = 2,	    /* malformed command line */
-	VM_STATUS_TRIPLE_FAULT = 3, /* KVM_EXIT_SHUTDOWN */
-	VM_STATUS_KVM_ERROR = 4,    /* internal error, emulation failure, failed entry */
-	VM_STATUS_PANIC = 5,	    /* guest reported a panic (pvpanic) */
-	VM_STATUS_SIGNAL = 128,	    /* + N: stopped by host signal N */
-};
-
-struct vcpu;
 struct console;
-struct ioapic;
-struct virtio_mmio;
-struct api;
-
-#define VM_MAX_VIRTIO 16 /* = PETREL_VIRTIO_MMIO_SLOTS */
 
 struct vm {
 	const struct vm_config *cfg;
 	int kvm_fd;
 	int vm_fd;
-	int run_size;	       /* size of each vCPU's kvm_run mapping */
 	bool emulated_host;    /* KVM runs guest CPL0 in its instruction emulator */
 	struct timespec start; /* petrel's start, for the boot timer */
 
 	struct gm gm;
 	struct bus pio;
 	struct bus mmio;
-	struct evloop ev;
+	struct evloop *ev;    /* the VMM thread's loop; the caller's */
+	unsigned int ev_mark; /* the loop's watches before this VM's */
 
+	struct vcpu_env vcpu_env;
 	struct vcpu *vcpu;
 	unsigned int ncpus;
 
-	struct console *console; /* the terminal side of COM1 */
-	struct ioapic *ioapic;	 /* the userspace half of the split irqchip */
-	struct virtio_mmio *virtio[VM_MAX_VIRTIO];
-	unsigned int nvirtio;
-	struct api *api; /* --api, or NULL */
-	void *owned[16]; /* device state freed with the VM */
+	struct device_list devices;
+	unsigned int nvirtio; /* virtio-mmio slots in use (virtio/devices.c) */
+	/* The board's interrupt controller (set by machine_create): drive
+	 * I/O APIC pin `irq`. */
+	void (*irq_line)(void *opaque, unsigned int irq, bool level);
+	void *irq_opaque;
+	struct console *console; /* COM1's host side, set by the board */
+	void *owned[16];	 /* device state freed with the VM */
 	unsigned int nowned;
-	int sig_fd; /* signalfd: SIGINT, SIGTERM, SIGHUP stop the VM */
+
+	struct sandbox_filter filter[SANDBOX_NROLES];
+	unsigned int nfilters; /* built by vm_start */
 
 	/* Lifecycle: the first vm_stop wins and sets the status. */
 	pthread_mutex_t stop_lock;
 	atomic_bool stopping;
 	int status;
+	bool started; /* vm_start ran */
+	bool paused;  /* VMM thread only */
+	bool clock_saved;
+	struct kvm_clock_data paused_clock;
 };
 
-/* Build a VM from cfg: open KVM, map RAM, create devices and vCPUs, load
- * the kernel. On error prints one line naming the problem and returns
+/* Open KVM, create the VM, map its RAM, and prepare the vCPUs' shared
+ * state; no device, no vCPU yet. Watches added to `ev` from now on belong
+ * to this VM. On error prints one line naming the problem and returns
  * -errno; *vm is then fully torn down. */
-int vm_create(struct vm *vm, const struct vm_config *cfg) MUST_CHECK;
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct evloop *ev) MUST_CHECK;
 
-/* Start the vCPU threads, run the event loop on the calling thread until
- * the VM stops, join every vCPU. Returns the exit status (enum vm_status
- * or a test guest's exit-port value). */
-int vm_run(struct vm *vm);
+/* Create cfg->cpus vCPUs (after the board's irqchip: KVM needs the split
+ * irqchip enabled first). 0 or -errno after one message. */
+int vm_create_vcpus(struct vm *vm) MUST_CHECK;
 
-void vm_destroy(struct vm *vm);
+/* Start the VM: compile the seccomp filters, start the devices' threads
+ * (vm->devices), then the vCPU threads, then install the VMM filter on
+ * the calling thread. The first threads start here, not in vm_create: a
+ * jail entered between the two (src/sandbox/jail.h) covers every thread.
+ * 0, or -errno after one message (the VM is then stopping with status
+ * 1). */
+int vm_start(struct vm *vm) MUST_CHECK;
+
+/* Park every vCPU (vcpu_pause_all), quiesce every device, and stop the
+ * guest's kvm-clock. VMM thread. 0, or -errno after one message (the VM
+ * is then running as before). */
+int vm_pause(struct vm *vm) MUST_CHECK;
+
+/* Undo vm_pause: the kvm-clock goes on from where it stopped, devices
+ * deliver what they held, vCPUs run. VMM thread. */
+void vm_resume(struct vm *vm);
 
 /* Ask the VM to stop with `status`; `why` is logged unless NULL. The
- * first call decides the status; later ones are ignored. Safe from any
- * thread, never blocks on a vCPU. */
+ * first call decides the status; later ones are ignored. Makes the event
+ * loop return. Safe from any thread, never blocks on a vCPU. */
 void vm_stop(struct vm *vm, int status, const char *why);
 
 static inline bool vm_stopping(const struct vm *vm)
 {
-	return atomic_load_explicit(&vm->stopping, memory_order_acquire);
+	return atomic_load(&vm->stopping);
 }
 
-/* Drive I/O APIC pin `irq`. Implemented by the machine
- * (arch/x86/machine.c). Errors are logged; a lost edge is not fatal. */
-void vm_irq_line(struct vm *vm, unsigned int irq, bool level);
+/* Once the event loop has returned: join every vCPU. Returns the exit
+ * status (enum vm_status or a test guest's exit-port value). */
+int vm_finish(struct vm *vm);
+
+/* Tear down what vm_create and the board built, in reverse order, and
+ * forget the VM's event-loop watches. The loop itself stays. */
+void vm_destroy(struct vm *vm);
+
+/* Drive I/O APIC pin `irq` through the board's interrupt controller.
+ * Errors are logged there; a lost edge is not fatal. */
+static inline void vm_irq_line(struct vm *vm, unsigned int irq, bool level)
+{
+	if (vm->irq_line)
+		vm->irq_line(vm->irq_opaque, irq, level);
+}
 
 /* Free `p` when the VM is destroyed. 0, or -ENOMEM (then `p` is freed
  * now). */

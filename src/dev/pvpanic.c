@@ -7,7 +7,6 @@
  * over) is logged and the guest continues. Linux finds the device through
  * the DSDT (_HID QEMU0001).
  */
-#include "arch/x86/diag.h"
 #include "dev/pc_devices.h"
 #include "petrel/platform.h"
 #include "vcpu.h"
@@ -26,7 +25,7 @@ static void pvpanic_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t le
 	}
 	if (data[0] & PETREL_PVPANIC_PANICKED) {
 		if (vcpu)
-			diag_dump(vcpu, "guest panic (reported through pvpanic)");
+			vcpu_dump(vcpu, "guest panic (reported through pvpanic)");
 		vm_stop(vm, VM_STATUS_PANIC, vcpu ? NULL : "guest panic (pvpanic)");
 	} else if (data[0] & PETREL_PVPANIC_CRASH_LOADED) {
 		log_msg("guest panicked and started its crash kernel");

@@ -123,10 +123,25 @@ static const struct sandbox_rule vcpu_rules[] = {
 };
 
 static const struct sandbox_rule vmm_rules[] = {
-	ANY(epoll_wait), /* evloop_run; api_on_event, vsock_poll drain their inner epolls */
-	ANY(accept4),	 /* api_accept; vsock_uds_accept (from vsock_poll): host connects in */
-	ANY(unlink),	 /* api_destroy, vsock_uds_unlisten: remove our socket files */
-	ANY(exit_group), /* main returns */
+	ANY(epoll_wait),      /* evloop_run; vsock_poll drains its inner epoll */
+	ANY(accept4),	      /* vsock_uds_accept (from vsock_poll): host connects in */
+	ANY(unlink),	      /* api_server_stop, vsock_uds_unlisten: remove our socket files */
+	ANY(exit_group),      /* main returns */
+	ANY(poll),	      /* blk_pause: waiting for the disk's requests in flight */
+	IOCTL(KVM_GET_CLOCK), /* vm_pause: the guest's kvm-clock stands still */
+	IOCTL(KVM_SET_CLOCK), /* vm_resume */
+};
+
+/* The REST API's thread: its sockets and the hand-over to the VMM thread;
+ * no file system, no KVM. */
+static const struct sandbox_rule api_rules[] = {
+	ANY(epoll_wait),    /* api_thread */
+	ANY(epoll_ctl),	    /* conn_watch, conn_close, accept_all */
+	ANY(accept4),	    /* accept_all */
+	ANY(read),	    /* conn_read; on_done's eventfd */
+	ANY(sendto),	    /* conn_write; the 503 of accept_all */
+	ANY(close),	    /* conn_close; accept_all refusing one */
+	ANY(clock_gettime), /* vDSO fallback: now_ns, log timestamps */
 };
 
 static const struct sandbox_rule blk_io_rules[] = {
@@ -186,12 +201,14 @@ static const struct sandbox_list role_lists[SANDBOX_NROLES][4] = {
 	[SANDBOX_VCPU] = { LIST(common_rules), LIST(malloc_rules), LIST(device_rules),
 			   LIST(vcpu_rules) },
 	[SANDBOX_BLK_IO] = { LIST(common_rules), LIST(malloc_rules), LIST(blk_io_rules) },
+	[SANDBOX_API] = { LIST(common_rules), LIST(malloc_rules), LIST(api_rules) },
 };
 
 static const char *const role_name[SANDBOX_NROLES] = {
 	[SANDBOX_VMM] = "vmm",
 	[SANDBOX_VCPU] = "vcpu",
 	[SANDBOX_BLK_IO] = "blk-io",
+	[SANDBOX_API] = "api",
 };
 
 const char *sandbox_role_name(enum sandbox_role role)

@@ -22,6 +22,7 @@
 #include "virtio/blk.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,7 +304,7 @@ static void blk_pop_all(struct blk *b)
 	uint64_t one = 1;
 
 	b->more = false;
-	if (!q->ready)
+	if (!q->ready || b->dev->paused)
 		return;
 	for (unsigned int budget = q->size; budget > 0; budget--) {
 		int got;
@@ -392,13 +393,6 @@ unsigned int virtio_blk_inflight(struct virtio_dev *dev)
 	return n;
 }
 
-int virtio_blk_sandbox(struct virtio_dev *dev, const struct sandbox_filter *filter)
-{
-	struct blk *b = dev->priv;
-
-	return blk_io_sandbox(&b->io, filter);
-}
-
 /* ---- ops table ---- */
 
 static void blk_destroy(struct virtio_dev *dev)
@@ -413,14 +407,48 @@ static void blk_destroy(struct virtio_dev *dev)
 	dev->priv = NULL;
 }
 
-static int blk_start(struct virtio_dev *dev)
+static int blk_start(struct virtio_dev *dev, const struct sandbox_filter *worker)
 {
 	struct blk *b = dev->priv;
 	int err = blk_io_start(&b->io);
 
-	if (err)
+	if (err) {
 		log_msg("disk '%s': starting its workers: %s", b->path, strerror(-err));
+		return err;
+	}
+	err = worker ? blk_io_sandbox(&b->io, worker) : 0;
+	if (err)
+		log_msg("virtio-blk workers: seccomp filter: %s", strerror(-err));
 	return err;
+}
+
+/* Complete every request in flight: wait for the backend's done_fd and
+ * finish as blk_on_done does. With dev->paused set, finishing takes no new
+ * requests from the ring and the transport holds the interrupt. The wait
+ * is bounded by the host's I/O, not by the guest. */
+static void blk_pause(struct virtio_dev *dev)
+{
+	struct blk *b = dev->priv;
+
+	while (virtio_blk_inflight(dev)) {
+		struct pollfd p = { .fd = b->io.done_fd, .events = POLLIN };
+
+		if (poll(&p, 1, -1) < 0 && errno != EINTR) {
+			log_msg("disk '%s': waiting for requests in flight: %m", b->path);
+			return;
+		}
+		blk_on_done(b, EPOLLIN);
+	}
+}
+
+/* Requests the driver queued while paused wait on the ring; its doorbell
+ * is still pending, and slots that freed up let blk_process go on. */
+static void blk_resume(struct virtio_dev *dev)
+{
+	virtio_lock(dev);
+	if (virtio_active(dev))
+		blk_process(dev->priv);
+	virtio_unlock(dev);
 }
 
 static const struct virtio_ops blk_ops = {
@@ -431,6 +459,8 @@ static const struct virtio_ops blk_ops = {
 	.config_size = VIRTIO_BLK_CFG_SIZE,
 	.config_write = blk_config_write,
 	.start = blk_start,
+	.pause = blk_pause,
+	.resume = blk_resume,
 	.notify = blk_notify,
 	.reset = blk_reset,
 	.destroy = blk_destroy,

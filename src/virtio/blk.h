@@ -67,9 +67,4 @@ int virtio_blk_create(struct virtio_dev *dev, struct evloop *ev, const struct gm
  * For tests and the fuzzer, which run the event loop until it is 0. */
 unsigned int virtio_blk_inflight(struct virtio_dev *dev);
 
-struct sandbox_filter;
-
-/* A block device's workers install `filter` (blk_io_sandbox). 0 or -errno. */
-int virtio_blk_sandbox(struct virtio_dev *dev, const struct sandbox_filter *filter) MUST_CHECK;
-
 #endif

@@ -3,8 +3,10 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "arch/x86/acpi.h"
 #include "le.h"
 #include "petrel/platform.h"
 #include "virtio/balloon.h"
@@ -32,25 +34,24 @@ static int create_rng(struct vm *vm, struct virtio_dev *dev, unsigned int index)
 
 static int create_disk(struct vm *vm, struct virtio_dev *dev, unsigned int index)
 {
-	return virtio_blk_create(dev, &vm->ev, &vm->gm, &vm->cfg->disk[index]);
+	return virtio_blk_create(dev, vm->ev, &vm->gm, &vm->cfg->disk[index]);
 }
 
 static int create_vsock(struct vm *vm, struct virtio_dev *dev, unsigned int index)
 {
 	(void)index;
-	return virtio_vsock_create(dev, &vm->ev, &vm->gm, &vm->cfg->vsock);
+	return virtio_vsock_create(dev, vm->ev, &vm->gm, &vm->cfg->vsock);
 }
 
 static int create_balloon(struct vm *vm, struct virtio_dev *dev, unsigned int index)
 {
 	(void)index;
-	return virtio_balloon_create(dev, &vm->ev, &vm->gm);
+	return virtio_balloon_create(dev, vm->ev, &vm->gm);
 }
 
 static int create_net(struct vm *vm, struct virtio_dev *dev, unsigned int index)
 {
-	(void)index;
-	return virtio_net_create(dev, &vm->ev, &vm->gm, &vm->cfg->net);
+	return virtio_net_create(dev, vm->ev, &vm->gm, &vm->cfg->net[index]);
 }
 
 static int create_console(struct vm *vm, struct virtio_dev *dev, unsigned int index)
@@ -59,12 +60,45 @@ static int create_console(struct vm *vm, struct virtio_dev *dev, unsigned int in
 	return virtio_console_create(dev, &vm->gm, vm->console);
 }
 
-/* Put a device created by `create` into the next free slot. */
-static int devices_add(struct vm *vm, const char *what, virtio_create_fn create, unsigned int index)
+/* The registry's view of a virtio device: its transport. */
+static int devices_start(void *opaque, const struct sandbox_filter *worker)
+{
+	struct virtio_dev *dev = &((struct virtio_mmio *)opaque)->dev;
+
+	return dev->ops->start ? dev->ops->start(dev, worker) : 0;
+}
+
+static void devices_pause(void *opaque)
+{
+	virtio_mmio_pause(opaque);
+}
+
+static void devices_resume(void *opaque)
+{
+	virtio_mmio_resume(opaque);
+}
+
+static void devices_free(void *opaque)
+{
+	virtio_mmio_free(opaque);
+}
+
+static const struct device_ops virtio_device_ops = {
+	.start = devices_start,
+	.pause = devices_pause,
+	.resume = devices_resume,
+	.destroy = devices_free,
+};
+
+/* Put a device created by `create` into the next free slot, and into the
+ * registry as `name` of `kind` (with the user's id, or NULL). */
+static int devices_add(struct vm *vm, const char *what, virtio_create_fn create, unsigned int index,
+		       const char *kind, const char *id)
 {
 	unsigned int slot = vm->nvirtio;
 	uint64_t base = PETREL_VIRTIO_MMIO_BASE + slot * PETREL_VIRTIO_MMIO_STRIDE;
 	struct virtio_mmio *m;
+	char name[DEVICE_NAME_MAX];
 	int err;
 
 	if (slot == PETREL_VIRTIO_MMIO_SLOTS) {
@@ -80,8 +114,17 @@ static int devices_add(struct vm *vm, const char *what, virtio_create_fn create,
 		free(m);
 		return err; /* the device said why */
 	}
-	vm->virtio[vm->nvirtio++] = m;
-	err = virtio_mmio_attach(m, &vm->ev, vm->vm_fd, base, slot_pins[slot]);
+	if (id)
+		snprintf(name, sizeof(name), "%s_%s", kind, id);
+	else
+		snprintf(name, sizeof(name), "%s", kind);
+	if (device_add(&vm->devices, name, kind, id, &virtio_device_ops, m)) {
+		virtio_mmio_free(m);
+		log_msg("%s: too many devices", what);
+		return -ENOSPC;
+	}
+	vm->nvirtio++;
+	err = virtio_mmio_attach(m, vm->ev, vm->vm_fd, base, slot_pins[slot]);
 	if (!err)
 		err = bus_register(&vm->mmio, base, VIRTIO_MMIO_SIZE, virtio_mmio_access, m,
 				   m->dev.ops->name);
@@ -112,18 +155,25 @@ int virtio_devices_create(struct vm *vm)
 	const struct vm_config *cfg = vm->cfg;
 	int err = 0;
 
+	vm->nvirtio = 0;
+	/* The root disk first: it is vda, which boot_vm names on the command
+	 * line (Linux probes the devices in DSDT order). */
 	for (unsigned int i = 0; !err && i < cfg->ndisks; i++)
-		err = devices_add(vm, "--disk", create_disk, i);
-	if (!err && cfg->net.tap[0])
-		err = devices_add(vm, "--net", create_net, 0);
+		if (cfg->disk[i].root)
+			err = devices_add(vm, "disk", create_disk, i, "block", cfg->disk[i].id);
+	for (unsigned int i = 0; !err && i < cfg->ndisks; i++)
+		if (!cfg->disk[i].root)
+			err = devices_add(vm, "disk", create_disk, i, "block", cfg->disk[i].id);
+	for (unsigned int i = 0; !err && i < cfg->nnets; i++)
+		err = devices_add(vm, "network interface", create_net, i, "net", cfg->net[i].id);
 	if (!err && cfg->vsock.cid)
-		err = devices_add(vm, "--vsock", create_vsock, 0);
-	if (!err && cfg->balloon)
-		err = devices_add(vm, "--balloon", create_balloon, 0);
+		err = devices_add(vm, "vsock", create_vsock, 0, "vsock", NULL);
+	if (!err && cfg->balloon.present)
+		err = devices_add(vm, "balloon", create_balloon, 0, "balloon", NULL);
 	if (!err && cfg->virtio_console)
-		err = devices_add(vm, "--console virtio", create_console, 0);
-	if (!err && !cfg->no_rng)
-		err = devices_add(vm, "rng", create_rng, 0);
+		err = devices_add(vm, "virtio console", create_console, 0, "virtio_console", NULL);
+	if (!err && cfg->rng.present)
+		err = devices_add(vm, "entropy device", create_rng, 0, "entropy", NULL);
 	for (unsigned int slot = vm->nvirtio; !err && slot < PETREL_VIRTIO_MMIO_SLOTS; slot++)
 		err = bus_register(&vm->mmio,
 				   PETREL_VIRTIO_MMIO_BASE + slot * PETREL_VIRTIO_MMIO_STRIDE,
@@ -131,46 +181,24 @@ int virtio_devices_create(struct vm *vm)
 	return err;
 }
 
-int virtio_devices_start(struct vm *vm)
+struct virtio_dev *virtio_devices_find(struct vm *vm, const char *kind, const char *id)
 {
-	for (unsigned int i = 0; i < vm->nvirtio; i++) {
-		struct virtio_dev *dev = &vm->virtio[i]->dev;
-		int err = dev->ops->start ? dev->ops->start(dev) : 0;
+	struct device *d = device_find(&vm->devices, kind, id);
 
-		if (err)
-			return err;
+	return d && d->ops == &virtio_device_ops ? &((struct virtio_mmio *)d->opaque)->dev : NULL;
+}
+
+unsigned int virtio_devices_acpi(struct vm *vm, struct acpi_mmio_dev *out)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < vm->devices.n && n < PETREL_VIRTIO_MMIO_SLOTS; i++) {
+		const struct virtio_mmio *m = vm->devices.dev[i].opaque;
+
+		if (vm->devices.dev[i].ops == &virtio_device_ops)
+			out[n++] = (struct acpi_mmio_dev){ .base = m->base,
+							   .size = VIRTIO_MMIO_SIZE,
+							   .gsi = m->gsi };
 	}
-	return 0;
-}
-
-int virtio_devices_sandbox(struct vm *vm, const struct sandbox_filter *blk_io)
-{
-	for (unsigned int i = 0; i < vm->nvirtio; i++) {
-		struct virtio_dev *dev = &vm->virtio[i]->dev;
-		int err;
-
-		if (dev->ops->device_id != VIRTIO_ID_BLOCK)
-			continue;
-		err = virtio_blk_sandbox(dev, blk_io);
-		if (err) {
-			log_msg("virtio-blk workers: seccomp filter: %s", strerror(-err));
-			return err;
-		}
-	}
-	return 0;
-}
-
-struct virtio_dev *virtio_devices_find(struct vm *vm, uint32_t device_id)
-{
-	for (unsigned int i = 0; i < vm->nvirtio; i++)
-		if (vm->virtio[i]->dev.ops->device_id == device_id)
-			return &vm->virtio[i]->dev;
-	return NULL;
-}
-
-void virtio_devices_destroy(struct vm *vm)
-{
-	for (unsigned int i = 0; i < vm->nvirtio; i++)
-		virtio_mmio_free(vm->virtio[i]);
-	vm->nvirtio = 0;
+	return n;
 }

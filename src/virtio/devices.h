@@ -11,28 +11,24 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "petrel/platform.h"
 
 struct vm;
 struct virtio_dev;
+struct acpi_mmio_dev;
 
-/* Create every configured device and its transport. 0 or -errno after
- * one message naming the device. */
+/* Create every configured device and its transport, each joining
+ * vm->devices ("block_<id>", "net_<id>", "vsock", "balloon",
+ * "virtio_console", "entropy"). 0 or -errno after one message naming the
+ * device. */
 int virtio_devices_create(struct vm *vm) MUST_CHECK;
 
-/* Start the devices' threads (virtio_ops.start), in slot order. 0 or
- * -errno after one message. */
-int virtio_devices_start(struct vm *vm) MUST_CHECK;
+/* The virtio device of `kind` with `id` (NULL: the first of its kind), or
+ * NULL. */
+struct virtio_dev *virtio_devices_find(struct vm *vm, const char *kind, const char *id);
 
-/* The first device of type `device_id` (VIRTIO_ID_*), or NULL. */
-struct virtio_dev *virtio_devices_find(struct vm *vm, uint32_t device_id);
-
-struct sandbox_filter;
-
-/* Every block device's worker threads install `blk_io` (vm_run, before
- * the vCPUs start). 0, or -errno after one message. */
-int virtio_devices_sandbox(struct vm *vm, const struct sandbox_filter *blk_io) MUST_CHECK;
-
-/* Free every device (the event loop and vCPUs have stopped). */
-void virtio_devices_destroy(struct vm *vm);
+/* The transports in slot order, for the DSDT, into out[] (room for
+ * PETREL_VIRTIO_MMIO_SLOTS). Returns how many. */
+unsigned int virtio_devices_acpi(struct vm *vm, struct acpi_mmio_dev *out);
 
 #endif

@@ -27,6 +27,12 @@ static void mmio_interrupt(struct virtio_mmio *m, unsigned int why)
 	uint64_t one = 1;
 
 	atomic_fetch_or(&m->isr, why);
+	/* Paused: the guest sees InterruptStatus set, the interrupt itself
+	 * comes on resume. Callers hold dev->lock, as pause and resume do. */
+	if (m->dev.paused) {
+		m->irq_held = true;
+		return;
+	}
 	/* An eventfd write only fails when the counter would overflow, and
 	 * then an interrupt is pending anyway. */
 	if (write(m->irq_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
@@ -87,7 +93,7 @@ static void mmio_kick(struct virtio_mmio *m, unsigned int q)
 {
 	struct virtio_dev *dev = &m->dev;
 
-	if (virtio_active(dev) && q < dev->ops->nqueues && dev->vq[q].ready)
+	if (virtio_active(dev) && !dev->paused && q < dev->ops->nqueues && dev->vq[q].ready)
 		dev->ops->notify(dev, q);
 }
 
@@ -369,6 +375,40 @@ void virtio_mmio_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t l
 	virtio_unlock(&m->dev);
 }
 
+/* ---------------------------------------------------------------- pause */
+
+static void mmio_watch_doorbells(struct virtio_mmio *m, uint32_t events)
+{
+	for (unsigned int q = 0; q < m->dev.ops->nqueues; q++)
+		if (m->doorbell[q].fd >= 0 && evloop_mod(m->ev, m->doorbell[q].fd, events))
+			log_limited(&mmio_log, "virtio-%s: doorbell: epoll: %m", m->dev.ops->name);
+}
+
+void virtio_mmio_pause(struct virtio_mmio *m)
+{
+	virtio_lock(&m->dev);
+	m->dev.paused = true;
+	mmio_watch_doorbells(m, 0);
+	virtio_unlock(&m->dev);
+	if (m->dev.ops->pause)
+		m->dev.ops->pause(&m->dev);
+}
+
+void virtio_mmio_resume(struct virtio_mmio *m)
+{
+	uint64_t one = 1;
+
+	virtio_lock(&m->dev);
+	m->dev.paused = false;
+	if (m->irq_held && write(m->irq_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_limited(&mmio_log, "virtio-%s: irqfd: %m", m->dev.ops->name);
+	m->irq_held = false;
+	mmio_watch_doorbells(m, EPOLLIN);
+	virtio_unlock(&m->dev);
+	if (m->dev.ops->resume)
+		m->dev.ops->resume(&m->dev);
+}
+
 /* ------------------------------------------------------------- lifetime */
 
 struct virtio_mmio *virtio_mmio_new(void)
@@ -395,6 +435,7 @@ int virtio_mmio_attach(struct virtio_mmio *m, struct evloop *ev, int vm_fd, uint
 		return -EINVAL;
 	m->base = base;
 	m->gsi = gsi;
+	m->ev = ev;
 	dev->transport = &mmio_transport_ops;
 	dev->transport_priv = m;
 	m->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

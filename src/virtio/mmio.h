@@ -47,6 +47,9 @@ struct virtio_mmio {
 
 	uint32_t dev_features_sel, drv_features_sel, queue_sel;
 	atomic_uint isr; /* InterruptStatus */
+
+	struct evloop *ev;
+	bool irq_held; /* an interrupt came while paused: sent on resume */
 };
 
 /* A zeroed transport whose `dev` a device constructor then fills. NULL on
@@ -61,6 +64,15 @@ int virtio_mmio_attach(struct virtio_mmio *m, struct evloop *ev, int vm_fd, uint
 
 /* Bus handler (a bus_fn) for the VIRTIO_MMIO_SIZE register window. */
 void virtio_mmio_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
+
+/* Pause (VMM thread, the vCPUs parked): stop watching the doorbells, hold
+ * interrupts, then let the device quiesce (virtio_ops.pause). */
+void virtio_mmio_pause(struct virtio_mmio *m);
+
+/* Undo virtio_mmio_pause: send the held interrupt, watch the doorbells
+ * again (a kick that came meanwhile is still pending on its eventfd),
+ * then let the device take host input (virtio_ops.resume). */
+void virtio_mmio_resume(struct virtio_mmio *m);
 
 /* Destroy the device and close every fd. The event loop must not run. */
 void virtio_mmio_free(struct virtio_mmio *m);

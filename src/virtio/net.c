@@ -501,6 +501,10 @@ static void net_on_backend(void *opaque, uint32_t events)
 
 	virtio_lock(dev);
 	used_before = vq->used_idx;
+	if (dev->paused) { /* net_pause stopped polling; a frame came first */
+		net_poll(n, false);
+		goto out;
+	}
 	if (events & (EPOLLERR | EPOLLHUP)) {
 		net_backend_gone(n, events & EPOLLERR ? "failed" : "hung up");
 		goto out;
@@ -550,6 +554,21 @@ static void net_notify(struct virtio_dev *dev, unsigned int q)
 		net_rx_resume(n);
 }
 
+/* Frames wait in the tap's queue while paused. */
+static void net_pause(struct virtio_dev *dev)
+{
+	virtio_lock(dev);
+	net_poll(dev->priv, false);
+	virtio_unlock(dev);
+}
+
+static void net_resume(struct virtio_dev *dev)
+{
+	virtio_lock(dev);
+	net_rx_resume(dev->priv);
+	virtio_unlock(dev);
+}
+
 static void net_reset(struct virtio_dev *dev)
 {
 	struct net *n = dev->priv;
@@ -583,6 +602,8 @@ static const struct virtio_ops net_ops = {
 	.queue_max = VIRTQ_MAX_SIZE,
 	.config_size = NET_CONFIG_SIZE,
 	.activate = net_activate,
+	.pause = net_pause,
+	.resume = net_resume,
 	.notify = net_notify,
 	.reset = net_reset,
 	.destroy = net_destroy,

@@ -28,6 +28,7 @@
 #define VIRTIO_MAX_QUEUES 8
 
 struct virtio_dev;
+struct sandbox_filter;
 
 struct virtio_ops {
 	const char *name; /* "block", "net": used in log lines */
@@ -39,9 +40,18 @@ struct virtio_ops {
 	/* The driver wrote config bytes [off, off + len) (already stored in
 	 * dev->config). Optional. */
 	void (*config_write)(struct virtio_dev *dev, uint32_t off, uint32_t len);
-	/* The VM is about to run (once, from vm_run, after the jail and before
-	 * the vCPUs): start the device's own threads. 0 or -errno. Optional. */
-	int (*start)(struct virtio_dev *dev);
+	/* The VM is about to run (once, from vm_start, after the jail and
+	 * before the vCPUs): start the device's own threads, which install
+	 * `worker` (their seccomp filter; NULL: none) first. 0 or -errno
+	 * after one message. Optional. */
+	int (*start)(struct virtio_dev *dev, const struct sandbox_filter *worker);
+	/* The VM is pausing (VMM thread, dev->lock NOT held; dev->paused is
+	 * already set, so the transport takes no kicks and holds interrupts):
+	 * stop taking host input (tap, sockets, timers) and complete what is
+	 * in flight before returning. Optional. */
+	void (*pause)(struct virtio_dev *dev);
+	/* Take host input again (dev->paused is clear). Optional. */
+	void (*resume)(struct virtio_dev *dev);
 	/* DRIVER_OK was set: the queues in dev->vq are ready to use. Return 0
 	 * or -errno (the device is then marked NEEDS_RESET). Optional. */
 	int (*activate)(struct virtio_dev *dev);
@@ -84,6 +94,9 @@ struct virtio_dev {
 	struct virtq vq[VIRTIO_MAX_QUEUES];
 	uint8_t config[VIRTIO_CONFIG_MAX]; /* little-endian fields, as the guest reads them */
 	uint32_t config_generation;
+	/* The VM is paused (set and cleared by the transport under `lock`):
+	 * a device takes nothing from its rings while it is set. */
+	bool paused;
 
 	const struct virtio_transport_ops *transport;
 	void *transport_priv;

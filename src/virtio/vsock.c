@@ -546,6 +546,10 @@ static void vsock_poll(void *opaque, uint32_t events)
 
 	(void)events;
 	virtio_lock(vs->dev);
+	if (vs->dev->paused) { /* left for resume (vsock_pause unwatched us) */
+		virtio_unlock(vs->dev);
+		return;
+	}
 	active = virtio_active(vs->dev);
 	/* Always drain: the outer loop watches this epoll fd level-triggered. */
 	n = epoll_wait(vs->epfd, ev, ARRAY_SIZE(ev), 0);
@@ -570,6 +574,25 @@ static void vsock_notify(struct virtio_dev *dev, unsigned int q)
 {
 	if (q != VSOCK_EVQ) /* petrel sends no events; the buffers wait */
 		vsock_run(dev->priv);
+}
+
+/* Host sockets wait unread while paused: stop watching the inner epoll. */
+static void vsock_pause(struct virtio_dev *dev)
+{
+	struct vsock *vs = dev->priv;
+
+	if (evloop_mod(vs->ev, vs->epfd, 0))
+		log_msg("vsock: pause: epoll: %m");
+}
+
+/* Watch again, and run once for what came meanwhile. */
+static void vsock_resume(struct virtio_dev *dev)
+{
+	struct vsock *vs = dev->priv;
+
+	if (evloop_mod(vs->ev, vs->epfd, EPOLLIN))
+		log_msg("vsock: resume: epoll: %m");
+	vsock_wake(vs);
 }
 
 static void vsock_close_all(struct vsock *vs)
@@ -611,6 +634,8 @@ static const struct virtio_ops vsock_ops = {
 	.nqueues = 3,
 	.queue_max = VIRTQ_MAX_SIZE,
 	.config_size = 8, /* le64 guest_cid */
+	.pause = vsock_pause,
+	.resume = vsock_resume,
 	.notify = vsock_notify,
 	.reset = vsock_reset,
 	.destroy = vsock_destroy,

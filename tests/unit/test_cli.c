@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "harness.h"
@@ -124,8 +125,8 @@ static void uint_parse_bounds(void)
 
 /* Run cli_parse on a NULL-terminated list of arguments after "petrel". The
  * strings are copied into writable storage that stays valid until the next
- * call (getopt permutes argv; cfg points into it). */
-static enum cli_command parse(struct vm_config *cfg, ...)
+ * call (getopt permutes argv; options point into it). */
+static enum cli_command parse(struct run_options *o, ...)
 {
 	static char store[32][256];
 	static char *argv[33];
@@ -136,7 +137,7 @@ static enum cli_command parse(struct vm_config *cfg, ...)
 	snprintf(store[argc], sizeof(store[argc]), "petrel");
 	argv[argc] = store[argc];
 	argc++;
-	va_start(ap, cfg);
+	va_start(ap, o);
 	while ((a = va_arg(ap, const char *)) && argc < 32) {
 		snprintf(store[argc], sizeof(store[argc]), "%s", a);
 		argv[argc] = store[argc];
@@ -144,112 +145,114 @@ static enum cli_command parse(struct vm_config *cfg, ...)
 	}
 	va_end(ap);
 	argv[argc] = NULL;
-	memset(cfg, 0x5a, sizeof(*cfg));
-	return cli_parse(argc, argv, cfg);
+	memset(o, 0x5a, sizeof(*o));
+	return cli_parse(argc, argv, o);
 }
+
+static struct run_options o;
 
 static void cli_run_all_flags(void)
 {
-	struct vm_config cfg;
-
-	REQUIRE(parse(&cfg, "run", "--kernel", "vmlinuz", "--initrd", "initrd.img", "--cmdline",
+	REQUIRE(parse(&o, "run", "--kernel", "vmlinuz", "--initrd", "initrd.img", "--cmdline",
 		      "quiet loglevel=3", "--mem", "512M", "--cpus", "4", NULL) == CLI_RUN);
-	CHECK(cfg.kernel && strcmp(cfg.kernel, "vmlinuz") == 0);
-	CHECK(cfg.initrd && strcmp(cfg.initrd, "initrd.img") == 0);
-	CHECK(cfg.cmdline && strcmp(cfg.cmdline, "quiet loglevel=3") == 0);
-	CHECK(cfg.mem_size == 512ULL << 20);
-	CHECK(cfg.cpus == 4);
+	CHECK(strcmp(o.cfg.boot.kernel, "vmlinuz") == 0);
+	CHECK(strcmp(o.cfg.boot.initrd, "initrd.img") == 0);
+	CHECK(o.cfg.boot.cmdline_set && strcmp(o.cfg.boot.cmdline, "quiet loglevel=3") == 0);
+	CHECK(o.cfg.mem_size == 512ULL << 20);
+	CHECK(o.cfg.cpus == 4);
+	CHECK(o.start && !o.api_sock && !o.config_file);
 }
 
 static void cli_run_equals_form(void)
 {
-	struct vm_config cfg;
-
-	REQUIRE(parse(&cfg, "run", "--mem=1G", "--kernel=bz", "--cpus=254", NULL) == CLI_RUN);
-	CHECK(cfg.kernel && strcmp(cfg.kernel, "bz") == 0);
-	CHECK(cfg.mem_size == 1ULL << 30);
-	CHECK(cfg.cpus == 254);
+	REQUIRE(parse(&o, "run", "--mem=1G", "--kernel=bz", "--cpus=254", NULL) == CLI_RUN);
+	CHECK(strcmp(o.cfg.boot.kernel, "bz") == 0);
+	CHECK(o.cfg.mem_size == 1ULL << 30);
+	CHECK(o.cfg.cpus == 254);
 }
 
 static void cli_run_defaults(void)
 {
-	struct vm_config cfg;
-
-	REQUIRE(parse(&cfg, "run", "--kernel", "k", NULL) == CLI_RUN);
-	CHECK(cfg.mem_size == CONFIG_DEFAULT_MEM && cfg.mem_size == 256ULL << 20);
-	CHECK(cfg.cpus == 1);
-	CHECK(cfg.initrd == NULL);
-	CHECK(cfg.cmdline == NULL);
+	REQUIRE(parse(&o, "run", "--kernel", "k", NULL) == CLI_RUN);
+	CHECK(o.cfg.mem_size == CONFIG_DEFAULT_MEM && o.cfg.mem_size == 256ULL << 20);
+	CHECK(o.cfg.cpus == 1);
+	CHECK(o.cfg.boot.initrd[0] == 0);
+	CHECK(!o.cfg.boot.cmdline_set);
+	CHECK(o.cfg.rng.present); /* the command line's default */
+	CHECK(!strcmp(o.id, "anonymous-instance") && o.max_payload == 51200);
+	CHECK(!o.cfg.logger.set && o.cfg.metrics.path[0] == 0);
 }
 
 static void cli_run_errors(void)
 {
-	struct vm_config cfg;
-
-	CHECK(parse(&cfg, "run", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--mem", "128M", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--bogus", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--bogus=1", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "-x", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--mem", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--cpus", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--cpus", "0", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--cpus", "255", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--cpus", "abc", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--cpus", "", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--mem", "junk", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--mem", "1.5G", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "extra", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--mem", "128M", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--bogus", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--bogus=1", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "-x", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--mem", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--cpus", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--cpus", "abc", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--cpus", "", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--cpus", "-1", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--mem", "junk", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--mem", "1.5G", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "extra", NULL) == CLI_USAGE_ERROR);
 	/* an option where a value belongs, a value where none belongs */
-	CHECK(parse(&cfg, "run", "--kernel", "--mem", "16M", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--cmdline", "--mem=1G", NULL) ==
-	      CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--balloon=1", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--no-rng=", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "--mem", "16M", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--cmdline", "--mem=1G", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--balloon=1", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--no-rng=", NULL) == CLI_USAGE_ERROR);
 	/* options that name one thing, twice */
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--kernel", "k", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--mem", "1G", "--mem=2G", NULL) ==
+	CHECK(parse(&o, "run", "--kernel", "k", "--kernel", "k", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--mem", "1G", "--mem=2G", NULL) ==
 	      CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--balloon", "--balloon", NULL) ==
-	      CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--balloon", "--balloon", NULL) == CLI_USAGE_ERROR);
 	/* what only looks like an option is a value */
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--cmdline", "-- single", NULL) == CLI_RUN);
-	CHECK(parse(&cfg, "run", "--kernel", "--memory", NULL) == CLI_RUN);
+	CHECK(parse(&o, "run", "--kernel", "k", "--cmdline", "-- single", NULL) == CLI_RUN);
+	CHECK(parse(&o, "run", "--kernel", "--memory", NULL) == CLI_RUN);
+	/* ranges are the configuration's to judge (config_check), not syntax */
+	CHECK(parse(&o, "run", "--kernel", "k", "--cpus", "0", NULL) == CLI_RUN && o.cfg.cpus == 0);
+	CHECK(parse(&o, "run", "--kernel", "k", "--cpus", "255", NULL) == CLI_RUN);
 	/* a good parse still works after all those errors */
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--cpus", "2", NULL) == CLI_RUN && cfg.cpus == 2);
+	CHECK(parse(&o, "run", "--kernel", "k", "--cpus", "2", NULL) == CLI_RUN && o.cfg.cpus == 2);
 }
 
 static void cli_run_devices(void)
 {
 	static const uint8_t mac[6] = { 0x02, 0x00, 0x00, 0xab, 0xcd, 0xef };
-	struct vm_config cfg;
 
-	REQUIRE(parse(&cfg, "run", "--kernel", "k", "--disk", "a.img", "--disk", "/dev/sdb,ro",
-		      "--net", "tap=tap0,mac=02:00:00:ab:cd:ef", "--vsock", "cid=3,uds=/tmp/v.sock",
-		      "--balloon", "--api", "/tmp/api", "--console", "virtio", "--no-rng",
-		      "--no-seccomp", NULL) == CLI_RUN);
-	CHECK(cfg.ndisks == 2);
-	CHECK(!strcmp(cfg.disk[0].path, "a.img") && !cfg.disk[0].read_only);
-	CHECK(!strcmp(cfg.disk[1].path, "/dev/sdb") && cfg.disk[1].read_only);
-	CHECK(!strcmp(cfg.net.tap, "tap0") && cfg.net.mac_set && !memcmp(cfg.net.mac, mac, 6));
-	CHECK(cfg.vsock.cid == 3 && !strcmp(cfg.vsock.uds, "/tmp/v.sock"));
-	CHECK(cfg.balloon && cfg.virtio_console && cfg.no_rng && !strcmp(cfg.api, "/tmp/api"));
-	CHECK(cfg.no_seccomp);
-	REQUIRE(parse(&cfg, "run", "--kernel", "k", "--net", "tap=t", NULL) == CLI_RUN);
-	CHECK(!cfg.net.mac_set && !cfg.no_rng && !cfg.balloon && cfg.ndisks == 0);
-	CHECK(!cfg.no_seccomp);
+	REQUIRE(parse(&o, "run", "--kernel", "k", "--disk", "a.img", "--disk", "/dev/sdb,ro",
+		      "--net", "tap=tap0,mac=02:00:00:ab:cd:ef", "--net", "tap=tap1", "--vsock",
+		      "cid=3,uds=/tmp/v.sock", "--balloon", "--api-sock", "/tmp/api", "--console",
+		      "virtio", "--no-rng", "--no-seccomp", NULL) == CLI_RUN);
+	CHECK(o.cfg.ndisks == 2);
+	CHECK(!strcmp(o.cfg.disk[0].path, "a.img") && !o.cfg.disk[0].read_only);
+	CHECK(!strcmp(o.cfg.disk[1].path, "/dev/sdb") && o.cfg.disk[1].read_only);
+	CHECK(!strcmp(o.cfg.disk[0].id, "disk0") && !strcmp(o.cfg.disk[1].id, "disk1"));
+	CHECK(o.cfg.nnets == 2 && !strcmp(o.cfg.net[0].id, "net0") &&
+	      !strcmp(o.cfg.net[1].id, "net1"));
+	CHECK(!strcmp(o.cfg.net[0].tap, "tap0") && o.cfg.net[0].mac_set &&
+	      !memcmp(o.cfg.net[0].mac, mac, 6));
+	CHECK(!strcmp(o.cfg.net[1].tap, "tap1") && !o.cfg.net[1].mac_set);
+	CHECK(o.cfg.vsock.cid == 3 && !strcmp(o.cfg.vsock.uds, "/tmp/v.sock"));
+	CHECK(o.cfg.balloon.present && o.cfg.virtio_console && !o.cfg.rng.present);
+	CHECK(!strcmp(o.api_sock, "/tmp/api"));
+	CHECK(o.cfg.no_seccomp);
+	REQUIRE(parse(&o, "run", "--kernel", "k", "--net", "tap=t", NULL) == CLI_RUN);
+	CHECK(!o.cfg.net[0].mac_set && o.cfg.rng.present && !o.cfg.balloon.present &&
+	      o.cfg.ndisks == 0);
+	CHECK(!o.cfg.no_seccomp);
 }
 
 static void cli_run_stealth(void)
 {
-	struct vm_config cfg;
-
-	REQUIRE(parse(&cfg, "run", "--kernel", "k", NULL) == CLI_RUN);
-	CHECK(!cfg.stealth);
-	REQUIRE(parse(&cfg, "run", "--stealth", "--kernel", "k", NULL) == CLI_RUN);
-	CHECK(cfg.stealth);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--stealth=1", NULL) == CLI_USAGE_ERROR);
+	REQUIRE(parse(&o, "run", "--kernel", "k", NULL) == CLI_RUN);
+	CHECK(!o.cfg.stealth);
+	REQUIRE(parse(&o, "run", "--stealth", "--kernel", "k", NULL) == CLI_RUN);
+	CHECK(o.cfg.stealth);
+	CHECK(parse(&o, "run", "--kernel", "k", "--stealth=1", NULL) == CLI_USAGE_ERROR);
 }
 
 static void cli_run_device_errors(void)
@@ -274,112 +277,137 @@ static void cli_run_device_errors(void)
 		{ "--vsock", "cid=x,uds=/tmp/x" },
 		{ "--console", "vga" },
 	};
-	struct vm_config cfg;
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		harness_begin(bad[i][1][0] ? bad[i][1] : "empty device option");
-		CHECK(parse(&cfg, "run", "--kernel", "k", bad[i][0], bad[i][1], NULL) ==
+		CHECK(parse(&o, "run", "--kernel", "k", bad[i][0], bad[i][1], NULL) ==
 		      CLI_USAGE_ERROR);
 		harness_end();
 	}
 	harness_begin("vsock uds path of 97 bytes");
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--vsock",
+	CHECK(parse(&o, "run", "--kernel", "k", "--vsock",
 		    "cid=3,uds=/tmp/"
 		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 		    "aaaaaaaaaaaaaa",
 		    NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--vsock",
+	CHECK(parse(&o, "run", "--kernel", "k", "--vsock",
 		    "cid=3,uds=/tmp/"
 		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 		    "aaaaaaaaaaaaa",
 		    NULL) == CLI_RUN);
 	harness_end();
 	harness_begin("cli_run_device_limits");
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--net", "tap=a", "--net", "tap=b", NULL) ==
-	      CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--vsock", "cid=3,uds=a", "--vsock",
-		    "cid=4,uds=b", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--disk", "1", "--disk", "2", "--disk", "3",
+	CHECK(parse(&o, "run", "--kernel", "k", "--net", "tap=a", "--net", "tap=b", "--net",
+		    "tap=c", "--net", "tap=d", NULL) == CLI_RUN);
+	CHECK(parse(&o, "run", "--kernel", "k", "--net", "tap=a", "--net", "tap=b", "--net",
+		    "tap=c", "--net", "tap=d", "--net", "tap=e", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--vsock", "cid=3,uds=a", "--vsock", "cid=4,uds=b",
+		    NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--disk", "1", "--disk", "2", "--disk", "3",
 		    "--disk", "4", "--disk", "5", "--disk", "6", "--disk", "7", "--disk", "8",
 		    NULL) == CLI_RUN);
+	CHECK(parse(&o, "run", "--kernel", "k", "--disk", "1", "--disk", "2", "--disk", "3",
+		    "--disk", "4", "--disk", "5", "--disk", "6", "--disk", "7", "--disk", "8",
+		    "--disk", "9", NULL) == CLI_USAGE_ERROR);
 	harness_end();
+}
+
+/* Where the VM comes from: flags, a config file, or the API. */
+static void cli_run_sources(void)
+{
+	REQUIRE(parse(&o, "run", "--api-sock", "/tmp/a", NULL) == CLI_RUN);
+	CHECK(!o.start && !strcmp(o.api_sock, "/tmp/a"));
+	REQUIRE(parse(&o, "run", "--config-file", "vm.json", NULL) == CLI_RUN);
+	CHECK(o.start && !strcmp(o.config_file, "vm.json") && !o.api_sock);
+	REQUIRE(parse(&o, "run", "--config-file", "vm.json", "--no-api", "--id", "vm_1",
+		      "--metrics-path", "/tmp/m", "--level", "debug", "--log-path", "/tmp/l",
+		      "--show-level", "--show-log-origin", "--http-api-max-payload-size", "100",
+		      NULL) == CLI_RUN);
+	CHECK(o.no_api && !strcmp(o.id, "vm_1") && o.max_payload == 100);
+	CHECK(!strcmp(o.cfg.metrics.path, "/tmp/m") && !strcmp(o.cfg.logger.path, "/tmp/l"));
+	CHECK(o.cfg.logger.set && o.cfg.logger.level == LOG_DEBUG && o.cfg.logger.show_level &&
+	      o.cfg.logger.show_origin);
+	CHECK(parse(&o, "run", "--config-file", "vm.json", "--mem", "1G", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--config-file", "vm.json", "--kernel", "k", NULL) ==
+	      CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--no-api", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--config-file", "c", "--no-api", "--api-sock", "a", NULL) ==
+	      CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--api-sock", "a", "--level", "loud", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--api-sock", "a", "--id", "has space", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--api-sock", "a", "--id", "", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--api-sock", "a", "--http-api-max-payload-size", "0", NULL) ==
+	      CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--help", NULL) == CLI_RUN_HELP);
+	CHECK(parse(&o, "run", "--kernel", "k", "--help", NULL) == CLI_RUN_HELP);
 }
 
 static void cli_commands(void)
 {
-	struct vm_config cfg;
-
-	CHECK(parse(&cfg, "check", NULL) == CLI_CHECK);
-	CHECK(parse(&cfg, "check", "--kernel", "k", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "--help", NULL) == CLI_HELP);
-	CHECK(parse(&cfg, "-h", NULL) == CLI_HELP);
-	CHECK(parse(&cfg, "help", NULL) == CLI_HELP);
-	CHECK(parse(&cfg, "--version", NULL) == CLI_VERSION);
-	CHECK(parse(&cfg, "-V", NULL) == CLI_VERSION);
-	CHECK(parse(&cfg, "launch", "--kernel", "k", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, NULL) == CLI_USAGE_ERROR); /* no command at all */
+	CHECK(parse(&o, "check", NULL) == CLI_CHECK);
+	CHECK(parse(&o, "check", "--kernel", "k", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "--help", NULL) == CLI_HELP);
+	CHECK(parse(&o, "-h", NULL) == CLI_HELP);
+	CHECK(parse(&o, "help", NULL) == CLI_HELP);
+	CHECK(parse(&o, "--version", NULL) == CLI_VERSION);
+	CHECK(parse(&o, "-V", NULL) == CLI_VERSION);
+	CHECK(parse(&o, "launch", "--kernel", "k", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, NULL) == CLI_USAGE_ERROR); /* no command at all */
 }
 
 static void cli_jail_options(void)
 {
-	struct vm_config cfg;
-
-	REQUIRE(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", "5", "--gid", "6",
+	REQUIRE(parse(&o, "run", "--kernel", "k", "--jail", "/j", "--uid", "5", "--gid", "6",
 		      NULL) == CLI_RUN);
-	CHECK(cfg.jail.dir && strcmp(cfg.jail.dir, "/j") == 0);
-	CHECK(cfg.jail.uid == 5 && cfg.jail.gid == 6 && !cfg.jail.argv);
-	REQUIRE(parse(&cfg, "run", "--kernel", "k", NULL) == CLI_RUN);
-	CHECK(!cfg.jail.dir);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", "4294967294", "--gid",
-		    "1", NULL) == CLI_RUN);
-	CHECK(cfg.jail.uid == 4294967294U);
-	/* 0 parses (jail_fork refuses it, with its own message). */
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", "0", "--gid", "1",
+	CHECK(strcmp(o.cfg.jail.dir, "/j") == 0);
+	CHECK(o.cfg.jail.uid == 5 && o.cfg.jail.gid == 6 && !o.cfg.jail.argv);
+	REQUIRE(parse(&o, "run", "--kernel", "k", NULL) == CLI_RUN);
+	CHECK(!o.cfg.jail.dir[0]);
+	CHECK(parse(&o, "run", "--kernel", "k", "--jail", "/j", "--uid", "4294967294", "--gid", "1",
 		    NULL) == CLI_RUN);
+	CHECK(o.cfg.jail.uid == 4294967294U);
+	/* 0 parses (jail_fork refuses it, with its own message). */
+	CHECK(parse(&o, "run", "--kernel", "k", "--jail", "/j", "--uid", "0", "--gid", "1", NULL) ==
+	      CLI_RUN);
 
 	static const char *const bad_id[] = { "x", "-1", "4294967295", "1e3", "", " 5" };
 	for (unsigned int i = 0; i < ARRAY_SIZE(bad_id); i++)
-		CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", bad_id[i],
-			    "--gid", "1", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", "5", NULL) ==
+		CHECK(parse(&o, "run", "--kernel", "k", "--jail", "/j", "--uid", bad_id[i], "--gid",
+			    "1", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--jail", "/j", "--uid", "5", NULL) ==
 	      CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--uid", "5", "--gid", "5", NULL) ==
+	CHECK(parse(&o, "run", "--kernel", "k", "--jail", "/j", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--uid", "5", "--gid", "5", NULL) ==
 	      CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", "5", "--gid", "5",
-		    "--vsock", "cid=3,uds=v.sock", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "run", "--kernel", "k", "--jail", "/j", "--uid", "5", "--gid", "5",
-		    "--vsock", "cid=3,uds=/run/v.sock", NULL) == CLI_RUN);
 }
 
 static void cli_jail_command(void)
 {
-	struct vm_config cfg;
-
-	REQUIRE(parse(&cfg, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "--", "prog", "-x",
+	REQUIRE(parse(&o, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "--", "prog", "-x",
 		      "arg", NULL) == CLI_JAIL);
-	CHECK(strcmp(cfg.jail.dir, "/j") == 0 && cfg.jail.uid == 1 && cfg.jail.gid == 2);
-	REQUIRE(cfg.jail.argv);
-	CHECK(strcmp(cfg.jail.argv[0], "prog") == 0 && strcmp(cfg.jail.argv[1], "-x") == 0 &&
-	      strcmp(cfg.jail.argv[2], "arg") == 0 && !cfg.jail.argv[3]);
+	CHECK(strcmp(o.cfg.jail.dir, "/j") == 0 && o.cfg.jail.uid == 1 && o.cfg.jail.gid == 2);
+	REQUIRE(o.cfg.jail.argv);
+	CHECK(strcmp(o.cfg.jail.argv[0], "prog") == 0 && strcmp(o.cfg.jail.argv[1], "-x") == 0 &&
+	      strcmp(o.cfg.jail.argv[2], "arg") == 0 && !o.cfg.jail.argv[3]);
 	/* Without "--", parsing stops at the program: its options are its own. */
-	REQUIRE(parse(&cfg, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "prog", "--kernel",
+	REQUIRE(parse(&o, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "prog", "--kernel",
 		      "k", NULL) == CLI_JAIL);
-	CHECK(strcmp(cfg.jail.argv[0], "prog") == 0 && strcmp(cfg.jail.argv[1], "--kernel") == 0);
-	REQUIRE(parse(&cfg, "jail", "--mem", "64M", "--cpus", "2", "--jail", "/j", "--uid", "1",
+	CHECK(strcmp(o.cfg.jail.argv[0], "prog") == 0 &&
+	      strcmp(o.cfg.jail.argv[1], "--kernel") == 0);
+	REQUIRE(parse(&o, "jail", "--mem", "64M", "--cpus", "2", "--jail", "/j", "--uid", "1",
 		      "--gid", "2", "--", "p", NULL) == CLI_JAIL);
-	CHECK(cfg.mem_size == 64ULL << 20 && cfg.cpus == 2);
+	CHECK(o.cfg.mem_size == 64ULL << 20 && o.cfg.cpus == 2);
 
-	CHECK(parse(&cfg, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", NULL) ==
+	CHECK(parse(&o, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", NULL) ==
 	      CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "--", NULL) ==
+	CHECK(parse(&o, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "--", NULL) ==
 	      CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "jail", "--uid", "1", "--gid", "2", "--", "p", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "--kernel", "k", "--",
+	CHECK(parse(&o, "jail", "--uid", "1", "--gid", "2", "--", "p", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "--kernel", "k", "--",
 		    "p", NULL) == CLI_USAGE_ERROR);
-	CHECK(parse(&cfg, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "--bogus", "p",
-		    NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "--bogus", "p", NULL) ==
+	      CLI_USAGE_ERROR);
 }
 
 /*
@@ -389,11 +417,10 @@ static void cli_jail_command(void)
  */
 static void cli_reparse_after_short_option_cluster(void)
 {
-	struct vm_config cfg;
 	enum cli_command first, second;
 
-	first = parse(&cfg, "run", "--kernel", "k", "-xy", NULL);
-	second = parse(&cfg, "run", "--kernel", "k", NULL);
+	first = parse(&o, "run", "--kernel", "k", "-xy", NULL);
+	second = parse(&o, "run", "--kernel", "k", NULL);
 	CHECK(first == CLI_USAGE_ERROR);
 	CHECK(second == CLI_RUN);
 }
@@ -403,24 +430,25 @@ static void cli_reparse_after_short_option_cluster(void)
 static void cli_error_is_one_line(void)
 {
 	static const char *const values[] = { "12\nX", "1\r\n\033[2J", "\t\x7f" };
-	FILE *saved = stderr;
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(values); i++) {
-		struct vm_config cfg;
 		enum cli_command cmd;
-		char *msg = NULL;
-		size_t len = 0;
+		char msg[512];
+		ssize_t len;
+		int pipefd[2], saved = dup(STDERR_FILENO);
 
-		stderr = open_memstream(&msg, &len);
-		REQUIRE(stderr);
-		cmd = parse(&cfg, "run", "--kernel", "k", "--mem", values[i], NULL);
-		fclose(stderr);
-		stderr = saved;
+		REQUIRE(saved >= 0 && pipe(pipefd) == 0);
+		dup2(pipefd[1], STDERR_FILENO);
+		close(pipefd[1]);
+		cmd = parse(&o, "run", "--kernel", "k", "--mem", values[i], NULL);
+		dup2(saved, STDERR_FILENO);
+		close(saved);
+		len = read(pipefd[0], msg, sizeof(msg));
+		close(pipefd[0]);
 		CHECK(cmd == CLI_USAGE_ERROR);
-		CHECK(len > 0 && memchr(msg, '\n', len) == msg + len - 1);
-		for (size_t j = 0; j < len - 1; j++)
+		CHECK(len > 0 && memchr(msg, '\n', (size_t)len) == msg + len - 1);
+		for (ssize_t j = 0; j < len - 1; j++)
 			CHECK((unsigned char)msg[j] >= 0x20 && msg[j] != 0x7f);
-		free(msg);
 	}
 }
 
@@ -437,6 +465,7 @@ int main(void)
 	RUN(cli_run_devices);
 	RUN(cli_run_stealth);
 	cli_run_device_errors();
+	RUN(cli_run_sources);
 	RUN(cli_commands);
 	RUN(cli_jail_options);
 	RUN(cli_jail_command);

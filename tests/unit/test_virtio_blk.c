@@ -76,7 +76,7 @@ static bool bench_attach(struct bench *t, bool read_only, uint16_t qsize)
 	if (virtio_blk_create(&t->dev, &t->ev, &t->gm, &cfg))
 		return false;
 	t->created = true;
-	if (t->dev.ops->start(&t->dev))
+	if (t->dev.ops->start(&t->dev, NULL))
 		return false;
 	/* What the transport does for a driver that accepts every feature. */
 	t->dev.features = t->dev.offered | VIRTIO_BIT(VIRTIO_F_VERSION_1);

@@ -11,10 +11,11 @@
 #ifndef PETREL_X86_ASSIST_H
 #define PETREL_X86_ASSIST_H
 
-struct vcpu;
+#include "mem.h"
 
-/* 0 if the instruction at RIP was completed and the vCPU can resume; -1 if
- * it is not one petrel completes (the caller reports the failure). */
-int assist_complete(struct vcpu *vcpu);
+/* 0 if the instruction at RIP of the vCPU `vcpu_fd` (in a VM whose RAM is
+ * `gm`) was completed and the vCPU can resume; -1 if it is not one petrel
+ * completes (the caller reports the failure). */
+int assist_complete(int vcpu_fd, const struct gm *gm);
 
 #endif

@@ -11,8 +11,8 @@
 
 #include "arch/x86/acpi.h"
 #include "arch/x86/regs.h"
-#include "virtio/mmio.h"
-#include "vcpu.h"
+#include "petrel/platform.h"
+#include "virtio/devices.h"
 #include "vmm.h"
 
 static const char *const default_params[] = { "console=ttyS0", "panic=-1" };
@@ -143,34 +143,51 @@ int boot_load(const struct gm *gm, const struct boot_input *in, struct boot_entr
 	return -ENOEXEC;
 }
 
+/* The user's parameters, with what the configuration adds: hvc0 as the
+ * console before them (so theirs win: the last console= names
+ * /dev/console, and its console= keeps the ttyS0 default out), and the
+ * root device after them, as Firecracker does (root=/dev/vda or
+ * root=PARTUUID=..., then rw or ro; the root disk is the first virtio disk,
+ * vda). malloc'd, or NULL on ENOMEM. */
+static char *boot_user_params(const struct vm_config *cfg)
+{
+	const struct disk_config *root = NULL;
+	char *s;
+	int n;
+
+	for (unsigned int i = 0; i < cfg->ndisks && !root; i++)
+		if (cfg->disk[i].root)
+			root = &cfg->disk[i];
+	if (!root)
+		n = asprintf(&s, "%s%s", cfg->virtio_console ? "console=hvc0 " : "",
+			     cfg->boot.cmdline_set ? cfg->boot.cmdline : "");
+	else
+		n = asprintf(&s, "%s%s root=%s%s %s", cfg->virtio_console ? "console=hvc0 " : "",
+			     cfg->boot.cmdline_set ? cfg->boot.cmdline : "",
+			     root->partuuid[0] ? "PARTUUID=" : "/dev/vda", root->partuuid,
+			     root->read_only ? "ro" : "rw");
+	return n < 0 ? NULL : s;
+}
+
 int boot_vm(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
-	struct boot_input in = { .kernel_name = cfg->kernel, .initrd_name = cfg->initrd };
+	struct boot_input in = { .kernel_name = cfg->boot.kernel, .initrd_name = cfg->boot.initrd };
 	struct boot_entry entry;
 	uint8_t *kernel = NULL, *initrd = NULL;
-	struct acpi_mmio_dev mmio_devs[VM_MAX_VIRTIO];
-	const char *params = cfg->cmdline;
+	struct acpi_mmio_dev mmio_devs[PETREL_VIRTIO_MMIO_SLOTS];
+	unsigned int nmmio;
 	char *cmdline = NULL, *user = NULL;
 	int err;
 
-	err = read_file("kernel", cfg->kernel, cfg->mem_size, &kernel, &in.kernel_size);
-	if (!err && cfg->initrd)
-		err = read_file("initrd", cfg->initrd, cfg->mem_size, &initrd, &in.initrd_size);
+	err = read_file("kernel", cfg->boot.kernel, cfg->mem_size, &kernel, &in.kernel_size);
+	if (!err && cfg->boot.initrd[0])
+		err =
+		    read_file("initrd", cfg->boot.initrd, cfg->mem_size, &initrd, &in.initrd_size);
 	if (err)
 		goto out;
-	/* With --console virtio the console is hvc0. It goes before the
-	 * user's parameters so that theirs win (the last console= names
-	 * /dev/console), and its console= keeps the ttyS0 default out. */
-	if (cfg->virtio_console) {
-		if (asprintf(&user, "console=hvc0 %s", params ? params : "") < 0) {
-			user = NULL;
-			err = -ENOMEM;
-			goto out;
-		}
-		params = user;
-	}
-	cmdline = boot_cmdline(params, vm->emulated_host);
+	user = boot_user_params(cfg);
+	cmdline = user ? boot_cmdline(user, vm->emulated_host) : NULL;
 	if (!cmdline) {
 		err = -ENOMEM;
 		goto out;
@@ -178,11 +195,8 @@ int boot_vm(struct vm *vm)
 	in.kernel = kernel;
 	in.initrd = initrd;
 	in.cmdline = cmdline;
-	for (unsigned int i = 0; i < vm->nvirtio; i++)
-		mmio_devs[i] = (struct acpi_mmio_dev){ .base = vm->virtio[i]->base,
-						       .size = VIRTIO_MMIO_SIZE,
-						       .gsi = vm->virtio[i]->gsi };
-	err = acpi_install(&vm->gm, vm->ncpus, mmio_devs, vm->nvirtio, vm->cfg->stealth, &in.rsdp);
+	nmmio = virtio_devices_acpi(vm, mmio_devs);
+	err = acpi_install(&vm->gm, vm->ncpus, mmio_devs, nmmio, vm->cfg->stealth, &in.rsdp);
 	if (err) {
 		log_msg("ACPI tables do not fit below 1 MiB for %u vCPUs", vm->ncpus);
 		goto out;

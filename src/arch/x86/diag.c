@@ -2,24 +2,24 @@
 #include "arch/x86/diag.h"
 
 #include <errno.h>
+#include <linux/kvm.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "vcpu.h"
-#include "vmm.h"
+#include "log.h"
 
 /* Linear address -> guest physical through the guest's own page tables
  * (KVM_TRANSLATE), then through the checked accessor. Page by page, since
  * an instruction may straddle a page boundary. */
-size_t diag_code_bytes(struct vcpu *vcpu, uint8_t *buf, size_t max)
+size_t diag_code_bytes(int vcpu_fd, const struct gm *gm, uint8_t *buf, size_t max)
 {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	uint64_t la;
 	size_t got = 0;
 
-	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) || ioctl(vcpu->fd, KVM_GET_SREGS, &sregs))
+	if (ioctl(vcpu_fd, KVM_GET_REGS, &regs) || ioctl(vcpu_fd, KVM_GET_SREGS, &sregs))
 		return 0;
 	la = sregs.cs.base + regs.rip;
 	if (!(sregs.efer & (1ULL << 10))) /* EFER.LMA clear: 32-bit addresses */
@@ -30,8 +30,8 @@ size_t diag_code_bytes(struct vcpu *vcpu, uint8_t *buf, size_t max)
 
 		if (chunk > max - got)
 			chunk = max - got;
-		if (ioctl(vcpu->fd, KVM_TRANSLATE, &tr) || !tr.valid ||
-		    gm_read(&vcpu->vm->gm, tr.physical_address, buf + got, chunk))
+		if (ioctl(vcpu_fd, KVM_TRANSLATE, &tr) || !tr.valid ||
+		    gm_read(gm, tr.physical_address, buf + got, chunk))
 			break;
 		got += chunk;
 	}
@@ -45,7 +45,7 @@ static void diag_segment(const char *name, const struct kvm_segment *s)
 		s->present ? "" : " not-present", s->l ? " 64-bit" : "", s->db ? " 32-bit" : "");
 }
 
-void diag_dump(struct vcpu *vcpu, const char *what)
+void diag_dump(int vcpu_fd, unsigned int id, const struct gm *gm, const char *what)
 {
 	struct kvm_regs r;
 	struct kvm_sregs s;
@@ -53,8 +53,8 @@ void diag_dump(struct vcpu *vcpu, const char *what)
 	char hex[sizeof(code) * 3 + 1] = "";
 	size_t n;
 
-	log_msg("%s on vCPU %u", what, vcpu->id);
-	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) || ioctl(vcpu->fd, KVM_GET_SREGS, &s)) {
+	log_msg("%s on vCPU %u", what, id);
+	if (ioctl(vcpu_fd, KVM_GET_REGS, &r) || ioctl(vcpu_fd, KVM_GET_SREGS, &s)) {
 		log_msg("  (registers unavailable: %m)");
 		return;
 	}
@@ -71,7 +71,7 @@ void diag_dump(struct vcpu *vcpu, const char *what)
 	diag_segment("cs", &s.cs);
 	diag_segment("ss", &s.ss);
 	diag_segment("ds", &s.ds);
-	n = diag_code_bytes(vcpu, code, sizeof(code));
+	n = diag_code_bytes(vcpu_fd, gm, code, sizeof(code));
 	for (size_t i = 0; i < n; i++)
 		snprintf(hex + 3 * i, sizeof(hex) - 3 * i, " %02x", code[i]);
 	log_msg("  code at rip:%s", n ? hex : " (not in guest RAM)");

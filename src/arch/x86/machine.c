@@ -13,7 +13,6 @@
 #include "dev/ioapic.h"
 #include "dev/pc_devices.h"
 #include "petrel/platform.h"
-#include "vcpu.h"
 #include "virtio/devices.h"
 #include "vmm.h"
 
@@ -90,15 +89,22 @@ static const struct ioapic_ops machine_ioapic_ops = {
 	.routes = machine_ioapic_routes,
 };
 
-void vm_irq_line(struct vm *vm, unsigned int irq, bool level)
+static void machine_irq_line(void *opaque, unsigned int irq, bool level)
 {
-	ioapic_set_irq(vm->ioapic, irq, level);
+	ioapic_set_irq(opaque, irq, level);
 }
 
-void machine_eoi(struct vm *vm, uint8_t vector)
+static void machine_eoi(void *opaque, uint8_t vector)
 {
-	ioapic_eoi(vm->ioapic, vector);
+	ioapic_eoi(opaque, vector);
 }
+
+static void machine_ioapic_free(void *opaque)
+{
+	ioapic_free(opaque);
+}
+
+static const struct device_ops machine_ioapic_dev = { .destroy = machine_ioapic_free };
 
 /* The split irqchip: local APICs in KVM, the I/O APIC here, no 8259 PIC
  * and no PIT. A hardware-reduced ACPI platform uses neither (Linux
@@ -109,6 +115,7 @@ static int machine_irqchip(struct vm *vm)
 {
 	struct kvm_enable_cap split = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { IOAPIC_NR_PINS } };
 	uint64_t idmap = IDENTITY_MAP_ADDR;
+	struct ioapic *ioapic;
 
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0 &&
 	    (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) ||
@@ -120,11 +127,19 @@ static int machine_irqchip(struct vm *vm)
 		log_msg("KVM_CAP_SPLIT_IRQCHIP: %m");
 		return -errno;
 	}
-	vm->ioapic = ioapic_new(&machine_ioapic_ops, vm);
-	if (!vm->ioapic)
+	ioapic = ioapic_new(&machine_ioapic_ops, vm);
+	if (!ioapic)
 		return -ENOMEM;
-	return bus_register(&vm->mmio, PETREL_IOAPIC_ADDR, IOAPIC_MMIO_SIZE, ioapic_mmio,
-			    vm->ioapic, "ioapic");
+	if (device_add(&vm->devices, "ioapic", "ioapic", NULL, &machine_ioapic_dev, ioapic)) {
+		ioapic_free(ioapic);
+		return -ENOSPC;
+	}
+	vm->irq_line = machine_irq_line;
+	vm->irq_opaque = ioapic;
+	vm->vcpu_env.eoi = machine_eoi;
+	vm->vcpu_env.eoi_opaque = ioapic;
+	return bus_register(&vm->mmio, PETREL_IOAPIC_ADDR, IOAPIC_MMIO_SIZE, ioapic_mmio, ioapic,
+			    "ioapic");
 }
 
 int machine_create(struct vm *vm)
@@ -152,13 +167,6 @@ int machine_create(struct vm *vm)
 	return virtio_devices_create(vm);
 }
 
-void machine_destroy(struct vm *vm)
-{
-	virtio_devices_destroy(vm);
-	ioapic_free(vm->ioapic);
-	vm->ioapic = NULL;
-}
-
 int machine_init_vcpus(struct vm *vm)
 {
 	struct kvm_cpuid2 *supported;
@@ -169,7 +177,7 @@ int machine_init_vcpus(struct vm *vm)
 		return err;
 	}
 	for (unsigned int i = 0; i < vm->ncpus && !err; i++)
-		err = regs_init_vcpu(&vm->vcpu[i], supported);
+		err = regs_init_vcpu(&vm->vcpu[i], supported, vm->ncpus, vm->cfg->stealth);
 	free(supported);
 	return err;
 }

@@ -10,7 +10,6 @@
 #include "arch/x86/layout.h"
 #include "le.h"
 #include "vcpu.h"
-#include "vmm.h"
 
 #define CR0_PE 0x1ULL
 #define CR0_ET 0x10ULL
@@ -63,10 +62,11 @@ static int regs_set_msrs(struct vcpu *vcpu)
 	return 0;
 }
 
-int regs_init_vcpu(struct vcpu *vcpu, const struct kvm_cpuid2 *supported)
+int regs_init_vcpu(struct vcpu *vcpu, const struct kvm_cpuid2 *supported, unsigned int ncpus,
+		   bool stealth)
 {
-	struct kvm_cpuid2 *c = cpuid_for_vcpu(supported, vcpu->id, vcpu->vm->ncpus,
-					      vcpu->vm->emulated_host, vcpu->vm->cfg->stealth);
+	struct kvm_cpuid2 *c =
+	    cpuid_for_vcpu(supported, vcpu->id, ncpus, vcpu->env->emulated_host, stealth);
 	int err;
 
 	if (!c)
@@ -131,7 +131,7 @@ static int regs_page_tables(const struct gm *gm)
 
 int regs_enter(struct vcpu *bsp, const struct boot_entry *entry)
 {
-	const struct gm *gm = &bsp->vm->gm;
+	const struct gm *gm = bsp->env->gm;
 	bool lm = entry->mode == BOOT_LINUX64;
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = { .rflags = 0x2 };

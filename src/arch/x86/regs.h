@@ -12,7 +12,8 @@ struct vcpu;
 
 /* Set CPUID (from the policy) and the MSRs petrel defines on purpose.
  * 0 or -errno after a message. */
-int regs_init_vcpu(struct vcpu *vcpu, const struct kvm_cpuid2 *supported) MUST_CHECK;
+int regs_init_vcpu(struct vcpu *vcpu, const struct kvm_cpuid2 *supported, unsigned int ncpus,
+		   bool stealth) MUST_CHECK;
 
 /* Write the GDT and identity page tables to guest RAM and put the BSP in
  * the state `entry` asks for. Application processors stay in KVM's

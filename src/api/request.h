@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What crosses from the API thread to the VMM thread: one typed request,
+ * already parsed and validated as far as it can be without the VM (JSON
+ * types, fields, ids), and the result that becomes the HTTP answer
+ * (DESIGN contract 10). The VMM thread (control_api.c) judges what the
+ * VM's state allows and acts.
+ */
+#ifndef PETREL_API_REQUEST_H
+#define PETREL_API_REQUEST_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "config_json.h"
+
+enum api_action {
+	API_GET_INFO,		  /* GET / */
+	API_GET_VERSION,	  /* GET /version */
+	API_GET_VM_CONFIG,	  /* GET /vm/config */
+	API_GET_MACHINE,	  /* GET /machine-config */
+	API_PUT_MACHINE,	  /* PUT /machine-config */
+	API_PATCH_MACHINE,	  /* PATCH /machine-config */
+	API_PUT_BOOT_SOURCE,	  /* PUT /boot-source */
+	API_PUT_DRIVE,		  /* PUT /drives/{id} */
+	API_PATCH_DRIVE,	  /* PATCH /drives/{id} */
+	API_PUT_NET,		  /* PUT /network-interfaces/{id} */
+	API_PATCH_NET,		  /* PATCH /network-interfaces/{id} */
+	API_PUT_VSOCK,		  /* PUT /vsock */
+	API_GET_BALLOON,	  /* GET /balloon */
+	API_PUT_BALLOON,	  /* PUT /balloon */
+	API_PATCH_BALLOON,	  /* PATCH /balloon */
+	API_GET_BALLOON_STATS,	  /* GET /balloon/statistics */
+	API_PATCH_BALLOON_STATS,  /* PATCH /balloon/statistics */
+	API_PUT_ENTROPY,	  /* PUT /entropy */
+	API_PUT_LOGGER,		  /* PUT /logger */
+	API_PUT_METRICS,	  /* PUT /metrics */
+	API_ACTION_START,	  /* PUT /actions InstanceStart */
+	API_ACTION_CTRL_ALT_DEL,  /* PUT /actions SendCtrlAltDel */
+	API_ACTION_FLUSH_METRICS, /* PUT /actions FlushMetrics */
+	API_PATCH_VM,		  /* PATCH /vm */
+	API_GET_METRICS,	  /* GET /metrics: Prometheus text (petrel's) */
+	API_NACTIONS,
+};
+
+struct api_request {
+	enum api_action action;
+	uint64_t present; /* PATCH: which fields were given (config_json.h bits) */
+	union {
+		struct machine_json machine;
+		struct boot_config boot;
+		struct disk_config drive;
+		struct drive_patch drive_patch;
+		struct net_config net;
+		struct net_patch net_patch;
+		struct vsock_config vsock;
+		struct balloon_config balloon;
+		uint32_t amount_mib;		   /* PATCH /balloon */
+		uint32_t stats_polling_interval_s; /* PATCH /balloon/statistics */
+		struct rng_config rng;
+		struct logger_config logger;
+		struct metrics_config metrics;
+		bool pause; /* PATCH /vm: Paused (true) or Resumed */
+	} u;
+};
+
+#define API_FAULT_MAX 512
+
+struct api_result {
+	int status;		   /* 200 with body, 204, or 400 with fault */
+	char *body;		   /* malloc'd (the API thread frees it), or NULL */
+	const char *content_type;  /* NULL: application/json */
+	char fault[API_FAULT_MAX]; /* the fault_message of a 400 */
+};
+
+#endif

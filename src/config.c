@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+
+#include "size.h"
+
+void config_init(struct vm_config *cfg)
+{
+	*cfg = (struct vm_config){
+		.mem_size = CONFIG_DEFAULT_MEM,
+		.cpus = CONFIG_DEFAULT_CPUS,
+		.logger = { .level = LOG_WARN },
+	};
+}
+
+bool config_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n >= CONFIG_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(id[i] >= 'a' && id[i] <= 'z') && !(id[i] >= 'A' && id[i] <= 'Z') &&
+		    !(id[i] >= '0' && id[i] <= '9') && id[i] != '_')
+			return false;
+	return true;
+}
+
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+int config_mac_parse(const char *s, uint8_t mac[6])
+{
+	if (strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	/* A multicast address cannot be a station's own, nor can all zeroes. */
+	return (mac[0] & 1) || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) ? -EINVAL : 0;
+}
+
+int config_check_machine(uint64_t mem_size, unsigned int cpus, bool smt)
+{
+	struct sysinfo si;
+	char mem[32];
+
+	size_format(mem_size, mem, sizeof(mem));
+	if (mem_size < CONFIG_MIN_MEM) {
+		log_msg("guest memory %s: must be at least %llu MiB", mem, CONFIG_MIN_MEM >> 20);
+		return -EINVAL;
+	}
+	if (mem_size % (1 << 20)) {
+		log_msg("guest memory %s: must be a whole number of MiB", mem);
+		return -EINVAL;
+	}
+	/* Guest RAM is mapped MAP_NORESERVE, so nothing else stops a guest
+	 * from being given more than the host could ever back. */
+	if (!sysinfo(&si) && mem_size / si.mem_unit > (uint64_t)si.totalram + si.totalswap) {
+		log_msg("guest memory %s: more than this host's %llu MiB of RAM and swap", mem,
+			(unsigned long long)(((uint64_t)si.totalram + si.totalswap) * si.mem_unit >>
+					     20));
+		return -EINVAL;
+	}
+	if (cpus < 1 || cpus > CONFIG_MAX_CPUS) {
+		log_msg("vCPU count %u: must be from 1 to %d", cpus, CONFIG_MAX_CPUS);
+		return -EINVAL;
+	}
+	if (smt && cpus > 1 && cpus % 2) {
+		log_msg("vCPU count %u: must be 1 or even with smt", cpus);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_check_ratelimit(const char *what, const struct ratelimit_config *r)
+{
+	const struct token_bucket_config *b[2] = { &r->bandwidth, &r->ops };
+
+	for (unsigned int i = 0; i < 2; i++)
+		if (b[i]->size && !b[i]->refill_time_ms) {
+			log_msg("%s: %s rate limiter: refill_time must be more than 0 when size "
+				"is set",
+				what, i ? "ops" : "bandwidth");
+			return -EINVAL;
+		}
+	return 0;
+}
+
+/* Two disks naming one file or block device (by identity, so a symlink or
+ * a second device node counts) would each cache and write it behind the
+ * other's back; only read-only ones may share. Paths that do not stat are
+ * left to the disk's open to report. */
+static int config_check_disk_files(const struct vm_config *cfg)
+{
+	struct stat st[CONFIG_MAX_DISKS];
+	bool ok[CONFIG_MAX_DISKS];
+
+	for (unsigned int i = 0; i < cfg->ndisks; i++) {
+		const struct disk_config *d = &cfg->disk[i];
+
+		ok[i] = !stat(d->path, &st[i]);
+		for (unsigned int j = 0; ok[i] && j < i; j++) {
+			bool same =
+			    S_ISBLK(st[i].st_mode)
+				? S_ISBLK(st[j].st_mode) && st[i].st_rdev == st[j].st_rdev
+				: st[i].st_dev == st[j].st_dev && st[i].st_ino == st[j].st_ino;
+
+			if (ok[j] && same && !(d->read_only && cfg->disk[j].read_only)) {
+				log_msg("disk '%s': the same file as disk '%s' (only read-only "
+					"disks may share one)",
+					d->path, cfg->disk[j].path);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+int config_check_disks(const struct vm_config *cfg)
+{
+	int roots = 0;
+
+	for (unsigned int i = 0; i < cfg->ndisks; i++) {
+		const struct disk_config *d = &cfg->disk[i];
+
+		for (unsigned int j = 0; j < i; j++)
+			if (!strcmp(d->id, cfg->disk[j].id)) {
+				log_msg("drive '%s': two drives with this id", d->id);
+				return -EINVAL;
+			}
+		if (!d->path[0]) {
+			log_msg("drive '%s': no path_on_host", d->id);
+			return -EINVAL;
+		}
+		roots += d->root;
+		if (roots > 1) {
+			log_msg("drive '%s': a second root device (only one may be)", d->id);
+			return -EINVAL;
+		}
+		if (config_check_ratelimit(d->path, &d->limit))
+			return -EINVAL;
+	}
+	return config_check_disk_files(cfg);
+}
+
+int config_check_nets(const struct vm_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->nnets; i++) {
+		const struct net_config *n = &cfg->net[i];
+
+		for (unsigned int j = 0; j < i; j++) {
+			const struct net_config *o = &cfg->net[j];
+
+			if (!strcmp(n->id, o->id)) {
+				log_msg("network interface '%s': two interfaces with this id",
+					n->id);
+				return -EINVAL;
+			}
+			if (!strcmp(n->tap, o->tap)) {
+				log_msg("network interface '%s': tap '%s' is interface '%s''s too",
+					n->id, n->tap, o->id);
+				return -EINVAL;
+			}
+			if (n->mac_set && o->mac_set && !memcmp(n->mac, o->mac, 6)) {
+				log_msg("network interface '%s': the same MAC as interface '%s'",
+					n->id, o->id);
+				return -EINVAL;
+			}
+		}
+		if (n->mtu && (n->mtu < 68 || n->mtu > 65535)) {
+			log_msg("network interface '%s': mtu %u: must be from 68 to 65535", n->id,
+				n->mtu);
+			return -EINVAL;
+		}
+		if (config_check_ratelimit(n->tap, &n->rx) ||
+		    config_check_ratelimit(n->tap, &n->tx))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int config_check(const struct vm_config *cfg)
+{
+	if (!cfg->boot.kernel[0]) {
+		log_msg("no kernel configured (boot-source kernel_image_path, or --kernel)");
+		return -EINVAL;
+	}
+	if (config_check_machine(cfg->mem_size, cfg->cpus, cfg->smt))
+		return -EINVAL;
+	if (cfg->vsock.cid && (cfg->vsock.cid < 3 || cfg->vsock.cid == UINT32_MAX)) {
+		log_msg("vsock guest_cid %u: must be from 3 to %u", cfg->vsock.cid, UINT32_MAX - 1);
+		return -EINVAL;
+	}
+	if (cfg->balloon.present && (uint64_t)cfg->balloon.amount_mib << 20 > cfg->mem_size) {
+		log_msg("balloon amount_mib %u: more than the guest's %llu MiB",
+			cfg->balloon.amount_mib, (unsigned long long)(cfg->mem_size >> 20));
+		return -EINVAL;
+	}
+	if (cfg->rng.present && config_check_ratelimit("entropy device", &cfg->rng.limit))
+		return -EINVAL;
+	if (config_check_disks(cfg) || config_check_nets(cfg))
+		return -EINVAL;
+	/* After pivot_root the working directory is the jail's /. */
+	if (cfg->jail.dir[0] && cfg->vsock.cid && cfg->vsock.uds[0] != '/') {
+		log_msg("vsock uds_path '%s': must be an absolute path in a jail", cfg->vsock.uds);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct disk_config *config_disk(struct vm_config *cfg, const char *id)
+{
+	for (unsigned int i = 0; i < cfg->ndisks; i++)
+		if (!strcmp(cfg->disk[i].id, id))
+			return &cfg->disk[i];
+	return NULL;
+}
+
+struct net_config *config_net(struct vm_config *cfg, const char *id)
+{
+	for (unsigned int i = 0; i < cfg->nnets; i++)
+		if (!strcmp(cfg->net[i].id, id))
+			return &cfg->net[i];
+	return NULL;
+}

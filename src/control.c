@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+#include "control.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "api/server.h"
+#include "arch/x86/boot.h"
+#include "arch/x86/machine.h"
+#include "sandbox/jail.h"
+
+/* SIGINT, SIGTERM and SIGHUP arrive through a signalfd in the event loop,
+ * so they stop the VM cleanly (terminal restored) instead of killing us. */
+static void control_on_signal(void *opaque, uint32_t events)
+{
+	struct control *ctl = opaque;
+	struct signalfd_siginfo si;
+	char why[64];
+
+	(void)events;
+	if (read(ctl->sig_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	snprintf(why, sizeof(why), "stopped by signal %s", sigabbrev_np((int)si.ssi_signo));
+	if (ctl->state == CONTROL_NOT_STARTED) {
+		log_msg("%s", why);
+		ctl->status = VM_STATUS_SIGNAL + (int)si.ssi_signo;
+		evloop_quit(&ctl->ev);
+		return;
+	}
+	vm_stop(&ctl->vm, VM_STATUS_SIGNAL + (int)si.ssi_signo, why);
+}
+
+static int control_signals(struct control *ctl)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	/* Blocked before any other thread exists, so every thread inherits it. */
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -EINVAL;
+	ctl->sig_fd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (ctl->sig_fd < 0)
+		return -errno;
+	return evloop_add(&ctl->ev, ctl->sig_fd, EPOLLIN, control_on_signal, ctl);
+}
+
+int control_logger(const struct logger_config *l, const char *id)
+{
+	return l->set
+		   ? log_configure(l->path, l->level, l->show_level, l->show_origin, l->module, id)
+		   : 0;
+}
+
+int control_init(struct control *ctl, const struct vm_config *cfg,
+		 const struct control_options *opt)
+{
+	int err;
+
+	*ctl = (struct control){ .cfg = *cfg, .opt = *opt, .id = opt->id, .sig_fd = -1 };
+	log_set_thread("vmm");
+	err = evloop_init(&ctl->ev);
+	if (!err)
+		err = control_signals(ctl);
+	if (err) {
+		log_msg("event loop: %s", strerror(-err));
+		control_destroy(ctl);
+		return err;
+	}
+	err = control_logger(&cfg->logger, ctl->id);
+	if (!err)
+		err = control_metrics_init(ctl);
+	if (err)
+		control_destroy(ctl);
+	return err;
+}
+
+int control_serve(struct control *ctl)
+{
+	int err;
+
+	if (!ctl->opt.api_sock || ctl->api)
+		return 0;
+	err = sandbox_build(&ctl->api_filter, SANDBOX_API, !ctl->cfg.no_seccomp);
+	if (!err)
+		err = api_server_start(&ctl->api, ctl->opt.api_sock, ctl->opt.max_payload, &ctl->ev,
+				       control_api_execute, ctl, &ctl->api_filter);
+	return err;
+}
+
+/* Board, devices, vCPUs, kernel: everything between vm_create and the
+ * jail. 0 or -errno after one message. */
+static int control_build(struct control *ctl)
+{
+	struct vm *vm = &ctl->vm;
+	int err = machine_create(vm);
+
+	if (!err)
+		err = vm_create_vcpus(vm);
+	if (!err)
+		err = machine_init_vcpus(vm);
+	if (!err)
+		err = boot_vm(vm);
+	return err;
+}
+
+int control_start(struct control *ctl)
+{
+	struct vm *vm = &ctl->vm;
+	const char *uds = ctl->cfg.vsock.cid ? ctl->cfg.vsock.uds : NULL;
+	int err = config_check(&ctl->cfg);
+
+	if (err)
+		return err;
+	err = vm_create(vm, &ctl->cfg, &ctl->ev);
+	if (err)
+		return err;
+	err = control_build(ctl);
+	/* The jail while petrel is one thread (jail.h): the API's thread
+	 * starts after it. */
+	if (!err && ctl->opt.jail)
+		err = jail_enter(ctl->opt.jail, uds);
+	if (!err)
+		err = control_serve(ctl);
+	if (err) {
+		vm_destroy(vm);
+		return err;
+	}
+	ctl->state = CONTROL_RUNNING;
+	err = vm_start(vm);
+	log_info("started the VM (%u vCPUs, %llu MiB)", ctl->cfg.cpus,
+		 (unsigned long long)(ctl->cfg.mem_size >> 20));
+	return err;
+}
+
+int control_run(struct control *ctl)
+{
+	evloop_run(&ctl->ev);
+	if (ctl->state != CONTROL_NOT_STARTED)
+		ctl->status = vm_finish(&ctl->vm);
+	return ctl->status;
+}
+
+void control_destroy(struct control *ctl)
+{
+	api_server_stop(ctl->api);
+	ctl->api = NULL;
+	sandbox_free(&ctl->api_filter);
+	control_metrics_destroy(ctl);
+	if (ctl->state != CONTROL_NOT_STARTED)
+		vm_destroy(&ctl->vm);
+	ctl->state = CONTROL_NOT_STARTED;
+	if (ctl->sig_fd >= 0)
+		close(ctl->sig_fd);
+	ctl->sig_fd = -1;
+	evloop_destroy(&ctl->ev);
+}

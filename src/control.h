@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VMM thread's side of the control plane: it owns the event loop, the
+ * configuration being built, the VM once it is started and the lifecycle
+ * (Not started -> Running <-> Paused), and carries out actions one at a
+ * time: those of the REST API (api/), and the start that the command line
+ * or a config file asks for. Nothing here runs on another thread.
+ */
+#ifndef PETREL_CONTROL_H
+#define PETREL_CONTROL_H
+
+#include <stdbool.h>
+
+#include "api/request.h"
+#include "config.h"
+#include "evloop.h"
+#include "log.h"
+#include "vmm.h"
+
+/* The Firecracker API level petrel serves (GET /version). */
+#define CONTROL_API_VERSION "1.16.0"
+
+struct jail;
+struct api_server;
+struct metrics;
+
+enum control_state {
+	CONTROL_NOT_STARTED,
+	CONTROL_RUNNING,
+	CONTROL_PAUSED,
+};
+
+struct control_options {
+	const char *id;	      /* --id */
+	const char *api_sock; /* NULL: no API */
+	size_t max_payload;
+	struct jail *jail; /* entered between building the VM and starting it; NULL: none */
+};
+
+struct control {
+	struct evloop ev;
+	struct vm_config cfg; /* what the next start builds; the VM's own after */
+	struct vm vm;	      /* valid from a successful start */
+	enum control_state state;
+	const char *id;
+	struct control_options opt;
+	int sig_fd; /* signalfd: SIGINT, SIGTERM, SIGHUP */
+	int status; /* exit status once the loop has returned */
+	struct api_server *api;
+	struct sandbox_filter api_filter;
+	struct metrics *metrics;
+};
+
+/* Set up the event loop and the signals (blocked here, so every thread
+ * inherits the mask, and read through a signalfd), the logger and the
+ * metrics cfg asks for. `cfg` is copied. 0 or -errno after one message. */
+int control_init(struct control *ctl, const struct vm_config *cfg,
+		 const struct control_options *opt) MUST_CHECK;
+
+/* Serve the REST API on opt->api_sock (after a jail, before the VMM
+ * thread's seccomp filter: see control_start). 0 or -errno after one
+ * message. */
+int control_serve(struct control *ctl) MUST_CHECK;
+
+/* InstanceStart: check the configuration, build the VM (KVM, RAM, board,
+ * devices, vCPUs, kernel), enter the jail, start the API if it is not
+ * running yet, start the VM's threads. 0, or -errno after one message
+ * naming the problem; the VM is then torn down and the state stays Not
+ * started (unless starting the threads failed: then the VM is stopping
+ * with status 1). */
+int control_start(struct control *ctl) MUST_CHECK;
+
+/* Run the event loop until the VM stops (or, before a start, a signal
+ * comes). Returns petrel's exit status. */
+int control_run(struct control *ctl);
+
+/* Tear everything down (the API, the VM if it was built, the loop). */
+void control_destroy(struct control *ctl);
+
+/* Configure the logger as `l` says (nothing if it is not set), lines
+ * naming instance `id`. 0 or -errno after one message. */
+int control_logger(const struct logger_config *l, const char *id) MUST_CHECK;
+
+/* The metrics of this process (control_obs.c): set up from cfg.metrics
+ * (the file, and the 60 s flush), and torn down. */
+int control_metrics_init(struct control *ctl) MUST_CHECK;
+void control_metrics_destroy(struct control *ctl);
+
+/* api_execute_fn: one API request (control_api.c). */
+void control_api_execute(void *opaque, const struct api_request *r, struct api_result *res);
+
+/* The actions control_api.c dispatches to (control_vm.c, control_obs.c). */
+void control_api_start(struct control *ctl, struct api_result *res);
+void control_api_pause(struct control *ctl, bool pause, struct api_result *res);
+void control_api_ctrl_alt_del(struct control *ctl, struct api_result *res);
+void control_api_patch_drive(struct control *ctl, const struct drive_patch *p, uint64_t present,
+			     struct api_result *res);
+void control_api_patch_net(struct control *ctl, const struct net_patch *p, uint64_t present,
+			   struct api_result *res);
+void control_api_balloon(struct control *ctl, const struct api_request *r, struct api_result *res);
+void control_api_observe(struct control *ctl, const struct api_request *r, struct api_result *res);
+void control_api_flush_metrics(struct control *ctl, struct api_result *res);
+void control_api_prometheus(struct control *ctl, struct api_result *res);
+
+#endif

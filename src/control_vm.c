@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/* The API's actions on a VM: start it, pause and resume it, shut it down,
+ * change its devices. VMM thread. */
+#include "control.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "virtio/balloon.h"
+#include "virtio/devices.h"
+
+static void fault(struct api_result *res, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void fault(struct api_result *res, const char *fmt, ...)
+{
+	va_list ap;
+
+	res->status = 400;
+	va_start(ap, fmt);
+	vsnprintf(res->fault, sizeof(res->fault), fmt, ap);
+	va_end(ap);
+}
+
+void control_api_start(struct control *ctl, struct api_result *res)
+{
+	char msg[API_FAULT_MAX];
+	int err;
+
+	log_capture(msg, sizeof(msg));
+	err = control_start(ctl);
+	log_capture(NULL, 0);
+	if (err)
+		fault(res, "Start microvm error: %s", msg[0] ? msg : strerror(-err));
+	else
+		res->status = 204;
+}
+
+/* PATCH /vm: idempotent, as Firecracker's. */
+void control_api_pause(struct control *ctl, bool pause, struct api_result *res)
+{
+	char msg[API_FAULT_MAX];
+	int err = 0;
+
+	if (pause && ctl->state == CONTROL_RUNNING) {
+		log_capture(msg, sizeof(msg));
+		err = vm_pause(&ctl->vm);
+		log_capture(NULL, 0);
+		if (err) {
+			fault(res, "%s", msg);
+			return;
+		}
+		ctl->state = CONTROL_PAUSED;
+		log_info("paused the VM");
+	} else if (!pause && ctl->state == CONTROL_PAUSED) {
+		vm_resume(&ctl->vm);
+		ctl->state = CONTROL_RUNNING;
+		log_info("resumed the VM");
+	}
+	res->status = 204;
+}
+
+void control_api_ctrl_alt_del(struct control *ctl, struct api_result *res)
+{
+	(void)ctl;
+	fault(res, "SendCtrlAltDel: not yet");
+}
+
+void control_api_patch_drive(struct control *ctl, const struct drive_patch *p, uint64_t present,
+			     struct api_result *res)
+{
+	struct disk_config *d = config_disk(&ctl->cfg, p->id);
+
+	(void)present;
+	if (!d) {
+		fault(res, "drive '%s': no such drive", p->id);
+		return;
+	}
+	fault(res, "PATCH /drives: not yet");
+}
+
+void control_api_patch_net(struct control *ctl, const struct net_patch *p, uint64_t present,
+			   struct api_result *res)
+{
+	struct net_config *n = config_net(&ctl->cfg, p->id);
+
+	(void)present;
+	if (!n) {
+		fault(res, "network interface '%s': no such interface", p->id);
+		return;
+	}
+	fault(res, "PATCH /network-interfaces: not yet");
+}
+
+static json_t *balloon_stats_json(const struct balloon_stats *st)
+{
+	/* Firecracker's BalloonStats names, by virtio tag. */
+	static const char *const fc_name[VIRTIO_BALLOON_S_NR] = {
+		[VIRTIO_BALLOON_S_SWAP_IN] = "swap_in",
+		[VIRTIO_BALLOON_S_SWAP_OUT] = "swap_out",
+		[VIRTIO_BALLOON_S_MAJFLT] = "major_faults",
+		[VIRTIO_BALLOON_S_MINFLT] = "minor_faults",
+		[VIRTIO_BALLOON_S_MEMFREE] = "free_memory",
+		[VIRTIO_BALLOON_S_MEMTOT] = "total_memory",
+		[VIRTIO_BALLOON_S_AVAIL] = "available_memory",
+		[VIRTIO_BALLOON_S_CACHES] = "disk_caches",
+		[VIRTIO_BALLOON_S_HTLB_PGALLOC] = "hugetlb_allocations",
+		[VIRTIO_BALLOON_S_HTLB_PGFAIL] = "hugetlb_failures",
+	};
+	json_t *j = json_pack("{s:I, s:I, s:I, s:I}", "target_pages", (json_int_t)st->target_pages,
+			      "actual_pages", (json_int_t)st->actual_pages, "target_mib",
+			      (json_int_t)(st->target_pages >> 8), "actual_mib",
+			      (json_int_t)(st->actual_pages >> 8));
+
+	for (unsigned int tag = 0; j && tag < VIRTIO_BALLOON_S_NR; tag++)
+		if (st->have & (1u << tag))
+			json_object_set_new(j, fc_name[tag],
+					    json_integer((json_int_t)st->val[tag]));
+	return j;
+}
+
+void control_api_balloon(struct control *ctl, const struct api_request *r, struct api_result *res)
+{
+	struct virtio_dev *dev = virtio_devices_find(&ctl->vm, "balloon", NULL);
+	struct balloon_stats st;
+
+	if (!dev) {
+		fault(res, "No balloon device configured.");
+		return;
+	}
+	switch (r->action) {
+	case API_PATCH_BALLOON:
+		if (virtio_balloon_set_target(dev, (uint64_t)r->u.amount_mib << 20)) {
+			fault(res, "balloon amount_mib %u: more than the guest's %llu MiB",
+			      r->u.amount_mib, (unsigned long long)(ctl->cfg.mem_size >> 20));
+			return;
+		}
+		ctl->cfg.balloon.amount_mib = r->u.amount_mib;
+		res->status = 204;
+		return;
+	case API_GET_BALLOON_STATS:
+		if (!ctl->cfg.balloon.stats_polling_interval_s) {
+			fault(res, "Statistics for the balloon device are not enabled");
+			return;
+		}
+		if (virtio_balloon_stats(dev, &st)) {
+			fault(res, "balloon statistics unavailable");
+			return;
+		}
+		res->body = NULL;
+		{
+			json_t *j = balloon_stats_json(&st);
+
+			res->body = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+			json_decref(j);
+		}
+		res->status = res->body ? 200 : 400;
+		return;
+	default:
+		fault(res, "PATCH /balloon/statistics: not yet");
+	}
+}
