@@ -7,54 +7,10 @@
  * under a spinlock; the BSP waits, then prints "smp: N cpus up".
  */
 #include "rt.h"
-
-#define LAPIC_ID 0x020
-#define LAPIC_ICR_LO 0x300
-#define LAPIC_ICR_HI 0x310
-#define ICR_BUSY (1u << 12)
-#define ICR_INIT 0x00000500u
-#define ICR_SIPI 0x00000600u
-#define ICR_ASSERT 0x00004000u
-#define ICR_ALL_BUT_SELF 0x000c0000u
-
-extern const char tramp_start[], tramp_end[];
+#include "smp.h"
 
 static volatile uint32_t print_lock;
 static volatile uint32_t cpus_up = 1;
-
-static void lock(void)
-{
-	uint32_t v;
-
-	do {
-		v = 1;
-		__asm__ volatile("xchgl %0, %1" : "+r"(v), "+m"(print_lock) : : "memory");
-	} while (v);
-}
-
-static void unlock(void)
-{
-	__asm__ volatile("" ::: "memory");
-	print_lock = 0;
-}
-
-static uint32_t lapic_read(uint32_t reg)
-{
-	return mmio_read32(PETREL_LAPIC_ADDR + reg);
-}
-
-static void lapic_write(uint32_t reg, uint32_t v)
-{
-	mmio_write32(PETREL_LAPIC_ADDR + reg, v);
-}
-
-static void icr_send(uint32_t lo)
-{
-	lapic_write(LAPIC_ICR_HI, 0);
-	lapic_write(LAPIC_ICR_LO, lo);
-	for (int i = 0; i < 1000 && (lapic_read(LAPIC_ICR_LO) & ICR_BUSY); i++)
-		;
-}
 
 static uint8_t sum(const uint8_t *p, uint32_t n)
 {
@@ -102,12 +58,12 @@ static int madt_cpus(uint64_t rsdp)
 
 void ap_main(unsigned int index)
 {
-	uint32_t id = lapic_read(LAPIC_ID) >> 24;
+	uint32_t id = smp_apic_id();
 
-	lock();
+	spin_lock(&print_lock);
 	printf("cpu %u up (apic id %u, cpl %u)\n", index, id, current_cpl());
 	__atomic_add_fetch(&cpus_up, 1, __ATOMIC_SEQ_CST);
-	unlock();
+	spin_unlock(&print_lock);
 	halt_forever();
 }
 
@@ -120,8 +76,8 @@ int guest_main(void)
 
 	if (cmdline_get("cpus", val, sizeof(val)) == 0)
 		want = parse_ulong(val);
-	printf("smp: bsp apic id %u, cmdline cpus=%ld, madt cpus=%d (rsdp %#lx)\n",
-	       lapic_read(LAPIC_ID) >> 24, want, madt, (unsigned long)boot.rsdp);
+	printf("smp: bsp apic id %u, cmdline cpus=%ld, madt cpus=%d (rsdp %#lx)\n", smp_apic_id(),
+	       want, madt, (unsigned long)boot.rsdp);
 	if (want < 0)
 		want = madt;
 	if (want < 1 || want > MAX_CPUS) {
@@ -130,17 +86,13 @@ int guest_main(void)
 	}
 	if (madt > 0 && madt != want)
 		printf("smp: warning: MADT lists %d cpus, expecting %ld\n", madt, want);
-	if (want > 1) {
-		memcpy((void *)TRAMP_BASE, tramp_start, (size_t)(tramp_end - tramp_start));
-		icr_send(ICR_ALL_BUT_SELF | ICR_ASSERT | ICR_INIT);
-		icr_send(ICR_ALL_BUT_SELF | ICR_ASSERT | ICR_SIPI | (TRAMP_BASE >> 12));
-		icr_send(ICR_ALL_BUT_SELF | ICR_ASSERT | ICR_SIPI | (TRAMP_BASE >> 12));
-	}
+	if (want > 1)
+		smp_start_aps();
 	/* Each spin is a few emulated instructions (~5 us here): ~20 s max. */
 	while (__atomic_load_n(&cpus_up, __ATOMIC_SEQ_CST) < (uint32_t)want && ++spins < 4000000)
 		__asm__ volatile("pause");
-	lock();
+	spin_lock(&print_lock);
 	printf("smp: %u cpus up\n", cpus_up);
-	unlock();
+	spin_unlock(&print_lock);
 	return cpus_up == (uint32_t)want ? 0 : 1;
 }

@@ -84,14 +84,17 @@ int control_init(struct control *ctl, const struct vm_config *cfg,
 
 int control_serve(struct control *ctl)
 {
+	struct api_server_config cfg = { .path = ctl->opt.api_sock,
+					 .max_payload = ctl->opt.max_payload,
+					 .stall_ms = API_STALL_MS };
 	int err;
 
 	if (!ctl->opt.api_sock || ctl->api)
 		return 0;
 	err = sandbox_build(&ctl->api_filter, SANDBOX_API, !ctl->cfg.no_seccomp);
 	if (!err)
-		err = api_server_start(&ctl->api, ctl->opt.api_sock, ctl->opt.max_payload, &ctl->ev,
-				       control_api_execute, ctl, &ctl->api_filter);
+		err = api_server_start(&ctl->api, &cfg, &ctl->ev, control_api_execute, ctl,
+				       &ctl->api_filter);
 	return err;
 }
 

@@ -42,6 +42,7 @@ struct api_conn {
 struct api_server {
 	char *path;
 	size_t max_payload;
+	uint64_t stall_ns;
 	int listen_fd, epfd, done_fd, stop_fd;
 	pthread_t thread;
 	bool running;
@@ -168,9 +169,11 @@ static void conn_parse(struct api_server *s, struct api_conn *c)
 
 		c->in_off += used;
 		if (ev == HTTP_CONTINUE) {
-			struct http_response r = { .status = 100 };
-
-			conn_answer(s, c, &r);
+			c->out = strdup(HTTP_CONTINUE_RESPONSE);
+			c->out_off = 0;
+			c->out_len = c->out ? strlen(c->out) : 0;
+			if (!c->out)
+				conn_close(s, c);
 		} else if (ev == HTTP_REQUEST) {
 			c->has_req = true;
 			s->queue[s->nqueued++] = (unsigned int)(c - s->conn);
@@ -364,10 +367,10 @@ static void drop_stalled(struct api_server *s)
 		bool partial = c->in_len || c->out || c->parser.state != HTTP_PS_REQUEST_LINE ||
 			       c->parser.line_len;
 
-		if (c->fd >= 0 && partial && !c->has_req &&
-		    now - c->progress_ns > API_STALL_MS * 1000000ULL) {
+		if (c->fd >= 0 && partial && !c->has_req && now - c->progress_ns > s->stall_ns) {
 			count(&s->stats.dropped, 1);
-			log_info("API: closing a connection that stalled for %d ms", API_STALL_MS);
+			log_info("API: closing a connection that stalled for %llu ms",
+				 (unsigned long long)(s->stall_ns / 1000000));
 			conn_close(s, c);
 		}
 	}
@@ -456,10 +459,11 @@ static int api_listen(struct api_server *s, const char *path)
 	return 0;
 }
 
-int api_server_start(struct api_server **out, const char *path, size_t max_payload,
+int api_server_start(struct api_server **out, const struct api_server_config *cfg,
 		     struct evloop *vmm_ev, api_execute_fn execute, void *opaque,
 		     const struct sandbox_filter *filter)
 {
+	const char *path = cfg->path;
 	struct api_server *s = calloc(1, sizeof(*s));
 	int err;
 
@@ -468,7 +472,8 @@ int api_server_start(struct api_server **out, const char *path, size_t max_paylo
 		log_msg("API socket '%s': %s", path, strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	*s = (struct api_server){ .max_payload = max_payload,
+	*s = (struct api_server){ .max_payload = cfg->max_payload,
+				  .stall_ns = (uint64_t)cfg->stall_ms * 1000000ULL,
 				  .listen_fd = -1,
 				  .epfd = -1,
 				  .done_fd = -1,

@@ -11,8 +11,7 @@
  * most the payload limit, one request per connection in progress (a
  * pipelined one waits in the kernel's socket buffer, unread, until the
  * answer to the one before has been sent), and a connection that stalls
- * with a request half sent or an answer unread for API_STALL_MS is
- * closed. Nothing a client does blocks the VMM thread, the vCPUs or other
+ * with a request half sent or an answer unread for stall_ms is closed. Nothing a client does blocks the VMM thread, the vCPUs or other
  * clients, and each connection holds at most one request and one answer.
  */
 #ifndef PETREL_API_SERVER_H
@@ -27,7 +26,13 @@
 #include "log.h"
 
 #define API_MAX_CONNECTIONS 10
-#define API_STALL_MS 10000
+#define API_STALL_MS 10000 /* the default stall_ms */
+
+struct api_server_config {
+	const char *path;   /* the unix socket */
+	size_t max_payload; /* largest request body, bytes */
+	unsigned int stall_ms;
+};
 
 struct api_server;
 struct sandbox_filter;
@@ -47,12 +52,12 @@ struct api_stats {
 	_Atomic uint64_t dropped;      /* connections closed for stalling */
 };
 
-/* Listen on `path` (a stale socket file there is replaced; mode 0600) and
- * start the API thread; requests reach `execute` through `vmm_ev` (the
+/* Listen on cfg->path (a stale socket file there is replaced; mode 0600)
+ * and start the API thread; requests reach `execute` through `vmm_ev` (the
  * VMM thread's loop). `filter` (may be NULL: none) is the api role's
  * seccomp filter, installed by the thread first. 0, or -errno after one
  * message naming the path. */
-int api_server_start(struct api_server **out, const char *path, size_t max_payload,
+int api_server_start(struct api_server **out, const struct api_server_config *cfg,
 		     struct evloop *vmm_ev, api_execute_fn execute, void *opaque,
 		     const struct sandbox_filter *filter) MUST_CHECK;
 

@@ -13,20 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/x86/entry.h"
 #include "mem.h"
 
 struct vm;
-
-enum boot_mode {
-	BOOT_LINUX64, /* 64-bit mode, paging on, rsi = boot_params */
-	BOOT_PVH32,   /* 32-bit protected mode, paging off, ebx = hvm_start_info */
-};
-
-struct boot_entry {
-	enum boot_mode mode;
-	uint64_t rip;
-	uint64_t arg; /* rsi or ebx */
-};
 
 struct boot_input {
 	const char *kernel_name; /* for messages */

@@ -5,7 +5,7 @@
 
 #include <linux/kvm.h>
 
-#include "arch/x86/boot.h"
+#include "arch/x86/entry.h"
 #include "log.h"
 
 struct vcpu;

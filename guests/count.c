@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Counts at CPL3, forever: "count N" on COM1 every `tick=` TSC cycles
+ * (default 20M, some ms), N = 1, 2, ... A VM that is paused and resumed, or
+ * snapshotted and restored, must go on from the count it had: the pause
+ * and resume tests read the numbers. With "busy=1" every other vCPU spins
+ * at CPL0 (the pause benchmark's busy vCPUs).
+ */
+#include "rt.h"
+#include "smp.h"
+
+static uint8_t user_stack[16384] __attribute__((aligned(16)));
+static uint64_t tick;
+
+static inline uint64_t rdtsc_now(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static void user_main(void)
+{
+	for (uint64_t n = 1;; n++) {
+		uint64_t until = rdtsc_now() + tick;
+
+		printf("count %lu\n", (unsigned long)n);
+		while (rdtsc_now() < until)
+			__asm__ volatile("pause");
+	}
+}
+
+void ap_main(unsigned int index)
+{
+	(void)index;
+	for (;;)
+		__asm__ volatile("pause");
+}
+
+int guest_main(void)
+{
+	tick = (uint64_t)cmdline_long("tick", 1, 20000000);
+	if (cmdline_long("busy", 0, 0))
+		smp_start_aps();
+	printf("count: tick %lu cycles\n", (unsigned long)tick);
+	enter_user(user_main, user_stack + sizeof(user_stack));
+}
