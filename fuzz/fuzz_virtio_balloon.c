@@ -25,6 +25,14 @@
 #define RAM_SIZE 0x20000 /* 128 KiB: 32 balloon pages */
 #define QSIZE 16
 
+/* Every feature the balloon can offer, statistics every second. */
+static const struct balloon_config all_features = {
+	.present = true,
+	.deflate_on_oom = true,
+	.stats_polling_interval_s = 1,
+	.free_page_reporting = true,
+};
+
 static void fuzz_driver_init(struct virtio_mmio *m, uint8_t hdr)
 {
 	uint64_t features = VIRTIO_BIT(VIRTIO_F_VERSION_1);
@@ -91,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fuzz_ram_load(&gm, RAM_SIZE, data + 2 + nops, size - 2 - nops) || evloop_init(&ev))
 		__builtin_trap();
 	m = virtio_mmio_new();
-	if (!m || virtio_balloon_create(&m->dev, &ev, &gm) ||
+	if (!m || virtio_balloon_create(&m->dev, &ev, &gm, &all_features) ||
 	    virtio_mmio_attach(m, &ev, -1, 0xd0000000, 5))
 		__builtin_trap();
 	fuzz_driver_init(m, data[0]);

@@ -244,7 +244,11 @@ static int cli_option(int opt, const char *arg, struct run_options *o, bool *uid
 	case OPT_VSOCK:
 		return cli_parse_vsock(arg, &cfg->vsock);
 	case OPT_BALLOON:
-		cfg->balloon = (struct balloon_config){ .present = true, .deflate_on_oom = true };
+		/* Everything the balloon can do, statistics every second. */
+		cfg->balloon = (struct balloon_config){ .present = true,
+							.deflate_on_oom = true,
+							.stats_polling_interval_s = 1,
+							.free_page_reporting = true };
 		return 0;
 	case OPT_NO_RNG:
 		return 0; /* cli_parse_run: the default depends on where the VM comes from */

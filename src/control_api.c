@@ -7,7 +7,6 @@
 #include "control.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,30 +17,6 @@
 static void ok(struct api_result *res)
 {
 	res->status = 204;
-}
-
-static void fault(struct api_result *res, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void fault(struct api_result *res, const char *fmt, ...)
-{
-	va_list ap;
-
-	res->status = 400;
-	va_start(ap, fmt);
-	vsnprintf(res->fault, sizeof(res->fault), fmt, ap);
-	va_end(ap);
-}
-
-/* 200 with `j` (a reference taken) as the body. */
-static void reply_json(struct api_result *res, json_t *j)
-{
-	res->body = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(j);
-	if (!res->body) {
-		fault(res, "out of memory");
-		return;
-	}
-	res->status = 200;
 }
 
 /* A check that prints its one line (config_check_*): that line is the
@@ -56,7 +31,7 @@ static bool checked(struct api_result *res, int (*check)(const struct vm_config 
 	err = check(cfg);
 	log_capture(NULL, 0);
 	if (err)
-		fault(res, "%s", msg[0] ? msg : "invalid configuration");
+		api_fault(res, "%s", msg[0] ? msg : "invalid configuration");
 	return !err;
 }
 
@@ -68,17 +43,17 @@ static const char *const state_name[] = {
 
 static void get_info(struct control *ctl, struct api_result *res)
 {
-	reply_json(res,
-		   json_pack("{s:s, s:s, s:s, s:s}", "id", ctl->id, "state", state_name[ctl->state],
-			     "vmm_version", PETREL_VERSION, "app_name", "petrel"));
+	api_reply_json(res, json_pack("{s:s, s:s, s:s, s:s}", "id", ctl->id, "state",
+				      state_name[ctl->state], "vmm_version", PETREL_VERSION,
+				      "app_name", "petrel"));
 }
 
 static void get_machine(const struct vm_config *cfg, struct api_result *res)
 {
-	reply_json(res,
-		   json_pack("{s:I, s:I, s:b, s:b, s:s}", "vcpu_count", (json_int_t)cfg->cpus,
-			     "mem_size_mib", (json_int_t)(cfg->mem_size >> 20), "smt", cfg->smt,
-			     "track_dirty_pages", cfg->track_dirty_pages, "huge_pages", "None"));
+	api_reply_json(
+	    res, json_pack("{s:I, s:I, s:b, s:b, s:s}", "vcpu_count", (json_int_t)cfg->cpus,
+			   "mem_size_mib", (json_int_t)(cfg->mem_size >> 20), "smt", cfg->smt,
+			   "track_dirty_pages", cfg->track_dirty_pages, "huge_pages", "None"));
 }
 
 static int check_machine(const struct vm_config *c)
@@ -93,7 +68,7 @@ static bool file_ok(struct api_result *res, const char *what, const char *path)
 
 	if (!stat(path, &st))
 		return true;
-	fault(res, "%s '%s': %s", what, path, strerror(errno));
+	api_fault(res, "%s '%s': %s", what, path, strerror(errno));
 	return false;
 }
 
@@ -107,7 +82,7 @@ static void put_drive(struct control *ctl, const struct disk_config *d, struct a
 	cand = ctl->cfg;
 	old = config_disk(&cand, d->id);
 	if (!old && cand.ndisks == CONFIG_MAX_DISKS) {
-		fault(res, "drive '%s': at most %d drives", d->id, CONFIG_MAX_DISKS);
+		api_fault(res, "drive '%s': at most %d drives", d->id, CONFIG_MAX_DISKS);
 		return;
 	}
 	*(old ? old : &cand.disk[cand.ndisks++]) = *d;
@@ -126,7 +101,8 @@ static void put_net(struct control *ctl, const struct net_config *n, struct api_
 	cand = ctl->cfg;
 	old = config_net(&cand, n->id);
 	if (!old && cand.nnets == CONFIG_MAX_NETS) {
-		fault(res, "network interface '%s': at most %d interfaces", n->id, CONFIG_MAX_NETS);
+		api_fault(res, "network interface '%s': at most %d interfaces", n->id,
+			  CONFIG_MAX_NETS);
 		return;
 	}
 	*(old ? old : &cand.net[cand.nnets++]) = *n;
@@ -171,8 +147,9 @@ static void preboot(struct control *ctl, const struct api_request *r, struct api
 		return;
 	case API_PUT_BALLOON:
 		if ((uint64_t)r->u.balloon.amount_mib << 20 > cfg->mem_size) {
-			fault(res, "balloon amount_mib %u: more than the guest's %llu MiB",
-			      r->u.balloon.amount_mib, (unsigned long long)(cfg->mem_size >> 20));
+			api_fault(res, "balloon amount_mib %u: more than the guest's %llu MiB",
+				  r->u.balloon.amount_mib,
+				  (unsigned long long)(cfg->mem_size >> 20));
 			return;
 		}
 		cfg->balloon = r->u.balloon;
@@ -186,8 +163,8 @@ static void preboot(struct control *ctl, const struct api_request *r, struct api
 		control_api_start(ctl, res);
 		return;
 	default:
-		fault(res, "The requested operation is not supported before starting the "
-			   "microVM.");
+		api_fault(res, "The requested operation is not supported before starting the "
+			       "microVM.");
 	}
 }
 
@@ -217,8 +194,8 @@ static void postboot(struct control *ctl, const struct api_request *r, struct ap
 		control_api_balloon(ctl, r, res);
 		return;
 	default:
-		fault(res, "The requested operation is not supported after starting the "
-			   "microVM.");
+		api_fault(res, "The requested operation is not supported after starting the "
+			       "microVM.");
 	}
 }
 
@@ -233,30 +210,31 @@ void control_api_execute(void *opaque, const struct api_request *r, struct api_r
 		get_info(ctl, res);
 		return;
 	case API_GET_VERSION:
-		reply_json(res, json_pack("{s:s, s:s}", "firecracker_version", CONTROL_API_VERSION,
-					  "petrel_version", PETREL_VERSION));
+		api_reply_json(res,
+			       json_pack("{s:s, s:s}", "firecracker_version", CONTROL_API_VERSION,
+					 "petrel_version", PETREL_VERSION));
 		return;
 	case API_GET_VM_CONFIG:
 		res->body = config_json_dump(&ctl->cfg);
 		if (res->body)
 			res->status = 200;
 		else
-			fault(res, "out of memory");
+			api_fault(res, "out of memory");
 		return;
 	case API_GET_MACHINE:
 		get_machine(&ctl->cfg, res);
 		return;
 	case API_GET_BALLOON:
 		if (!ctl->cfg.balloon.present) {
-			fault(res, "No balloon device configured.");
+			api_fault(res, "No balloon device configured.");
 			return;
 		}
-		reply_json(res,
-			   json_pack("{s:I, s:b, s:I, s:b}", "amount_mib",
-				     (json_int_t)ctl->cfg.balloon.amount_mib, "deflate_on_oom",
-				     ctl->cfg.balloon.deflate_on_oom, "stats_polling_interval_s",
-				     (json_int_t)ctl->cfg.balloon.stats_polling_interval_s,
-				     "free_page_reporting", ctl->cfg.balloon.free_page_reporting));
+		api_reply_json(
+		    res, json_pack("{s:I, s:b, s:I, s:b}", "amount_mib",
+				   (json_int_t)ctl->cfg.balloon.amount_mib, "deflate_on_oom",
+				   ctl->cfg.balloon.deflate_on_oom, "stats_polling_interval_s",
+				   (json_int_t)ctl->cfg.balloon.stats_polling_interval_s,
+				   "free_page_reporting", ctl->cfg.balloon.free_page_reporting));
 		return;
 	case API_GET_METRICS:
 		control_api_prometheus(ctl, res);

@@ -4,24 +4,11 @@
 #include "control.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "virtio/balloon.h"
 #include "virtio/devices.h"
-
-static void fault(struct api_result *res, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void fault(struct api_result *res, const char *fmt, ...)
-{
-	va_list ap;
-
-	res->status = 400;
-	va_start(ap, fmt);
-	vsnprintf(res->fault, sizeof(res->fault), fmt, ap);
-	va_end(ap);
-}
 
 void control_api_start(struct control *ctl, struct api_result *res)
 {
@@ -32,7 +19,7 @@ void control_api_start(struct control *ctl, struct api_result *res)
 	err = control_start(ctl);
 	log_capture(NULL, 0);
 	if (err)
-		fault(res, "Start microvm error: %s", msg[0] ? msg : strerror(-err));
+		api_fault(res, "Start microvm error: %s", msg[0] ? msg : strerror(-err));
 	else
 		res->status = 204;
 }
@@ -48,7 +35,7 @@ void control_api_pause(struct control *ctl, bool pause, struct api_result *res)
 		err = vm_pause(&ctl->vm);
 		log_capture(NULL, 0);
 		if (err) {
-			fault(res, "%s", msg);
+			api_fault(res, "%s", msg);
 			return;
 		}
 		ctl->state = CONTROL_PAUSED;
@@ -64,7 +51,7 @@ void control_api_pause(struct control *ctl, bool pause, struct api_result *res)
 void control_api_ctrl_alt_del(struct control *ctl, struct api_result *res)
 {
 	(void)ctl;
-	fault(res, "SendCtrlAltDel: not yet");
+	api_fault(res, "SendCtrlAltDel: not yet");
 }
 
 void control_api_patch_drive(struct control *ctl, const struct drive_patch *p, uint64_t present,
@@ -74,10 +61,10 @@ void control_api_patch_drive(struct control *ctl, const struct drive_patch *p, u
 
 	(void)present;
 	if (!d) {
-		fault(res, "drive '%s': no such drive", p->id);
+		api_fault(res, "drive '%s': no such drive", p->id);
 		return;
 	}
-	fault(res, "PATCH /drives: not yet");
+	api_fault(res, "PATCH /drives: not yet");
 }
 
 void control_api_patch_net(struct control *ctl, const struct net_patch *p, uint64_t present,
@@ -87,10 +74,10 @@ void control_api_patch_net(struct control *ctl, const struct net_patch *p, uint6
 
 	(void)present;
 	if (!n) {
-		fault(res, "network interface '%s': no such interface", p->id);
+		api_fault(res, "network interface '%s': no such interface", p->id);
 		return;
 	}
-	fault(res, "PATCH /network-interfaces: not yet");
+	api_fault(res, "PATCH /network-interfaces: not yet");
 }
 
 static json_t *balloon_stats_json(const struct balloon_stats *st)
@@ -126,14 +113,14 @@ void control_api_balloon(struct control *ctl, const struct api_request *r, struc
 	struct balloon_stats st;
 
 	if (!dev) {
-		fault(res, "No balloon device configured.");
+		api_fault(res, "No balloon device configured.");
 		return;
 	}
 	switch (r->action) {
 	case API_PATCH_BALLOON:
 		if (virtio_balloon_set_target(dev, (uint64_t)r->u.amount_mib << 20)) {
-			fault(res, "balloon amount_mib %u: more than the guest's %llu MiB",
-			      r->u.amount_mib, (unsigned long long)(ctl->cfg.mem_size >> 20));
+			api_fault(res, "balloon amount_mib %u: more than the guest's %llu MiB",
+				  r->u.amount_mib, (unsigned long long)(ctl->cfg.mem_size >> 20));
 			return;
 		}
 		ctl->cfg.balloon.amount_mib = r->u.amount_mib;
@@ -141,23 +128,25 @@ void control_api_balloon(struct control *ctl, const struct api_request *r, struc
 		return;
 	case API_GET_BALLOON_STATS:
 		if (!ctl->cfg.balloon.stats_polling_interval_s) {
-			fault(res, "Statistics for the balloon device are not enabled");
+			api_fault(res, "Statistics for the balloon device are not enabled");
 			return;
 		}
 		if (virtio_balloon_stats(dev, &st)) {
-			fault(res, "balloon statistics unavailable");
+			api_fault(res, "balloon statistics unavailable");
 			return;
 		}
-		res->body = NULL;
-		{
-			json_t *j = balloon_stats_json(&st);
-
-			res->body = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-			json_decref(j);
-		}
-		res->status = res->body ? 200 : 400;
+		api_reply_json(res, balloon_stats_json(&st));
 		return;
-	default:
-		fault(res, "PATCH /balloon/statistics: not yet");
+	default: /* API_PATCH_BALLOON_STATS */
+		if (virtio_balloon_set_stats_interval(dev, r->u.stats_polling_interval_s)) {
+			api_fault(res,
+				  "Cannot enable or disable the balloon statistics after the "
+				  "microVM started (stats_polling_interval_s %u, was %u).",
+				  r->u.stats_polling_interval_s,
+				  ctl->cfg.balloon.stats_polling_interval_s);
+			return;
+		}
+		ctl->cfg.balloon.stats_polling_interval_s = r->u.stats_polling_interval_s;
+		res->status = 204;
 	}
 }

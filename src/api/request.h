@@ -73,4 +73,10 @@ struct api_result {
 	char fault[API_FAULT_MAX]; /* the fault_message of a 400 */
 };
 
+/* A 400 with this fault_message. */
+void api_fault(struct api_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A 200 with `j` as the body (the reference is taken; NULL: a 400). */
+void api_reply_json(struct api_result *res, json_t *j);
+
 #endif

@@ -130,6 +130,7 @@ static const struct sandbox_rule vmm_rules[] = {
 	ANY(poll),	      /* blk_pause: waiting for the disk's requests in flight */
 	IOCTL(KVM_GET_CLOCK), /* vm_pause: the guest's kvm-clock stands still */
 	IOCTL(KVM_SET_CLOCK), /* vm_resume */
+	ANY(timerfd_settime), /* virtio_balloon_set_stats_interval (PATCH /balloon/statistics) */
 };
 
 /* The REST API's thread: its sockets and the hand-over to the VMM thread;

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "le.h"
@@ -35,11 +37,14 @@ enum balloon_queue {
 
 struct balloon {
 	struct virtio_dev *dev;
-	uint64_t ram_pages;  /* guest RAM in 4 KiB pages: the largest target */
-	size_t host_page;    /* madvise granularity */
-	uint32_t target;     /* num_pages, as the host set it */
-	bool stats_held;     /* we hold the driver's stats buffer ... */
-	uint16_t stats_head; /* ... and this is its head */
+	struct evloop *ev;
+	int timer_fd;		 /* statistics polling, or -1 */
+	uint32_t stats_interval; /* s; 0: no statistics queue */
+	uint64_t ram_pages;	 /* guest RAM in 4 KiB pages: the largest target */
+	size_t host_page;	 /* madvise granularity */
+	uint32_t target;	 /* num_pages, as the host set it */
+	bool stats_held;	 /* we hold the driver's stats buffer ... */
+	uint16_t stats_head;	 /* ... and this is its head */
 	struct balloon_stats st;
 	struct virtq_chain chain; /* scratch for the queue handlers (4 KiB) */
 	struct log_limit log_pfn, log_len, log_madvise, log_queue;
@@ -289,6 +294,18 @@ static void balloon_notify(struct virtio_dev *dev, unsigned int q)
 		virtio_fail(dev, "malformed chain");
 }
 
+/* Give the driver its stats buffer back: the spec's way of asking for
+ * fresh statistics (5.5.6.3). Caller holds dev->lock. */
+static void balloon_stats_request(struct virtio_dev *dev)
+{
+	struct balloon *b = dev->priv;
+
+	if (b->stats_held && virtio_active(dev) && !dev->paused) {
+		b->stats_held = false;
+		virtio_complete(dev, BALLOON_STATSQ, b->stats_head, 0);
+	}
+}
+
 int virtio_balloon_stats(struct virtio_dev *dev, struct balloon_stats *out)
 {
 	struct balloon *b = dev->priv;
@@ -296,12 +313,47 @@ int virtio_balloon_stats(struct virtio_dev *dev, struct balloon_stats *out)
 	virtio_lock(dev);
 	*out = b->st;
 	out->target_pages = b->target;
-	if (b->stats_held && virtio_active(dev)) {
-		b->stats_held = false;
-		virtio_complete(dev, BALLOON_STATSQ, b->stats_head, 0);
-	}
+	balloon_stats_request(dev);
 	virtio_unlock(dev);
 	return 0;
+}
+
+/* Event-loop thread: the polling period is over. */
+static void balloon_on_timer(void *opaque, uint32_t events)
+{
+	struct balloon *b = opaque;
+	uint64_t expirations;
+
+	(void)events;
+	if (read(b->timer_fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	virtio_lock(b->dev);
+	balloon_stats_request(b->dev);
+	virtio_unlock(b->dev);
+}
+
+static int balloon_arm(struct balloon *b)
+{
+	struct itimerspec its = { .it_interval.tv_sec = b->stats_interval,
+				  .it_value.tv_sec = b->stats_interval };
+
+	return timerfd_settime(b->timer_fd, 0, &its, NULL) ? -errno : 0;
+}
+
+int virtio_balloon_set_stats_interval(struct virtio_dev *dev, uint32_t seconds)
+{
+	struct balloon *b = dev->priv;
+	int err;
+
+	virtio_lock(dev);
+	if (!b->stats_interval != !seconds) {
+		virtio_unlock(dev);
+		return -EINVAL;
+	}
+	b->stats_interval = seconds;
+	err = seconds ? balloon_arm(b) : 0;
+	virtio_unlock(dev);
+	return err;
 }
 
 /* ------------------------------------------------------------- ops table */
@@ -319,15 +371,15 @@ static void balloon_reset(struct virtio_dev *dev)
 
 static void balloon_destroy(struct virtio_dev *dev)
 {
-	free(dev->priv);
+	struct balloon *b = dev->priv;
+
+	if (b->timer_fd >= 0) {
+		evloop_del(b->ev, b->timer_fd);
+		close(b->timer_fd);
+	}
+	free(b);
 	dev->priv = NULL;
 }
-
-/* Statistics, deflate-on-OOM, free page reporting; not MUST_TELL_HOST,
- * FREE_PAGE_HINT or PAGE_POISON. */
-#define BALLOON_FEATURES                                                                           \
-	(VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ) | VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM) |     \
-	 VIRTIO_BIT(VIRTIO_BALLOON_F_PAGE_REPORTING))
 
 static const struct virtio_ops balloon_ops = {
 	.name = "balloon",
@@ -341,15 +393,22 @@ static const struct virtio_ops balloon_ops = {
 	.destroy = balloon_destroy,
 };
 
-int virtio_balloon_create(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm)
+/* Offered as the configuration asks: statistics (with a polling period),
+ * deflate-on-OOM, free page reporting; never MUST_TELL_HOST, FREE_PAGE_HINT
+ * or PAGE_POISON. */
+int virtio_balloon_create(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm,
+			  const struct balloon_config *cfg)
 {
 	struct balloon *b = calloc(1, sizeof(*b));
 	long page = sysconf(_SC_PAGESIZE);
+	uint64_t offered = 0;
+	int err;
 
-	(void)ev;
 	if (!b)
 		return -ENOMEM;
 	b->dev = dev;
+	b->ev = ev;
+	b->timer_fd = -1;
 	b->host_page = page > 0 ? (size_t)page : 4096;
 	for (unsigned int i = 0; i < gm->nregions; i++)
 		b->ram_pages += gm->region[i].size >> VIRTIO_BALLOON_PAGE_SHIFT;
@@ -357,7 +416,27 @@ int virtio_balloon_create(struct virtio_dev *dev, struct evloop *ev, const struc
 	b->log_len = (struct log_limit)LOG_LIMIT_INIT(8);
 	b->log_madvise = (struct log_limit)LOG_LIMIT_INIT(8);
 	b->log_queue = (struct log_limit)LOG_LIMIT_INIT(8);
-	virtio_dev_init(dev, &balloon_ops, BALLOON_FEATURES, b, gm);
+	b->stats_interval = cfg->stats_polling_interval_s;
+	if (b->stats_interval) {
+		offered |= VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ);
+		b->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		err = b->timer_fd < 0 ? -errno : balloon_arm(b);
+		if (!err)
+			err = evloop_add(ev, b->timer_fd, EPOLLIN, balloon_on_timer, b);
+		if (err) {
+			if (b->timer_fd >= 0)
+				close(b->timer_fd);
+			free(b);
+			return err;
+		}
+	}
+	if (cfg->deflate_on_oom)
+		offered |= VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM);
+	if (cfg->free_page_reporting)
+		offered |= VIRTIO_BIT(VIRTIO_BALLOON_F_PAGE_REPORTING);
+	virtio_dev_init(dev, &balloon_ops, offered, b, gm);
 	memset(dev->config, 0, BALLOON_CFG_SIZE);
+	b->target = (uint32_t)((uint64_t)cfg->amount_mib << 20 >> VIRTIO_BALLOON_PAGE_SHIFT);
+	le_put(dev->config + BALLOON_CFG_NUM_PAGES, b->target, 4);
 	return 0;
 }

@@ -6,15 +6,19 @@
  * the host with madvise(MADV_DONTNEED). With the stats queue the guest
  * also reports memory statistics.
  *
- * Offered features: STATS_VQ, DEFLATE_ON_OOM, PAGE_REPORTING. Not offered:
- * MUST_TELL_HOST (a page the guest takes back simply refaults as zeroes),
- * FREE_PAGE_HINT (migration only), PAGE_POISON (nothing to tell the host).
+ * Offered features, as the configuration asks (Firecracker's balloon
+ * object): STATS_VQ (with stats_polling_interval_s > 0: the device asks
+ * for fresh statistics every that many seconds), DEFLATE_ON_OOM,
+ * PAGE_REPORTING. Never offered: MUST_TELL_HOST (a page the guest takes
+ * back simply refaults as zeroes), FREE_PAGE_HINT (migration only),
+ * PAGE_POISON (nothing to tell the host).
  */
 #ifndef PETREL_VIRTIO_BALLOON_H
 #define PETREL_VIRTIO_BALLOON_H
 
 #include <stdint.h>
 
+#include "config.h"
 #include "evloop.h"
 #include "log.h"
 #include "mem.h"
@@ -63,11 +67,17 @@ struct balloon_stats {
 	uint64_t val[VIRTIO_BALLOON_S_NR];
 };
 
-/* Set up `dev` as a balloon over guest memory `gm` (no fds of its own, so
- * `ev` is unused). 0 or -ENOMEM. The transport then owns the device and
- * calls ops->destroy at teardown. */
-int virtio_balloon_create(struct virtio_dev *dev, struct evloop *ev,
-			  const struct gm *gm) MUST_CHECK;
+/* Set up `dev` as a balloon over guest memory `gm` as `cfg` says (its
+ * initial target amount_mib; the statistics timer on `ev`). 0 or -errno.
+ * The transport then owns the device and calls ops->destroy at teardown. */
+int virtio_balloon_create(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm,
+			  const struct balloon_config *cfg) MUST_CHECK;
+
+/* Poll statistics every `seconds` from now on. Statistics cannot be
+ * switched on or off once the device exists (Firecracker's rule: the
+ * queue is offered or not): -EINVAL if seconds is 0 and they are on, or
+ * not 0 and they are off. VMM thread. 0 or -errno. */
+int virtio_balloon_set_stats_interval(struct virtio_dev *dev, uint32_t seconds) MUST_CHECK;
 
 /* Ask the guest for a balloon of `bytes` (rounded down to 4 KiB pages):
  * sets num_pages and raises a config-change interrupt. The driver then

@@ -46,7 +46,7 @@ static int create_vsock(struct vm *vm, struct virtio_dev *dev, unsigned int inde
 static int create_balloon(struct vm *vm, struct virtio_dev *dev, unsigned int index)
 {
 	(void)index;
-	return virtio_balloon_create(dev, vm->ev, &vm->gm);
+	return virtio_balloon_create(dev, vm->ev, &vm->gm, &vm->cfg->balloon);
 }
 
 static int create_net(struct vm *vm, struct virtio_dev *dev, unsigned int index)

@@ -33,6 +33,14 @@ struct rig {
 	struct fake_vq q[VIRTIO_MAX_QUEUES];
 };
 
+/* Every feature the balloon can offer, statistics every second. */
+static const struct balloon_config all_features = {
+	.present = true,
+	.deflate_on_oom = true,
+	.stats_polling_interval_s = 1,
+	.free_page_reporting = true,
+};
+
 static bool rig_init(struct rig *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -47,7 +55,7 @@ static bool rig_init(struct rig *r)
 		fake_vq_init(&r->q[q], &r->gm, QSIZE, base, base + 0x100, base + 0x200);
 	}
 	r->m = virtio_mmio_new();
-	if (!r->m || virtio_balloon_create(&r->m->dev, &r->ev, &r->gm))
+	if (!r->m || virtio_balloon_create(&r->m->dev, &r->ev, &r->gm, &all_features))
 		return false;
 	return virtio_mmio_attach(r->m, &r->ev, -1, 0xd0000000, 5) == 0;
 }
