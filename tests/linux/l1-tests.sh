@@ -205,16 +205,20 @@ vt_ping() {
     echo "$out" | tail -n 2
     echo "$out" | grep -q '3 packets received'
 }
-# vt_balloon MIB: ask petrel's API for MIB, wait until balloon-stats says so
+# vt_balloon MIB: ask petrel's API (PATCH /balloon) for MIB, wait until
+# GET /balloon/statistics says the guest's balloon holds it
 vt_balloon() {
-    r=$(sockt line "unix:$VT_DIR/api" "balloon $1" 2>&1)
-    [ "$r" = ok ] || { echo "'balloon $1' answered '$r', want 'ok'"; return 1; }
+    r=$(sockt http "unix:$VT_DIR/api" PATCH /balloon "{\"amount_mib\": $1}" 2>&1) ||
+        { echo "PATCH /balloon $1 answered '$r', want 204"; return 1; }
     _end=$(( $(cut -d. -f1 /proc/uptime) + STEP_TIMEOUT ))
     while :; do
-        stats=$(sockt line "unix:$VT_DIR/api" balloon-stats 2>&1)
-        case " $stats " in *" actual_mib=$1 "*) result "INFO linux-virtio: balloon $1: $stats"; return 0 ;; esac
+        stats=$(sockt http "unix:$VT_DIR/api" GET /balloon/statistics 2>&1)
+        if echo "$stats" | grep -q "\"actual_mib\":$1[,}]"; then
+            result "INFO linux-virtio: balloon $1: $(echo "$stats" | tail -n1)"
+            return 0
+        fi
         [ "$(cut -d. -f1 /proc/uptime)" -lt "$_end" ] ||
-            { echo "after ${STEP_TIMEOUT}s balloon-stats answers '$stats', want actual_mib=$1"; return 1; }
+            { echo "after ${STEP_TIMEOUT}s GET /balloon/statistics answers '$stats', want actual_mib $1"; return 1; }
         sleep 0.5
     done
 }
@@ -242,7 +246,7 @@ virtio() {
     start_guest --kernel $G/vmlinux --initrd $G/initramfs.cpio \
         --cpus 2 --mem 256M --cmdline petrel.test=virtio \
         --disk $V/ext4.img --disk $V/ro.img,ro --net tap=tap0,mac=52:54:00:12:34:56 \
-        --vsock cid=3,uds=$VT_DIR/vsock --balloon --api $VT_DIR/api
+        --vsock cid=3,uds=$VT_DIR/vsock --balloon --api-sock $VT_DIR/api
     if [ $rc != 0 ]; then
         result "FAIL $name-banner: $reason"
         reason="no banner"

@@ -15,6 +15,11 @@
  *                                     fixed pattern and check they all come
  *                                     back unchanged
  *   sockt line ADDR LINE              connect, send LINE, print the reply line
+ *   sockt http ADDR METHOD PATH [BODY]
+ *                                     one HTTP/1.1 request (petrel's REST API in
+ *                                     the test host, which has no curl): print
+ *                                     the status code, then the body; status 0
+ *                                     for a 2xx answer, 1 otherwise
  *
  * ADDR is vsock:CID:PORT, unix:PATH or inet:IPV4:PORT (echo: vsock:any:PORT,
  * inet:any:PORT). Every command
@@ -307,9 +312,42 @@ static int cmd_line(const union addr *a, socklen_t len, const char *line)
 	return 0;
 }
 
+static int cmd_http(const union addr *a, socklen_t len, const char *method, const char *path,
+		    const char *body)
+{
+	static char reply[65536];
+	char head[512];
+	size_t got = 0;
+	int fd = addr_connect(a, len), n, code;
+	char *text;
+
+	if (fd < 0)
+		return fail("connect");
+	n = snprintf(head, sizeof(head),
+		     "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+		     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+		     method, path, body ? strlen(body) : 0);
+	if (n < 0 || (size_t)n >= sizeof(head) || write_all(fd, head, (size_t)n) < 0 ||
+	    (body && write_all(fd, body, strlen(body)) < 0))
+		return fail("write");
+	for (ssize_t r;
+	     got + 1 < sizeof(reply) && (r = read(fd, reply + got, sizeof(reply) - 1 - got)) > 0;)
+		got += (size_t)r;
+	close(fd);
+	reply[got] = 0;
+	if (sscanf(reply, "HTTP/1.1 %d", &code) != 1) {
+		fprintf(stderr, "sockt: not an HTTP answer: '%.80s'\n", reply);
+		return 1;
+	}
+	text = strstr(reply, "\r\n\r\n");
+	printf("%d\n%s\n", code, text ? text + 4 : "");
+	return code >= 200 && code < 300 ? 0 : 1;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: sockt cid | echo ADDR | send ADDR BYTES [LINE] | line ADDR LINE\n"
+			"       | http ADDR METHOD PATH [BODY]\n"
 			"       ADDR: vsock:CID:PORT, vsock:any:PORT, unix:PATH, inet:IPV4:PORT, "
 			"inet:any:PORT\n");
 	return 2;
@@ -338,5 +376,7 @@ int main(int argc, char **argv)
 	}
 	if (argc == 4 && strcmp(argv[1], "line") == 0)
 		return cmd_line(&a, len, argv[3]);
+	if ((argc == 5 || argc == 6) && strcmp(argv[1], "http") == 0)
+		return cmd_http(&a, len, argv[3], argv[4], argc == 6 ? argv[5] : NULL);
 	return usage();
 }
