@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli_devices.h"
+#include "cli_firecracker.h"
 #include "log.h"
 #include "size.h"
 
@@ -429,8 +430,35 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct run_options 
 	return CLI_RUN;
 }
 
+/* petrel as `firecracker`: its flags become run's (cli_firecracker.h). */
+static enum cli_command cli_parse_firecracker(int argc, char **argv, struct run_options *o)
+{
+	struct cli_fc_run fc;
+	enum cli_command cmd;
+
+	switch (cli_fc_translate(argc, argv, &fc)) {
+	case CLI_FC_TO_RUN:
+		break;
+	case CLI_FC_TO_HELP:
+		return CLI_FC_HELP;
+	case CLI_FC_TO_VERSION:
+		return CLI_FC_VERSION;
+	default:
+		return CLI_USAGE_ERROR;
+	}
+	/* fc.argv points into argv's strings, which outlive it. */
+	cmd = cli_parse_run(fc.argc - 1, fc.argv + 1, o);
+	if (cmd == CLI_RUN && fc.module) {
+		snprintf(o->cfg.logger.module, sizeof(o->cfg.logger.module), "%s", fc.module);
+		o->cfg.logger.set = true;
+	}
+	return cmd;
+}
+
 enum cli_command cli_parse(int argc, char **argv, struct run_options *opts)
 {
+	if (argc >= 1 && cli_fc_invoked(argv[0]))
+		return cli_parse_firecracker(argc, argv, opts);
 	if (argc < 2) {
 		log_msg("no command given (see petrel --help)");
 		return CLI_USAGE_ERROR;

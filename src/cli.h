@@ -16,6 +16,8 @@ enum cli_command {
 	CLI_HELP,     /* petrel --help */
 	CLI_RUN_HELP, /* petrel run --help */
 	CLI_VERSION,
+	CLI_FC_HELP,	/* as firecracker: firecracker --help (cli_firecracker.h) */
+	CLI_FC_VERSION, /* as firecracker: firecracker --version */
 };
 
 #define CLI_DEFAULT_MAX_PAYLOAD 51200 /* Firecracker's HTTP_MAX_PAYLOAD_SIZE */
@@ -33,7 +35,8 @@ struct run_options {
 	bool start;		 /* cfg names a kernel: start at once */
 };
 
-/* Parse argv. Fills *opts for CLI_RUN (defaults applied; with
+/* Parse argv: petrel's command line, or Firecracker's when argv[0] is
+ * `firecracker` (cli_firecracker.h). Fills *opts for CLI_RUN (defaults applied; with
  * --config-file, only the settings that are not the VM's: the caller
  * then reads the file into opts->cfg, config_json.h) and CLI_JAIL. Prints
  * one error line and returns CLI_USAGE_ERROR on a malformed command line.

@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "cli.h"
+#include "cli_firecracker.h"
 #include "config_json.h"
 #include "control.h"
 #include "json_in.h"
@@ -76,6 +77,12 @@ int main(int argc, char **argv)
 		return 0;
 	case CLI_VERSION:
 		printf("petrel %s\n", PETREL_VERSION);
+		return 0;
+	case CLI_FC_HELP:
+		cli_fc_print_help();
+		return 0;
+	case CLI_FC_VERSION:
+		cli_fc_print_version();
 		return 0;
 	case CLI_CHECK:
 		return check_run();
