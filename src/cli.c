@@ -170,6 +170,18 @@ static bool cli_is_option(const char *s)
 	return false;
 }
 
+/* Is `arg` ("--name" or "--name=value") option `name` spelled out?
+ * getopt_long also takes unambiguous abbreviations ("--api" for
+ * --api-sock); petrel does not, so an old or mistyped option is an error
+ * rather than another option's meaning. */
+static bool cli_spelled_out(const char *arg, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(arg, "--", 2) && !strncmp(arg + 2, name, n) &&
+	       (arg[2 + n] == 0 || arg[2 + n] == '=');
+}
+
 /* Copy a path-like value into a fixed field. -1 after a message if it
  * does not fit. */
 static int cli_copy(const char *opt, const char *arg, char *dst, size_t size)
@@ -213,7 +225,7 @@ static int cli_option(int opt, const char *arg, struct run_options *o, bool *uid
 	case OPT_CPUS:
 		if (!uint_parse(arg, 0, UINT32_MAX, &cfg->cpus))
 			return 0;
-		log_msg("--cpus '%s': not a number", arg);
+		log_msg("--cpus '%s': must be a number from 1 to %d", arg, CONFIG_MAX_CPUS);
 		return -1;
 	case OPT_DISK:
 		if (cfg->ndisks == CONFIG_MAX_DISKS) {
@@ -357,6 +369,8 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct run_options 
 {
 	bool seen[OPT_END - OPT_FIRST] = { false };
 	bool jail_cmd = !strcmp(argv[0], "jail"), uid_set = false, gid_set = false;
+	/* `petrel jail` has no help of its own: petrel --help describes it. */
+	const char *help = jail_cmd ? "petrel --help" : "petrel run --help";
 	int opt;
 
 	*o = (struct run_options){ .id = CLI_DEFAULT_ID, .max_payload = CLI_DEFAULT_MAX_PAYLOAD };
@@ -370,6 +384,13 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct run_options 
 		if (jail_cmd && opt >= OPT_FIRST && opt != OPT_MEM && opt != OPT_CPUS &&
 		    opt != OPT_JAIL && opt != OPT_UID && opt != OPT_GID) {
 			log_msg("jail: --%s is an option of run, not of jail", cli_opt_name(opt));
+			return CLI_USAGE_ERROR;
+		}
+		if (opt >= OPT_FIRST && opt < OPT_END &&
+		    !cli_spelled_out(argv[optind - 1 - (optarg && optarg == argv[optind - 1])],
+				     cli_opt_name(opt))) {
+			log_msg("%s: unknown option '%s' (see %s)", argv[0],
+				argv[optind - 1 - (optarg && optarg == argv[optind - 1])], help);
 			return CLI_USAGE_ERROR;
 		}
 		if (opt >= OPT_FIRST && optarg && cli_is_option(optarg)) {
@@ -394,11 +415,10 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct run_options 
 		} else if (optopt >= OPT_FIRST) {
 			log_msg("--%s: takes no value", cli_opt_name(optopt));
 		} else if (optopt) {
-			log_msg("%s: unknown option '-%c' (see petrel %s --help)", argv[0], optopt,
-				argv[0]);
+			log_msg("%s: unknown option '-%c' (see %s)", argv[0], optopt, help);
 		} else {
-			log_msg("%s: unknown option '%s' (see petrel %s --help)", argv[0],
-				argv[optind - 1], argv[0]);
+			log_msg("%s: unknown option '%s' (see %s)", argv[0], argv[optind - 1],
+				help);
 		}
 		return CLI_USAGE_ERROR;
 	}

@@ -95,6 +95,7 @@ static const struct fc_flag fc_flags[FC_NFLAGS] = {
 			    "PCI is not supported (petrel's virtio devices are on MMIO)" },
 	[FC_HELP_FLAG] = { "help", false, FC_HELP, NULL, NULL },
 };
+
 bool cli_fc_invoked(const char *argv0)
 {
 	const char *base;
@@ -134,19 +135,23 @@ void cli_fc_print_help(void)
 	      stdout);
 }
 
+/* The flag named by arg ("--name" or "--name=value"), exactly: unlike
+ * getopt_long, Firecracker takes no abbreviations. */
+static const struct fc_flag *fc_lookup(const char *arg)
+{
+	size_t len = strcspn(arg + 2, "=");
+
+	for (size_t i = 0; i < FC_NFLAGS; i++)
+		if (strlen(fc_flags[i].name) == len && !strncmp(arg + 2, fc_flags[i].name, len))
+			return &fc_flags[i];
+	return NULL;
+}
+
 /* Is s one of Firecracker's flags ("--id", "--id=x")? Then the flag
  * before it was left without its value. */
 static bool fc_is_flag(const char *s)
 {
-	if (strncmp(s, "--", 2))
-		return false;
-	for (size_t i = 0; i < FC_NFLAGS; i++) {
-		size_t n = strlen(fc_flags[i].name);
-
-		if (!strncmp(s + 2, fc_flags[i].name, n) && (s[2 + n] == 0 || s[2 + n] == '='))
-			return true;
-	}
-	return false;
+	return !strncmp(s, "--", 2) && fc_lookup(s);
 }
 
 /* One flag's own checks; 0 or -1 after a message. */
@@ -168,18 +173,6 @@ static int fc_check(const struct fc_flag *f, const char *arg)
 		return -1;
 	}
 	return 0;
-}
-
-/* The flag named by arg ("--name" or "--name=value"), exactly: unlike
- * getopt_long, Firecracker takes no abbreviations. */
-static const struct fc_flag *fc_lookup(const char *arg)
-{
-	size_t len = strcspn(arg + 2, "=");
-
-	for (size_t i = 0; i < FC_NFLAGS; i++)
-		if (strlen(fc_flags[i].name) == len && !strncmp(arg + 2, fc_flags[i].name, len))
-			return &fc_flags[i];
-	return NULL;
 }
 
 /* The value of flag f at argv[*i] ("--f=v", or "--f v" moving *i on),

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
@@ -132,6 +133,7 @@ static int config_check_disk_files(const struct vm_config *cfg)
 
 int config_check_disks(const struct vm_config *cfg)
 {
+	char what[CONFIG_ID_MAX + 16];
 	int roots = 0;
 
 	for (unsigned int i = 0; i < cfg->ndisks; i++) {
@@ -151,7 +153,8 @@ int config_check_disks(const struct vm_config *cfg)
 			log_msg("drive '%s': a second root device (only one may be)", d->id);
 			return -EINVAL;
 		}
-		if (config_check_ratelimit(d->path, &d->limit))
+		snprintf(what, sizeof(what), "drive '%s'", d->id);
+		if (config_check_ratelimit(what, &d->limit))
 			return -EINVAL;
 	}
 	return config_check_disk_files(cfg);
@@ -159,6 +162,8 @@ int config_check_disks(const struct vm_config *cfg)
 
 int config_check_nets(const struct vm_config *cfg)
 {
+	char rx[CONFIG_ID_MAX + 32], tx[CONFIG_ID_MAX + 32];
+
 	for (unsigned int i = 0; i < cfg->nnets; i++) {
 		const struct net_config *n = &cfg->net[i];
 
@@ -171,7 +176,8 @@ int config_check_nets(const struct vm_config *cfg)
 				return -EINVAL;
 			}
 			if (!strcmp(n->tap, o->tap)) {
-				log_msg("network interface '%s': tap '%s' is interface '%s''s too",
+				log_msg("network interface '%s': tap '%s' is used by interface "
+					"'%s' too",
 					n->id, n->tap, o->id);
 				return -EINVAL;
 			}
@@ -186,8 +192,9 @@ int config_check_nets(const struct vm_config *cfg)
 				n->mtu);
 			return -EINVAL;
 		}
-		if (config_check_ratelimit(n->tap, &n->rx) ||
-		    config_check_ratelimit(n->tap, &n->tx))
+		snprintf(rx, sizeof(rx), "network interface '%s' rx", n->id);
+		snprintf(tx, sizeof(tx), "network interface '%s' tx", n->id);
+		if (config_check_ratelimit(rx, &n->rx) || config_check_ratelimit(tx, &n->tx))
 			return -EINVAL;
 	}
 	return 0;

@@ -83,8 +83,13 @@ static int read_array(const json_t *v, const char *what, unsigned int max, unsig
 	}
 	json_array_foreach(v, i, e)
 	{
-		if (one(e, out, (unsigned int)i, err, errsz))
+		char inner[JSON_ERR_MAX];
+
+		if (one(e, out, (unsigned int)i, inner, sizeof(inner))) {
+			/* "[1]: ...": config_json_document makes it "drives[1]: ...". */
+			snprintf(err, errsz, "[%zu]: %.200s", i, inner);
 			return -EINVAL;
+		}
 		(*count)++;
 	}
 	return 0;
@@ -182,7 +187,8 @@ int config_json_document(const json_t *doc, struct vm_config *cfg, char *err, si
 			return -EINVAL;
 		}
 		if (read_section(key, v, &c, cfg, inner, sizeof(inner))) {
-			snprintf(err, errsz, "%s: %s", key, inner);
+			/* An array's entry names itself: "drives[1]: ...". */
+			snprintf(err, errsz, "%s%s%s", key, inner[0] == '[' ? "" : ": ", inner);
 			return -EINVAL;
 		}
 	}

@@ -54,7 +54,12 @@ json_t *json_in_parse(const char *text, size_t len, char *err, size_t errsz)
 	json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 
 	if (!v)
-		json_in_fail(err, errsz, "%s at line %d column %d", je.text, je.line, je.column);
+		/* jansson's text for a NUL names its own flag: say it plainly. */
+		json_in_fail(err, errsz, "%s at line %d column %d",
+			     json_error_code(&je) == json_error_null_character
+				 ? "\\u0000 (NUL) is not allowed in strings"
+				 : je.text,
+			     je.line, je.column);
 	return v;
 }
 

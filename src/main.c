@@ -33,6 +33,11 @@ static int run(struct run_options *o)
 
 	if (o->config_file && config_json_load(o->config_file, &o->cfg))
 		return VM_STATUS_ERROR;
+	/* Judged before anything is opened or forked, so a mistake is one
+	 * line from one process (control_start judges it again, for the
+	 * API's configurations). */
+	if (o->start && config_check(&o->cfg))
+		return VM_STATUS_ERROR;
 	/* The jail's fork comes before /dev/kvm is opened, its other stages
 	 * after every fd is open and before any thread starts (jail.h). */
 	if (o->cfg.jail.dir[0]) {

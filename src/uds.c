@@ -53,5 +53,7 @@ const char *uds_strerror(int err)
 		return "exists and is not a socket";
 	if (err == -EADDRINUSE)
 		return "in use (a program is listening on it)";
+	if (err == -ENAMETOOLONG)
+		return "path longer than 107 bytes"; /* sun_path, less its NUL */
 	return strerror(-err);
 }

@@ -14,7 +14,8 @@
 int uds_bind(int fd, const struct sockaddr_un *sa) MUST_CHECK;
 
 /* What uds_bind's error means, for a "<what> 'PATH': ..." line: its two
- * own errors in words, strerror for the rest. */
+ * own errors and a path too long for sun_path in words, strerror for the
+ * rest. */
 const char *uds_strerror(int err);
 
 #endif

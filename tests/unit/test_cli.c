@@ -209,6 +209,14 @@ static void cli_run_errors(void)
 	CHECK(parse(&o, "run", "--kernel", "k", "--mem", "1G", "--mem=2G", NULL) ==
 	      CLI_USAGE_ERROR);
 	CHECK(parse(&o, "run", "--kernel", "k", "--balloon", "--balloon", NULL) == CLI_USAGE_ERROR);
+	/* no abbreviations: --api was the old control socket, --api-sock is
+	 * the REST API's */
+	CHECK(parse(&o, "run", "--kernel", "k", "--api", "/tmp/s", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kern", "k", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--no-rn", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--mem=16M", "--cpus", "2", NULL) == CLI_RUN);
+	CHECK(parse(&o, "jail", "--jail", "/j", "--uid", "1", "--gid", "2", "--cpu", "2", "--", "p",
+		    NULL) == CLI_USAGE_ERROR);
 	/* what only looks like an option is a value */
 	CHECK(parse(&o, "run", "--kernel", "k", "--cmdline", "-- single", NULL) == CLI_RUN);
 	CHECK(parse(&o, "run", "--kernel", "--memory", NULL) == CLI_RUN);

@@ -246,7 +246,12 @@ static const struct {
 	{ R_DOCUMENT, "{\"boot-source\": {\"kernel_image_path\": \"k\"}, \"drives\": {}}",
 	  "drives: expected an array" },
 	{ R_DOCUMENT, "{\"boot-source\": {\"kernel_image_path\": \"k\"}, \"drives\": [1]}",
-	  "drives: expected an object, got an integer" },
+	  "drives[0]: expected an object, got an integer" },
+	{ R_DOCUMENT,
+	  "{\"boot-source\": {\"kernel_image_path\": \"k\"}, \"network-interfaces\": "
+	  "[{\"iface_id\": "
+	  "\"e\", \"host_dev_name\": \"t\"}, {\"iface_id\": \"f\"}]}",
+	  "network-interfaces[1]: missing field `host_dev_name`" },
 	{ R_DOCUMENT,
 	  "{\"boot-source\": {\"kernel_image_path\": \"k\"}, \"network-interfaces\": "
 	  "[{},{},{},{},{}]}",
@@ -321,6 +326,9 @@ static void text_that_is_not_json(void)
 		CHECK(read_as(R_BOOT, bad[i]) == -EBADMSG);
 	CHECK(read_as(R_BOOT, "{\"kernel_image_path\": \"k\",}") == -EBADMSG &&
 	      strstr(err, "at line 1 column"));
+	/* jansson's own words for a NUL name its flag: petrel's do not */
+	CHECK(read_as(R_BOOT, "{\"kernel_image_path\": \"k\\u0000x\"}") == -EBADMSG &&
+	      !strncmp(err, "\\u0000 (NUL) is not allowed in strings at line 1", 48));
 }
 
 static void machine_put_and_patch(void)
