@@ -20,7 +20,7 @@
  *   then       n bytes of command line (up to a NUL), m bytes of initrd,
  *              and the rest is the kernel image
  * Lengths past the end of the input are cut to what is there. Seeds in
- * fuzz/corpus/boot/: the test guests as ELF and bzImage, and damaged
+ * fuzz/corpus/boot/: the test guests as ELF64, ELF32 and bzImage, and damaged
  * copies of them.
  */
 #include <stdio.h>

@@ -665,6 +665,7 @@ static const struct hostile_case cases[] = {
 	{ "bz-align-odd", case_boot_rewrite, false },
 	{ "bz-setup-data", case_boot_rewrite, false },
 	{ "elf-plain", case_boot_rewrite, false },
+	{ "elf32-plain", case_boot_rewrite, false },
 };
 
 int guest_main(void)

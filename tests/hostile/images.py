@@ -5,7 +5,7 @@
     images.py GUEST_BUILD_DIR OUTDIR
 
 Each image starts from the hostile_platform guest (its .bzimage, or its
-.elf for PVH) and breaks one field of the boot protocol
+.elf or .elf32 for PVH) and breaks one field of the boot protocol
 (Documentation/arch/x86/boot.rst; ELF and the PVH note). petrel must refuse
 each bad one with one error line and status 1; the few that are valid
 (fields petrel has no use for, harmless layouts) must boot and pass the
@@ -108,6 +108,32 @@ def elf_images(elf):
     return out
 
 
+def elf32_images(elf):
+    """The ELF32 form (i386 headers): the loader's 32-bit header paths."""
+    out = {}
+    phoff, = struct.unpack_from("<I", elf, 0x1c)
+    phnum, = struct.unpack_from("<H", elf, 0x2c)
+    phdrs = [struct.unpack_from("<IIIIIIII", elf, phoff + 32 * i) for i in range(phnum)]
+    first = [i for i, p in enumerate(phdrs) if p[0] == PT_LOAD][0]
+    load = phoff + 32 * first
+
+    def variant(name, edits):
+        img = bytearray(elf)
+        for off, fmt, v in edits:
+            put(img, fmt, off, v)
+        out[name] = img
+
+    variant("elf32-machine-x86-64", [(0x12, "H", 62)])
+    variant("elf32-phentsize-64", [(0x2a, "H", 56)])
+    # Program header: p_offset 4, p_paddr 12, p_filesz 16, p_memsz 20.
+    variant("elf32-seg-past-eof", [(load + 4, "I", len(elf) - 16)])
+    variant("elf32-paddr-wraps", [(load + 12, "I", 0xfffff000), (load + 20, "I", 0x2000)])
+    variant("elf32-memsz-huge", [(load + 20, "I", 0xffffffff)])
+    out["elf32-plain"] = bytearray(elf)
+    out["elf32-cut-phdrs"] = bytearray(elf[:phoff + 32 * phnum - 1])
+    return out
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: images.py GUEST_BUILD_DIR OUTDIR")
@@ -116,6 +142,8 @@ def main():
         images = bz_images(f.read())
     with open("%s/%s.elf" % (gdir, GUEST), "rb") as f:
         images.update(elf_images(f.read()))
+    with open("%s/%s.elf32" % (gdir, GUEST), "rb") as f:
+        images.update(elf32_images(f.read()))
     for name, img in images.items():
         with open("%s/%s" % (outdir, name), "wb") as f:
             f.write(img)

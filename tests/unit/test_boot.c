@@ -426,8 +426,10 @@ static void bz_small_ram(void)
 struct elf {
 	uint8_t *p;
 	size_t size;
-	Elf64_Ehdr *eh;
+	Elf64_Ehdr *eh; /* elf_make's: ELF64 */
 	Elf64_Phdr *load, *note;
+	Elf32_Ehdr *eh32; /* elf32_make's: ELF32 */
+	Elf32_Phdr *load32, *note32;
 	uint8_t *xen; /* the Xen note's header */
 };
 
@@ -485,6 +487,54 @@ static struct elf elf_make(unsigned int descsz)
 	le_put(e.xen + 16, ELF_ENTRY, descsz);
 	for (size_t i = 0; i < ELF_FILESZ; i++)
 		e.p[ELF_SEG_OFF + i] = (uint8_t)(i * 11 + 3);
+	return e;
+}
+
+/* The same kernel as elf_make's in ELF32 form (i386, as QEMU and many
+ * small kernels take it): 32-bit headers, same layout and contents. */
+static struct elf elf32_make(unsigned int descsz)
+{
+	struct elf e = { .size = ELF_SIZE };
+	Elf32_Phdr *ph;
+
+	e.p = calloc(1, ELF_SIZE);
+	if (!e.p)
+		abort();
+	e.eh32 = (Elf32_Ehdr *)e.p;
+	memcpy(e.eh32->e_ident, ELFMAG, SELFMAG);
+	e.eh32->e_ident[EI_CLASS] = ELFCLASS32;
+	e.eh32->e_ident[EI_DATA] = ELFDATA2LSB;
+	e.eh32->e_ident[EI_VERSION] = EV_CURRENT;
+	e.eh32->e_type = ET_EXEC;
+	e.eh32->e_machine = EM_386;
+	e.eh32->e_version = EV_CURRENT;
+	e.eh32->e_entry = (uint32_t)ELF_ENTRY;
+	e.eh32->e_phoff = sizeof(Elf32_Ehdr);
+	e.eh32->e_ehsize = sizeof(Elf32_Ehdr);
+	e.eh32->e_phentsize = sizeof(Elf32_Phdr);
+	e.eh32->e_phnum = 2;
+	ph = (Elf32_Phdr *)(e.p + sizeof(Elf32_Ehdr));
+	e.load32 = &ph[0];
+	e.note32 = &ph[1];
+	*e.load32 = (Elf32_Phdr){ .p_type = PT_LOAD,
+				  .p_flags = PF_R | PF_W | PF_X,
+				  .p_offset = ELF_SEG_OFF,
+				  .p_vaddr = ELF_PADDR,
+				  .p_paddr = ELF_PADDR,
+				  .p_filesz = ELF_FILESZ,
+				  .p_memsz = ELF_MEMSZ,
+				  .p_align = 0x1000 };
+	*e.note32 = (Elf32_Phdr){ .p_type = PT_NOTE,
+				  .p_flags = PF_R,
+				  .p_offset = ELF_NOTE_OFF,
+				  .p_filesz = 24 + 16 + descsz,
+				  .p_align = 4 };
+	put_note(e.p + ELF_NOTE_OFF, 6, 4, 0x101, "Linux");
+	e.xen = e.p + ELF_XEN_NOTE_OFF;
+	put_note(e.xen, 4, descsz, 18, "Xen");
+	le_put(e.xen + 16, ELF_ENTRY, descsz);
+	for (size_t i = 0; i < ELF_FILESZ; i++)
+		e.p[ELF_SEG_OFF + i] = (uint8_t)(i * 7 + 5);
 	return e;
 }
 
@@ -630,6 +680,15 @@ static void pvh_bad_header(void)
 	elf.eh->e_machine = EM_386;
 	CHECK(elf_try(&elf) == -ENOEXEC);
 	elf.eh->e_machine = EM_X86_64;
+	elf.eh->e_ident[EI_CLASS] = 0; /* ELFCLASSNONE */
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	elf.eh->e_ident[EI_CLASS] = ELFCLASS64;
+	elf.eh->e_ident[EI_VERSION] = 2;
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	elf.eh->e_ident[EI_VERSION] = EV_CURRENT;
+	elf.eh->e_version = 0;
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	elf.eh->e_version = EV_CURRENT;
 	CHECK(elf_load(&elf, sizeof(Elf64_Ehdr) - 1, CMDLINE, NULL, 0, NULL, NULL) == -ENOEXEC);
 	CHECK(elf_load(&elf, SELFMAG, CMDLINE, NULL, 0, NULL, NULL) == -ENOEXEC);
 	CHECK(elf_try(&elf) == 0);
@@ -807,6 +866,149 @@ static void pvh_cmdline_and_initrd_limits(void)
 	free(elf.p);
 }
 
+/* --- ELF32 / PVH: the same loader on 32-bit headers --- */
+
+static void pvh32_good_image_loads(void)
+{
+	const size_t isize = 0x3000 + 5;
+	struct elf elf = elf32_make(4);
+	uint8_t *initrd = pattern(isize, 3);
+	struct gm gm;
+	struct boot_entry e;
+	const uint8_t *seg;
+	uint64_t at;
+
+	REQUIRE(initrd);
+	CHECK(elf_probe(elf.p, elf.size));
+	REQUIRE(elf_load(&elf, elf.size, CMDLINE, initrd, isize, &gm, &e) == 0);
+	CHECK(e.mode == BOOT_PVH32);
+	CHECK(e.rip == ELF_ENTRY);
+	CHECK(e.arg == LAYOUT_START_INFO);
+	seg = gm_ptr(&gm, ELF_PADDR, ELF_MEMSZ);
+	CHECK(seg && memcmp(seg, elf.p + ELF_SEG_OFF, ELF_FILESZ) == 0);
+	CHECK(seg && all_zero(seg + ELF_FILESZ, ELF_MEMSZ - ELF_FILESZ));
+	check_start_info(&gm);
+	CHECK(gget(&gm, LAYOUT_START_INFO + 12, 4) == 1);
+	at = gget(&gm, LAYOUT_PVH_MODLIST, 8);
+	CHECK(gget(&gm, LAYOUT_PVH_MODLIST + 8, 8) == isize);
+	CHECK(at >= ELF_PADDR + ELF_MEMSZ && at + isize <= RAM);
+	CHECK(gm_ptr(&gm, at, isize) && memcmp(gm_ptr(&gm, at, isize), initrd, isize) == 0);
+	fake_gm_free(&gm);
+	free(initrd);
+	free(elf.p);
+}
+
+static void pvh32_bad_header(void)
+{
+	struct elf elf = elf32_make(4);
+
+	elf.eh32->e_machine = EM_X86_64; /* ELF32 is i386's class */
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	elf.eh32->e_machine = EM_IAMCU;
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	elf.eh32->e_machine = EM_386;
+	elf.eh32->e_ident[EI_DATA] = ELFDATA2MSB;
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	elf.eh32->e_ident[EI_DATA] = ELFDATA2LSB;
+	elf.eh32->e_ident[EI_VERSION] = 0;
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	elf.eh32->e_ident[EI_VERSION] = EV_CURRENT;
+	elf.eh32->e_version = 2;
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	elf.eh32->e_version = EV_CURRENT;
+	elf.eh32->e_ident[EI_CLASS] = ELFCLASS64; /* 32-bit headers read as 64-bit */
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	elf.eh32->e_ident[EI_CLASS] = 3;
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	elf.eh32->e_ident[EI_CLASS] = ELFCLASS32;
+	CHECK(elf_load(&elf, sizeof(Elf32_Ehdr) - 1, CMDLINE, NULL, 0, NULL, NULL) == -ENOEXEC);
+	CHECK(elf_load(&elf, EI_NIDENT - 1, CMDLINE, NULL, 0, NULL, NULL) == -ENOEXEC);
+	CHECK(elf_try(&elf) == 0);
+	free(elf.p);
+}
+
+static void pvh32_bad_program_headers(void)
+{
+	struct elf elf = elf32_make(4);
+
+	CHECK(elf_load(&elf, sizeof(Elf32_Ehdr) + sizeof(Elf32_Phdr) + 8, CMDLINE, NULL, 0, NULL,
+		       NULL) == -ENOEXEC);
+	elf.eh32->e_phentsize = sizeof(Elf64_Phdr);
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	elf.eh32->e_phentsize = sizeof(Elf32_Phdr);
+	elf.eh32->e_phoff = ELF_SIZE - sizeof(Elf32_Phdr);
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	elf.eh32->e_phoff = 0xffffffe0;
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	elf.eh32->e_phoff = sizeof(Elf32_Ehdr);
+	elf.eh32->e_phnum = 0xffff;
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	elf.eh32->e_phnum = 0;
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	elf.eh32->e_phnum = 2;
+	CHECK(elf_try(&elf) == 0);
+	free(elf.p);
+}
+
+static void pvh32_bad_segments(void)
+{
+	struct elf elf = elf32_make(4);
+
+	elf.load32->p_filesz = ELF_FILESZ + 1; /* past the end of the file */
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	elf.load32->p_filesz = ELF_FILESZ;
+	elf.load32->p_offset = 0xfffffff0; /* offset + filesz wraps in 32 bits */
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	elf.load32->p_offset = ELF_SEG_OFF;
+	elf.note32->p_offset = 0xffffffff;
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	elf.note32->p_offset = ELF_NOTE_OFF;
+	elf.load32->p_memsz = ELF_FILESZ - 1;
+	CHECK(elf_try(&elf) < 0);
+	elf.load32->p_memsz = ELF_MEMSZ;
+	elf.load32->p_paddr = 0x80000; /* below 1 MiB */
+	CHECK(elf_try(&elf) < 0);
+	elf.load32->p_paddr = RAM - 0x1000; /* runs past the end of RAM */
+	CHECK(elf_try(&elf) < 0);
+	elf.load32->p_paddr = 0xfffff000; /* paddr + memsz wraps in 32 bits */
+	CHECK(elf_try(&elf) < 0);
+	elf.load32->p_paddr = ELF_PADDR;
+	elf.load32->p_memsz = 0xffffffff;
+	CHECK(elf_try(&elf) < 0);
+	elf.load32->p_memsz = ELF_MEMSZ;
+	elf.load32->p_type = PT_NULL; /* a note but nothing to load */
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	elf.load32->p_type = PT_LOAD;
+	elf.note32->p_type = PT_NULL; /* no PVH note */
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	elf.note32->p_type = PT_NOTE;
+	CHECK(elf_try(&elf) == 0);
+	free(elf.p);
+}
+
+static void pvh32_entry(void)
+{
+	struct elf elf = elf32_make(4), elf8 = elf32_make(8);
+
+	le_put(elf.xen + 16, ELF_PADDR + ELF_FILESZ, 4); /* the zero-filled tail */
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	le_put(elf.xen + 16, ELF_PADDR - 1, 4);
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	le_put(elf.xen + 16, 0xffffffff, 4);
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	le_put(elf.xen + 4, 16, 4); /* descsz past the note segment */
+	CHECK(elf_try(&elf) == -ENOEXEC);
+	le_put(elf.xen + 4, 4, 4);
+	le_put(elf.xen + 16, ELF_PADDR + ELF_FILESZ - 1, 4);
+	CHECK(elf_try(&elf) == 0);
+	le_put(elf8.xen + 16, (1ULL << 32) + ELF_ENTRY, 8);
+	CHECK(elf_try(&elf8) == -ENOEXEC);
+	le_put(elf8.xen + 16, ELF_ENTRY, 8);
+	CHECK(elf_try(&elf8) == 0);
+	free(elf.p);
+	free(elf8.p);
+}
+
 /* --- shared helpers --- */
 
 static void boot_place_high_cases(void)
@@ -896,6 +1098,11 @@ int main(void)
 	RUN(pvh_entry_outside_ram);
 	RUN(pvh_entry_outside_segments);
 	RUN(pvh_cmdline_and_initrd_limits);
+	RUN(pvh32_good_image_loads);
+	RUN(pvh32_bad_header);
+	RUN(pvh32_bad_program_headers);
+	RUN(pvh32_bad_segments);
+	RUN(pvh32_entry);
 	RUN(boot_place_high_cases);
 	RUN(boot_cmdline_defaults);
 	RUN(boot_cmdline_emulated_host);

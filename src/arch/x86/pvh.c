@@ -4,7 +4,10 @@
  * physical addresses, the entry point comes from the Xen ELF note
  * XEN_ELFNOTE_PHYS32_ENTRY, and the kernel is started in 32-bit protected
  * mode with ebx pointing at a struct hvm_start_info (version 1, with a
- * memory map; the initrd, if any, is module 0).
+ * memory map; the initrd, if any, is module 0). The image may be ELF64
+ * (x86-64, as Linux's vmlinux) or ELF32 (i386, as many small kernels and
+ * QEMU's -kernel take them): the PVH entry is 32-bit code either way, so
+ * the class only changes how the headers are laid out.
  */
 #include <elf.h>
 #include <errno.h>
@@ -57,17 +60,114 @@ static int pvh_find_note(const uint8_t *p, uint64_t len, uint64_t *entry)
 	return -ENOENT;
 }
 
+/* What the loader uses of an ELF header, of either class. */
+struct pvh_elf {
+	bool is64;
+	uint64_t phoff;
+	unsigned int phnum;
+};
+
+/* Check the ELF header: class, byte order, version and machine (ELF64 for
+ * x86-64, ELF32 for i386) and that the program headers lie in the file.
+ * 0, or -ENOEXEC after one message. */
+static int pvh_elf_header(const uint8_t *img, size_t size, const char *name, struct pvh_elf *elf)
+{
+	unsigned int machine, version, phentsize, want_machine;
+	size_t ehsize;
+
+	if (size < EI_NIDENT) {
+		log_msg("kernel '%s': truncated ELF header", name);
+		return -ENOEXEC;
+	}
+	elf->is64 = img[EI_CLASS] == ELFCLASS64;
+	if (!elf->is64 && img[EI_CLASS] != ELFCLASS32) {
+		log_msg("kernel '%s': ELF class %u is neither ELF32 nor ELF64", name,
+			img[EI_CLASS]);
+		return -ENOEXEC;
+	}
+	ehsize = elf->is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
+	if (size < ehsize) {
+		log_msg("kernel '%s': truncated ELF header", name);
+		return -ENOEXEC;
+	}
+	if (elf->is64) {
+		Elf64_Ehdr eh;
+
+		memcpy(&eh, img, sizeof(eh));
+		machine = eh.e_machine;
+		version = eh.e_version;
+		phentsize = eh.e_phentsize;
+		elf->phoff = eh.e_phoff;
+		elf->phnum = eh.e_phnum;
+	} else {
+		Elf32_Ehdr eh;
+
+		memcpy(&eh, img, sizeof(eh));
+		machine = eh.e_machine;
+		version = eh.e_version;
+		phentsize = eh.e_phentsize;
+		elf->phoff = eh.e_phoff;
+		elf->phnum = eh.e_phnum;
+	}
+	if (img[EI_DATA] != ELFDATA2LSB) {
+		log_msg("kernel '%s': not a little-endian ELF (data encoding %u)", name,
+			img[EI_DATA]);
+		return -ENOEXEC;
+	}
+	if (img[EI_VERSION] != EV_CURRENT || version != EV_CURRENT) {
+		log_msg("kernel '%s': ELF version %u, not 1", name,
+			img[EI_VERSION] != EV_CURRENT ? img[EI_VERSION] : version);
+		return -ENOEXEC;
+	}
+	want_machine = elf->is64 ? EM_X86_64 : EM_386;
+	if (machine != want_machine) {
+		log_msg("kernel '%s': ELF%s kernel for machine %u (%s is %u)", name,
+			elf->is64 ? "64" : "32", machine, elf->is64 ? "x86-64" : "i386",
+			want_machine);
+		return -ENOEXEC;
+	}
+	if (phentsize != (elf->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr)) || elf->phnum == 0 ||
+	    !in_file(elf->phoff, (uint64_t)elf->phnum * phentsize, size)) {
+		log_msg("kernel '%s': truncated or corrupt ELF program headers", name);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+/* Program header `i`, widened to the ELF64 form. The headers were checked
+ * to lie in the file by pvh_elf_header. */
+static Elf64_Phdr pvh_phdr(const uint8_t *img, const struct pvh_elf *elf, unsigned int i)
+{
+	Elf64_Phdr ph;
+	Elf32_Phdr ph32;
+
+	if (elf->is64) {
+		memcpy(&ph, img + elf->phoff + i * sizeof(ph), sizeof(ph));
+		return ph;
+	}
+	memcpy(&ph32, img + elf->phoff + i * sizeof(ph32), sizeof(ph32));
+	return (Elf64_Phdr){
+		.p_type = ph32.p_type,
+		.p_flags = ph32.p_flags,
+		.p_offset = ph32.p_offset,
+		.p_vaddr = ph32.p_vaddr,
+		.p_paddr = ph32.p_paddr,
+		.p_filesz = ph32.p_filesz,
+		.p_memsz = ph32.p_memsz,
+		.p_align = ph32.p_align,
+	};
+}
+
 /* Is `entry` one of the bytes a PT_LOAD segment brings from the file?
  * Anything else (RAM left zero, a segment's zero-filled tail) would start
  * the vCPU on zeros, which it executes as "add %al, (%eax)" through all of
  * RAM, for minutes under an emulated CPU, instead of failing here. The
  * program headers were checked by pass 1 of pvh_load. */
-static bool pvh_entry_loaded(const uint8_t *img, const Elf64_Ehdr *eh, uint64_t entry)
+static bool pvh_entry_loaded(const uint8_t *img, const struct pvh_elf *elf, uint64_t entry)
 {
-	for (unsigned int i = 0; i < eh->e_phnum; i++) {
-		Elf64_Phdr ph;
+	for (unsigned int i = 0; i < elf->phnum; i++) {
+		Elf64_Phdr ph = pvh_phdr(img, elf, i);
 
-		memcpy(&ph, img + eh->e_phoff + i * sizeof(ph), sizeof(ph));
 		if (ph.p_type == PT_LOAD && entry >= ph.p_paddr && entry - ph.p_paddr < ph.p_filesz)
 			return true;
 	}
@@ -113,31 +213,17 @@ int pvh_load(const struct gm *gm, const struct boot_input *in, struct boot_entry
 	const uint8_t *img = in->kernel;
 	size_t size = in->kernel_size, cmdline_len = strlen(in->cmdline) + 1;
 	uint64_t entry = 0, kernel_end = 0;
-	Elf64_Ehdr eh;
+	struct pvh_elf elf;
 	gpa_t initrd_at = 0;
-	int err = -ENOENT;
+	int err = pvh_elf_header(img, size, name, &elf);
 
-	if (size < sizeof(eh)) {
-		log_msg("kernel '%s': truncated ELF header", name);
-		return -ENOEXEC;
-	}
-	memcpy(&eh, img, sizeof(eh));
-	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
-	    eh.e_machine != EM_X86_64) {
-		log_msg("kernel '%s': not an x86-64 ELF (class %u, machine %u)", name,
-			eh.e_ident[EI_CLASS], eh.e_machine);
-		return -ENOEXEC;
-	}
-	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 ||
-	    !in_file(eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr), size)) {
-		log_msg("kernel '%s': truncated or corrupt ELF program headers", name);
-		return -ENOEXEC;
-	}
+	if (err)
+		return err;
+	err = -ENOENT;
 	/* Pass 1: validate every segment and find the PVH note. */
-	for (unsigned int i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
+	for (unsigned int i = 0; i < elf.phnum; i++) {
+		Elf64_Phdr ph = pvh_phdr(img, &elf, i);
 
-		memcpy(&ph, img + eh.e_phoff + i * sizeof(ph), sizeof(ph));
 		if (ph.p_type != PT_LOAD && ph.p_type != PT_NOTE)
 			continue;
 		if (!in_file(ph.p_offset, ph.p_filesz, size)) {
@@ -177,7 +263,7 @@ int pvh_load(const struct gm *gm, const struct boot_input *in, struct boot_entry
 			(unsigned long long)entry);
 		return -ENOEXEC;
 	}
-	if (!pvh_entry_loaded(img, &eh, entry)) {
+	if (!pvh_entry_loaded(img, &elf, entry)) {
 		log_msg("kernel '%s': PVH entry %#llx is not in any loaded segment's code", name,
 			(unsigned long long)entry);
 		return -ENOEXEC;
@@ -195,11 +281,10 @@ int pvh_load(const struct gm *gm, const struct boot_input *in, struct boot_entry
 		return -ENOMEM;
 	}
 	/* Pass 2: copy. Every range was checked above. */
-	for (unsigned int i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
+	for (unsigned int i = 0; i < elf.phnum; i++) {
+		Elf64_Phdr ph = pvh_phdr(img, &elf, i);
 		uint8_t *dst;
 
-		memcpy(&ph, img + eh.e_phoff + i * sizeof(ph), sizeof(ph));
 		if (ph.p_type != PT_LOAD)
 			continue;
 		dst = gm_ptr(gm, ph.p_paddr, ph.p_memsz);
