@@ -12,12 +12,17 @@
 #define PETREL_COM1_PORT 0x3f8
 #define PETREL_COM1_IRQ 4
 
-/* CMOS RTC index/data ports. */
+/* CMOS RTC index/data ports (ACPI PNP0B00, no IRQ: the RTC raises no
+ * interrupts); the century is in CMOS register 0x32 (FADT CENTURY). */
 #define PETREL_RTC_PORT 0x70
+#define PETREL_RTC_CENTURY 0x32
 
-/* i8042: writing 0xfe to the command port pulses the CPU reset line. */
+/* i8042 keyboard controller (ACPI PNP0303) with a keyboard and no mouse:
+ * the keyboard interrupts on ISA IRQ 1; writing 0xfe to the command port
+ * pulses the CPU reset line. */
 #define PETREL_I8042_DATA_PORT 0x60
 #define PETREL_I8042_CMD_PORT 0x64
+#define PETREL_I8042_IRQ 1
 #define PETREL_I8042_CMD_RESET 0xfe
 
 /* pvpanic (QEMU's documented pvpanic interface): a guest writes bit 0

@@ -25,7 +25,7 @@
 #define REG_B 0x0b
 #define REG_C 0x0c
 #define REG_D 0x0d
-#define REG_CENTURY 0x32
+#define REG_CENTURY PETREL_RTC_CENTURY
 
 #define B_24H 0x02
 #define B_BINARY 0x04

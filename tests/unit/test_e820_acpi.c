@@ -214,6 +214,9 @@ static void acpi_fadt_fields(void)
 	CHECK(le_get(f + 112, 4) & (1U << 10));
 	CHECK(f[116] == 1 && le_get(f + 120, 8) == PETREL_I8042_CMD_PORT);
 	CHECK(f[128] == PETREL_I8042_CMD_RESET);
+	CHECK(f[108] == 0x32); /* CENTURY: the CMOS register rtc-cmos reads */
+	/* IAPC_BOOT_ARCH: VGA not present; the 8042 only through the DSDT */
+	CHECK(le_get(f + 109, 2) == (1U << 2));
 	free(t.buf);
 }
 
@@ -241,6 +244,182 @@ static void acpi_dsdt_content(void)
 	CHECK(contains(t.dsdt + 36, t.dsdt_len - 36, "\x0c\x41\xd0\x05\x01"));
 	CHECK(memmem(t.dsdt + 36, t.dsdt_len - 36, com1_crs, sizeof(com1_crs)));
 	free(t.buf);
+}
+
+/* --- a minimal AML reader for the DSDT's shape: Name, Scope and Device
+ * terms, so that every hand-assembled length is checked as a guest's
+ * interpreter would follow it --- */
+
+/* A PkgLength (ACPI 6.5, 20.2.4) at p: its value, which counts its own
+ * bytes, in *len; returns how many bytes it takes, 0 if it runs past n. */
+static size_t aml_pkglen(const uint8_t *p, size_t n, size_t *len)
+{
+	size_t bytes;
+
+	if (n == 0)
+		return 0;
+	bytes = 1 + (p[0] >> 6);
+	if (bytes > n)
+		return 0;
+	*len = bytes == 1 ? p[0] & 0x3fU : p[0] & 0x0fU;
+	for (size_t i = 1; i < bytes; i++)
+		*len |= (size_t)p[i] << (8 * i - 4);
+	return bytes;
+}
+
+/* Length of the data object at p (the kinds petrel's DSDT uses), 0 if
+ * another kind or if it runs past n. */
+static size_t aml_data_len(const uint8_t *p, size_t n)
+{
+	const uint8_t *nul;
+	size_t len, k;
+
+	if (n == 0)
+		return 0;
+	switch (p[0]) {
+	case 0x00: /* Zero */
+	case 0x01: /* One */
+		return 1;
+	case 0x0a: /* ByteConst */
+		return n >= 2 ? 2 : 0;
+	case 0x0c: /* DWordConst, e.g. an EisaId */
+		return n >= 5 ? 5 : 0;
+	case 0x0d: /* String */
+		nul = memchr(p + 1, 0, n - 1);
+		return nul ? (size_t)(nul - p) + 1 : 0;
+	case 0x11: /* Buffer */
+	case 0x12: /* Package */
+		k = aml_pkglen(p + 1, n - 1, &len);
+		return k && len > k && len <= n - 1 ? 1 + len : 0;
+	}
+	return 0;
+}
+
+struct aml_dev {
+	const uint8_t *body; /* after the device's NameSeg */
+	size_t len;
+	unsigned int count;
+};
+
+/* Walk a TermList of Name, Scope and Device terms, each length nesting
+ * exactly in its parent's. Counts the devices named `name` and keeps the
+ * last one's body. false if anything else is there or a length is off. */
+static bool aml_walk(const uint8_t *p, size_t n, const char *name, struct aml_dev *d)
+{
+	size_t at = 0;
+
+	while (at < n) {
+		const uint8_t *t = p + at;
+		size_t left = n - at, op, len, k, seg;
+
+		if (t[0] == 0x08) { /* Name (NameSeg, DataObject) */
+			k = left > 5 ? aml_data_len(t + 5, left - 5) : 0;
+			if (!k)
+				return false;
+			at += 5 + k;
+			continue;
+		}
+		if (t[0] == 0x10) /* Scope */
+			op = 1;
+		else if (t[0] == 0x5b && left > 1 && t[1] == 0x82) /* Device */
+			op = 2;
+		else
+			return false;
+		k = aml_pkglen(t + op, left - op, &len);
+		if (!k || len > left - op || len < k + 4)
+			return false;
+		seg = t[op + k] == '\\' ? 5 : 4;
+		if (len < k + seg)
+			return false;
+		if (op == 2 && seg == 4 && memcmp(t + op + k, name, 4) == 0)
+			*d = (struct aml_dev){ t + op + k + 4, len - k - 4, d->count + 1 };
+		if (!aml_walk(t + op + k + seg, len - k - seg, name, d))
+			return false;
+		at += op + len;
+	}
+	return true;
+}
+
+/* The data object of Name (`seg`, ...) in a device's body, or NULL. */
+static const uint8_t *aml_name(const struct aml_dev *d, const char *seg, size_t *len)
+{
+	for (size_t at = 0; at + 5 < d->len && d->body[at] == 0x08;) {
+		size_t k = aml_data_len(d->body + at + 5, d->len - at - 5);
+
+		if (!k)
+			return NULL;
+		if (memcmp(d->body + at + 1, seg, 4) == 0) {
+			*len = k;
+			return d->body + at + 5;
+		}
+		at += 5 + k;
+	}
+	return NULL;
+}
+
+/* Does the DSDT hold exactly one Device (`name`) whose _HID data object is
+ * `hid` (hid_len bytes) and whose _CRS buffer holds exactly `crs`? */
+static bool dsdt_device(const uint8_t *dsdt, uint32_t dsdt_len, const char *name, const char *hid,
+			size_t hid_len, const uint8_t *crs, size_t crs_len)
+{
+	struct aml_dev d = { 0 };
+	const uint8_t *h, *c;
+	size_t hlen, clen, k, pkg;
+
+	if (!aml_walk(dsdt + 36, dsdt_len - 36, name, &d) || d.count != 1)
+		return false;
+	h = aml_name(&d, "_HID", &hlen);
+	c = aml_name(&d, "_CRS", &clen);
+	if (!h || hlen != hid_len || memcmp(h, hid, hlen) != 0 || !c || c[0] != 0x11)
+		return false;
+	/* Buffer: PkgLength, BufferSize as a ByteConst, then the bytes */
+	k = aml_pkglen(c + 1, clen - 1, &pkg);
+	return k && clen == 1 + pkg && c[1 + k] == 0x0a && c[2 + k] == crs_len &&
+	       clen == 3 + k + crs_len && memcmp(c + 3 + k, crs, crs_len) == 0;
+}
+
+/* COM1, the RTC and the keyboard, read back through the AML's own
+ * lengths, the same with and without --stealth. The RTC has its two
+ * ports and no IRQ; the keyboard both i8042 ports and IRQ 1. */
+static void acpi_dsdt_devices(void)
+{
+	static const uint8_t com1_crs[] = { 0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x00,
+					    0x08, 0x22, 0x10, 0x00, 0x79, 0x00 };
+	static const uint8_t rtc_crs[] = { 0x47, 0x01, 0x70, 0x00, 0x70,
+					   0x00, 0x01, 0x02, 0x79, 0x00 };
+	static const uint8_t kbd_crs[] = { 0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x01,
+					   0x01, 0x47, 0x01, 0x64, 0x00, 0x64, 0x00,
+					   0x01, 0x01, 0x22, 0x02, 0x00, 0x79, 0x00 };
+	static const uint8_t pevt_crs[] = { 0x47, 0x01, 0x05, 0x05, 0x05,
+					    0x05, 0x01, 0x01, 0x79, 0x00 };
+	uint8_t *body[2] = { NULL, NULL };
+	uint32_t len[2] = { 0, 0 };
+
+	for (int stealth = 0; stealth <= 1; stealth++) {
+		struct aml_dev all = { 0 };
+		struct tables t;
+
+		REQUIRE(tables_build_as(&t, 2, stealth));
+		CHECK(aml_walk(t.dsdt + 36, t.dsdt_len - 36, "VIO1", &all) && all.count == 1);
+		/* _HID: EisaId ("PNP0501"), ("PNP0B00"), ("PNP0303"); "QEMU0001" */
+		CHECK(dsdt_device(t.dsdt, t.dsdt_len, "COM1", "\x0c\x41\xd0\x05\x01", 5, com1_crs,
+				  sizeof(com1_crs)));
+		CHECK(dsdt_device(t.dsdt, t.dsdt_len, "RTC_", "\x0c\x41\xd0\x0b\x00", 5, rtc_crs,
+				  sizeof(rtc_crs)));
+		CHECK(dsdt_device(t.dsdt, t.dsdt_len, "PS2K", "\x0c\x41\xd0\x03\x03", 5, kbd_crs,
+				  sizeof(kbd_crs)));
+		CHECK(dsdt_device(t.dsdt, t.dsdt_len, "PEVT", "\x0dQEMU0001", 10, pevt_crs,
+				  sizeof(pevt_crs)));
+		len[stealth] = t.dsdt_len - 36;
+		body[stealth] = malloc(len[stealth]);
+		REQUIRE(body[stealth]);
+		memcpy(body[stealth], t.dsdt + 36, len[stealth]);
+		free(t.buf);
+	}
+	/* --stealth changes the table headers' names, not the devices */
+	CHECK(len[0] == len[1] && memcmp(body[0], body[1], len[0]) == 0);
+	free(body[0]);
+	free(body[1]);
 }
 
 /* Each virtio-mmio transport: Device (VIOn), _HID "LNRO0005", _UID n, and
@@ -380,6 +559,7 @@ int main(void)
 	RUN(acpi_tables_checksum);
 	RUN(acpi_fadt_fields);
 	RUN(acpi_dsdt_content);
+	RUN(acpi_dsdt_devices);
 	RUN(acpi_madt_cpus);
 	RUN(acpi_too_small);
 	RUN(acpi_dsdt_virtio);

@@ -134,9 +134,37 @@ static void put_gas_io8(uint8_t *p, uint16_t port)
  *     }
  *   }
  *
+ *   Scope (\_SB) {
+ *     Device (RTC_) {                        -- the CMOS RTC, ports 0x70-0x71
+ *       Name (_HID, EisaId ("PNP0B00"))
+ *       Name (_CRS, ResourceTemplate () { IO (Decode16, 0x70, 0x70, 1, 2) })
+ *     }
+ *   }
+ *   Scope (\_SB) {
+ *     Device (PS2K) {                        -- the i8042's keyboard port
+ *       Name (_HID, EisaId ("PNP0303"))
+ *       Name (_CRS, ResourceTemplate () { IO (Decode16, 0x60, 0x60, 1, 1)
+ *                                         IO (Decode16, 0x64, 0x64, 1, 1)
+ *                                         IRQNoFlags () { 1 } })
+ *     }
+ *   }
+ *
  * COM1 must be described: with a hardware-reduced FADT Linux replaces the
  * 8259 with a null PIC and sets up no ISA interrupt it is not told about, so
  * an undeclared ttyS0 gets no IRQ and its tty fails with EIO.
+ *
+ * The RTC likewise (Linux 6.1, arch/x86/kernel/rtc.c): with no PNP0B00
+ * device, add_rtc_cmos registers a platform "rtc_cmos" with IRQ 8, which
+ * no I/O APIC pin backs without an 8259, and rtc-cmos's request_irq fails
+ * with -EINVAL. Described here with its ports and no IRQ, rtc-cmos binds
+ * through PNP (cmos_pnp_probe: port 0x70, no IRQ and no legacy PIC means
+ * IRQ 0, "no alarms"), which is the truth: petrel's RTC raises no update,
+ * alarm or periodic interrupts. The names are the ones PC firmware uses,
+ * so --stealth has nothing to change here.
+ *
+ * The keyboard: with IAPC_BOOT_ARCH saying "no 8042", Linux's i8042 probes
+ * only what PNP finds (i8042_pnp_init); PNP0303 with both ports and IRQ 1
+ * makes it drive the controller, keyboard port only (no PNP0F13 mouse).
  */
 /* clang-format off */
 static const uint8_t dsdt_aml[] = {
@@ -156,6 +184,18 @@ static const uint8_t dsdt_aml[] = {
 	0x47, 0x01, PETREL_COM1_PORT & 0xff, PETREL_COM1_PORT >> 8,
 	PETREL_COM1_PORT & 0xff, PETREL_COM1_PORT >> 8, 0x00, 0x08,
 	0x22, 1 << PETREL_COM1_IRQ, 0x00, 0x79, 0x00,
+	0x10, 0x2a, '\\', '_', 'S', 'B', '_',
+	0x5b, 0x82, 0x22, 'R', 'T', 'C', '_',
+	0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0b, 0x00,
+	0x08, '_', 'C', 'R', 'S', 0x11, 0x0d, 0x0a, 0x0a,
+	0x47, 0x01, PETREL_RTC_PORT, 0x00, PETREL_RTC_PORT, 0x00, 0x01, 0x02, 0x79, 0x00,
+	0x10, 0x35, '\\', '_', 'S', 'B', '_',
+	0x5b, 0x82, 0x2d, 'P', 'S', '2', 'K',
+	0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x03, 0x03,
+	0x08, '_', 'C', 'R', 'S', 0x11, 0x18, 0x0a, 0x15,
+	0x47, 0x01, PETREL_I8042_DATA_PORT, 0x00, PETREL_I8042_DATA_PORT, 0x00, 0x01, 0x01,
+	0x47, 0x01, PETREL_I8042_CMD_PORT, 0x00, PETREL_I8042_CMD_PORT, 0x00, 0x01, 0x01,
+	0x22, 1 << PETREL_I8042_IRQ, 0x00, 0x79, 0x00,
 };
 /* clang-format on */
 
@@ -244,9 +284,13 @@ static uint8_t *acpi_fadt(struct acpi_buf *b, gpa_t dsdt)
 
 	if (!t)
 		return NULL;
-	le_put(t + 40, dsdt, 4);		       /* DSDT */
-	le_put(t + 46, 9, 2);			       /* SCI_INT: unused when hardware-reduced */
-	le_put(t + 109, FADT_BOOT_VGA_NOT_PRESENT, 2); /* IAPC_BOOT_ARCH: no 8042 */
+	le_put(t + 40, dsdt, 4);     /* DSDT */
+	le_put(t + 46, 9, 2);	     /* SCI_INT: unused when hardware-reduced */
+	t[108] = PETREL_RTC_CENTURY; /* CENTURY: the RTC's century register */
+	/* IAPC_BOOT_ARCH: no VGA. The 8042 flag stays clear: the DSDT's PNP0303
+	 * describes the controller; a Linux without PNP would otherwise probe
+	 * it at IRQ 1, which no 8259 backs here. */
+	le_put(t + 109, FADT_BOOT_VGA_NOT_PRESENT, 2);
 	le_put(t + 112, FADT_WBINVD | FADT_RESET_REG_SUP | FADT_HW_REDUCED, 4);
 	put_gas_io8(t + 116, PETREL_I8042_CMD_PORT); /* RESET_REG */
 	t[128] = PETREL_I8042_CMD_RESET;	     /* RESET_VALUE */

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ACPI tables: RSDP, XSDT, a hardware-reduced FADT (power-off through the
- * sleep control register, reboot through the reset register), a DSDT with
- * \_S5, the pvpanic device, COM1 and the virtio-mmio transports, and a MADT listing the vCPUs' local APICs and
- * the IOAPIC. Written to guest RAM at LAYOUT_ACPI.
+ * sleep control register, reboot through the reset register, the RTC's
+ * century register), a DSDT with \_S5, the pvpanic device, COM1, the CMOS
+ * RTC, the i8042 keyboard and the virtio-mmio transports, and a MADT
+ * listing the vCPUs' local APICs and the IOAPIC. Written to guest RAM at
+ * LAYOUT_ACPI.
  */
 #ifndef PETREL_X86_ACPI_H
 #define PETREL_X86_ACPI_H
