@@ -546,7 +546,9 @@ static void case_pio_wide_stop(void)
 	hostile_expect(inb(PETREL_PVPANIC_PORT) == 3, "pvpanic events", inb(PETREL_PVPANIC_PORT));
 	hostile_expect(inw(PETREL_PVPANIC_PORT) == 0xffff, "16-bit pvpanic read",
 		       inw(PETREL_PVPANIC_PORT));
-	hostile_expect(inb(PETREL_I8042_CMD_PORT) == 0, "i8042 status", inb(PETREL_I8042_CMD_PORT));
+	/* no data, not inhibited, system flag, a command written last */
+	hostile_expect(inb(PETREL_I8042_CMD_PORT) == 0x1c, "i8042 status",
+		       inb(PETREL_I8042_CMD_PORT));
 	hostile_expect(inw(PETREL_I8042_DATA_PORT) == 0xffff, "16-bit i8042 read", 0);
 	hostile_expect(inl(PETREL_HYPERCALL_PORT) == 0xffffffffU && inb(0x513) == 0xff,
 		       "hypercall port reads", 0);
