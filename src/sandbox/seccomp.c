@@ -103,8 +103,8 @@ static const struct sandbox_rule device_rules[] = {
 	ARG_MASKED(socket, 0, 0xffffffffULL, AF_UNIX),
 	/* rng_notify: entropy for the guest. */
 	ARG_EQ(getrandom, 2, GRND_NONBLOCK),
-	/* KVM_SIGNAL_MSI: an I/O APIC pin raised outside an irqfd (COM1's
-	 * interrupt, a level pin re-sent after its EOI). */
+	/* KVM_SIGNAL_MSI: an I/O APIC pin raised outside an irqfd (COM1's and
+	 * the i8042's interrupts, a level pin re-sent after its EOI). */
 	IOCTL(KVM_SIGNAL_MSI),
 };
 

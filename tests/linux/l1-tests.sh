@@ -48,14 +48,20 @@ start_guest() {
 }
 
 # boot NAME MODE KERNEL INITRD [PETREL_ARGS...]: MODE full = banner, nproc,
-# meminfo, exit+poweroff; basic = banner + poweroff; reboot = banner + reboot
-# (exit status 0 too); panic = banner + sysrq crash, which the pvpanic driver
-# reports to petrel (exit status 5); hvc = banner, the shell's tty is hvc0,
-# exit+poweroff. Banner timeout $BANNER_TIMEOUT s.
+# meminfo, rtc, exit+poweroff; basic = banner, rtc, poweroff; reboot = banner
+# + reboot (exit status 0 too); panic = banner + sysrq crash, which the
+# pvpanic driver reports to petrel (exit status 5); hvc = banner, the shell's
+# tty is hvc0, exit+poweroff; cad = banner + Ctrl-Alt-Del typed through the
+# i8042 (kbdpoke), which /init answers with a clean power-off (status 0).
+# Banner timeout $BANNER_TIMEOUT s.
 boot() {
     name=$1 mode=$2 d=/tmp/$1 cases= kernel=$3 initrd=$4
     shift 4
-    case $mode in full) cases='nproc meminfo poweroff' ;; basic) cases=poweroff ;; panic) cases=pvpanic ;; reboot) cases=reboot ;; hvc) cases='tty poweroff' ;; esac
+    case $mode in
+    full) cases='nproc meminfo rtc poweroff' ;; basic) cases='rtc poweroff' ;;
+    panic) cases=pvpanic ;; reboot) cases=reboot ;; hvc) cases='tty poweroff' ;;
+    cad) cases=ctrl-alt-del ;;
+    esac
     mkfifo "$d.in"
     exec 4<>"$d.in"    # read-write: never blocks, and petrel never sees EOF
     start_guest --kernel "$kernel" --initrd "$initrd" --cpus 2 --mem 256M "$@"
@@ -99,6 +105,41 @@ boot() {
         else
             result "FAIL $name-meminfo: no answer"
         fi
+    fi
+    if [ "$mode" = full ] || [ "$mode" = basic ]; then
+        # rtc-cmos bound petrel's RTC (ACPI PNP0B00), and rtc0 reads this
+        # host's clock (petrel's RTC shows the time of the host it runs on)
+        h0=$(date +%s)
+        send 'echo RTC=$([ -c /dev/rtc0 ] && cat /sys/class/rtc/rtc0/since_epoch || echo none)'
+        if wait_for 'RTC=[0-9n]' "$d.out" "$STEP_TIMEOUT" "$pid"; then
+            h1=$(date +%s)
+            g=$(grep -ao 'RTC=[0-9a-z][0-9a-z]*' "$d.out" | head -n1 | cut -d= -f2)
+            if grep -aq 'rtc_cmos.*error' "$d.out"; then
+                result "FAIL $name-rtc: $(grep -a 'rtc_cmos.*error' "$d.out" | head -n1 | tr -d '\r')"
+            elif [ "$g" = none ]; then
+                result "FAIL $name-rtc: no /dev/rtc0"
+            elif [ "$g" -ge $((h0 - 2)) ] && [ "$g" -le $((h1 + 2)) ]; then
+                result "PASS $name-rtc"
+            else
+                result "FAIL $name-rtc: rtc0 says $g s, this host $h0..$h1 s since the epoch"
+            fi
+        else
+            result "FAIL $name-rtc: no answer"
+        fi
+    fi
+    if [ "$mode" = cad ]; then
+        # The bytes petrel's i8042_ctrl_alt_del sends, through the
+        # controller's keyboard loopback: the kernel's atkbd and VT keyboard
+        # see Ctrl-Alt-Del, signal init, and /init powers off cleanly.
+        send 'kbdpoke 1d 38 e0 53 e0 d3 b8 9d'
+        wait_exit "$STEP_TIMEOUT"
+        if [ "$st" = 0 ] && grep -aq 'Ctrl-Alt-Del: syncing, unmounting, powering off' "$d.out" &&
+            grep -q 'guest powered off' "$d.err"; then
+            result "PASS $name-ctrl-alt-del"
+        else
+            result "FAIL $name-ctrl-alt-del: petrel exit status $st, want 0 after /init's clean power-off ($(grep -v unhandled "$d.err" | tail -n1); guest: $(tr -d '\r' <"$d.out" | tail -n2 | tr '\n' ' '))"
+        fi
+        finish; return
     fi
     if [ "$mode" = hvc ]; then
         # the console (and so the shell's controlling tty) is virtio's hvc0
@@ -399,8 +440,14 @@ if want detect; then
 fi
 want pvh && boot linux-pvh full $G/vmlinux $G/initramfs.cpio
 want bzimage && boot linux-bzimage full $G/bzImage $G/initramfs.cpio
-want stock && boot linux-stock basic $G/vmlinuz-stock $G/initramfs-stock.cpio
-want reboot && boot linux-pvh-reboot reboot $G/vmlinux $G/initramfs.cpio
+if want stock; then
+    boot linux-stock basic $G/vmlinuz-stock $G/initramfs-stock.cpio
+    boot linux-stock-cad cad $G/vmlinuz-stock $G/initramfs-stock.cpio
+fi
+if want reboot; then
+    boot linux-pvh-reboot reboot $G/vmlinux $G/initramfs.cpio
+    boot linux-pvh-cad cad $G/vmlinux $G/initramfs.cpio
+fi
 want panic && boot linux-stock-panic panic $G/vmlinuz-stock $G/initramfs-stock.cpio
 if want virtio; then
     virtio
