@@ -14,7 +14,8 @@
  * leaves it and Linux keeps it). A controller command's answer goes ahead
  * of the keyboard's bytes. IRQ 1 is asserted while the output buffer holds
  * a byte and the command byte enables the keyboard interrupt; each new
- * byte is a new edge.
+ * byte is a new edge. The input buffer is never full (IBF): every write is
+ * handled at once.
  *
  * Reset: command 0xfe pulses the CPU reset line, and so does clearing bit
  * 0 of the output port (command 0xd1, then the value on port 0x60). Reset
