@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dev/pc_devices.h"
 #include "virtio/balloon.h"
 #include "virtio/devices.h"
 
@@ -48,10 +49,22 @@ void control_api_pause(struct control *ctl, bool pause, struct api_result *res)
 	res->status = 204;
 }
 
+/* Firecracker's mechanism: Ctrl-Alt-Del on the i8042 keyboard; the guest
+ * decides what it means (Linux: SIGINT to init, or a reboot). */
 void control_api_ctrl_alt_del(struct control *ctl, struct api_result *res)
 {
-	(void)ctl;
-	api_fault(res, "SendCtrlAltDel: not yet");
+	struct device *kbd = device_find(&ctl->vm.devices, "i8042", NULL);
+	int err = kbd ? i8042_ctrl_alt_del(kbd->opaque) : -ENODEV;
+
+	if (err == -ENOSPC)
+		api_fault(res,
+			  "SendCtrlAltDel: the guest is not reading its keyboard (buffer full)");
+	else if (err == -EAGAIN)
+		api_fault(res, "SendCtrlAltDel: the guest has disabled its keyboard");
+	else if (err)
+		api_fault(res, "SendCtrlAltDel: %s", strerror(-err));
+	else
+		res->status = 204;
 }
 
 void control_api_patch_drive(struct control *ctl, const struct drive_patch *p, uint64_t present,
