@@ -141,12 +141,12 @@ static const struct sandbox_rule vmm_rules[] = {
 /* The REST API's thread: its sockets and the hand-over to the VMM thread;
  * no file system, no KVM. */
 static const struct sandbox_rule api_rules[] = {
-	ANY(epoll_wait),    /* api_thread */
-	ANY(epoll_ctl),	    /* conn_watch, conn_close, accept_all */
-	ANY(accept4),	    /* accept_all */
-	ANY(read),	    /* conn_read; on_done's eventfd */
-	ANY(sendto),	    /* conn_write; the 503 of accept_all */
-	ANY(close),	    /* conn_close; accept_all refusing one */
+	ANY(epoll_wait), /* api_thread */
+	ANY(epoll_ctl),	 /* conn_watch, conn_close, accept_all */
+	ANY(accept4),	 /* accept_all */
+	ANY(read),	 /* conn_read; on_done's eventfd */
+	ANY(sendto),	 /* conn_write; the 503 of accept_all */
+	ANY(close),	 /* conn_close; accept_all refusing one */
 };
 
 static const struct sandbox_rule blk_io_rules[] = {
