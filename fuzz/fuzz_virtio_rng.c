@@ -56,7 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fuzz_ram_load(&gm, RAM_SIZE, data + 2 + nops, size - 2 - nops) || evloop_init(&ev))
 		__builtin_trap();
 	m = virtio_mmio_new();
-	if (!m || virtio_rng_create(&m->dev, &gm) || virtio_mmio_attach(m, &ev, -1, 0xd0000000, 5))
+	if (!m || virtio_rng_create(&m->dev, &ev, &gm) ||
+	    virtio_mmio_attach(m, &ev, -1, 0xd0000000, 5))
 		__builtin_trap();
 	fuzz_driver_init(m, data[0]);
 	for (size_t i = 0; i < nops; i++) {
