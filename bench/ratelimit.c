@@ -17,10 +17,14 @@
  *   net-rx-bw  rx bandwidth, the same, frames from a socket pair peer
  *   rng-bw     bandwidth, bytes: 4 KiB requests, 32 in flight
  *   rng-ops    ops, requests: 64-byte requests, 32 in flight
- * RATE: units per second (0: no limit); the bucket holds 100 ms of it and
- * refills in 100 ms, no one-time burst. The achieved rate is measured over
- * SECONDS after a 0.5 s warm-up (which spends the bucket's initial fill).
- * Prints "RESULT CASE RATE ACHIEVED UNITS-IN-WINDOW".
+ * RATE: units per second (0: no limit); the bucket holds 1 s of it and
+ * refills in 1000 ms (a stall of the whole host shorter than that loses
+ * no credit), no one-time burst. The achieved rate is measured over
+ * SECONDS from the first request the limiter holds back, when the
+ * bucket's initial fill is spent and it is empty; if none is held back
+ * within 5 s (the device cannot reach the rate), and without a limit, from
+ * 0.5 s after the start. Prints "RESULT CASE RATE ACHIEVED UNITS
+ * LIMITED", LIMITED 1 if the window began at a held-back request.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -40,6 +44,7 @@
 #define RAM (64u << 20)
 #define DISK (64u << 20)
 #define WARMUP_NS 500000000ULL
+#define DRAIN_MAX_NS 5000000000ULL
 #define FRAME 1514
 #define CHAIN_NET (VIRTIO_NET_HDR_LEN + FRAME)
 
@@ -132,7 +137,7 @@ static void post(unsigned int i)
 static void setup(uint64_t rate)
 {
 	static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 1, 2, 3 };
-	struct token_bucket_config tb = { rate / 10, 0, 100 };
+	struct token_bucket_config tb = { rate, 0, 1000 };
 	struct ratelimit_config limit = { 0 }, none = { 0 };
 	int sv[2];
 
@@ -196,6 +201,28 @@ static void setup(uint64_t rate)
 		die("activate");
 }
 
+/* Times the device held a request back for its limit. */
+static uint64_t throttled(void)
+{
+	struct virtio_blk_stats bs;
+	struct virtio_net_stats ns;
+	struct virtio_rng_stats rs;
+
+	switch (b.c->kind) {
+	case BLK:
+		virtio_blk_get_stats(&b.dev, &bs);
+		return bs.throttled;
+	case NET_TX:
+	case NET_RX:
+		virtio_net_get_stats(&b.dev, &ns);
+		return b.c->kind == NET_TX ? ns.tx_throttled : ns.rx_throttled;
+	case RNG:
+		virtio_rng_get_stats(&b.dev, &rs);
+		return rs.throttled;
+	}
+	return 0;
+}
+
 /* Units the device has passed so far: for net, the bytes (with their
  * header) of frames that reached the other side; else the bytes or
  * requests completed (`used`, counted by the caller). */
@@ -226,9 +253,9 @@ static void peer(void)
 
 int main(int argc, char **argv)
 {
-	uint64_t rate, t0, start = 0, end, now, used = 0, base = 0;
+	uint64_t rate, t0, start = 0, end, now, used = 0, base = 0, secs;
+	bool kick = true, limited = false;
 	unsigned int i;
-	bool kick = true;
 
 	if (argc != 4)
 		die("usage: bench-ratelimit CASE RATE SECONDS");
@@ -241,13 +268,18 @@ int main(int argc, char **argv)
 	setup(rate);
 	for (i = 0; i < b.c->depth; i++)
 		post(i);
+	secs = (uint64_t)(strtod(argv[3], NULL) * 1e9);
 	t0 = now_ns();
-	end = t0 + WARMUP_NS + (uint64_t)(strtod(argv[3], NULL) * 1e9);
+	end = UINT64_MAX;
 	for (now = t0; now < end; now = now_ns()) {
 		uint32_t id, len;
 
-		if (!start && now >= t0 + WARMUP_NS) {
+		/* The window opens when the bucket is first found empty. */
+		if (!start &&
+		    ((rate && throttled()) || now >= t0 + (rate ? DRAIN_MAX_NS : WARMUP_NS))) {
+			limited = rate && throttled();
 			start = now;
+			end = start + secs;
 			base = units(used);
 		}
 		if (b.peer >= 0)
@@ -266,8 +298,8 @@ int main(int argc, char **argv)
 			die("the device failed");
 	}
 	used = units(used) - base;
-	printf("RESULT %s %llu %.0f %llu\n", b.c->name, (unsigned long long)rate,
-	       (double)used / ((double)(now - start) / 1e9), (unsigned long long)used);
+	printf("RESULT %s %llu %.0f %llu %d\n", b.c->name, (unsigned long long)rate,
+	       (double)used / ((double)(now - start) / 1e9), (unsigned long long)used, limited);
 	if (b.peer >= 0) {
 		struct virtio_net_stats st;
 
