@@ -155,7 +155,7 @@ static void setup(uint64_t rate)
 		fd = mkstemp(cfg.path);
 		if (fd < 0 || ftruncate(fd, DISK))
 			die("image file");
-		if (virtio_blk_create(&b.dev, &b.ev, &b.gm, &cfg) || b.dev.ops->start(&b.dev))
+		if (virtio_blk_create(&b.dev, &b.ev, &b.gm, &cfg) || b.dev.ops->start(&b.dev, NULL))
 			die("virtio-blk");
 		unlink(cfg.path);
 		close(fd);

@@ -136,6 +136,44 @@ static void net_limit_rx_bytes(void)
 	teardown();
 }
 
+/* Frames the tx limit held back while the VM was paused (the timer fired
+ * meanwhile, and serves nothing then) go out on resume; the rx side reads
+ * nothing while paused. */
+static void net_limit_pause(void)
+{
+	struct ratelimit_config one = { .ops = { 1, 0, 20 } };
+	struct hdr h = { 0 };
+	uint8_t frame[60] = { 0 };
+	uint64_t end;
+
+	REQUIRE(setup(0, QSIZE));
+	virtio_net_set_ratelimit(env.d, &one, &one);
+	add_tx_frames(2, 60);
+	kick(VIRTIO_NET_TXQ);
+	add_rx(1526, NULL);
+	add_rx(1526, NULL);
+	kick(VIRTIO_NET_RXQ);
+	REQUIRE(peer_send(&h, frame, sizeof(frame)) && peer_send(&h, frame, sizeof(frame)));
+	pump();
+	REQUIRE(used_idx(VIRTIO_NET_TXQ) == 1 && used_idx(VIRTIO_NET_RXQ) == 1);
+	virtio_lock(env.d);
+	env.d->paused = true; /* as the transport's pause does, then net_pause */
+	virtio_unlock(env.d);
+	env.d->ops->pause(env.d);
+	end = now_ns() + 100 * MS;
+	while (now_ns() < end)
+		pump();
+	CHECK(used_idx(VIRTIO_NET_TXQ) == 1 && used_idx(VIRTIO_NET_RXQ) == 1);
+	virtio_lock(env.d);
+	env.d->paused = false;
+	virtio_unlock(env.d);
+	env.d->ops->resume(env.d);
+	CHECK(used_idx(VIRTIO_NET_TXQ) == 2 && peer_frames() == 2);
+	pump();
+	CHECK(used_idx(VIRTIO_NET_RXQ) == 2);
+	teardown();
+}
+
 /* A new limit applies to what waits, both ways; a reset disarms both
  * timers; teardown leaves no descriptor behind. */
 static void net_limit_patch_and_reset(void)
@@ -187,6 +225,7 @@ int main(void)
 	RUN(net_limit_tx_bytes);
 	RUN(net_limit_rx_ops);
 	RUN(net_limit_rx_bytes);
+	RUN(net_limit_pause);
 	RUN(net_limit_patch_and_reset);
 	return harness_exit();
 }

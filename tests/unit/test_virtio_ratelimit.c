@@ -307,6 +307,34 @@ static void rng_limit_what_counts(void)
 	rng_close();
 }
 
+/* While the VM is paused a limiter's timer that fires serves nothing;
+ * resume serves what it let through. */
+static void rng_limit_pause(void)
+{
+	struct ratelimit_config c = { .ops = { 1, 0, 20 } };
+	uint64_t end;
+
+	REQUIRE(rng_open());
+	virtio_rng_set_ratelimit(&r.dev, &c);
+	rng_queue(3, 64);
+	fake_kick(&r.dev, 0);
+	REQUIRE(fake_vq_used_idx(&r.vq) == 1);
+	virtio_lock(&r.dev);
+	r.dev.paused = true; /* as the transport's pause does */
+	virtio_unlock(&r.dev);
+	end = now_ns() + 100 * MS;
+	while (now_ns() < end)
+		fake_evloop_pass(&r.ev, 10);
+	CHECK(fake_vq_used_idx(&r.vq) == 1 && armed_timers() == 0);
+	virtio_lock(&r.dev);
+	r.dev.paused = false;
+	virtio_unlock(&r.dev);
+	r.dev.ops->resume(&r.dev);
+	CHECK(fake_vq_used_idx(&r.vq) == 2); /* one token: the bucket holds one */
+	CHECK(run_until(&r.ev, &r.vq, 3));
+	rng_close();
+}
+
 /* A new limit applies to what waits; a reset disarms the timer. */
 static void rng_limit_patch_and_reset(void)
 {
@@ -347,6 +375,7 @@ int main(void)
 	RUN(blk_limit_reset);
 	RUN(rng_limit_timer);
 	RUN(rng_limit_what_counts);
+	RUN(rng_limit_pause);
 	RUN(rng_limit_patch_and_reset);
 	return harness_exit();
 }
