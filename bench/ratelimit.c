@@ -180,7 +180,7 @@ static void setup(uint64_t rate)
 			virtio_net_set_ratelimit(&b.dev, &limit, &none);
 		break;
 	case RNG:
-		if (virtio_rng_create(&b.dev, &b.ev, &b.gm))
+		if (virtio_rng_create(&b.dev, &b.ev, &b.gm, &(struct rng_config){ 0 }))
 			die("virtio-rng");
 		virtio_rng_set_ratelimit(&b.dev, &limit);
 		break;

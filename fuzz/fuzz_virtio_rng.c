@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fuzz_ram_load(&gm, RAM_SIZE, data + 2 + nops, size - 2 - nops) || evloop_init(&ev))
 		__builtin_trap();
 	m = virtio_mmio_new();
-	if (!m || virtio_rng_create(&m->dev, &ev, &gm) ||
+	if (!m || virtio_rng_create(&m->dev, &ev, &gm, &(struct rng_config){ 0 }) ||
 	    virtio_mmio_attach(m, &ev, -1, 0xd0000000, 5))
 		__builtin_trap();
 	fuzz_driver_init(m, data[0]);

@@ -566,6 +566,7 @@ int virtio_blk_create(struct virtio_dev *dev, struct evloop *ev, const struct gm
 	err = throttle_open(&b->limit, ev, blk_on_timer, b);
 	if (err)
 		goto err_watch;
+	throttle_set(&b->limit, &cfg->limit);
 
 	b->capacity = b->io.size / VIRTIO_BLK_SECTOR;
 	blk_serial(b);

@@ -55,7 +55,7 @@
 #define VIRTIO_BLK_CFG_SIZE 60		   /* through unused1[3] */
 
 /* Open cfg->path (read-only when cfg->read_only) and make `dev` a block
- * device over it: config space filled, virtio_dev_init called, worker
+ * device over it, limited by cfg->limit: config space filled, virtio_dev_init called, worker
  * threads started, the completion eventfd watched by `ev`. The caller then
  * attaches a transport. `ev` and `gm` must outlive the device; the device
  * is torn down by dev->ops->destroy once the event loop has stopped.

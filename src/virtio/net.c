@@ -722,9 +722,12 @@ int virtio_net_create(struct virtio_dev *dev, struct evloop *ev, const struct gm
 	if (fd < 0)
 		return fd;
 	err = virtio_net_create_fd(dev, ev, gm, fd, true, mac);
-	if (err)
+	if (err) {
 		log_msg("tap '%s': %s", cfg->tap, strerror(-err));
-	return err;
+		return err;
+	}
+	virtio_net_set_ratelimit(dev, &cfg->rx, &cfg->tx);
+	return 0;
 }
 
 void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *out)

@@ -48,7 +48,7 @@ struct virtio_net_stats {
 
 /* Open the tap cfg->tap (see tap_open: attached to or created as a
  * single-queue tap with virtio-net headers) and make `dev` a virtio-net
- * device on it, watched by `ev`. The MAC is cfg->mac if cfg->mac_set,
+ * device on it, watched by `ev`, limited by cfg->rx and cfg->tx. The MAC is cfg->mac if cfg->mac_set,
  * else virtio_net_default_mac(cfg->tap). The caller has initialised
  * dev->lock; the transport is attached afterwards. 0, or -errno after
  * printing one line "petrel: tap 'NAME': <reason>". */

@@ -141,7 +141,8 @@ static const struct virtio_ops rng_ops = {
 	.destroy = rng_destroy,
 };
 
-int virtio_rng_create(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm)
+int virtio_rng_create(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm,
+		      const struct rng_config *cfg)
 {
 	struct rng *r = calloc(1, sizeof(*r));
 	int err;
@@ -155,6 +156,7 @@ int virtio_rng_create(struct virtio_dev *dev, struct evloop *ev, const struct gm
 		free(r);
 		return err;
 	}
+	throttle_set(&r->limit, &cfg->limit);
 	virtio_dev_init(dev, &rng_ops, 0, r, gm);
 	return 0;
 }

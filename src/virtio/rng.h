@@ -3,13 +3,15 @@
 #ifndef PETREL_VIRTIO_RNG_H
 #define PETREL_VIRTIO_RNG_H
 
+#include "config.h"
 #include "evloop.h"
 #include "ratelimit.h"
 #include "virtio/virtio.h"
 
-/* Make `dev` an entropy device; its rate limiter's timer is watched by
- * `ev`, which must outlive it. 0 or -errno. */
-int virtio_rng_create(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm) MUST_CHECK;
+/* Make `dev` an entropy device limited by cfg->limit; its rate limiter's
+ * timer is watched by `ev`, which must outlive it. 0 or -errno. */
+int virtio_rng_create(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm,
+		      const struct rng_config *cfg) MUST_CHECK;
 
 /* Set the rate limit (bandwidth: bytes delivered, ops: requests), at
  * creation or at run time (changed buckets start full, see

@@ -204,13 +204,16 @@ static struct rng_env {
 	struct fake_vq vq;
 } r;
 
-static bool rng_open(void)
+/* The device, limited by `limit` from its creation. */
+static bool rng_open_limited(const struct ratelimit_config *limit)
 {
+	struct rng_config cfg = { .present = true, .limit = *limit };
+
 	memset(&r, 0, sizeof(r));
 	if (!fake_gm_init(&r.gm, 0, 1u << 20) || evloop_init(&r.ev))
 		return false;
 	pthread_mutex_init(&r.dev.lock, NULL);
-	if (virtio_rng_create(&r.dev, &r.ev, &r.gm))
+	if (virtio_rng_create(&r.dev, &r.ev, &r.gm, &cfg))
 		return false;
 	fake_transport_attach(&r.dev, &r.ft);
 	r.dev.features = VIRTIO_BIT(VIRTIO_F_VERSION_1);
@@ -219,6 +222,11 @@ static bool rng_open(void)
 		return false;
 	r.dev.status = FAKE_STATUS_DRIVER_OK;
 	return true;
+}
+
+static bool rng_open(void)
+{
+	return rng_open_limited(&(struct ratelimit_config){ 0 });
 }
 
 static void rng_close(void)
@@ -366,11 +374,35 @@ static void rng_limit_patch_and_reset(void)
 	CHECK(open_fds() == fds);
 }
 
+/* ------------------------------------------------------------- both */
+
+/* The limits a disk and an entropy device are configured with hold from
+ * their creation. */
+static void limit_from_config(void)
+{
+	struct ratelimit_config slow = { .ops = { 1, 0, 100000 } };
+	struct bench t;
+
+	REQUIRE(bench_open_limited(&t, "/tmp", false, 16, &slow));
+	blk_queue_reads(&t, 0, 2, 512);
+	fake_kick(&t.dev, 0);
+	CHECK(bench_wait(&t) && used_idx(&t) == 1 && blk_throttled(&t) == 1);
+	bench_close(&t);
+
+	REQUIRE(rng_open_limited(&slow));
+	fake_vq_add(&r.vq, &(struct fake_buf){ 0x10000, 64, true }, 1);
+	fake_vq_add(&r.vq, &(struct fake_buf){ 0x12000, 64, true }, 1);
+	fake_kick(&r.dev, 0);
+	CHECK(fake_vq_used_idx(&r.vq) == 1);
+	rng_close();
+}
+
 int main(void)
 {
 	RUN(blk_limit_ops_timer);
 	RUN(blk_limit_bandwidth);
 	RUN(blk_limit_patch);
+	RUN(limit_from_config);
 	RUN(blk_limit_what_counts);
 	RUN(blk_limit_reset);
 	RUN(rng_limit_timer);

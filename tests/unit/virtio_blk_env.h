@@ -34,6 +34,7 @@ struct bench {
 	int fd; /* the test's own view of the image */
 	struct fake_vq vq;
 	bool created, temp;
+	struct ratelimit_config limit; /* the disk's configured limit */
 };
 
 static inline uint8_t *gptr(struct bench *t, gpa_t gpa, size_t len)
@@ -51,7 +52,7 @@ static inline uint8_t pattern(uint64_t off)
  * over t->path and set up its queue as a driver would. */
 static inline bool bench_attach(struct bench *t, bool read_only, uint16_t qsize)
 {
-	struct disk_config cfg = { .read_only = read_only };
+	struct disk_config cfg = { .read_only = read_only, .limit = t->limit };
 	uint8_t sector[512];
 
 	for (uint64_t s = 0; s < DISK_SECTORS; s++) {
@@ -78,13 +79,20 @@ static inline bool bench_attach(struct bench *t, bool read_only, uint16_t qsize)
 	return true;
 }
 
-/* A device over a new temporary image in `dir`. */
-static inline bool bench_open(struct bench *t, const char *dir, bool read_only, uint16_t qsize)
+/* A device over a new temporary image in `dir`, limited by `limit` from
+ * its creation. */
+static inline bool bench_open_limited(struct bench *t, const char *dir, bool read_only,
+				      uint16_t qsize, const struct ratelimit_config *limit)
 {
-	*t = (struct bench){ .temp = true };
+	*t = (struct bench){ .temp = true, .limit = *limit };
 	snprintf(t->path, sizeof(t->path), "%s/petrel-blk-XXXXXX", dir);
 	t->fd = mkstemp(t->path);
 	return t->fd >= 0 && bench_attach(t, read_only, qsize);
+}
+
+static inline bool bench_open(struct bench *t, const char *dir, bool read_only, uint16_t qsize)
+{
+	return bench_open_limited(t, dir, read_only, qsize, &(struct ratelimit_config){ 0 });
 }
 
 static inline void bench_close(struct bench *t)
