@@ -4,11 +4,13 @@
  * real worker threads and a 64 KiB image file. Input: byte 0 picks the
  * queue size (2^(b % 9)); byte 1: bit 0 INDIRECT, bit 1 EVENT_IDX, bit 2
  * the read-only disk, bit 3 the driver refuses DISCARD and WRITE_ZEROES,
- * bit 4 reset while requests are in flight instead of waiting for them.
- * The rest is copied over guest RAM from address 0, where the rings sit
- * (descriptors at 0, avail at 0x400, used at 0x800) among the headers and
- * buffers they point to. Each input ends with the device reset, as a
- * driver would, so the next one starts clean.
+ * bit 4 reset while requests are in flight instead of waiting for them,
+ * bits 5-7 the rate limit (fuzz_ratelimit.h; when limited the event loop
+ * also runs twice for up to 2 ms, for the limiter's timer). The rest is
+ * copied over guest RAM from address 0, where the rings sit (descriptors
+ * at 0, avail at 0x400, used at 0x800) among the headers and buffers they
+ * point to. Each input ends with the device reset, as a driver would, so
+ * the next one starts clean (and with no limit).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 
 #include "fake_gm.h"
 #include "fake_virtq.h"
+#include "fuzz_ratelimit.h"
 #include "virtio/blk.h"
 
 #define RAM (64u << 10)
@@ -90,6 +93,8 @@ static void pump(struct virtio_dev *dev)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static const struct ratelimit_config none;
+	struct ratelimit_config limit;
 	struct virtio_dev *dev;
 	struct fake_vq fq;
 	uint8_t *ram;
@@ -100,6 +105,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ram = gm_ptr(&gm, 0, RAM);
 	memset(ram, 0, RAM);
 	memcpy(ram, data + 2, size - 2 < RAM ? size - 2 : RAM);
+	limit = fuzz_ratelimit(data[1] >> 5);
+	virtio_blk_set_ratelimit(dev, &limit); /* before DRIVER_OK: serves nothing */
 
 	virtio_lock(dev);
 	dev->features = dev->offered | VIRTIO_BIT(VIRTIO_F_VERSION_1) |
@@ -116,6 +123,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	virtio_unlock(dev);
 	if (!(data[1] & 16))
 		pump(dev);
+	for (int i = 0; i < 2 && !(data[1] & 16) && data[1] >> 5; i++) {
+		fake_evloop_pass(&ev, 2); /* a held request's timer, if due */
+		pump(dev);
+	}
 
 	virtio_lock(dev);
 	dev->ops->reset(dev);
@@ -124,6 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dev->features = 0;
 	virtio_unlock(dev);
 	if (virtio_blk_inflight(dev))
-		__builtin_trap(); /* reset must leave nothing in flight */
+		__builtin_trap();	      /* reset must leave nothing in flight */
+	virtio_blk_set_ratelimit(dev, &none); /* the next input's limit starts full */
 	return 0;
 }

@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memcpy(gm_ptr(&gm, 0, image), data, image);
 	m = virtio_mmio_new();
-	if (m && !virtio_rng_create(&m->dev, &gm) && !virtio_mmio_attach(m, &ev, -1, 0, 5)) {
+	if (m && !virtio_rng_create(&m->dev, &ev, &gm, &(struct rng_config){ 0 }) &&
+	    !virtio_mmio_attach(m, &ev, -1, 0, 5)) {
 		for (size_t at = RAM_IMAGE; at + 8 <= size; at += 8) {
 			uint8_t buf[8] = { 0 };
 			uint64_t off = le_get(data + at, 2) % VIRTIO_MMIO_SIZE;

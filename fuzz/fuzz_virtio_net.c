@@ -4,10 +4,12 @@
  * descriptors, buffers, features and backend frames all from the input,
  * over a SOCK_SEQPACKET socket pair standing in for the tap.
  *
- * Input: 8 bytes of settings (features, queue sizes, operation count),
- * then 3 bytes per operation, then the image of guest RAM (64 KiB; the
- * rings sit at fixed addresses in it, frames from the host are read from
- * FRAME_SRC on, buffers are wherever the descriptors point).
+ * Input: 8 bytes of settings (features, queue sizes, the rate limits of
+ * rx and tx (fuzz_ratelimit.h) in the low and high nibble of byte 6,
+ * operation count), then 3 bytes per operation, then the image of guest
+ * RAM (64 KiB; the rings sit at fixed addresses in it, frames from the
+ * host are read from FRAME_SRC on, buffers are wherever the descriptors
+ * point).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "fake_virtq.h"
+#include "fuzz_ratelimit.h"
 #include "virtio/net.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -64,9 +67,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 1, 2, 3 };
 	static uint8_t frame[VIRTIO_NET_HDR_LEN + VIRTIO_NET_FRAME_MAX + 64];
+	struct ratelimit_config rx_limit, tx_limit;
 	const uint8_t *ops;
 	uint64_t features;
 	unsigned int nops;
+	bool limited;
 	int sv[2];
 
 	if (size < 8)
@@ -99,6 +104,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	features &= dev.offered | ~0xffffffULL;
 	fake_transport_attach(&dev, &ft);
+	rx_limit = fuzz_ratelimit(data[6] & 15);
+	tx_limit = fuzz_ratelimit(data[6] >> 4);
+	limited = (data[6] & 15) % FUZZ_RATELIMITS || (data[6] >> 4) % FUZZ_RATELIMITS;
+	virtio_net_set_ratelimit(&dev, &rx_limit, &tx_limit);
 	driver_ok(features, data + 4);
 
 	for (unsigned int i = 0; i < nops; i++) {
@@ -125,8 +134,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			break;
 		case OP_EVENTS:
+			/* Limited, an odd op[1] waits up to 2 ms: the
+			 * limiters' timers fire. */
 			virtio_unlock(&dev);
-			fake_evloop_pass(&ev, 0);
+			fake_evloop_pass(&ev, limited && (op[1] & 1) ? 2 : 0);
 			virtio_lock(&dev);
 			break;
 		case OP_RESET:

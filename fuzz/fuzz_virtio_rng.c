@@ -8,8 +8,11 @@
  *   byte 0        negotiated features: bit 0 EVENT_IDX, bit 1
  *                 INDIRECT_DESC; bits 2-7: queue size - 1 (1..64)
  *   byte 1        n: length of the operation list
- *   bytes 2..2+n  operations: 0-253 kick the queue, 254 kick a queue that
- *                 does not exist, 255 reset the device and set it up again
+ *   bytes 2..2+n  operations: 0-251 kick the queue, 252 run the event loop
+ *                 for up to 2 ms (the rate limiter's timer), 253 set the
+ *                 rate limit to preset (next byte) % 8 (fuzz_ratelimit.h),
+ *                 254 kick a queue that does not exist, 255 reset the
+ *                 device and set it up again
  *   the rest      guest RAM from address 0 (descriptors at 0, avail ring
  *                 at 0x400, used ring at 0x600)
  *
@@ -21,6 +24,7 @@
 
 #include "fake_virtq.h"
 #include "fuzz_ram.h"
+#include "fuzz_ratelimit.h"
 #include "virtio/mmio.h"
 #include "virtio/rng.h"
 
@@ -56,7 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fuzz_ram_load(&gm, RAM_SIZE, data + 2 + nops, size - 2 - nops) || evloop_init(&ev))
 		__builtin_trap();
 	m = virtio_mmio_new();
-	if (!m || virtio_rng_create(&m->dev, &gm) || virtio_mmio_attach(m, &ev, -1, 0xd0000000, 5))
+	if (!m || virtio_rng_create(&m->dev, &ev, &gm, &(struct rng_config){ 0 }) ||
+	    virtio_mmio_attach(m, &ev, -1, 0xd0000000, 5))
 		__builtin_trap();
 	fuzz_driver_init(m, data[0]);
 	for (size_t i = 0; i < nops; i++) {
@@ -65,6 +70,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (op == 255) {
 			fake_mmio_write(m, VIRTIO_MMIO_REG_STATUS, 0);
 			fuzz_driver_init(m, data[0]);
+		} else if (op == 253 && i + 1 < nops) {
+			struct ratelimit_config limit = fuzz_ratelimit(data[2 + ++i]);
+
+			virtio_rng_set_ratelimit(&m->dev, &limit);
+		} else if (op == 252) {
+			fake_evloop_pass(&ev, 2);
 		} else {
 			fake_mmio_write(m, VIRTIO_MMIO_REG_QUEUE_NOTIFY, op == 254 ? 1 : 0);
 		}

@@ -104,6 +104,10 @@ static const struct sandbox_rule device_rules[] = {
 	ANY(connect),	     /* vsock_uds_connect: guest connects to a host port */
 	ANY(io_uring_enter), /* blk_io_ring_flush / drain: the disk's ring */
 	ANY(sched_yield),    /* blk_io_ring_drain waiting out the kernel */
+	/* throttle_arm: a rate limiter's timer, armed by a kick (a vCPU's
+	 * inline one too), disarmed by a reset or a new limit;
+	 * virtio_balloon_set_stats_interval (PATCH /balloon/statistics). */
+	ANY(timerfd_settime),
 	/* vsock_uds_connect: a unix stream socket, nothing else. */
 	ARG_MASKED(socket, 0, 0xffffffffULL, AF_UNIX),
 	/* rng_notify: entropy for the guest. */
@@ -135,7 +139,6 @@ static const struct sandbox_rule vmm_rules[] = {
 	ANY(poll),	      /* blk_pause: waiting for the disk's requests in flight */
 	IOCTL(KVM_GET_CLOCK), /* vm_pause: the guest's kvm-clock stands still */
 	IOCTL(KVM_SET_CLOCK), /* vm_resume */
-	ANY(timerfd_settime), /* virtio_balloon_set_stats_interval (PATCH /balloon/statistics) */
 };
 
 /* The REST API's thread: its sockets and the hand-over to the VMM thread;

@@ -12,6 +12,10 @@
  * event-loop thread (blk_on_done), which takes dev->lock, writes the
  * status bytes and publishes the chains.
  *
+ * Rate limit (virtio/throttle.h). A request over the limit is not failed:
+ * it goes back to the ring untouched, popping stops, and the limiter's
+ * timer (or the next kick, or a new limit) looks at it again.
+ *
  * Lifetimes. A request slot is in flight from the pop until the event-loop
  * thread publishes or drops it; at most queue-size slots are in flight (a
  * guest that offers more chains waits until some complete). Reset cancels
@@ -32,6 +36,7 @@
 #include "le.h"
 #include "virtio/blk_io.h"
 #include "virtio/iov.h"
+#include "virtio/throttle.h"
 
 /* ---- state ---- */
 
@@ -63,6 +68,7 @@ struct blk {
 	uint16_t free_slot[VIRTQ_MAX_SIZE];
 	unsigned int nfree, inflight;
 	bool more; /* chains may be left in the ring: pop again after completions */
+	struct throttle limit;
 };
 
 static struct blk_req *blk_req_get(struct blk *b)
@@ -176,8 +182,10 @@ static uint8_t blk_parse_segs(struct blk *b, const struct virtq_chain *c, struct
 
 /* Check one request and submit it, or complete it now. Guest-controlled:
  * everything in the chain; the header and segments are copied once and
- * only the copies are used. 0, or -EINVAL when the chain cannot even
- * carry a status (the device was failed). */
+ * only the copies are used. 0; -EAGAIN when the rate limit holds it back
+ * (nothing done: the caller gives the chain back to the ring, the
+ * limiter's timer is armed); -EINVAL when the chain cannot even carry a
+ * status (the device was failed). */
 static int blk_request(struct blk *b, const struct virtq_chain *c)
 {
 	const struct iovec *win = c->iov + c->nout;
@@ -228,10 +236,7 @@ static int blk_request(struct blk *b, const struct virtq_chain *c)
 			blk_reject(b, c, status_byte, VIRTIO_BLK_S_IOERR, "no ID buffer", type);
 			return 0;
 		}
-		len = c->in_len - 1 < VIRTIO_BLK_ID_BYTES ? c->in_len - 1 : VIRTIO_BLK_ID_BYTES;
-		virtq_chain_write(c, 0, b->serial, len);
-		blk_publish(b, c->head, status_byte, VIRTIO_BLK_S_OK, c->in_len, len);
-		return 0;
+		break;
 	default:
 		blk_reject(b, c, status_byte, VIRTIO_BLK_S_UNSUPP, "unsupported type", type);
 		return 0;
@@ -248,10 +253,23 @@ static int blk_request(struct blk *b, const struct virtq_chain *c)
 				   type);
 			return 0;
 		}
-		if (len == 0) {
-			blk_publish(b, c->head, status_byte, VIRTIO_BLK_S_OK, c->in_len, 0);
-			return 0;
-		}
+	}
+
+	/* The rate limit, as Firecracker's: one op per request that passed
+	 * the checks above (they cost nothing: answered at once), and the
+	 * data bytes of reads and writes. Nothing is written to the guest
+	 * before this. */
+	if (!throttle_take(&b->limit, len, 1))
+		return -EAGAIN;
+	if (type == VIRTIO_BLK_T_GET_ID) {
+		len = c->in_len - 1 < VIRTIO_BLK_ID_BYTES ? c->in_len - 1 : VIRTIO_BLK_ID_BYTES;
+		virtq_chain_write(c, 0, b->serial, len);
+		blk_publish(b, c->head, status_byte, VIRTIO_BLK_S_OK, c->in_len, len);
+		return 0;
+	}
+	if (len == 0 && (type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_OUT)) {
+		blk_publish(b, c->head, status_byte, VIRTIO_BLK_S_OK, c->in_len, 0);
+		return 0;
 	}
 
 	/* Fields set one by one: zeroing the whole slot would touch its 4 KiB
@@ -307,7 +325,7 @@ static void blk_pop_all(struct blk *b)
 	if (!q->ready || b->dev->paused)
 		return;
 	for (unsigned int budget = q->size; budget > 0; budget--) {
-		int got;
+		int got, err;
 
 		if (b->inflight >= q->size) {
 			b->more = true; /* a completion frees a slot and comes back */
@@ -320,7 +338,10 @@ static void blk_pop_all(struct blk *b)
 			virtio_fail(b->dev, "malformed chain on the request queue");
 			return;
 		}
-		if (blk_request(b, &b->chain))
+		err = blk_request(b, &b->chain);
+		if (err == -EAGAIN)
+			virtq_unpop(q); /* the limiter's timer comes back to it */
+		if (err)
 			return;
 	}
 	b->more = true;
@@ -339,6 +360,19 @@ static void blk_notify(struct virtio_dev *dev, unsigned int q)
 {
 	(void)q; /* one queue */
 	blk_process(dev->priv);
+}
+
+/* Event-loop thread: the request the rate limit held back may pass. */
+static void blk_on_timer(void *opaque, uint32_t events)
+{
+	struct blk *b = opaque;
+
+	(void)events;
+	virtio_lock(b->dev);
+	throttle_expired(&b->limit);
+	if (virtio_active(b->dev))
+		blk_process(b);
+	virtio_unlock(b->dev);
 }
 
 /* Event-loop thread: publish what the workers finished. */
@@ -380,6 +414,7 @@ static void blk_reset(struct virtio_dev *dev)
 		blk_req_put(b, (struct blk_req *)io);
 	}
 	b->more = false;
+	throttle_stop(&b->limit);
 }
 
 unsigned int virtio_blk_inflight(struct virtio_dev *dev)
@@ -393,12 +428,33 @@ unsigned int virtio_blk_inflight(struct virtio_dev *dev)
 	return n;
 }
 
+void virtio_blk_set_ratelimit(struct virtio_dev *dev, const struct ratelimit_config *cfg)
+{
+	struct blk *b = dev->priv;
+
+	virtio_lock(dev);
+	throttle_set(&b->limit, cfg);
+	if (virtio_active(dev))
+		blk_process(b);
+	virtio_unlock(dev);
+}
+
+void virtio_blk_get_stats(struct virtio_dev *dev, struct virtio_blk_stats *out)
+{
+	const struct blk *b = dev->priv;
+
+	virtio_lock(dev);
+	*out = (struct virtio_blk_stats){ .throttled = b->limit.throttled };
+	virtio_unlock(dev);
+}
+
 /* ---- ops table ---- */
 
 static void blk_destroy(struct virtio_dev *dev)
 {
 	struct blk *b = dev->priv;
 
+	throttle_close(&b->limit, b->ev);
 	evloop_del(b->ev, b->io.done_fd);
 	blk_io_close(&b->io);
 	free(b->slot);
@@ -507,6 +563,10 @@ int virtio_blk_create(struct virtio_dev *dev, struct evloop *ev, const struct gm
 	err = evloop_add(ev, b->io.done_fd, EPOLLIN, blk_on_done, b);
 	if (err)
 		goto err_io;
+	err = throttle_open(&b->limit, ev, blk_on_timer, b);
+	if (err)
+		goto err_watch;
+	throttle_set(&b->limit, &cfg->limit);
 
 	b->capacity = b->io.size / VIRTIO_BLK_SECTOR;
 	blk_serial(b);
@@ -522,6 +582,8 @@ int virtio_blk_create(struct virtio_dev *dev, struct evloop *ev, const struct gm
 	memcpy(dev->config, b->config, sizeof(b->config));
 	return 0;
 
+err_watch:
+	evloop_del(ev, b->io.done_fd);
 err_io:
 	blk_io_close(&b->io);
 err_free:

@@ -13,6 +13,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "mem.h"
+#include "ratelimit.h"
 #include "virtio/virtio.h"
 
 /* Feature bits (virtio 1.2, 5.2.3). */
@@ -54,7 +55,7 @@
 #define VIRTIO_BLK_CFG_SIZE 60		   /* through unused1[3] */
 
 /* Open cfg->path (read-only when cfg->read_only) and make `dev` a block
- * device over it: config space filled, virtio_dev_init called, worker
+ * device over it, limited by cfg->limit: config space filled, virtio_dev_init called, worker
  * threads started, the completion eventfd watched by `ev`. The caller then
  * attaches a transport. `ev` and `gm` must outlive the device; the device
  * is torn down by dev->ops->destroy once the event loop has stopped.
@@ -66,5 +67,20 @@ int virtio_blk_create(struct virtio_dev *dev, struct evloop *ev, const struct gm
 /* Requests taken from the queue and neither published nor dropped yet.
  * For tests and the fuzzer, which run the event loop until it is 0. */
 unsigned int virtio_blk_inflight(struct virtio_dev *dev);
+
+/* Set the rate limit (bandwidth: data bytes of reads and writes; ops:
+ * requests), at creation or at run time (changed buckets start full, see
+ * ratelimit_update); a request held back is looked at again at once.
+ * Takes dev->lock; on the event-loop thread (or one whose seccomp filter
+ * allows timerfd_settime). Cannot fail: the timer was made with the
+ * device. */
+void virtio_blk_set_ratelimit(struct virtio_dev *dev, const struct ratelimit_config *cfg);
+
+struct virtio_blk_stats {
+	uint64_t throttled; /* times a request waited for the rate limit */
+};
+
+/* Counters since creation (takes dev->lock). */
+void virtio_blk_get_stats(struct virtio_dev *dev, struct virtio_blk_stats *out);
 
 #endif

@@ -29,7 +29,7 @@ typedef int (*virtio_create_fn)(struct vm *vm, struct virtio_dev *dev, unsigned 
 static int create_rng(struct vm *vm, struct virtio_dev *dev, unsigned int index)
 {
 	(void)index;
-	return virtio_rng_create(dev, &vm->gm);
+	return virtio_rng_create(dev, vm->ev, &vm->gm, &vm->cfg->rng);
 }
 
 static int create_disk(struct vm *vm, struct virtio_dev *dev, unsigned int index)

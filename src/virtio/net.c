@@ -12,6 +12,7 @@
 #include "le.h"
 #include "virtio/iov.h"
 #include "virtio/tap.h"
+#include "virtio/throttle.h"
 
 /* ----------------------------------------------------------------- state */
 
@@ -68,6 +69,9 @@ struct net {
 	bool polling;	   /* EPOLLIN watched on fd */
 	bool backend_gone; /* fd hung up or failed; removed from the loop */
 	struct virtio_net_stats stats;
+	/* Rate limits (Firecracker's): bytes are whole chains / reads, the
+	 * 12-byte header included; ops are frames. */
+	struct throttle rx_limit, tx_limit;
 
 	/*
 	 * Receive buffers held between events, in ring order, with their
@@ -269,7 +273,8 @@ static void net_tx_frame(struct net *n, const struct virtq_chain *c)
 }
 
 /* Send every frame the driver queued. All of them: with EVENT_IDX the
- * driver only kicks again after we saw the ring empty. */
+ * driver only kicks again after we saw the ring empty (or, over the rate
+ * limit, until the limiter's timer brings us back). */
 static void net_tx(struct net *n)
 {
 	struct virtio_dev *dev = n->dev;
@@ -283,6 +288,11 @@ static void net_tx(struct net *n)
 					     ? "transmit chain with device-writable buffers"
 					     : "transmit chain shorter than its header");
 			return;
+		}
+		/* Over the limit: the frame stays on the ring for the timer. */
+		if (!throttle_take(&n->tx_limit, n->chain.out_len, 1)) {
+			virtq_unpop(vq);
+			break;
 		}
 		net_tx_frame(n, &n->chain);
 		virtq_push(vq, n->chain.head, 0);
@@ -458,6 +468,9 @@ static int net_rx_frame(struct net *n)
 		net_backend_gone(n, strerror(errno));
 		return -1;
 	}
+	/* Its size is known only now: charged whole, delivered or dropped;
+	 * what the bucket lacked delays the next frame (throttle_ready). */
+	throttle_charge(&n->rx_limit, (uint64_t)got, 1);
 	/* 0 is an empty datagram, not end of file: a socket backend that
 	 * closes reports EPOLLHUP, and a tap never reads 0. */
 	if (got < VIRTIO_NET_HDR_LEN + NET_ETH_HLEN) {
@@ -483,12 +496,14 @@ static int net_rx_frame(struct net *n)
 	return 1;
 }
 
-/* Take buffers and watch the backend if a frame can be read. */
+/* Take buffers and watch the backend if a frame can be read: over the
+ * receive rate limit (throttle_ready arms its timer, net_on_rx_timer
+ * comes back), frames wait in the tap's queue. */
 static void net_rx_resume(struct net *n)
 {
-	if (n->backend_gone || !virtio_active(n->dev))
+	if (n->backend_gone || !virtio_active(n->dev) || n->dev->paused)
 		return;
-	net_poll(n, net_rx_fill(n));
+	net_poll(n, net_rx_fill(n) && throttle_ready(&n->rx_limit));
 }
 
 /* Event-loop thread: the backend has frames (or hung up). */
@@ -510,7 +525,7 @@ static void net_on_backend(void *opaque, uint32_t events)
 		goto out;
 	}
 	for (unsigned int i = 0; i < NET_RX_BURST; i++) {
-		if (!virtio_active(dev) || !net_rx_fill(n)) {
+		if (!virtio_active(dev) || !net_rx_fill(n) || !throttle_ready(&n->rx_limit)) {
 			net_poll(n, false);
 			break;
 		}
@@ -521,6 +536,38 @@ static void net_on_backend(void *opaque, uint32_t events)
 		virtio_signal_used(dev, VIRTIO_NET_RXQ);
 out:
 	virtio_unlock(dev);
+}
+
+/* Send what waits on the transmit ring (frames the rate limit held back,
+ * whose timer may have fired while paused). */
+static void net_tx_resume(struct net *n)
+{
+	if (virtio_active(n->dev) && !n->dev->paused && n->dev->vq[VIRTIO_NET_TXQ].ready)
+		net_tx(n);
+}
+
+/* Event-loop thread: a rate limit's wait is over (while paused, the
+ * queue waits for resume). */
+static void net_on_rx_timer(void *opaque, uint32_t events)
+{
+	struct net *n = opaque;
+
+	(void)events;
+	virtio_lock(n->dev);
+	throttle_expired(&n->rx_limit);
+	net_rx_resume(n);
+	virtio_unlock(n->dev);
+}
+
+static void net_on_tx_timer(void *opaque, uint32_t events)
+{
+	struct net *n = opaque;
+
+	(void)events;
+	virtio_lock(n->dev);
+	throttle_expired(&n->tx_limit);
+	net_tx_resume(n);
+	virtio_unlock(n->dev);
 }
 
 /* ------------------------------------------------------------ ops table */
@@ -566,6 +613,7 @@ static void net_resume(struct virtio_dev *dev)
 {
 	virtio_lock(dev);
 	net_rx_resume(dev->priv);
+	net_tx_resume(dev->priv);
 	virtio_unlock(dev);
 }
 
@@ -575,12 +623,16 @@ static void net_reset(struct virtio_dev *dev)
 
 	net_poll(n, false);
 	net_rx_consume(n, n->rx_count);
+	throttle_stop(&n->rx_limit);
+	throttle_stop(&n->tx_limit);
 }
 
 static void net_destroy(struct virtio_dev *dev)
 {
 	struct net *n = dev->priv;
 
+	throttle_close(&n->rx_limit, n->ev);
+	throttle_close(&n->tx_limit, n->ev);
 	close(n->fd);
 	free(n);
 	dev->priv = NULL;
@@ -628,10 +680,20 @@ int virtio_net_create_fd(struct virtio_dev *dev, struct evloop *ev, const struct
 	err = evloop_add(ev, fd, 0, net_on_backend, n);
 	if (err)
 		goto err_free;
+	err = throttle_open(&n->rx_limit, ev, net_on_rx_timer, n);
+	if (err)
+		goto err_watch;
+	err = throttle_open(&n->tx_limit, ev, net_on_tx_timer, n);
+	if (err)
+		goto err_rx_limit;
 	virtio_dev_init(dev, &net_ops, NET_FEATURES, n, gm);
 	net_config_init(dev, mac);
 	return 0;
 
+err_rx_limit:
+	throttle_close(&n->rx_limit, ev);
+err_watch:
+	evloop_del(ev, fd);
 err_free:
 	free(n);
 err_fd:
@@ -660,9 +722,12 @@ int virtio_net_create(struct virtio_dev *dev, struct evloop *ev, const struct gm
 	if (fd < 0)
 		return fd;
 	err = virtio_net_create_fd(dev, ev, gm, fd, true, mac);
-	if (err)
+	if (err) {
 		log_msg("tap '%s': %s", cfg->tap, strerror(-err));
-	return err;
+		return err;
+	}
+	virtio_net_set_ratelimit(dev, &cfg->rx, &cfg->tx);
+	return 0;
 }
 
 void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *out)
@@ -671,5 +736,20 @@ void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *out)
 
 	virtio_lock(dev);
 	*out = n->stats;
+	out->rx_throttled = n->rx_limit.throttled;
+	out->tx_throttled = n->tx_limit.throttled;
+	virtio_unlock(dev);
+}
+
+void virtio_net_set_ratelimit(struct virtio_dev *dev, const struct ratelimit_config *rx,
+			      const struct ratelimit_config *tx)
+{
+	struct net *n = dev->priv;
+
+	virtio_lock(dev);
+	throttle_set(&n->rx_limit, rx);
+	throttle_set(&n->tx_limit, tx);
+	net_tx_resume(n);
+	net_rx_resume(n);
 	virtio_unlock(dev);
 }

@@ -25,6 +25,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "mem.h"
+#include "ratelimit.h"
 #include "virtio/virtio.h"
 
 /* Feature bits and the header length: include/petrel/virtio.h. */
@@ -39,11 +40,15 @@
 struct virtio_net_stats {
 	uint64_t tx_frames, tx_bytes, tx_dropped; /* bytes: frames without the header */
 	uint64_t rx_frames, rx_bytes, rx_dropped;
+	/* Rate limit waits: tx, times a frame waited on the ring; rx, times
+	 * the device stopped reading the tap (frames wait in its queue; it
+	 * cannot tell whether one is there). */
+	uint64_t tx_throttled, rx_throttled;
 };
 
 /* Open the tap cfg->tap (see tap_open: attached to or created as a
  * single-queue tap with virtio-net headers) and make `dev` a virtio-net
- * device on it, watched by `ev`. The MAC is cfg->mac if cfg->mac_set,
+ * device on it, watched by `ev`, limited by cfg->rx and cfg->tx. The MAC is cfg->mac if cfg->mac_set,
  * else virtio_net_default_mac(cfg->tap). The caller has initialised
  * dev->lock; the transport is attached afterwards. 0, or -errno after
  * printing one line "petrel: tap 'NAME': <reason>". */
@@ -66,5 +71,16 @@ void virtio_net_default_mac(const char *tap, uint8_t mac[6]);
 
 /* Counters since creation (takes dev->lock). */
 void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *out);
+
+/* Set the rate limits of each direction, rx (host -> guest) and tx
+ * (guest -> host): bandwidth in bytes of frames with their 12-byte
+ * header, ops in frames. At creation or at run time (changed buckets
+ * start full, see ratelimit_update); frames held back are looked at again
+ * at once. Over the rx limit the tap is not read (frames wait in its
+ * queue); over the tx limit frames stay on the ring. Takes dev->lock; on
+ * the event-loop thread (or one whose seccomp filter allows
+ * timerfd_settime). Cannot fail: the timers were made with the device. */
+void virtio_net_set_ratelimit(struct virtio_dev *dev, const struct ratelimit_config *rx,
+			      const struct ratelimit_config *tx);
 
 #endif

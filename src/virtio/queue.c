@@ -200,6 +200,11 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	return chain_walk(q, head, c);
 }
 
+void virtq_unpop(struct virtq *q)
+{
+	q->last_avail--;
+}
+
 void virtq_push_n(struct virtq *q, const uint16_t *heads, const uint32_t *written, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++) {

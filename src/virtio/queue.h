@@ -67,6 +67,12 @@ void virtq_reset(struct virtq *q);
  * and a total length over UINT32_MAX. */
 int virtq_pop(struct virtq *q, struct virtq_chain *c) MUST_CHECK;
 
+/* Give back the chain the last virtq_pop returned (1), unused: it stays
+ * available and the next virtq_pop takes it again, walking and checking
+ * it afresh (nothing of this pop's copy is kept). For a device that may
+ * not serve it yet (a rate limit). Only right after that pop. */
+void virtq_unpop(struct virtq *q);
+
 /* Publish `head` as used with `written` bytes. */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t written);
 

@@ -39,7 +39,7 @@ static bool open_rng(void)
 	if (!fake_gm_init(&gm, 0, RAM) || evloop_init(&ev))
 		return false;
 	m = virtio_mmio_new();
-	return m && !virtio_rng_create(&m->dev, &gm) &&
+	return m && !virtio_rng_create(&m->dev, &ev, &gm, &(struct rng_config){ 0 }) &&
 	       !virtio_mmio_attach(m, &ev, -1, 0xd1000000, 5);
 }
 

@@ -87,6 +87,27 @@ static void virtq_good_chain(void)
 	CHECK(*(uint32_t *)g(USED + 4) == 3 && *(uint32_t *)g(USED + 8) == 1);
 }
 
+/* A chain given back is popped again, walked afresh: a driver that
+ * rewrote it meanwhile gets the new chain checked, not the old copy. */
+static void virtq_unpop_again(void)
+{
+	REQUIRE(setup(8, false, false));
+	desc_set(DESC, 2, BUF, 16, F_NEXT, 4);
+	desc_set(DESC, 4, BUF + 100, 1, F_WRITE, 0);
+	avail_add(2);
+	desc_set(DESC, 6, BUF + 200, 8, 0, 0);
+	avail_add(6);
+	REQUIRE(virtq_pop(&q, &c) == 1 && c.head == 2);
+	virtq_unpop(&q);
+	CHECK(q.last_avail == 0);
+	desc_set(DESC, 4, BUF + 100, 64, F_WRITE, 0);
+	REQUIRE(virtq_pop(&q, &c) == 1);
+	CHECK(c.head == 2 && c.nout == 1 && c.nin == 1 && c.in_len == 64);
+	REQUIRE(virtq_pop(&q, &c) == 1);
+	CHECK(c.head == 6 && c.out_len == 8);
+	CHECK(virtq_pop(&q, &c) == 0);
+}
+
 static void virtq_bad_rings(void)
 {
 	REQUIRE(setup(8, false, false));
@@ -292,6 +313,7 @@ static void virtq_chain_copy(void)
 int main(void)
 {
 	RUN(virtq_good_chain);
+	RUN(virtq_unpop_again);
 	RUN(virtq_bad_rings);
 	virtq_hostile_chains();
 	RUN(virtq_head_out_of_range);
