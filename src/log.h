@@ -64,8 +64,18 @@ const char *log_level_name(enum log_level level);
 int log_configure(const char *path, enum log_level level, bool show_level, bool show_origin,
 		  const char *module, const char *id) MUST_CHECK;
 
-/* Name the calling thread's role in log lines ("vmm", "api", "vcpu0"). */
+/* Name the calling thread's role in log lines ("vmm", "api", "vcpu0";
+ * copied, at most 15 bytes). */
 void log_set_thread(const char *role);
+
+/* The calling thread's role ("main" if it has none). Async-signal-safe. */
+const char *log_thread(void);
+
+/* From a signal handler: `msg` as one Error line, in the form log_msg
+ * would write it (no origin, no module filter, no capture), with one
+ * write() to the log file or stderr. Async-signal-safe: no lock, no
+ * allocation; local time from the zone offset log_configure read. */
+void log_signal_safe(const char *msg);
 
 /* While set on a thread, the first line it logs at LOG_WARN or more
  * severe is also copied into buf (the control plane answers an API request with

@@ -55,12 +55,16 @@ struct sandbox_rule {
 static const struct sandbox_rule common_rules[] = {
 	ANY(futex), /* pthread mutexes and condition variables (log, devices, blk pool) */
 	ANY(write), /* log_msg to stderr; eventfd signals (irqfd, evloop_wake, blk done_fd) */
+	/* vDSO fallback: boot timer, hypercall TIME, vcpu_join_all, the API's
+	 * now_ns and log timestamps, metrics lines; metrics_on_sigsys on any
+	 * thread. */
+	ANY(clock_gettime),
 	/* madvise(MADV_DONTNEED) only: glibc frees a finished thread's
 	 * stack and trims malloc heaps with it; balloon_release. */
 	ARG_EQ(madvise, 2, MADV_DONTNEED),
 	ANY(exit),	     /* a thread returning from its start function */
 	ANY(rt_sigprocmask), /* glibc blocks signals around thread exit and pthread_kill */
-	ANY(rt_sigreturn),   /* return from a signal handler (vCPU kick, crash handler) */
+	ANY(rt_sigreturn),   /* return from a signal handler (vCPU kick, crash, SIGPIPE) */
 	ANY(getpid),	     /* pthread_kill / raise (tgkill needs the pid) */
 	ANY(gettid),	     /* pthread_kill of the calling thread (vm_stop on a vCPU) */
 	ANY(tgkill),	     /* vcpu_kick; raise() in console_crash_handler */
@@ -98,7 +102,6 @@ static const struct sandbox_rule device_rules[] = {
 	ANY(connect),	     /* vsock_uds_connect: guest connects to a host port */
 	ANY(io_uring_enter), /* blk_io_ring_flush / drain: the disk's ring */
 	ANY(sched_yield),    /* blk_io_ring_drain waiting out the kernel */
-	ANY(clock_gettime),  /* vDSO fallback: boot timer, hypercall TIME, vcpu_join_all */
 	/* vsock_uds_connect: a unix stream socket, nothing else. */
 	ARG_MASKED(socket, 0, 0xffffffffULL, AF_UNIX),
 	/* rng_notify: entropy for the guest. */
@@ -135,13 +138,12 @@ static const struct sandbox_rule vmm_rules[] = {
 /* The REST API's thread: its sockets and the hand-over to the VMM thread;
  * no file system, no KVM. */
 static const struct sandbox_rule api_rules[] = {
-	ANY(epoll_wait),    /* api_thread */
-	ANY(epoll_ctl),	    /* conn_watch, conn_close, accept_all */
-	ANY(accept4),	    /* accept_all */
-	ANY(read),	    /* conn_read; on_done's eventfd */
-	ANY(sendto),	    /* conn_write; the 503 of accept_all */
-	ANY(close),	    /* conn_close; accept_all refusing one */
-	ANY(clock_gettime), /* vDSO fallback: now_ns, log timestamps */
+	ANY(epoll_wait), /* api_thread */
+	ANY(epoll_ctl),	 /* conn_watch, conn_close, accept_all */
+	ANY(accept4),	 /* accept_all */
+	ANY(read),	 /* conn_read; on_done's eventfd */
+	ANY(sendto),	 /* conn_write; the 503 of accept_all */
+	ANY(close),	 /* conn_close; accept_all refusing one */
 };
 
 static const struct sandbox_rule blk_io_rules[] = {
@@ -302,12 +304,15 @@ int sandbox_build(struct sandbox_filter *f, enum sandbox_role role, bool enabled
 	f->violate = violate && !strcmp(violate, sandbox_role_name(role));
 	if (!enabled)
 		return 0;
-	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	/* Trapped, not killed at once: metrics_on_sigsys counts and reports
+	 * it, then lets the kernel kill petrel (metrics_signal.h). */
+	ctx = seccomp_init(SCMP_ACT_TRAP);
 	if (!ctx) {
 		log_msg("seccomp: cannot create a filter");
 		return -ENOMEM;
 	}
-	/* A syscall of another ABI (i386 int 0x80, x32) is no way around. */
+	/* A syscall of another ABI (i386 int 0x80, x32) is no way around;
+	 * killed outright (the handler would repeat it as an x86-64 call). */
 	err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	if (!err)
 		err = sandbox_add_role(ctx, role, &f->nsyscalls);

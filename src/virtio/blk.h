@@ -67,4 +67,8 @@ int virtio_blk_create(struct virtio_dev *dev, struct evloop *ev, const struct gm
  * For tests and the fuzzer, which run the event loop until it is 0. */
 unsigned int virtio_blk_inflight(struct virtio_dev *dev);
 
+/* The metrics op (virtio_ops.metrics): Firecracker's block group (see
+ * README "Metrics"); dev NULL: its names with 0. dev->lock held. */
+void virtio_blk_metrics(const struct virtio_dev *dev, struct metrics_out *out);
+
 #endif

@@ -67,4 +67,8 @@ void virtio_net_default_mac(const char *tap, uint8_t mac[6]);
 /* Counters since creation (takes dev->lock). */
 void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *out);
 
+/* The metrics op (virtio_ops.metrics): Firecracker's net group (README
+ * "Metrics"); dev NULL: its names with 0. dev->lock held. */
+void virtio_net_metrics(const struct virtio_dev *dev, struct metrics_out *out);
+
 #endif

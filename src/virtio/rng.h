@@ -8,4 +8,8 @@
 /* Make `dev` an entropy device. 0 or -ENOMEM. */
 int virtio_rng_create(struct virtio_dev *dev, const struct gm *gm) MUST_CHECK;
 
+/* The metrics op (virtio_ops.metrics): Firecracker's entropy group
+ * (README "Metrics"); dev NULL: its names with 0. dev->lock held. */
+void virtio_rng_metrics(const struct virtio_dev *dev, struct metrics_out *out);
+
 #endif
