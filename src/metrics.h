@@ -78,7 +78,8 @@ struct metrics_out *metrics_group(struct metrics *m, const char *name, const cha
  * first came. false (and no group) if the family has no labelled group. */
 bool metrics_sum(struct metrics *m, const char *name, const char *family);
 
-/* The value `name` of group `group` in this collection, or `dflt`. */
+/* The value `name` of group `group` in this collection, or `dflt` (for
+ * tests). */
 uint64_t metrics_get(const struct metrics *m, const char *group, const char *name, uint64_t dflt);
 
 /* Values and groups dropped (bounds, bad names, repeats) since creation. */

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -431,6 +432,16 @@ static void obs_file_lines(void)
 
 	tmp_path(path, sizeof(path), "m.json");
 	REQUIRE(start_control(path) == 0);
+	/* The 60 s flush: armed when the VM starts, not before. */
+	{
+		struct itimerspec t;
+
+		CHECK(timerfd_gettime(ctl.obs.timer_fd, &t) == 0 && !t.it_value.tv_sec &&
+		      !t.it_value.tv_nsec);
+		control_metrics_arm(&ctl);
+		CHECK(timerfd_gettime(ctl.obs.timer_fd, &t) == 0 && t.it_interval.tv_sec == 60 &&
+		      t.it_value.tv_sec > 50);
+	}
 	CHECK(control_metrics_flush(&ctl) == 0);
 	ctl.obs.pause_us = 17;
 	CHECK(control_metrics_flush(&ctl) == 0);
