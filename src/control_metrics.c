@@ -143,6 +143,7 @@ static void obs_process(const struct control *ctl, struct metrics *m)
 	struct metrics_out *o = metrics_group(m, "logger", "logger", NULL, NULL, 0);
 
 	metrics_counter(o, "missed_log_count", log_missed());
+	metrics_counter(o, "rate_limited_log_count", log_suppressed());
 	metrics_counter(o, "missed_metrics_count", ctl->obs.missed);
 	metrics_counter(o, "metrics_fails", ctl->obs.fails);
 	metrics_counter(o, "metrics_values_dropped", metrics_dropped(m));

@@ -28,7 +28,7 @@ static struct {
 	long gmtoff; /* local time's offset from UTC (log_signal_safe) */
 } logger = { .fd = -1, .level = LOG_WARN, .err_fd = STDERR_FILENO };
 
-static atomic_uint_fast64_t missed;
+static atomic_uint_fast64_t missed, suppressed;
 
 static __thread char thread_role[16]; /* "": none */
 static __thread char *capture_buf;
@@ -79,6 +79,11 @@ void log_capture(char *buf, size_t size)
 uint64_t log_missed(void)
 {
 	return atomic_load(&missed);
+}
+
+uint64_t log_suppressed(void)
+{
+	return atomic_load(&suppressed);
 }
 
 /* "2026-12-06T02:15:08.123456789" in local time, as Firecracker writes. */
@@ -171,6 +176,8 @@ void log_limited_at(struct log_limit *lim, const char *file, int line, const cha
 		lim->told = true;
 		tell = true;
 	}
+	if (!say)
+		atomic_fetch_add(&suppressed, 1);
 	pthread_mutex_unlock(&log_lock);
 	if (say) {
 		va_start(ap, fmt);

@@ -85,6 +85,10 @@ void log_capture(char *buf, size_t size);
 /* Lines that could not be written (full FIFO, failed write). */
 uint64_t log_missed(void);
 
+/* log_limited messages not written because their call site's budget was
+ * spent. */
+uint64_t log_suppressed(void);
+
 /* Write what goes to stderr to `fd` instead (tests and fuzz targets
  * catch messages without taking fd 2 from the sanitizers). Returns the
  * previous one. */

@@ -398,6 +398,22 @@ static void metrics_always_groups(void)
 	free(t);
 }
 
+/* logger.rate_limited_log_count: what a spent budget kept out of the log. */
+static void log_suppressed_counted(void)
+{
+	struct log_limit lim = LOG_LIMIT_INIT(1);
+	uint64_t before = log_suppressed();
+	int null = open("/dev/null", O_WRONLY), old;
+
+	REQUIRE(null >= 0);
+	old = log_set_stderr(null);
+	for (int i = 0; i < 4; i++)
+		log_limited(&lim, "guest did something %d", i);
+	log_set_stderr(old);
+	close(null);
+	CHECK(log_suppressed() == before + 3);
+}
+
 /* ------------------------------------------------- the control plane */
 
 static struct control ctl;
@@ -652,6 +668,7 @@ int main(void)
 	RUN(metrics_label_escaping);
 	RUN(metrics_bounds);
 	RUN(metrics_always_groups);
+	RUN(log_suppressed_counted);
 	metrics_destroy(m);
 	RUN(obs_file_lines);
 	RUN(obs_fifo_full);
