@@ -12,6 +12,7 @@
 #include "api/server.h"
 #include "arch/x86/boot.h"
 #include "arch/x86/machine.h"
+#include "metrics_signal.h"
 #include "sandbox/jail.h"
 
 /* SIGINT, SIGTERM and SIGHUP arrive through a signalfd in the event loop,
@@ -25,6 +26,17 @@ static void control_on_signal(void *opaque, uint32_t events)
 	(void)events;
 	if (read(ctl->sig_fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	switch (si.ssi_signo) {
+	case SIGHUP:
+		metrics_signal_count(METRICS_SIG_HUP);
+		break;
+	case SIGINT:
+		metrics_signal_count(METRICS_SIG_INT);
+		break;
+	default:
+		metrics_signal_count(METRICS_SIG_TERM);
+		break;
+	}
 	snprintf(why, sizeof(why), "stopped by signal %s", sigabbrev_np((int)si.ssi_signo));
 	if (ctl->state == CONTROL_NOT_STARTED) {
 		log_msg("%s", why);
@@ -64,7 +76,11 @@ int control_init(struct control *ctl, const struct vm_config *cfg,
 {
 	int err;
 
-	*ctl = (struct control){ .cfg = *cfg, .opt = *opt, .id = opt->id, .sig_fd = -1 };
+	*ctl = (struct control){ .cfg = *cfg,
+				 .opt = *opt,
+				 .id = opt->id,
+				 .sig_fd = -1,
+				 .obs = { .fd = -1, .timer_fd = -1 } };
 	log_set_thread("vmm");
 	err = evloop_init(&ctl->ev);
 	if (!err)
@@ -95,6 +111,8 @@ int control_serve(struct control *ctl)
 	if (!err)
 		err = api_server_start(&ctl->api, &cfg, &ctl->ev, control_api_execute, ctl,
 				       &ctl->api_filter);
+	if (!err)
+		control_metrics_ready(ctl);
 	return err;
 }
 
@@ -137,9 +155,14 @@ int control_start(struct control *ctl)
 		return err;
 	}
 	ctl->state = CONTROL_RUNNING;
+	control_metrics_arm(ctl);
 	err = vm_start(vm);
 	log_info("started the VM (%u vCPUs, %llu MiB)", ctl->cfg.cpus,
 		 (unsigned long long)(ctl->cfg.mem_size >> 20));
+	control_metrics_ready(ctl);
+	/* A first line at once, as Firecracker writes (its startup times). */
+	if (!err)
+		(void)control_metrics_flush(ctl);
 	return err;
 }
 
@@ -148,6 +171,9 @@ int control_run(struct control *ctl)
 	evloop_run(&ctl->ev);
 	if (ctl->state != CONTROL_NOT_STARTED)
 		ctl->status = vm_finish(&ctl->vm);
+	/* The last line, with every vCPU stopped: what happened since the
+	 * previous one. */
+	(void)control_metrics_flush(ctl);
 	return ctl->status;
 }
 

@@ -23,6 +23,7 @@
 struct jail;
 struct api_server;
 struct metrics;
+struct metrics_out;
 
 enum control_state {
 	CONTROL_NOT_STARTED,
@@ -35,6 +36,26 @@ struct control_options {
 	const char *api_sock; /* NULL: no API */
 	size_t max_payload;
 	struct jail *jail; /* entered between building the VM and starting it; NULL: none */
+	uint64_t start_ns; /* CLOCK_MONOTONIC when main began (process_startup_time_us) */
+};
+
+/* The metrics file and its flushes (control_obs.c), and what the control
+ * plane measures for them. */
+struct control_obs {
+	struct metrics *m; /* NULL until control_metrics_init */
+	int fd;		   /* the metrics file or FIFO; -1: none */
+	int timer_fd;	   /* the 60 s flush, armed when the VM starts */
+	bool watched;	   /* fd (a FIFO) is in the event loop, for room */
+	char *pending;	   /* the unwritten end of the last line (a full FIFO) */
+	size_t pending_off, pending_len;
+	uint64_t missed; /* lines not written (full FIFO, failed write) */
+	uint64_t fails;	 /* of those, the ones that failed for another reason */
+	/* The last pause and resume, in µs: the whole API action, and
+	 * vm_pause / vm_resume within it (Firecracker's latencies_us). */
+	uint64_t pause_us, resume_us, vmm_pause_us, vmm_resume_us;
+	/* From main's start to the API socket listening (or, without one,
+	 * to the VM started): wall and the process's CPU time, in µs. */
+	uint64_t startup_us, startup_cpu_us;
 };
 
 struct control {
@@ -48,7 +69,7 @@ struct control {
 	int status; /* exit status once the loop has returned */
 	struct api_server *api;
 	struct sandbox_filter api_filter;
-	struct metrics *metrics;
+	struct control_obs obs;
 };
 
 /* Set up the event loop and the signals (blocked here, so every thread
@@ -82,9 +103,28 @@ void control_destroy(struct control *ctl);
 int control_logger(const struct logger_config *l, const char *id) MUST_CHECK;
 
 /* The metrics of this process (control_obs.c): set up from cfg.metrics
- * (the file, and the 60 s flush), and torn down. */
+ * (the file, and the timer of the 60 s flush), and torn down. 0 or
+ * -errno after one message naming the file. */
 int control_metrics_init(struct control *ctl) MUST_CHECK;
 void control_metrics_destroy(struct control *ctl);
+
+/* The VM is about to start: arm the 60 s flush (before the VMM thread's
+ * seccomp filter, which has no timerfd_settime). */
+void control_metrics_arm(struct control *ctl);
+
+/* Write one metrics line now (the VM started, petrel is exiting). 0, or
+ * -errno (the line is counted as missed). No file: 0. */
+int control_metrics_flush(struct control *ctl);
+
+/* petrel is ready to take work (the API listening, or the VM started):
+ * the first call records process_startup_time_us. */
+void control_metrics_ready(struct control *ctl);
+
+/* Fill `m` with every counter of the process and the VM, if one runs
+ * (control_metrics.c): the API's, the logger's, seccomp and signals, the
+ * vCPUs', the registry's devices' and Firecracker's always-present
+ * groups. */
+void control_metrics_collect(struct control *ctl, struct metrics *m);
 
 /* api_execute_fn: one API request (control_api.c). */
 void control_api_execute(void *opaque, const struct api_request *r, struct api_result *res);

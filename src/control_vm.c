@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "dev/pc_devices.h"
 #include "virtio/balloon.h"
@@ -25,15 +26,27 @@ void control_api_start(struct control *ctl, struct api_result *res)
 		res->status = 204;
 }
 
-/* PATCH /vm: idempotent, as Firecracker's. */
+static uint64_t now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
+}
+
+/* PATCH /vm: idempotent, as Firecracker's. The metrics' latencies_us keep
+ * the last pause and resume: the whole action and vm_pause/vm_resume. */
 void control_api_pause(struct control *ctl, bool pause, struct api_result *res)
 {
+	uint64_t t0 = now_us(), t1;
 	char msg[API_FAULT_MAX];
 	int err = 0;
 
 	if (pause && ctl->state == CONTROL_RUNNING) {
 		log_capture(msg, sizeof(msg));
+		t1 = now_us();
 		err = vm_pause(&ctl->vm);
+		ctl->obs.vmm_pause_us = now_us() - t1;
 		log_capture(NULL, 0);
 		if (err) {
 			api_fault(res, "%s", msg);
@@ -41,10 +54,14 @@ void control_api_pause(struct control *ctl, bool pause, struct api_result *res)
 		}
 		ctl->state = CONTROL_PAUSED;
 		log_info("paused the VM");
+		ctl->obs.pause_us = now_us() - t0;
 	} else if (!pause && ctl->state == CONTROL_PAUSED) {
+		t1 = now_us();
 		vm_resume(&ctl->vm);
+		ctl->obs.vmm_resume_us = now_us() - t1;
 		ctl->state = CONTROL_RUNNING;
 		log_info("resumed the VM");
+		ctl->obs.resume_us = now_us() - t0;
 	}
 	res->status = 204;
 }

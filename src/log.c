@@ -24,12 +24,13 @@ static struct {
 	bool show_level, show_origin;
 	char module[64];
 	char id[64];
-	int err_fd; /* "stderr": 2, or what log_set_stderr chose */
+	int err_fd;  /* "stderr": 2, or what log_set_stderr chose */
+	long gmtoff; /* local time's offset from UTC (log_signal_safe) */
 } logger = { .fd = -1, .level = LOG_WARN, .err_fd = STDERR_FILENO };
 
-static atomic_uint_fast64_t missed;
+static atomic_uint_fast64_t missed, suppressed;
 
-static __thread const char *thread_role;
+static __thread char thread_role[16]; /* "": none */
 static __thread char *capture_buf;
 static __thread size_t capture_size;
 
@@ -59,7 +60,12 @@ int log_level_parse(const char *s, enum log_level *out)
 
 void log_set_thread(const char *role)
 {
-	thread_role = role;
+	snprintf(thread_role, sizeof(thread_role), "%s", role);
+}
+
+const char *log_thread(void)
+{
+	return thread_role[0] ? thread_role : "main";
 }
 
 void log_capture(char *buf, size_t size)
@@ -73,6 +79,11 @@ void log_capture(char *buf, size_t size)
 uint64_t log_missed(void)
 {
 	return atomic_load(&missed);
+}
+
+uint64_t log_suppressed(void)
+{
+	return atomic_load(&suppressed);
 }
 
 /* "2026-12-06T02:15:08.123456789" in local time, as Firecracker writes. */
@@ -98,7 +109,7 @@ static void log_emit(int fd, const char *line, size_t len)
 static void log_vat(enum log_level level, const char *file, int line, const char *fmt, va_list ap)
 {
 	char buf[512], *msg = buf, *out = NULL, stamp[80], origin[96] = "";
-	const char *role = thread_role ? thread_role : "main";
+	const char *role = log_thread();
 	va_list again;
 	int n;
 
@@ -165,6 +176,8 @@ void log_limited_at(struct log_limit *lim, const char *file, int line, const cha
 		lim->told = true;
 		tell = true;
 	}
+	if (!say)
+		atomic_fetch_add(&suppressed, 1);
 	pthread_mutex_unlock(&log_lock);
 	if (say) {
 		va_start(ap, fmt);
@@ -175,9 +188,98 @@ void log_limited_at(struct log_limit *lim, const char *file, int line, const cha
 	}
 }
 
+/* Async-signal-safe appending for log_signal_safe: `s`, or `v` in
+ * decimal padded with zeroes to `width` digits. */
+static size_t sig_str(char *buf, size_t off, size_t size, const char *s)
+{
+	while (*s && off + 1 < size)
+		buf[off++] = *s++;
+	return off;
+}
+
+static size_t sig_num(char *buf, size_t off, size_t size, uint64_t v, unsigned int width)
+{
+	char d[24];
+	unsigned int n = 0;
+
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && n < sizeof(d));
+	while (n < width && n < sizeof(d))
+		d[n++] = '0';
+	while (n && off + 1 < size)
+		buf[off++] = d[--n];
+	return off;
+}
+
+/* The stamp of log_timestamp without localtime_r (which takes a lock):
+ * days to a civil date as in H. Hinnant's days_from_civil, inverted. */
+static size_t sig_stamp(char *buf, size_t off, size_t size)
+{
+	struct timespec ts;
+	int64_t t, days, secs, era, doe, yoe, doy, mp, y, m, d;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	t = (int64_t)ts.tv_sec + logger.gmtoff;
+	days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+	secs = t - days * 86400;
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = yoe + era * 400 + (m <= 2);
+	off = sig_num(buf, off, size, (uint64_t)y, 4);
+	off = sig_str(buf, off, size, "-");
+	off = sig_num(buf, off, size, (uint64_t)m, 2);
+	off = sig_str(buf, off, size, "-");
+	off = sig_num(buf, off, size, (uint64_t)d, 2);
+	off = sig_str(buf, off, size, "T");
+	off = sig_num(buf, off, size, (uint64_t)(secs / 3600), 2);
+	off = sig_str(buf, off, size, ":");
+	off = sig_num(buf, off, size, (uint64_t)(secs / 60 % 60), 2);
+	off = sig_str(buf, off, size, ":");
+	off = sig_num(buf, off, size, (uint64_t)(secs % 60), 2);
+	off = sig_str(buf, off, size, ".");
+	return sig_num(buf, off, size, (uint64_t)ts.tv_nsec, 9);
+}
+
+/* The logger's settings are read without the lock: they change only
+ * before the VM starts, and a torn read costs one odd line. */
+void log_signal_safe(const char *msg)
+{
+	char buf[512];
+	size_t n = 0;
+
+	if (logger.level < LOG_ERROR)
+		return;
+	if (!logger.configured) {
+		n = sig_str(buf, n, sizeof(buf), "petrel: ");
+	} else {
+		n = sig_stamp(buf, n, sizeof(buf));
+		n = sig_str(buf, n, sizeof(buf), " [");
+		n = sig_str(buf, n, sizeof(buf), logger.id);
+		n = sig_str(buf, n, sizeof(buf), ":");
+		n = sig_str(buf, n, sizeof(buf), log_thread());
+		if (logger.show_level)
+			n = sig_str(buf, n, sizeof(buf), ":Error");
+		n = sig_str(buf, n, sizeof(buf), "] ");
+	}
+	n = sig_str(buf, n, sizeof(buf), msg);
+	buf[n++] = '\n';
+	log_emit(logger.fd >= 0 ? logger.fd : logger.err_fd, buf, n);
+}
+
 int log_configure(const char *path, enum log_level level, bool show_level, bool show_origin,
 		  const char *module, const char *id)
 {
+	time_t now;
+	struct tm tm;
+	long gmtoff;
 	int fd = -1;
 
 	if (path && *path) {
@@ -205,7 +307,10 @@ int log_configure(const char *path, enum log_level level, bool show_level, bool 
 	/* localtime_r reads the zone once; now, before seccomp filters and
 	 * jails, and not on the first vCPU that logs. */
 	tzset();
+	now = time(NULL);
+	gmtoff = localtime_r(&now, &tm) ? tm.tm_gmtoff : 0;
 	pthread_mutex_lock(&log_lock);
+	logger.gmtoff = gmtoff;
 	if (logger.fd >= 0)
 		close(logger.fd);
 	logger.fd = fd;

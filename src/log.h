@@ -64,8 +64,18 @@ const char *log_level_name(enum log_level level);
 int log_configure(const char *path, enum log_level level, bool show_level, bool show_origin,
 		  const char *module, const char *id) MUST_CHECK;
 
-/* Name the calling thread's role in log lines ("vmm", "api", "vcpu0"). */
+/* Name the calling thread's role in log lines ("vmm", "api", "vcpu0";
+ * copied, at most 15 bytes). */
 void log_set_thread(const char *role);
+
+/* The calling thread's role ("main" if it has none). Async-signal-safe. */
+const char *log_thread(void);
+
+/* From a signal handler: `msg` as one Error line, in the form log_msg
+ * would write it (no origin, no module filter, no capture), with one
+ * write() to the log file or stderr. Async-signal-safe: no lock, no
+ * allocation; local time from the zone offset log_configure read. */
+void log_signal_safe(const char *msg);
 
 /* While set on a thread, the first line it logs at LOG_WARN or more
  * severe is also copied into buf (the control plane answers an API request with
@@ -74,6 +84,10 @@ void log_capture(char *buf, size_t size);
 
 /* Lines that could not be written (full FIFO, failed write). */
 uint64_t log_missed(void);
+
+/* log_limited messages not written because their call site's budget was
+ * spent. */
+uint64_t log_suppressed(void);
 
 /* Write what goes to stderr to `fd` instead (tests and fuzz targets
  * catch messages without taking fd 2 from the sanitizers). Returns the

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* petrel: the command-line entry point. Only main exits the process. */
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -11,6 +11,7 @@
 #include "config_json.h"
 #include "control.h"
 #include "json_in.h"
+#include "metrics_signal.h"
 #include "sandbox/jail.h"
 
 /* If we were started with stdin, stdout or stderr closed, the next open()
@@ -22,12 +23,13 @@ static void std_fds_open(void)
 			_exit(VM_STATUS_ERROR);
 }
 
-static int run(struct run_options *o)
+static int run(struct run_options *o, uint64_t start_ns)
 {
 	static struct control ctl; /* large (the configuration's paths): not on the stack */
 	struct control_options copt = { .id = o->id,
 					.api_sock = o->api_sock,
-					.max_payload = o->max_payload };
+					.max_payload = o->max_payload,
+					.start_ns = start_ns };
 	struct jail jail;
 	int status, err;
 
@@ -67,12 +69,17 @@ static int run(struct run_options *o)
 int main(int argc, char **argv)
 {
 	static struct run_options opts;
+	struct timespec start;
 	struct jail jail;
 	int status;
 
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	std_fds_open();
 	json_in_seed();
-	signal(SIGPIPE, SIG_IGN); /* a closed stdout is an error to report, not a kill */
+	/* SIGSYS for the seccomp filters; SIGPIPE counted, not a kill (a
+	 * closed stdout is an error to report). */
+	if (metrics_signal_install())
+		return VM_STATUS_ERROR;
 	switch (cli_parse(argc, argv, &opts)) {
 	case CLI_HELP:
 		cli_print_help();
@@ -99,7 +106,7 @@ int main(int argc, char **argv)
 			jail_exec(&jail);
 		return VM_STATUS_ERROR;
 	case CLI_RUN:
-		return run(&opts);
+		return run(&opts, (uint64_t)start.tv_sec * 1000000000 + (uint64_t)start.tv_nsec);
 	default:
 		return VM_STATUS_USAGE;
 	}

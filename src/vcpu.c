@@ -32,17 +32,19 @@ static struct log_limit unhandled_pio_log = LOG_LIMIT_INIT(16);
 static struct log_limit unhandled_mmio_log = LOG_LIMIT_INIT(16);
 
 static const char *const stat_name[VCPU_STAT_NR] = {
-	[VCPU_STAT_IO_IN] = "io_in",
-	[VCPU_STAT_IO_OUT] = "io_out",
-	[VCPU_STAT_MMIO_READ] = "mmio_read",
-	[VCPU_STAT_MMIO_WRITE] = "mmio_write",
-	[VCPU_STAT_HLT] = "hlt",
-	[VCPU_STAT_IOAPIC_EOI] = "ioapic_eoi",
-	[VCPU_STAT_SYSTEM_EVENT] = "system_event",
-	[VCPU_STAT_SHUTDOWN] = "shutdown",
-	[VCPU_STAT_ASSISTED] = "assisted",
+	[VCPU_STAT_IO_IN] = "exit_io_in",
+	[VCPU_STAT_IO_OUT] = "exit_io_out",
+	[VCPU_STAT_MMIO_READ] = "exit_mmio_read",
+	[VCPU_STAT_MMIO_WRITE] = "exit_mmio_write",
+	[VCPU_STAT_HLT] = "exit_hlt",
+	[VCPU_STAT_IOAPIC_EOI] = "exit_ioapic_eoi",
+	[VCPU_STAT_SYSTEM_EVENT] = "exit_system_event",
+	[VCPU_STAT_SHUTDOWN] = "exit_shutdown",
+	[VCPU_STAT_ASSISTED] = "exit_emulation_assisted",
 	[VCPU_STAT_FAILURES] = "failures",
-	[VCPU_STAT_SIGNALS] = "signals",
+	[VCPU_STAT_SIGNALS] = "run_interrupted",
+	[VCPU_STAT_UNHANDLED_IO] = "unhandled_io",
+	[VCPU_STAT_UNHANDLED_MMIO] = "unhandled_mmio",
 };
 
 const char *vcpu_stat_name(enum vcpu_stat s)
@@ -87,12 +89,14 @@ static enum exit_outcome exit_io(struct vcpu *vcpu)
 		return EXIT_STOP;
 	}
 	vcpu_count(vcpu, is_write ? VCPU_STAT_IO_OUT : VCPU_STAT_IO_IN);
-	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size)
-		if (!bus_access(vcpu->env->pio, run->io.port, data, run->io.size, is_write))
-			log_limited(&unhandled_pio_log,
-				    "guest %s unhandled port 0x%x (%u bytes) on vCPU %u: ignored",
-				    is_write ? "wrote" : "read", run->io.port, run->io.size,
-				    vcpu->id);
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
+		if (bus_access(vcpu->env->pio, run->io.port, data, run->io.size, is_write))
+			continue;
+		vcpu_count(vcpu, VCPU_STAT_UNHANDLED_IO);
+		log_limited(&unhandled_pio_log,
+			    "guest %s unhandled port 0x%x (%u bytes) on vCPU %u: ignored",
+			    is_write ? "wrote" : "read", run->io.port, run->io.size, vcpu->id);
+	}
 	return EXIT_CONTINUE;
 }
 
@@ -107,11 +111,13 @@ static enum exit_outcome exit_mmio(struct vcpu *vcpu)
 	}
 	vcpu_count(vcpu, run->mmio.is_write ? VCPU_STAT_MMIO_WRITE : VCPU_STAT_MMIO_READ);
 	if (!bus_access(vcpu->env->mmio, run->mmio.phys_addr, run->mmio.data, len,
-			run->mmio.is_write))
+			run->mmio.is_write)) {
+		vcpu_count(vcpu, VCPU_STAT_UNHANDLED_MMIO);
 		log_limited(&unhandled_mmio_log,
 			    "guest %s unhandled MMIO 0x%llx (%u bytes) on vCPU %u: ignored",
 			    run->mmio.is_write ? "wrote" : "read",
 			    (unsigned long long)run->mmio.phys_addr, len, vcpu->id);
+	}
 	return EXIT_CONTINUE;
 }
 
@@ -283,6 +289,7 @@ static void *vcpu_thread(void *arg)
 
 	snprintf(name, sizeof(name), "petrel-vcpu%u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
+	log_set_thread(name + strlen("petrel-"));
 	this_vcpu = vcpu;
 	if (vcpu->filter)
 		err = sandbox_install(vcpu->filter);

@@ -66,6 +66,9 @@ enum vcpu_stat {
 	VCPU_STAT_ASSISTED, /* emulation failures petrel completed (assist.h) */
 	VCPU_STAT_FAILURES, /* exits that stopped the VM with an error */
 	VCPU_STAT_SIGNALS,  /* KVM_RUN interrupted by a kick or a signal */
+	/* Guest errors: an access no device claims (ignored, reads as 0). */
+	VCPU_STAT_UNHANDLED_IO,
+	VCPU_STAT_UNHANDLED_MMIO,
 	VCPU_STAT_NR,
 };
 
@@ -81,7 +84,8 @@ struct vcpu {
 	_Atomic uint64_t stat[VCPU_STAT_NR];
 };
 
-/* "io_in", "mmio_write", ...: Firecracker's exit_<name> metric names. */
+/* The counter's metric name: Firecracker's "exit_io_in", "exit_mmio_write",
+ * "failures", and petrel's own in the same style. */
 const char *vcpu_stat_name(enum vcpu_stat s);
 
 /* Set up env's pause state (lock, condition). 0 or -errno. */

@@ -55,12 +55,16 @@ struct sandbox_rule {
 static const struct sandbox_rule common_rules[] = {
 	ANY(futex), /* pthread mutexes and condition variables (log, devices, blk pool) */
 	ANY(write), /* log_msg to stderr; eventfd signals (irqfd, evloop_wake, blk done_fd) */
+	/* vDSO fallback: boot timer, hypercall TIME, vcpu_join_all, the API's
+	 * now_ns and log timestamps, metrics lines; metrics_on_sigsys on any
+	 * thread. */
+	ANY(clock_gettime),
 	/* madvise(MADV_DONTNEED) only: glibc frees a finished thread's
 	 * stack and trims malloc heaps with it; balloon_release. */
 	ARG_EQ(madvise, 2, MADV_DONTNEED),
 	ANY(exit),	     /* a thread returning from its start function */
 	ANY(rt_sigprocmask), /* glibc blocks signals around thread exit and pthread_kill */
-	ANY(rt_sigreturn),   /* return from a signal handler (vCPU kick, crash handler) */
+	ANY(rt_sigreturn),   /* return from a signal handler (vCPU kick, crash, SIGPIPE) */
 	ANY(getpid),	     /* pthread_kill / raise (tgkill needs the pid) */
 	ANY(gettid),	     /* pthread_kill of the calling thread (vm_stop on a vCPU) */
 	ANY(tgkill),	     /* vcpu_kick; raise() in console_crash_handler */
@@ -310,12 +314,15 @@ int sandbox_build(struct sandbox_filter *f, enum sandbox_role role, bool enabled
 	f->violate = violate && !strcmp(violate, sandbox_role_name(role));
 	if (!enabled)
 		return 0;
-	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	/* Trapped, not killed at once: metrics_on_sigsys counts and reports
+	 * it, then lets the kernel kill petrel (metrics_signal.h). */
+	ctx = seccomp_init(SCMP_ACT_TRAP);
 	if (!ctx) {
 		log_msg("seccomp: cannot create a filter");
 		return -ENOMEM;
 	}
-	/* A syscall of another ABI (i386 int 0x80, x32) is no way around. */
+	/* A syscall of another ABI (i386 int 0x80, x32) is no way around;
+	 * killed outright (the handler would repeat it as an x86-64 call). */
 	err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	if (!err)
 		err = sandbox_add_role(ctx, role, &f->nsyscalls);

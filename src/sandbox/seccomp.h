@@ -7,7 +7,8 @@
  * block worker before its first request, the main thread (the event loop)
  * once the other threads exist. Filters are per thread: a thread created
  * after one is installed would inherit it, so the main thread installs
- * last. A syscall outside the list kills the whole process (SIGSYS).
+ * last. A syscall outside the list kills the whole process with SIGSYS
+ * (trapped first, so that petrel counts and logs it: metrics_signal.h).
  */
 #ifndef PETREL_SANDBOX_SECCOMP_H
 #define PETREL_SANDBOX_SECCOMP_H

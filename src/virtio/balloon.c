@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "le.h"
+#include "metrics.h"
 
 /* ----------------------------------------------------------------- state */
 
@@ -46,7 +47,8 @@ struct balloon {
 	bool stats_held;	 /* we hold the driver's stats buffer ... */
 	uint16_t stats_head;	 /* ... and this is its head */
 	struct balloon_stats st;
-	struct virtq_chain chain; /* scratch for the queue handlers (4 KiB) */
+	uint64_t inflates, deflates, reports; /* chains taken, for the metrics */
+	struct virtq_chain chain;	      /* scratch for the queue handlers (4 KiB) */
 	struct log_limit log_pfn, log_len, log_madvise, log_queue;
 };
 
@@ -277,9 +279,14 @@ static void balloon_notify(struct virtio_dev *dev, unsigned int q)
 		switch (role) {
 		case BALLOON_Q_INFLATE:
 		case BALLOON_Q_DEFLATE:
+			if (role == BALLOON_Q_INFLATE)
+				b->inflates++;
+			else
+				b->deflates++;
 			balloon_pfns(b, &b->chain, role == BALLOON_Q_INFLATE);
 			break;
 		case BALLOON_Q_REPORTING:
+			b->reports++;
 			balloon_report(b, &b->chain);
 			break;
 		case BALLOON_Q_STATS:
@@ -356,6 +363,25 @@ int virtio_balloon_set_stats_interval(struct virtio_dev *dev, uint32_t seconds)
 	return err;
 }
 
+void virtio_balloon_metrics(const struct virtio_dev *dev, struct metrics_out *out)
+{
+	static const struct balloon_stats none;
+	const struct balloon *b = dev ? dev->priv : NULL;
+	const struct balloon_stats *st = b ? &b->st : &none;
+
+	virtio_metrics_common(dev, out);
+	metrics_counter(out, "inflate_count", b ? b->inflates : 0);
+	metrics_counter(out, "deflate_count", b ? b->deflates : 0);
+	metrics_counter(out, "stats_updates_count", st->nreports);
+	metrics_counter(out, "free_page_report_count", b ? b->reports : 0);
+	metrics_counter(out, "free_page_report_freed", st->reported << VIRTIO_BALLOON_PAGE_SHIFT);
+	metrics_counter(out, "inflated_pages", st->inflated);
+	metrics_counter(out, "deflated_pages", st->deflated);
+	metrics_counter(out, "bad_pfns", st->bad_pfns);
+	metrics_gauge(out, "target_pages", b ? b->target : 0);
+	metrics_gauge(out, "actual_pages", st->actual_pages);
+}
+
 /* ------------------------------------------------------------- ops table */
 
 /* After a reset the driver starts with an empty balloon: whatever it had
@@ -391,6 +417,7 @@ static const struct virtio_ops balloon_ops = {
 	.notify = balloon_notify,
 	.reset = balloon_reset,
 	.destroy = balloon_destroy,
+	.metrics = virtio_balloon_metrics,
 };
 
 /* Offered as the configuration asks: statistics (with a polling period),

@@ -96,4 +96,8 @@ int virtio_balloon_stats(struct virtio_dev *dev, struct balloon_stats *out) MUST
  * otherwise. */
 const char *virtio_balloon_stat_name(unsigned int tag);
 
+/* The metrics op (virtio_ops.metrics): Firecracker's balloon group (README
+ * "Metrics"); dev NULL: its names with 0. dev->lock held. */
+void virtio_balloon_metrics(const struct virtio_dev *dev, struct metrics_out *out);
+
 #endif

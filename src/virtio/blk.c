@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "le.h"
+#include "metrics.h"
 #include "virtio/blk_io.h"
 #include "virtio/iov.h"
 #include "virtio/throttle.h"
@@ -51,6 +52,15 @@ struct blk_req {
 	uint16_t head;
 	uint8_t *status_byte; /* last byte of the chain's writable part */
 	uint32_t in_len;      /* writable bytes, status byte included */
+	uint64_t len;	      /* data bytes of a read or write (metrics) */
+};
+
+/* What the metrics report (virtio_blk_metrics), under dev->lock. */
+struct blk_stats {
+	uint64_t read_count, write_count, flush_count, discard_count, zeroes_count;
+	uint64_t read_bytes, write_bytes;
+	uint64_t execute_fails; /* requests the host's I/O failed */
+	uint64_t invalid_reqs;	/* requests rejected before any I/O (guest errors) */
 };
 
 struct blk {
@@ -61,6 +71,7 @@ struct blk {
 	uint64_t capacity; /* 512-byte sectors */
 	char serial[VIRTIO_BLK_ID_BYTES];
 	uint8_t config[VIRTIO_BLK_CFG_SIZE]; /* what the guest must read back */
+	struct blk_stats st;		     /* under dev->lock */
 
 	/* Under dev->lock. */
 	struct virtq_chain chain; /* virtq_pop's scratch */
@@ -135,6 +146,7 @@ static struct log_limit guest_log = LOG_LIMIT_INIT(16);
 static void blk_reject(struct blk *b, const struct virtq_chain *c, uint8_t *status_byte,
 		       uint8_t status, const char *why, uint32_t type)
 {
+	b->st.invalid_reqs++;
 	log_limited(&guest_log, "disk '%s': request type %u: %s", b->path, type, why);
 	blk_publish(b, c->head, status_byte, status, c->in_len, 0);
 }
@@ -202,6 +214,7 @@ static int blk_request(struct blk *b, const struct virtq_chain *c)
 	/* The walker returns no empty buffers: the last one holds it. */
 	status_byte = (uint8_t *)win[c->nin - 1].iov_base + win[c->nin - 1].iov_len - 1;
 	if (virtq_chain_read(c, 0, hdr, sizeof(hdr)) != sizeof(hdr)) {
+		b->st.invalid_reqs++;
 		log_limited(&guest_log, "disk '%s': request header too short", b->path);
 		blk_publish(b, c->head, status_byte, VIRTIO_BLK_S_IOERR, c->in_len, 0);
 		return 0;
@@ -278,6 +291,7 @@ static int blk_request(struct blk *b, const struct virtq_chain *c)
 	r->head = c->head;
 	r->status_byte = status_byte;
 	r->in_len = c->in_len;
+	r->len = len;
 	r->io.done = 0;
 	r->io.n = 0;
 	switch (type) {
@@ -375,6 +389,35 @@ static void blk_on_timer(void *opaque, uint32_t events)
 	virtio_unlock(b->dev);
 }
 
+/* Count a finished request (a read's bytes are what it stored: all of
+ * them, as it was checked to lie inside the disk). */
+static void blk_count_done(struct blk *b, const struct blk_req *r)
+{
+	if (r->io.err) {
+		b->st.execute_fails++;
+		return;
+	}
+	switch (r->io.op) {
+	case BLK_IO_READ:
+		b->st.read_count++;
+		b->st.read_bytes += r->io.done;
+		break;
+	case BLK_IO_WRITE:
+		b->st.write_count++;
+		b->st.write_bytes += r->len;
+		break;
+	case BLK_IO_FLUSH:
+		b->st.flush_count++;
+		break;
+	case BLK_IO_DISCARD:
+		b->st.discard_count++;
+		break;
+	case BLK_IO_ZEROES:
+		b->st.zeroes_count++;
+		break;
+	}
+}
+
 /* Event-loop thread: publish what the workers finished. */
 static void blk_on_done(void *opaque, uint32_t events)
 {
@@ -390,6 +433,7 @@ static void blk_on_done(void *opaque, uint32_t events)
 		struct blk_req *r = (struct blk_req *)io;
 
 		next = io->next;
+		blk_count_done(b, r);
 		/* virtio_complete publishes nothing on a failed device. */
 		blk_publish(b, r->head, r->status_byte,
 			    io->err ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK, r->in_len, io->done);
@@ -507,6 +551,27 @@ static void blk_resume(struct virtio_dev *dev)
 	virtio_unlock(dev);
 }
 
+void virtio_blk_metrics(const struct virtio_dev *dev, struct metrics_out *out)
+{
+	static const struct blk_stats none;
+	const struct blk *b = dev ? dev->priv : NULL;
+	const struct blk_stats *st = b ? &b->st : &none;
+	const struct virtio_counters *c = virtio_metrics_common(dev, out);
+
+	metrics_counter(out, "queue_event_count", c->kicks[0]);
+	metrics_counter(out, "read_count", st->read_count);
+	metrics_counter(out, "write_count", st->write_count);
+	metrics_counter(out, "flush_count", st->flush_count);
+	metrics_counter(out, "discard_count", st->discard_count);
+	metrics_counter(out, "write_zeroes_count", st->zeroes_count);
+	metrics_counter(out, "read_bytes", st->read_bytes);
+	metrics_counter(out, "write_bytes", st->write_bytes);
+	metrics_counter(out, "execute_fails", st->execute_fails);
+	metrics_counter(out, "invalid_reqs_count", st->invalid_reqs);
+	metrics_counter(out, "rate_limiter_throttled_events", b ? b->limit.throttled : 0);
+	metrics_gauge(out, "inflight_reqs", b ? b->inflight : 0);
+}
+
 static const struct virtio_ops blk_ops = {
 	.name = "block",
 	.device_id = VIRTIO_ID_BLOCK,
@@ -520,6 +585,7 @@ static const struct virtio_ops blk_ops = {
 	.notify = blk_notify,
 	.reset = blk_reset,
 	.destroy = blk_destroy,
+	.metrics = virtio_blk_metrics,
 };
 
 /* ---- setup ---- */

@@ -83,4 +83,8 @@ struct virtio_blk_stats {
 /* Counters since creation (takes dev->lock). */
 void virtio_blk_get_stats(struct virtio_dev *dev, struct virtio_blk_stats *out);
 
+/* The metrics op (virtio_ops.metrics): Firecracker's block group (see
+ * README "Metrics"); dev NULL: its names with 0. dev->lock held. */
+void virtio_blk_metrics(const struct virtio_dev *dev, struct metrics_out *out);
+
 #endif

@@ -169,6 +169,7 @@ static void *blk_io_worker(void *arg)
 	/* By itself (prctl): naming another thread goes through /proc, which a
 	 * jail does not have. */
 	pthread_setname_np(pthread_self(), "petrel-blk");
+	log_set_thread("blk-io");
 	pthread_mutex_lock(&io->mu);
 	for (;;) {
 		struct blk_io_req *r;

@@ -8,6 +8,7 @@
 
 #include "arch/x86/acpi.h"
 #include "le.h"
+#include "metrics.h"
 #include "petrel/platform.h"
 #include "virtio/balloon.h"
 #include "virtio/blk.h"
@@ -83,10 +84,22 @@ static void devices_free(void *opaque)
 	virtio_mmio_free(opaque);
 }
 
+static void devices_metrics(void *opaque, struct metrics_out *out)
+{
+	struct virtio_dev *dev = &((struct virtio_mmio *)opaque)->dev;
+
+	if (!dev->ops->metrics)
+		return;
+	virtio_lock(dev);
+	dev->ops->metrics(dev, out);
+	virtio_unlock(dev);
+}
+
 static const struct device_ops virtio_device_ops = {
 	.start = devices_start,
 	.pause = devices_pause,
 	.resume = devices_resume,
+	.metrics = devices_metrics,
 	.destroy = devices_free,
 };
 
@@ -201,4 +214,28 @@ unsigned int virtio_devices_acpi(struct vm *vm, struct acpi_mmio_dev *out)
 							   .gsi = m->gsi };
 	}
 	return n;
+}
+
+void virtio_devices_metrics_always(struct device_list *l, struct metrics *m)
+{
+	static const struct {
+		const char *kind;
+		bool many; /* a per-device group each, and their sum */
+		void (*metrics)(const struct virtio_dev *dev, struct metrics_out *out);
+	} always[] = {
+		{ "block", true, virtio_blk_metrics },
+		{ "net", true, virtio_net_metrics },
+		{ "vsock", false, virtio_vsock_metrics },
+		{ "balloon", false, virtio_balloon_metrics },
+		{ "entropy", false, virtio_rng_metrics },
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(always); i++) {
+		const char *kind = always[i].kind;
+
+		if (always[i].many ? metrics_sum(m, kind, kind) : l && device_find(l, kind, NULL))
+			continue;
+		always[i].metrics(NULL,
+				  metrics_group(m, kind, kind, NULL, NULL, METRICS_JSON_ONLY));
+	}
 }

@@ -16,6 +16,8 @@
 struct vm;
 struct virtio_dev;
 struct acpi_mmio_dev;
+struct device_list;
+struct metrics;
 
 /* Create every configured device and its transport, each joining
  * vm->devices ("block_<id>", "net_<id>", "vsock", "balloon",
@@ -30,5 +32,11 @@ struct virtio_dev *virtio_devices_find(struct vm *vm, const char *kind, const ch
 /* The transports in slot order, for the DSDT, into out[] (room for
  * PETREL_VIRTIO_MMIO_SLOTS). Returns how many. */
 unsigned int virtio_devices_acpi(struct vm *vm, struct acpi_mmio_dev *out);
+
+/* After the registry's groups are in `m`: the groups Firecracker's metrics
+ * always have, JSON only: "block" and "net" (the sums of the per-device
+ * groups, or 0s without any), "vsock", "balloon" and "entropy" (0s when
+ * the VM has no such device; `l` NULL: no VM). */
+void virtio_devices_metrics_always(struct device_list *l, struct metrics *m);
 
 #endif

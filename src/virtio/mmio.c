@@ -27,6 +27,7 @@ static void mmio_interrupt(struct virtio_mmio *m, unsigned int why)
 	uint64_t one = 1;
 
 	atomic_fetch_or(&m->isr, why);
+	m->dev.count.interrupts++;
 	/* Paused: the guest sees InterruptStatus set, the interrupt itself
 	 * comes on resume. Callers hold dev->lock, as pause and resume do. */
 	if (m->dev.paused) {
@@ -93,8 +94,10 @@ static void mmio_kick(struct virtio_mmio *m, unsigned int q)
 {
 	struct virtio_dev *dev = &m->dev;
 
-	if (virtio_active(dev) && !dev->paused && q < dev->ops->nqueues && dev->vq[q].ready)
+	if (virtio_active(dev) && !dev->paused && q < dev->ops->nqueues && dev->vq[q].ready) {
+		dev->count.kicks[q]++;
 		dev->ops->notify(dev, q);
+	}
 }
 
 /* Event-loop thread: a guest kick that KVM turned into an eventfd signal. */
@@ -141,6 +144,7 @@ static void mmio_driver_ok(struct virtio_mmio *m)
 	dev->status |= VIRTIO_STATUS_DRIVER_OK;
 	err = dev->ops->activate ? dev->ops->activate(dev) : 0;
 	if (err) {
+		dev->count.activate_fails++;
 		virtio_fail(dev, "could not start the device backend");
 		return;
 	}
@@ -175,6 +179,7 @@ static void mmio_set_status(struct virtio_mmio *m, uint32_t v)
 	/* The driver only ever adds bits (2.1.2); NEEDS_RESET is ours. */
 	set = (uint8_t)(v & ~old & ~VIRTIO_STATUS_NEEDS_RESET);
 	if (v > 0xff || (old & ~v & ~VIRTIO_STATUS_NEEDS_RESET)) {
+		dev->count.transport_fails++;
 		log_limited(&mmio_log, "virtio-%s: driver wrote status %#x over %#x; ignored",
 			    dev->ops->name, v, old);
 		return;
@@ -312,11 +317,13 @@ static void mmio_write_reg(struct virtio_mmio *m, uint64_t reg, uint32_t v)
 		/* A kick before DRIVER_OK is not an error (Linux's balloon
 		 * sends one while probing): mmio_driver_ok looks at every
 		 * queue once, and buffers are used from then on. */
-		if (v < dev->ops->nqueues)
+		if (v < dev->ops->nqueues) {
 			mmio_kick(m, v);
-		else
-			log_limited(&mmio_log, "virtio-%s: kick of queue %u, out of range; ignored",
-				    dev->ops->name, v);
+			break;
+		}
+		dev->count.transport_fails++;
+		log_limited(&mmio_log, "virtio-%s: kick of queue %u, out of range; ignored",
+			    dev->ops->name, v);
 		break;
 	case VIRTIO_MMIO_REG_INTERRUPT_ACK:
 		atomic_fetch_and(&m->isr, ~v);
@@ -333,6 +340,7 @@ static void mmio_write_reg(struct virtio_mmio *m, uint64_t reg, uint32_t v)
 		mmio_queue_addr(m, reg, v);
 		break;
 	default:
+		dev->count.transport_fails++;
 		log_limited(&mmio_log, "virtio-%s: write to read-only or unknown register %#x",
 			    dev->ops->name, (unsigned int)reg);
 	}
@@ -344,14 +352,18 @@ static void mmio_config(struct virtio_mmio *m, uint64_t off, uint8_t *data, uint
 {
 	struct virtio_dev *dev = &m->dev;
 
-	if (off >= dev->ops->config_size || len > dev->ops->config_size - off)
+	if (off >= dev->ops->config_size || len > dev->ops->config_size - off) {
+		dev->count.cfg_fails++;
 		return; /* reads stay zero-filled */
+	}
 	if (!is_write) {
 		memcpy(data, dev->config + off, len);
 		return;
 	}
-	if (!dev->ops->config_write)
+	if (!dev->ops->config_write) {
+		dev->count.cfg_fails++;
 		return;
+	}
 	memcpy(dev->config + off, data, len);
 	dev->ops->config_write(dev, (uint32_t)off, len);
 }
@@ -365,6 +377,7 @@ void virtio_mmio_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t l
 		mmio_config(m, offset - VIRTIO_MMIO_REG_CONFIG, data, len, is_write);
 	} else if (len != 4 || (offset & 3)) {
 		/* 4.2.2.2: the driver uses 32-bit aligned accesses only. */
+		m->dev.count.transport_fails++;
 		log_limited(&mmio_log, "virtio-%s: %u-byte access at %#x; ignored",
 			    m->dev.ops->name, len, (unsigned int)offset);
 	} else if (is_write) {

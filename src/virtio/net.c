@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "le.h"
+#include "metrics.h"
 #include "virtio/iov.h"
 #include "virtio/tap.h"
 #include "virtio/throttle.h"
@@ -65,6 +66,10 @@ struct net {
 	struct virtio_dev *dev;
 	struct evloop *ev;
 	int fd;
+	/* Counted besides stats, for the metrics: frames dropped for a
+	 * header that breaks the negotiated features (a guest error), and
+	 * failed backend writes and reads. */
+	uint64_t tx_malformed, write_fails, read_fails;
 	bool is_tap;
 	bool polling;	   /* EPOLLIN watched on fd */
 	bool backend_gone; /* fd hung up or failed; removed from the loop */
@@ -252,6 +257,7 @@ static void net_tx_frame(struct net *n, const struct virtq_chain *c)
 	if (why) {
 		log_limited(&net_log, "virtio-net: dropped a %zu-byte transmitted frame: %s", len,
 			    why);
+		n->tx_malformed++;
 		n->stats.tx_dropped++;
 		return;
 	}
@@ -265,6 +271,7 @@ static void net_tx_frame(struct net *n, const struct virtq_chain *c)
 		 * Either way the frame is lost, as on a busy wire. */
 		if (errno != EAGAIN)
 			log_limited(&net_log, "virtio-net: backend write: %s", strerror(errno));
+		n->write_fails++;
 		n->stats.tx_dropped++;
 		return;
 	}
@@ -465,6 +472,7 @@ static int net_rx_frame(struct net *n)
 	if (got < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return 0;
+		n->read_fails++;
 		net_backend_gone(n, strerror(errno));
 		return -1;
 	}
@@ -638,6 +646,28 @@ static void net_destroy(struct virtio_dev *dev)
 	dev->priv = NULL;
 }
 
+void virtio_net_metrics(const struct virtio_dev *dev, struct metrics_out *out)
+{
+	static const struct virtio_net_stats none;
+	const struct net *n = dev ? dev->priv : NULL;
+	const struct virtio_net_stats *st = n ? &n->stats : &none;
+	const struct virtio_counters *c = virtio_metrics_common(dev, out);
+
+	metrics_counter(out, "rx_queue_event_count", c->kicks[VIRTIO_NET_RXQ]);
+	metrics_counter(out, "tx_queue_event_count", c->kicks[VIRTIO_NET_TXQ]);
+	metrics_counter(out, "rx_packets_count", st->rx_frames);
+	metrics_counter(out, "rx_bytes_count", st->rx_bytes);
+	metrics_counter(out, "rx_dropped", st->rx_dropped);
+	metrics_counter(out, "tap_read_fails", n ? n->read_fails : 0);
+	metrics_counter(out, "tx_packets_count", st->tx_frames);
+	metrics_counter(out, "tx_bytes_count", st->tx_bytes);
+	metrics_counter(out, "tx_dropped", st->tx_dropped);
+	metrics_counter(out, "tx_malformed_frames", n ? n->tx_malformed : 0);
+	metrics_counter(out, "tap_write_fails", n ? n->write_fails : 0);
+	metrics_counter(out, "rx_rate_limiter_throttled", n ? n->rx_limit.throttled : 0);
+	metrics_counter(out, "tx_rate_limiter_throttled", n ? n->tx_limit.throttled : 0);
+}
+
 /* Offloads both ways, mergeable receive buffers, MAC and link status. */
 #define NET_FEATURES                                                                               \
 	(VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |                     \
@@ -659,6 +689,7 @@ static const struct virtio_ops net_ops = {
 	.notify = net_notify,
 	.reset = net_reset,
 	.destroy = net_destroy,
+	.metrics = virtio_net_metrics,
 };
 
 /* ---------------------------------------------------------- constructors */

@@ -83,4 +83,8 @@ void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *out);
 void virtio_net_set_ratelimit(struct virtio_dev *dev, const struct ratelimit_config *rx,
 			      const struct ratelimit_config *tx);
 
+/* The metrics op (virtio_ops.metrics): Firecracker's net group (README
+ * "Metrics"); dev NULL: its names with 0. dev->lock held. */
+void virtio_net_metrics(const struct virtio_dev *dev, struct metrics_out *out);
+
 #endif

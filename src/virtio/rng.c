@@ -6,6 +6,7 @@
 #include <sys/random.h>
 
 #include "virtio/throttle.h"
+#include "metrics.h"
 
 /* ----------------------------------------------------------------- state */
 
@@ -19,11 +20,14 @@ struct rng {
 	struct evloop *ev;
 	struct virtq_chain chain;
 	struct throttle limit;
+	uint64_t requests, bytes, host_fails; /* for the metrics */
 };
 
 /* -------------------------------------------------------- queue handlers */
 
-static uint32_t rng_fill(const struct virtq_chain *c)
+/* Random bytes into the chain's writable buffers; *failed if getrandom
+ * failed (the guest gets what there was). */
+static uint32_t rng_fill(const struct virtq_chain *c, bool *failed)
 {
 	uint32_t done = 0;
 
@@ -34,6 +38,8 @@ static uint32_t rng_fill(const struct virtq_chain *c)
 		if (want > RNG_MAX_REQUEST - done)
 			want = RNG_MAX_REQUEST - done;
 		n = getrandom(c->iov[i].iov_base, want, GRND_NONBLOCK);
+		if (n < 0)
+			*failed = true;
 		if (n <= 0)
 			break;
 		done += (uint32_t)n;
@@ -54,12 +60,18 @@ static void rng_notify(struct virtio_dev *dev, unsigned int q)
 		 * on the ring for the limiter's timer. */
 		uint32_t want =
 		    r->chain.in_len < RNG_MAX_REQUEST ? r->chain.in_len : RNG_MAX_REQUEST;
+		bool failed = false;
+		uint32_t done;
 
 		if (!throttle_take(&r->limit, want, 1)) {
 			virtq_unpop(&dev->vq[q]);
 			return;
 		}
-		virtio_complete(dev, q, r->chain.head, rng_fill(&r->chain));
+		done = rng_fill(&r->chain, &failed);
+		r->requests++;
+		r->bytes += done;
+		r->host_fails += failed;
+		virtio_complete(dev, q, r->chain.head, done);
 	}
 	if (got < 0)
 		virtio_fail(dev, "malformed request chain");
@@ -104,6 +116,17 @@ void virtio_rng_get_stats(struct virtio_dev *dev, struct virtio_rng_stats *out)
 	virtio_unlock(dev);
 }
 
+void virtio_rng_metrics(const struct virtio_dev *dev, struct metrics_out *out)
+{
+	const struct rng *r = dev ? dev->priv : NULL;
+
+	virtio_metrics_common(dev, out);
+	metrics_counter(out, "entropy_event_count", r ? r->requests : 0);
+	metrics_counter(out, "entropy_bytes", r ? r->bytes : 0);
+	metrics_counter(out, "host_rng_fails", r ? r->host_fails : 0);
+	metrics_counter(out, "entropy_rate_limiter_throttled", r ? r->limit.throttled : 0);
+}
+
 /* ------------------------------------------------------------ ops table */
 
 /* A held request's timer may have fired while paused. */
@@ -139,6 +162,7 @@ static const struct virtio_ops rng_ops = {
 	.notify = rng_notify,
 	.reset = rng_reset,
 	.destroy = rng_destroy,
+	.metrics = virtio_rng_metrics,
 };
 
 int virtio_rng_create(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm,

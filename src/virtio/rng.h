@@ -28,4 +28,8 @@ struct virtio_rng_stats {
 /* Counters since creation (takes dev->lock). */
 void virtio_rng_get_stats(struct virtio_dev *dev, struct virtio_rng_stats *out);
 
+/* The metrics op (virtio_ops.metrics): Firecracker's entropy group
+ * (README "Metrics"); dev NULL: its names with 0. dev->lock held. */
+void virtio_rng_metrics(const struct virtio_dev *dev, struct metrics_out *out);
+
 #endif

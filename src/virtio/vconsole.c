@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "le.h"
+#include "metrics.h"
 
 /* ----------------------------------------------------------------- state */
 
@@ -18,6 +19,7 @@ struct vcon {
 	bool rx_held;
 	struct virtq_chain rx;
 	struct virtq_chain tx;
+	uint64_t tx_bytes, rx_bytes; /* for the metrics */
 };
 
 /* ---------------------------------------------------------- config space */
@@ -35,6 +37,7 @@ static void vcon_transmit(struct vcon *v)
 	while ((r = virtq_pop(&v->dev->vq[CONSOLE_TXQ], &v->tx)) > 0) {
 		for (unsigned int i = 0; i < v->tx.nout; i++)
 			console_write(v->con, v->tx.iov[i].iov_base, v->tx.iov[i].iov_len);
+		v->tx_bytes += v->tx.out_len;
 		virtio_complete(v->dev, CONSOLE_TXQ, v->tx.head, 0);
 	}
 	if (r < 0)
@@ -67,6 +70,7 @@ static void vcon_pull(void *opaque, console_fill_fn fill, void *c)
 	v->rx_held = true;
 	n = fill(c, buf, v->rx.in_len < sizeof(buf) ? v->rx.in_len : sizeof(buf));
 	if (n) {
+		v->rx_bytes += n;
 		virtq_chain_write(&v->rx, 0, buf, n);
 		virtio_complete(dev, CONSOLE_RXQ, v->rx.head, (uint32_t)n);
 		v->rx_held = false;
@@ -108,6 +112,17 @@ static void vcon_destroy(struct virtio_dev *dev)
 
 /* ------------------------------------------------------------ ops table */
 
+static void vcon_metrics(const struct virtio_dev *dev, struct metrics_out *out)
+{
+	const struct vcon *v = dev ? dev->priv : NULL;
+	const struct virtio_counters *c = virtio_metrics_common(dev, out);
+
+	metrics_counter(out, "rx_queue_event_count", c->kicks[CONSOLE_RXQ]);
+	metrics_counter(out, "tx_queue_event_count", c->kicks[CONSOLE_TXQ]);
+	metrics_counter(out, "rx_bytes_count", v ? v->rx_bytes : 0);
+	metrics_counter(out, "tx_bytes_count", v ? v->tx_bytes : 0);
+}
+
 static const struct virtio_ops vcon_ops = {
 	.name = "console",
 	.device_id = VIRTIO_ID_CONSOLE,
@@ -118,6 +133,7 @@ static const struct virtio_ops vcon_ops = {
 	.notify = vcon_notify,
 	.reset = vcon_reset,
 	.destroy = vcon_destroy,
+	.metrics = vcon_metrics,
 };
 
 int virtio_console_create(struct virtio_dev *dev, const struct gm *gm, struct console *con)

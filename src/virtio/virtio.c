@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "metrics.h"
+
 void virtio_dev_init(struct virtio_dev *dev, const struct virtio_ops *ops, uint64_t offered,
 		     void *priv, const struct gm *gm)
 {
@@ -38,6 +40,7 @@ void virtio_fail(struct virtio_dev *dev, const char *why)
 
 	if (dev->status & VIRTIO_STATUS_NEEDS_RESET)
 		return;
+	dev->count.needs_reset++;
 	log_limited(&fail_log, "virtio-%s: %s; device needs reset", dev->ops->name, why);
 	if (dev->transport)
 		dev->transport->needs_reset(dev);
@@ -50,4 +53,18 @@ void virtio_config_changed(struct virtio_dev *dev)
 	dev->config_generation++;
 	if (dev->transport && (dev->status & VIRTIO_STATUS_DRIVER_OK))
 		dev->transport->config_changed(dev);
+}
+
+const struct virtio_counters *virtio_metrics_common(const struct virtio_dev *dev,
+						    struct metrics_out *out)
+{
+	static const struct virtio_counters none;
+	const struct virtio_counters *c = dev ? &dev->count : &none;
+
+	metrics_counter(out, "activate_fails", c->activate_fails);
+	metrics_counter(out, "cfg_fails", c->cfg_fails);
+	metrics_counter(out, "needs_reset_count", c->needs_reset);
+	metrics_counter(out, "transport_fails", c->transport_fails);
+	metrics_counter(out, "interrupt_count", c->interrupts);
+	return c;
 }

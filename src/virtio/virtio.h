@@ -29,6 +29,7 @@
 
 struct virtio_dev;
 struct sandbox_filter;
+struct metrics_out;
 
 struct virtio_ops {
 	const char *name; /* "block", "net": used in log lines */
@@ -63,6 +64,11 @@ struct virtio_ops {
 	/* Free dev->priv and close the device's fds. Called once, at VM
 	 * teardown, after the event loop has stopped. */
 	void (*destroy)(struct virtio_dev *dev);
+	/* Report the device's counters (metrics.h), dev->count's among them
+	 * (virtio_metrics_common); dev->lock held. With dev NULL: every name
+	 * with 0, for the group Firecracker shows when the VM has no such
+	 * device. Optional. */
+	void (*metrics)(const struct virtio_dev *dev, struct metrics_out *out);
 };
 
 /* What a device asks of its transport. */
@@ -76,6 +82,17 @@ struct virtio_transport_ops {
 };
 
 #define VIRTIO_CONFIG_MAX 256
+
+/* What the transport counts of every device, under dev->lock. */
+struct virtio_counters {
+	uint64_t kicks[VIRTIO_MAX_QUEUES]; /* notifications taken, per queue */
+	uint64_t interrupts;		   /* used-buffer and config interrupts sent */
+	uint64_t activate_fails;	   /* the device could not start at DRIVER_OK */
+	/* Guest errors: */
+	uint64_t cfg_fails;	  /* config-space accesses outside it, or writes to none */
+	uint64_t transport_fails; /* register accesses refused (width, status, queue) */
+	uint64_t needs_reset;	  /* virtio_fail: the driver broke the protocol */
+};
 
 struct virtio_dev {
 	const struct virtio_ops *ops;
@@ -100,6 +117,7 @@ struct virtio_dev {
 
 	const struct virtio_transport_ops *transport;
 	void *transport_priv;
+	struct virtio_counters count;
 };
 
 /* Initialise the common part for a device of type `ops` offering the
@@ -146,5 +164,12 @@ void virtio_fail(struct virtio_dev *dev, const char *why);
 
 /* Config space changed (bump generation, config interrupt). */
 void virtio_config_changed(struct virtio_dev *dev);
+
+/* For a device's metrics op: report dev->count's activate_fails,
+ * cfg_fails, needs_reset_count, transport_fails and interrupt_count (0s
+ * for dev NULL), and return it (or a zeroed one) for the device's
+ * per-queue kick counts. */
+const struct virtio_counters *virtio_metrics_common(const struct virtio_dev *dev,
+						    struct metrics_out *out);
 
 #endif

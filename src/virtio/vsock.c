@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "le.h"
+#include "metrics.h"
 #include "virtio/iov.h"
 #include "virtio/vsock_conn.h"
 
@@ -82,6 +83,7 @@ struct vsock_conn *vsock_conn_new(struct vsock *vs, enum vsock_state st)
 
 		if (c->state == VSOCK_FREE) {
 			*c = (struct vsock_conn){ .state = st, .gen = c->gen + 1, .fd = -1 };
+			vs->st.conns_added++;
 			return c;
 		}
 	}
@@ -139,6 +141,7 @@ void vsock_conn_close(struct vsock *vs, struct vsock_conn *c, bool rst)
 		vsock_rst_queue(vs, c->host_port, c->guest_port);
 	vsock_uds_close(vs, c);
 	c->state = VSOCK_FREE;
+	vs->st.conns_removed++;
 }
 
 void vsock_conn_drained(struct vsock *vs, struct vsock_conn *c)
@@ -225,6 +228,7 @@ static void vsock_tx_rw(struct vsock *vs, struct vsock_conn *c, const struct vso
 	 * fwd_cnt we last told it. (It may not have seen that header yet,
 	 * which only makes its own view smaller.) This also bounds c->buf. */
 	if ((uint64_t)(c->rx_cnt - c->fwd_sent) + h->len > VSOCK_BUF_ALLOC) {
+		vs->st.tx_invalid++;
 		log_limited(&bad_log,
 			    "vsock: guest sent %u bytes on port %u past its credit; reset", h->len,
 			    c->guest_port);
@@ -233,9 +237,11 @@ static void vsock_tx_rw(struct vsock *vs, struct vsock_conn *c, const struct vso
 	}
 	n = iov_slice(iov, ch->iov, ch->nout, VSOCK_HDR_SIZE, h->len);
 	if (vsock_uds_send(c, iov, n, h->len)) {
+		vs->st.tx_write_fails++;
 		vsock_conn_close(vs, c, true);
 		return;
 	}
+	vs->st.tx_bytes += h->len;
 	vsock_conn_drained(vs, c);
 }
 
@@ -251,6 +257,7 @@ static void vsock_tx_packet(struct vsock *vs, const struct vsock_hdr *h,
 	struct vsock_conn *c;
 
 	if (h->src_cid != vs->guest_cid) {
+		vs->st.tx_invalid++;
 		log_limited(&bad_log, "vsock: guest sent a packet from CID %llu; dropped",
 			    (unsigned long long)h->src_cid);
 		return;
@@ -261,6 +268,7 @@ static void vsock_tx_packet(struct vsock *vs, const struct vsock_hdr *h,
 	}
 	c = vsock_conn_find(vs, h->src_port, h->dst_port);
 	if (h->type != VSOCK_TYPE_STREAM || h->len != ch->out_len - VSOCK_HDR_SIZE) {
+		vs->st.tx_invalid++;
 		log_limited(&bad_log,
 			    "vsock: guest packet with type %u, length %u in %u bytes; reset",
 			    h->type, h->len, ch->out_len - VSOCK_HDR_SIZE);
@@ -344,6 +352,7 @@ static void vsock_tx_process(struct vsock *vs)
 		/* The one read of the header: everything below uses `h`. */
 		virtq_chain_read(&vs->tx, 0, raw, sizeof(raw));
 		vsock_hdr_decode(&h, raw);
+		vs->st.tx_packets++;
 		vsock_tx_packet(vs, &h, &vs->tx);
 		virtio_complete(vs->dev, VSOCK_TXQ, vs->tx.head, 0);
 	}
@@ -436,6 +445,7 @@ static uint32_t vsock_rx_conn(struct vsock *vs, struct vsock_conn *c, struct vir
 		niov = iov_slice(iov, ch->iov + ch->nout, ch->nin, VSOCK_HDR_SIZE, room);
 		n = vsock_uds_recv(c, iov, niov);
 		if (n > 0) {
+			vs->st.rx_bytes += (uint64_t)n;
 			h = vsock_rx_hdr(c, VSOCK_OP_RW);
 			h.len = (uint32_t)n;
 			c->tx_cnt += (uint32_t)n;
@@ -446,6 +456,7 @@ static uint32_t vsock_rx_conn(struct vsock *vs, struct vsock_conn *c, struct vir
 			return 0;
 		}
 		if (n < 0) {
+			vs->st.rx_read_fails++;
 			vsock_conn_close(vs, c, true);
 			return 0;
 		}
@@ -521,6 +532,7 @@ static void vsock_rx_pump(struct vsock *vs)
 		if (!n)
 			return;
 		vs->rx_held = false;
+		vs->st.rx_packets++;
 		virtio_complete(vs->dev, VSOCK_RXQ, vs->rx.head, n);
 	}
 	vsock_wake(vs);
@@ -628,6 +640,29 @@ static void vsock_destroy(struct virtio_dev *dev)
 	dev->priv = NULL;
 }
 
+void virtio_vsock_metrics(const struct virtio_dev *dev, struct metrics_out *out)
+{
+	const struct vsock *vs = dev ? dev->priv : NULL;
+	const struct virtio_counters *c = virtio_metrics_common(dev, out);
+	unsigned int open = 0;
+
+	for (unsigned int i = 0; vs && i < VSOCK_MAX_CONNS; i++)
+		open += vs->conn[i].state != VSOCK_FREE;
+	metrics_counter(out, "rx_queue_event_count", c->kicks[VSOCK_RXQ]);
+	metrics_counter(out, "tx_queue_event_count", c->kicks[VSOCK_TXQ]);
+	metrics_counter(out, "rx_packets_count", vs ? vs->st.rx_packets : 0);
+	metrics_counter(out, "rx_bytes_count", vs ? vs->st.rx_bytes : 0);
+	metrics_counter(out, "rx_read_fails", vs ? vs->st.rx_read_fails : 0);
+	metrics_counter(out, "tx_packets_count", vs ? vs->st.tx_packets : 0);
+	metrics_counter(out, "tx_bytes_count", vs ? vs->st.tx_bytes : 0);
+	metrics_counter(out, "tx_write_fails", vs ? vs->st.tx_write_fails : 0);
+	metrics_counter(out, "tx_flush_fails", vs ? vs->st.tx_flush_fails : 0);
+	metrics_counter(out, "tx_invalid_packets", vs ? vs->st.tx_invalid : 0);
+	metrics_counter(out, "conns_added", vs ? vs->st.conns_added : 0);
+	metrics_counter(out, "conns_removed", vs ? vs->st.conns_removed : 0);
+	metrics_gauge(out, "conns_open", open);
+}
+
 static const struct virtio_ops vsock_ops = {
 	.name = "vsock",
 	.device_id = VIRTIO_ID_VSOCK,
@@ -639,6 +674,7 @@ static const struct virtio_ops vsock_ops = {
 	.notify = vsock_notify,
 	.reset = vsock_reset,
 	.destroy = vsock_destroy,
+	.metrics = virtio_vsock_metrics,
 };
 
 /* ---- creation ---- */

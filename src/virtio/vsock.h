@@ -30,4 +30,8 @@
 int virtio_vsock_create(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm,
 			const struct vsock_config *cfg) MUST_CHECK;
 
+/* The metrics op (virtio_ops.metrics): Firecracker's vsock group (README
+ * "Metrics"); dev NULL: its names with 0. dev->lock held. */
+void virtio_vsock_metrics(const struct virtio_dev *dev, struct metrics_out *out);
+
 #endif

@@ -126,6 +126,14 @@ struct vsock {
 	bool rx_held;
 	bool tx_paused; /* stopped taking tx packets: RST queue over half full */
 	struct virtq_chain tx;
+
+	/* For the metrics (virtio_vsock_metrics). tx: guest -> host. */
+	struct {
+		uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes;
+		uint64_t conns_added, conns_removed;
+		uint64_t tx_write_fails, rx_read_fails, tx_flush_fails;
+		uint64_t tx_invalid; /* packets dropped or reset for breaking the rules */
+	} st;
 };
 
 /* epoll data for the inner epoll: a connection's slot and generation,

@@ -361,6 +361,7 @@ static void vsock_uds_conn_event(struct vsock *vs, struct vsock_conn *c, uint32_
 		return;
 	if (vsock_buffered(c) && (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
 		if (vsock_uds_flush(c)) {
+			vs->st.tx_flush_fails++;
 			vsock_conn_close(vs, c, true);
 			return;
 		}
