@@ -13,8 +13,13 @@ connections open, stop in the middle of a request, never read the answers.
                               SECS; the server closes the first after SECS
   client.py SOCK noread       a client sends requests and never reads the
                               answers; another client is still served at once
+  client.py SOCK put PATH FILE
+                              PUT PATH with FILE's bytes as the body, sent
+                              whole unless the server stops reading; prints
+                              "STATUS BODY" of the answer (curl gives up on
+                              an answer once the server has stopped reading)
 
-Prints one line: "ok: ..." (exit 0) or "fail: ..." (exit 1).
+Prints one line: "ok: ..." (exit 0) or "fail: ..." (exit 1), but put.
 """
 import socket
 import sys
@@ -211,6 +216,23 @@ def noread(path):
             "%.3f s after it left" % (sent, other, after))
 
 
+def put(path, what, file):
+    body = open(file, "rb").read()
+    r = Reader(connect(path))
+    req = (b"PUT %s HTTP/1.1\r\nContent-Type: application/json\r\n"
+           b"Content-Length: %d\r\n\r\n" % (what.encode(), len(body))) + body
+    try:
+        r.sock.sendall(req)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server answered early and closed: read that answer
+    try:
+        st, _, answer = r.answer()
+    except EOFError:
+        raise Fail("closed without an answer")
+    r.sock.close()
+    return "%d %s" % (st, answer.decode("utf-8", "replace"))
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
@@ -225,6 +247,9 @@ def main():
             msg = stall(path, int(sys.argv[3]))
         elif cmd == "noread":
             msg = noread(path)
+        elif cmd == "put":
+            print(put(path, sys.argv[3], sys.argv[4]))
+            return 0
         else:
             print(__doc__, file=sys.stderr)
             return 2
