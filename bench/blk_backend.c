@@ -85,7 +85,7 @@ static double run_blk_io(const char *path, const struct pattern *p, double secs,
 		setenv("PETREL_BLK_NO_URING", "1", 1);
 	else
 		unsetenv("PETREL_BLK_NO_URING");
-	if (blk_io_open(&io, path, false))
+	if (blk_io_open(&io, path, false, true))
 		return -1;
 	if (blk_io_start(&io) || io.uring == pool) {
 		blk_io_close(&io);

@@ -133,7 +133,6 @@ static int config_check_disk_files(const struct vm_config *cfg)
 
 int config_check_disks(const struct vm_config *cfg)
 {
-	char what[CONFIG_ID_MAX + 16];
 	int roots = 0;
 
 	for (unsigned int i = 0; i < cfg->ndisks; i++) {
@@ -153,16 +152,34 @@ int config_check_disks(const struct vm_config *cfg)
 			log_msg("drive '%s': a second root device (only one may be)", d->id);
 			return -EINVAL;
 		}
-		snprintf(what, sizeof(what), "drive '%s'", d->id);
-		if (config_check_ratelimit(what, &d->limit))
+		if (config_check_disk_limit(d->id, &d->limit))
 			return -EINVAL;
 	}
 	return config_check_disk_files(cfg);
 }
 
+int config_check_disk_limit(const char *id, const struct ratelimit_config *limit)
+{
+	char what[CONFIG_ID_MAX + 16];
+
+	snprintf(what, sizeof(what), "drive '%s'", id);
+	return config_check_ratelimit(what, limit);
+}
+
+int config_check_net_limits(const char *id, const struct ratelimit_config *rx,
+			    const struct ratelimit_config *tx)
+{
+	char what[CONFIG_ID_MAX + 32];
+
+	snprintf(what, sizeof(what), "network interface '%s' rx", id);
+	if (rx && config_check_ratelimit(what, rx))
+		return -EINVAL;
+	snprintf(what, sizeof(what), "network interface '%s' tx", id);
+	return tx ? config_check_ratelimit(what, tx) : 0;
+}
+
 int config_check_nets(const struct vm_config *cfg)
 {
-	char rx[CONFIG_ID_MAX + 32], tx[CONFIG_ID_MAX + 32];
 
 	for (unsigned int i = 0; i < cfg->nnets; i++) {
 		const struct net_config *n = &cfg->net[i];
@@ -192,9 +209,7 @@ int config_check_nets(const struct vm_config *cfg)
 				n->mtu);
 			return -EINVAL;
 		}
-		snprintf(rx, sizeof(rx), "network interface '%s' rx", n->id);
-		snprintf(tx, sizeof(tx), "network interface '%s' tx", n->id);
-		if (config_check_ratelimit(rx, &n->rx) || config_check_ratelimit(tx, &n->tx))
+		if (config_check_net_limits(n->id, &n->rx, &n->tx))
 			return -EINVAL;
 	}
 	return 0;

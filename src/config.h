@@ -156,6 +156,11 @@ int config_check_machine(uint64_t mem_size, unsigned int cpus, bool smt) MUST_CH
 int config_check_disks(const struct vm_config *cfg) MUST_CHECK;
 int config_check_nets(const struct vm_config *cfg) MUST_CHECK;
 int config_check_ratelimit(const char *what, const struct ratelimit_config *r) MUST_CHECK;
+/* A drive's limit, a network interface's (NULL: not given), named as
+ * config_check_disks / config_check_nets name them. */
+int config_check_disk_limit(const char *id, const struct ratelimit_config *limit) MUST_CHECK;
+int config_check_net_limits(const char *id, const struct ratelimit_config *rx,
+			    const struct ratelimit_config *tx) MUST_CHECK;
 
 /* The disk / net interface with this id, or NULL. */
 struct disk_config *config_disk(struct vm_config *cfg, const char *id);

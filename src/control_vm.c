@@ -10,7 +10,9 @@
 
 #include "dev/pc_devices.h"
 #include "virtio/balloon.h"
+#include "virtio/blk.h"
 #include "virtio/devices.h"
+#include "virtio/net.h"
 
 void control_api_start(struct control *ctl, struct api_result *res)
 {
@@ -84,30 +86,97 @@ void control_api_ctrl_alt_del(struct control *ctl, struct api_result *res)
 		res->status = 204;
 }
 
+/* A media change: the disk is paused while its backing is swapped, so no
+ * request is in flight and none starts (a VM already paused stays so; the
+ * configuration change interrupt waits for its resume). */
+static int change_media(struct control *ctl, struct virtio_dev *dev, const char *id,
+			const char *path)
+{
+	static struct vm_config cand; /* large: not on the stack */
+	struct device *reg = device_find(&ctl->vm.devices, "block", id);
+	bool running = ctl->state == CONTROL_RUNNING;
+	int err;
+
+	/* The same rules as at boot: another disk's file only if both are
+	 * read-only. */
+	cand = ctl->cfg;
+	snprintf(config_disk(&cand, id)->path, CONFIG_PATH_MAX, "%s", path);
+	err = config_check_disks(&cand);
+	if (err)
+		return err;
+	if (running)
+		reg->ops->pause(reg->opaque);
+	err = virtio_blk_change_media(dev, path);
+	if (running)
+		reg->ops->resume(reg->opaque);
+	return err;
+}
+
 void control_api_patch_drive(struct control *ctl, const struct drive_patch *p, uint64_t present,
 			     struct api_result *res)
 {
 	struct disk_config *d = config_disk(&ctl->cfg, p->id);
+	struct virtio_dev *dev = virtio_devices_find(&ctl->vm, "block", p->id);
+	char msg[API_FAULT_MAX];
+	int err = 0;
 
-	(void)present;
-	if (!d) {
+	if (!d || !dev) {
 		api_fault(res, "drive '%s': no such drive", p->id);
 		return;
 	}
-	api_fault(res, "PATCH /drives: not yet");
+	if (present & DRIVE_PATCH_LIMIT) {
+		log_capture(msg, sizeof(msg));
+		err = config_check_disk_limit(p->id, &p->limit);
+		log_capture(NULL, 0);
+		if (err) {
+			api_fault(res, "%s", msg);
+			return;
+		}
+	}
+	if (present & DRIVE_PATCH_PATH) {
+		log_capture(msg, sizeof(msg));
+		err = change_media(ctl, dev, p->id, p->path);
+		log_capture(NULL, 0);
+		if (err) {
+			api_fault(res, "%s", msg[0] ? msg : strerror(-err));
+			return;
+		}
+		snprintf(d->path, sizeof(d->path), "%s", p->path);
+		log_info("drive '%s': new media %s", p->id, p->path);
+	}
+	if (present & DRIVE_PATCH_LIMIT) {
+		d->limit = p->limit;
+		virtio_blk_set_ratelimit(dev, &d->limit);
+	}
+	res->status = 204;
 }
 
 void control_api_patch_net(struct control *ctl, const struct net_patch *p, uint64_t present,
 			   struct api_result *res)
 {
 	struct net_config *n = config_net(&ctl->cfg, p->id);
+	struct virtio_dev *dev = virtio_devices_find(&ctl->vm, "net", p->id);
+	char msg[API_FAULT_MAX];
+	int err;
 
-	(void)present;
-	if (!n) {
+	if (!n || !dev) {
 		api_fault(res, "network interface '%s': no such interface", p->id);
 		return;
 	}
-	api_fault(res, "PATCH /network-interfaces: not yet");
+	log_capture(msg, sizeof(msg));
+	err = config_check_net_limits(p->id, present & NET_PATCH_RX ? &p->rx : NULL,
+				      present & NET_PATCH_TX ? &p->tx : NULL);
+	log_capture(NULL, 0);
+	if (err) {
+		api_fault(res, "%s", msg);
+		return;
+	}
+	if (present & NET_PATCH_RX)
+		n->rx = p->rx;
+	if (present & NET_PATCH_TX)
+		n->tx = p->tx;
+	virtio_net_set_ratelimit(dev, &n->rx, &n->tx);
+	res->status = 204;
 }
 
 static json_t *balloon_stats_json(const struct balloon_stats *st)

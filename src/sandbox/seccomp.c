@@ -2,6 +2,8 @@
 #include "sandbox/seccomp.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/if_tun.h>
@@ -55,10 +57,6 @@ struct sandbox_rule {
 static const struct sandbox_rule common_rules[] = {
 	ANY(futex), /* pthread mutexes and condition variables (log, devices, blk pool) */
 	ANY(write), /* log_msg to stderr; eventfd signals (irqfd, evloop_wake, blk done_fd) */
-	/* vDSO fallback: boot timer, hypercall TIME, vcpu_join_all, the API's
-	 * now_ns and log timestamps, metrics lines; metrics_on_sigsys on any
-	 * thread. */
-	ANY(clock_gettime),
 	/* madvise(MADV_DONTNEED) only: glibc frees a finished thread's
 	 * stack and trims malloc heaps with it; balloon_release. */
 	ARG_EQ(madvise, 2, MADV_DONTNEED),
@@ -76,7 +74,8 @@ static const struct sandbox_rule common_rules[] = {
 	 * clocksource allows it from user mode (TSC, kvm-clock); with hpet or
 	 * acpi_pm (seen in the emulated AMD-V test host) every clock_gettime
 	 * is a syscall: the boot timer, hypercall TIME, API and log time
-	 * stamps, pthread timed waits, the sanitizers' allocator. */
+	 * stamps, metrics lines (metrics_on_sigsys on any thread), pthread
+	 * timed waits, the sanitizers' allocator. */
 	ANY(clock_gettime),
 };
 
@@ -143,6 +142,24 @@ static const struct sandbox_rule vmm_rules[] = {
 	ANY(poll),	      /* blk_pause: waiting for the disk's requests in flight */
 	IOCTL(KVM_GET_CLOCK), /* vm_pause: the guest's kvm-clock stands still */
 	IOCTL(KVM_SET_CLOCK), /* vm_resume */
+	/* PATCH /drives path_on_host, a media change (the only file petrel
+	 * opens after boot; Firecracker's VMM thread opens it too; in a jail
+	 * only the jail's files are there): config_check_disk_files stats
+	 * every disk, blk_io_open_backing opens the new one read-only or
+	 * read-write (never creating or truncating), probes it (fstat; a
+	 * file: can it punch holes; a block device: size, block size, sysfs
+	 * through fopen and fscanf) and clears O_NONBLOCK; blk_io_reopen
+	 * puts it in the ring's fixed file slot. */
+	ARG_EQ(openat, 2, O_RDONLY | O_CLOEXEC | O_NONBLOCK),
+	ARG_EQ(openat, 2, O_RDWR | O_CLOEXEC | O_NONBLOCK),
+	ARG_EQ(openat, 2, O_RDONLY | O_CLOEXEC),
+	ANY(newfstatat),
+	ARG_EQ(fallocate, 1, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE),
+	IOCTL(BLKGETSIZE64),
+	IOCTL(BLKSSZGET),
+	ARG_EQ(fcntl, 1, F_GETFL),
+	ARG_EQ(fcntl, 1, F_SETFL),
+	ARG_EQ(io_uring_register, 1, IORING_REGISTER_FILES_UPDATE),
 };
 
 /* The REST API's thread: its sockets and the hand-over to the VMM thread;

@@ -243,6 +243,10 @@ static int blk_request(struct blk *b, const struct virtq_chain *c)
 		}
 		break;
 	case VIRTIO_BLK_T_FLUSH:
+		if (!virtio_has(b->dev, VIRTIO_BLK_F_FLUSH)) { /* cache_type Unsafe */
+			blk_reject(b, c, status_byte, VIRTIO_BLK_S_UNSUPP, "not negotiated", type);
+			return 0;
+		}
 		break;
 	case VIRTIO_BLK_T_GET_ID:
 		if (c->in_len == 1) {
@@ -483,6 +487,39 @@ void virtio_blk_set_ratelimit(struct virtio_dev *dev, const struct ratelimit_con
 	virtio_unlock(dev);
 }
 
+int virtio_blk_change_media(struct virtio_dev *dev, const char *path)
+{
+	struct blk *b = dev->priv;
+	char *old = b->path, *copy = strdup(path);
+	int err = copy ? 0 : -ENOMEM;
+
+	virtio_lock(dev);
+	if (!err && b->inflight)
+		err = -EBUSY;
+	if (!err)
+		err = blk_io_reopen(&b->io, copy);
+	if (err) {
+		virtio_unlock(dev);
+		free(copy);
+		if (err == -EMEDIUMTYPE)
+			log_msg("disk '%s': another logical block size than the guest's disk "
+				"(%u bytes)",
+				path, b->io.blk_size);
+		else
+			log_msg("disk '%s': %s", path, strerror(-err));
+		return err;
+	}
+	b->path = copy;
+	b->capacity = b->io.size / VIRTIO_BLK_SECTOR;
+	memset(b->config, 0, sizeof(b->config));
+	blk_config_fill(b);
+	memcpy(dev->config, b->config, sizeof(b->config));
+	virtio_config_changed(dev);
+	virtio_unlock(dev);
+	free(old);
+	return 0;
+}
+
 void virtio_blk_get_stats(struct virtio_dev *dev, struct virtio_blk_stats *out)
 {
 	const struct blk *b = dev->priv;
@@ -623,7 +660,7 @@ int virtio_blk_create(struct virtio_dev *dev, struct evloop *ev, const struct gm
 		goto err_free;
 	for (unsigned int i = 0; i < VIRTQ_MAX_SIZE; i++)
 		b->free_slot[b->nfree++] = (uint16_t)(VIRTQ_MAX_SIZE - 1 - i);
-	err = blk_io_open(&b->io, b->path, cfg->read_only);
+	err = blk_io_open(&b->io, b->path, cfg->read_only, cfg->io_engine == DISK_IO_ASYNC);
 	if (err)
 		goto err_free;
 	err = evloop_add(ev, b->io.done_fd, EPOLLIN, blk_on_done, b);
@@ -637,8 +674,10 @@ int virtio_blk_create(struct virtio_dev *dev, struct evloop *ev, const struct gm
 	b->capacity = b->io.size / VIRTIO_BLK_SECTOR;
 	blk_serial(b);
 	blk_config_fill(b);
+	/* cache_type Unsafe (Firecracker's default): no FLUSH, so the guest
+	 * never waits for the host's disk. */
 	offered = VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) |
-		  VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
+		  (cfg->cache == DISK_CACHE_WRITEBACK ? VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) : 0);
 	if (b->io.read_only)
 		offered |= VIRTIO_BIT(VIRTIO_BLK_F_RO);
 	else

@@ -76,6 +76,15 @@ unsigned int virtio_blk_inflight(struct virtio_dev *dev);
  * device. */
 void virtio_blk_set_ratelimit(struct virtio_dev *dev, const struct ratelimit_config *cfg);
 
+/* Media change (PATCH /drives path_on_host): the backing at `path`, opened
+ * as the old one was (read-only or not), replaces it; the capacity in
+ * config space follows, and the driver gets a configuration change
+ * interrupt (held while paused). Features and the serial number stay: it
+ * is the same disk with new media. VMM thread, with the device paused
+ * (nothing in flight, else -EBUSY). 0, or -errno after one line `petrel:
+ * disk 'PATH': <reason>`, the old backing still in place. */
+int virtio_blk_change_media(struct virtio_dev *dev, const char *path) MUST_CHECK;
+
 struct virtio_blk_stats {
 	uint64_t throttled; /* times a request waited for the rate limit */
 };

@@ -411,6 +411,9 @@ static int blk_io_ring_setup(struct blk_io *io)
 		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_FSYNC },
 		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED, .sqe_flags = IOSQE_FIXED_FILE },
 		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED, .sqe_flags = IOSQE_FIXED_FILE },
+		/* blk_io_reopen: the one fixed file becomes another disk's. */
+		{ .opcode = IORING_RESTRICTION_REGISTER_OP,
+		  .register_op = IORING_REGISTER_FILES_UPDATE },
 	};
 	struct io_uring_params p = { .flags = IORING_SETUP_R_DISABLED };
 	int err;
@@ -544,24 +547,37 @@ static bool blk_io_want_ring(void)
 	return !no || strcmp(no, "1") != 0;
 }
 
-int blk_io_open(struct blk_io *io, const char *path, bool read_only)
+/* Open and probe the backing into io (fd, size, block size, discard, id).
+ * O_NONBLOCK only while probing: opening a FIFO read-only would wait for a
+ * writer, and the probe refuses it. Cleared after, as io_uring fails an
+ * O_NONBLOCK file's reads with EAGAIN instead of waiting. */
+static int blk_io_open_backing(struct blk_io *io, const char *path)
+{
+	int err;
+
+	io->fd = open(path, (io->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
+	if (io->fd < 0)
+		return -errno;
+	err = blk_io_probe(io);
+	if (!err && fcntl(io->fd, F_SETFL, fcntl(io->fd, F_GETFL) & ~O_NONBLOCK))
+		err = -errno;
+	if (err) {
+		close(io->fd);
+		io->fd = -1;
+	}
+	return err;
+}
+
+int blk_io_open(struct blk_io *io, const char *path, bool read_only, bool ring)
 {
 	int err;
 
 	*io = (struct blk_io){ .path = path, .fd = -1, .done_fd = -1, .read_only = read_only };
 	io->work_tail = &io->work;
 	io->fin_tail = &io->fin;
-	/* O_NONBLOCK only while probing: opening a FIFO read-only would wait
-	 * for a writer, and the probe refuses it. Cleared after, as io_uring
-	 * fails an O_NONBLOCK file's reads with EAGAIN instead of waiting. */
-	io->fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
-	if (io->fd < 0)
-		return -errno;
-	err = blk_io_probe(io);
-	if (!err && fcntl(io->fd, F_SETFL, fcntl(io->fd, F_GETFL) & ~O_NONBLOCK))
-		err = -errno;
+	err = blk_io_open_backing(io, path);
 	if (err)
-		goto err_fd;
+		return err;
 	io->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (io->done_fd < 0) {
 		err = -errno;
@@ -570,7 +586,7 @@ int blk_io_open(struct blk_io *io, const char *path, bool read_only)
 	pthread_mutex_init(&io->mu, NULL);
 	pthread_cond_init(&io->work_cv, NULL);
 	pthread_cond_init(&io->idle_cv, NULL);
-	if (blk_io_want_ring()) {
+	if (ring && blk_io_want_ring()) {
 		static bool told;
 
 		err = blk_io_ring_setup(io);
@@ -587,6 +603,35 @@ err_fd:
 	close(io->fd);
 	io->fd = io->done_fd = -1;
 	return err;
+}
+
+int blk_io_reopen(struct blk_io *io, const char *path)
+{
+	struct blk_io next = { .read_only = io->read_only };
+	int err = blk_io_open_backing(&next, path);
+
+	if (err)
+		return err;
+	if (next.blk_size != io->blk_size) {
+		close(next.fd);
+		return -EMEDIUMTYPE;
+	}
+	err = io->uring ? io_uring_register_files_update(&io->ring, 0, &next.fd, 1) : 1;
+	if (err != 1) {
+		close(next.fd);
+		return err < 0 ? err : -EIO;
+	}
+	pthread_mutex_lock(&io->mu);
+	close(io->fd);
+	io->path = path;
+	io->fd = next.fd;
+	io->bdev = next.bdev;
+	io->discard = next.discard;
+	io->size = next.size;
+	io->discard_align = next.discard_align;
+	io->id = next.id;
+	pthread_mutex_unlock(&io->mu);
+	return 0;
 }
 
 void blk_io_close(struct blk_io *io)

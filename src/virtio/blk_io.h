@@ -102,12 +102,21 @@ struct blk_io {
 };
 
 /* Open `path` (read-only or read-write), learn its size, block size and
- * whether it can punch holes / discard and set up the ring (or log why not
- * and do without). Starts no thread (blk_io_start does): petrel enters its
+ * whether it can punch holes / discard and, with `ring` (io_engine Async),
+ * set up the ring (or log why not and do without). Starts no thread (blk_io_start does): petrel enters its
  * jail between the two, while it is single-threaded. 0 or -errno: -EISDIR /
  * -ENOTBLK for what is neither a regular file nor a block device; nothing
  * is left open. */
-int blk_io_open(struct blk_io *io, const char *path, bool read_only) MUST_CHECK;
+int blk_io_open(struct blk_io *io, const char *path, bool read_only, bool ring) MUST_CHECK;
+
+/* Put the backing at `path` in place of the current one (same access
+ * mode), for a media change. Nothing may be in flight (the caller has
+ * drained). Opens and probes on the calling thread; the ring's fixed file
+ * is updated (the one register operation its restrictions allow). 0, or
+ * -errno with the old backing still in place: -EMEDIUMTYPE when the new
+ * one's logical block size differs (a driver reads it once). `path` must
+ * outlive the pool, as blk_io_open's. */
+int blk_io_reopen(struct blk_io *io, const char *path) MUST_CHECK;
 
 /* Start the workers (which take no signals). Once, after blk_io_open and
  * before the first blk_io_submit. 0 or -errno (no worker left running). */

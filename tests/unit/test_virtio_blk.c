@@ -33,24 +33,6 @@ static void put_seg(struct bench *t, unsigned int i, uint64_t sector, uint32_t n
 	le_put(s + 12, flags, 4);
 }
 
-static bool file_is(struct bench *t, uint64_t off, size_t len, int byte)
-{
-	uint8_t buf[4096];
-
-	while (len > 0) {
-		size_t n = len < sizeof(buf) ? len : sizeof(buf);
-
-		if (pread(t->fd, buf, n, (off_t)off) != (ssize_t)n)
-			return false;
-		for (size_t i = 0; i < n; i++)
-			if (buf[i] != (byte < 0 ? pattern(off + i) : (uint8_t)byte))
-				return false;
-		off += n;
-		len -= n;
-	}
-	return true;
-}
-
 /* ---- cases ---- */
 
 static void blk_config_space(void)
@@ -486,30 +468,6 @@ static void blk_create_errors(void)
 	CHECK(create_error("/dev/null", true) == -ENOTBLK);
 }
 
-/* io_uring instances this process has open. */
-static int uring_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d))) {
-		char path[300], target[64];
-		ssize_t len;
-
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		len = readlink(path, target, sizeof(target) - 1);
-		if (len > 0) {
-			target[len] = 0;
-			n += !strcmp(target, "anon_inode:[io_uring]");
-		}
-	}
-	closedir(d);
-	return n;
-}
-
 /* The backend asked for is the one running: a disk has a ring unless
  * PETREL_BLK_NO_URING=1. */
 static void blk_backend(void)
@@ -549,7 +507,7 @@ static void blk_io_short_read(void)
 	for (unsigned int i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i * 3 + 1);
 	REQUIRE(pwrite(fd, data, sizeof(data), 0) == (ssize_t)sizeof(data));
-	REQUIRE(blk_io_open(&io, path, true) == 0);
+	REQUIRE(blk_io_open(&io, path, true, true) == 0);
 	REQUIRE(blk_io_start(&io) == 0);
 	CHECK(ftruncate(fd, 5000) == 0);
 	memset(buf, 0xee, sizeof(buf));
@@ -615,7 +573,7 @@ static void blk_io_ring_restricted(void)
 	int fd = mkstemp(path), other = open("/dev/zero", O_RDONLY | O_CLOEXEC);
 
 	REQUIRE(fd >= 0 && other >= 0 && ftruncate(fd, 4096) == 0);
-	REQUIRE(blk_io_open(&io, path, false) == 0);
+	REQUIRE(blk_io_open(&io, path, false, true) == 0);
 	if (!io.uring) {
 		harness.skip = "no ring (PETREL_BLK_NO_URING=1, or io_uring unavailable)";
 	} else {

@@ -7,8 +7,10 @@
 #ifndef PETREL_TEST_VIRTIO_BLK_ENV_H
 #define PETREL_TEST_VIRTIO_BLK_ENV_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,7 +36,10 @@ struct bench {
 	int fd; /* the test's own view of the image */
 	struct fake_vq vq;
 	bool created, temp;
-	struct ratelimit_config limit; /* the disk's configured limit */
+	/* The disk's configured limit, cache type and I/O engine. */
+	struct ratelimit_config limit;
+	enum disk_cache cache;
+	enum disk_io_engine io_engine;
 };
 
 static inline uint8_t *gptr(struct bench *t, gpa_t gpa, size_t len)
@@ -52,7 +57,10 @@ static inline uint8_t pattern(uint64_t off)
  * over t->path and set up its queue as a driver would. */
 static inline bool bench_attach(struct bench *t, bool read_only, uint16_t qsize)
 {
-	struct disk_config cfg = { .read_only = read_only, .limit = t->limit };
+	struct disk_config cfg = { .read_only = read_only,
+				   .limit = t->limit,
+				   .cache = t->cache,
+				   .io_engine = t->io_engine };
 	uint8_t sector[512];
 
 	for (uint64_t s = 0; s < DISK_SECTORS; s++) {
@@ -79,15 +87,23 @@ static inline bool bench_attach(struct bench *t, bool read_only, uint16_t qsize)
 	return true;
 }
 
+/* A device over a new temporary image in `dir`, with the limit, cache type
+ * and I/O engine the caller put in *t (the rest of *t zero). */
+static inline bool bench_open_cfg(struct bench *t, const char *dir, bool read_only, uint16_t qsize)
+{
+	t->temp = true;
+	snprintf(t->path, sizeof(t->path), "%s/petrel-blk-XXXXXX", dir);
+	t->fd = mkstemp(t->path);
+	return t->fd >= 0 && bench_attach(t, read_only, qsize);
+}
+
 /* A device over a new temporary image in `dir`, limited by `limit` from
  * its creation. */
 static inline bool bench_open_limited(struct bench *t, const char *dir, bool read_only,
 				      uint16_t qsize, const struct ratelimit_config *limit)
 {
-	*t = (struct bench){ .temp = true, .limit = *limit };
-	snprintf(t->path, sizeof(t->path), "%s/petrel-blk-XXXXXX", dir);
-	t->fd = mkstemp(t->path);
-	return t->fd >= 0 && bench_attach(t, read_only, qsize);
+	*t = (struct bench){ .limit = *limit };
+	return bench_open_cfg(t, dir, read_only, qsize);
 }
 
 static inline bool bench_open(struct bench *t, const char *dir, bool read_only, uint16_t qsize)
@@ -166,6 +182,49 @@ static inline int bench_req(struct bench *t, uint32_t type, uint64_t sector, uin
 	if (used)
 		*used = used_len(t, before);
 	return *gptr(t, STATUS_GPA, 1);
+}
+
+/* The image holds `byte` (-1: pattern()) at off..off+len. */
+static inline bool file_is(struct bench *t, uint64_t off, size_t len, int byte)
+{
+	uint8_t buf[4096];
+
+	while (len > 0) {
+		size_t n = len < sizeof(buf) ? len : sizeof(buf);
+
+		if (pread(t->fd, buf, n, (off_t)off) != (ssize_t)n)
+			return false;
+		for (size_t i = 0; i < n; i++)
+			if (buf[i] != (byte < 0 ? pattern(off + i) : (uint8_t)byte))
+				return false;
+		off += n;
+		len -= n;
+	}
+	return true;
+}
+
+/* io_uring instances this process has open. */
+static inline int uring_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char path[300], target[64];
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len > 0) {
+			target[len] = 0;
+			n += !strcmp(target, "anon_inode:[io_uring]");
+		}
+	}
+	closedir(d);
+	return n;
 }
 
 #endif
