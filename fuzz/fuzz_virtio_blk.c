@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * virtio-blk's request path against arbitrary rings and requests, with the
- * real worker threads and a 64 KiB image file. Input: byte 0 picks the
- * queue size (2^(b % 9)); byte 1: bit 0 INDIRECT, bit 1 EVENT_IDX, bit 2
- * the read-only disk, bit 3 the driver refuses DISCARD and WRITE_ZEROES,
+ * real worker threads and a 64 KiB image file. Input: byte 0 bits 0-6
+ * pick the queue size (2^(b % 9)), bit 7 the disk with cache type Unsafe
+ * (no FLUSH) and I/O engine Sync (workers only); byte 1: bit 0 INDIRECT,
+ * bit 1 EVENT_IDX, bit 2 the read-only disk (over bit 7 of byte 0), bit 3 the driver refuses DISCARD and WRITE_ZEROES,
  * bit 4 reset while requests are in flight instead of waiting for them,
  * bits 5-7 the rate limit (fuzz_ratelimit.h; when limited the event loop
  * also runs twice for up to 2 ms, for the limiter's timer). The rest is
@@ -35,12 +36,14 @@ struct disk {
 
 static struct gm gm;
 static struct evloop ev;
-static struct disk disks[2]; /* read-write, read-only */
+static struct disk disks[3]; /* read-write, read-only, Unsafe and Sync */
 
-static bool disk_open(struct disk *d, bool read_only)
+static bool disk_open(struct disk *d, bool read_only, bool unsafe_sync)
 {
 	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	struct disk_config cfg = { .read_only = read_only };
+	struct disk_config cfg = { .read_only = read_only,
+				   .cache = unsafe_sync ? DISK_CACHE_UNSAFE : DISK_CACHE_WRITEBACK,
+				   .io_engine = unsafe_sync ? DISK_IO_SYNC : DISK_IO_ASYNC };
 	int fd;
 
 	snprintf(cfg.path, sizeof(cfg.path), "%s/petrel-fuzz-blk-XXXXXX", dir);
@@ -68,7 +71,8 @@ static bool setup(void)
 	if (!done) {
 		done = true;
 		ok = fake_gm_init(&gm, 0, RAM) && evloop_init(&ev) == 0 &&
-		     disk_open(&disks[0], false) && disk_open(&disks[1], true);
+		     disk_open(&disks[0], false, false) && disk_open(&disks[1], true, false) &&
+		     disk_open(&disks[2], false, true);
 	}
 	return ok;
 }
@@ -101,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2 || !setup())
 		return 0;
-	dev = &disks[data[1] >> 2 & 1].dev;
+	dev = &disks[data[1] >> 2 & 1 ? 1 : data[0] >> 7 ? 2 : 0].dev;
 	ram = gm_ptr(&gm, 0, RAM);
 	memset(ram, 0, RAM);
 	memcpy(ram, data + 2, size - 2 < RAM ? size - 2 : RAM);
@@ -115,7 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[1] & 8)
 		dev->features &=
 		    ~(VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) | VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES));
-	fake_vq_init(&fq, &gm, (uint16_t)(1u << (data[0] % 9)), 0, 0x400, 0x800);
+	fake_vq_init(&fq, &gm, (uint16_t)(1u << ((data[0] & 0x7f) % 9)), 0, 0x400, 0x800);
 	if (fake_vq_start(dev, 0, &fq)) {
 		dev->status = VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
 		dev->ops->notify(dev, 0);

@@ -39,7 +39,9 @@
 #define NET_RX_BURST 64
 
 #define NET_S_LINK_UP 1
-#define NET_CONFIG_SIZE 8 /* mac[6], status */
+/* mac[6], le16 status, le16 max_virtqueue_pairs (unused: no MQ), le16 mtu */
+#define NET_CONFIG_SIZE 12
+#define NET_CONFIG_MTU 10
 
 /* struct virtio_net_hdr (5.1.6). Fields are little-endian; petrel runs on
  * little-endian x86 hosts only, so they are used as they are. */
@@ -758,6 +760,10 @@ int virtio_net_create(struct virtio_dev *dev, struct evloop *ev, const struct gm
 		return err;
 	}
 	virtio_net_set_ratelimit(dev, &cfg->rx, &cfg->tx);
+	if (cfg->mtu) { /* the driver's MTU, which it then never exceeds */
+		dev->offered |= VIRTIO_BIT(VIRTIO_NET_F_MTU);
+		le_put(dev->config + NET_CONFIG_MTU, cfg->mtu, 2);
+	}
 	return 0;
 }
 

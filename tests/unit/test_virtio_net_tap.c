@@ -153,8 +153,12 @@ static void net_real_tap(void)
 	CHECK(virtio_net_create(env.d, &env.ev, &env.gm, &cfg) == -EINVAL);
 	CHECK(if_nametoindex(TAP_NAME) == 0);
 	cfg.mac[0] = test_mac[0];
+	cfg.mtu = 9000;
 	REQUIRE(virtio_net_create(env.d, &env.ev, &env.gm, &cfg) == 0);
 	fake_transport_attach(env.d, &env.ft);
+	/* The configured MTU, offered and in config space. */
+	CHECK(env.d->offered & F(MTU));
+	CHECK(le_get(env.d->config + 10, 2) == 9000);
 
 	/* Created, as a single-queue tap with 12-byte virtio-net headers. */
 	ifindex = if_nametoindex(TAP_NAME);
