@@ -14,7 +14,7 @@ static void net_config_space(void)
 	REQUIRE(setup(0, QSIZE));
 	CHECK(env.d->ops->device_id == VIRTIO_ID_NET);
 	CHECK(env.d->ops->nqueues == 2);
-	CHECK(env.d->ops->config_size == 8);
+	CHECK(env.d->ops->config_size == 12); /* mac, status, max_virtqueue_pairs, mtu */
 	CHECK(memcmp(env.d->config, test_mac, 6) == 0);
 	CHECK(env.d->config[6] == 1 && env.d->config[7] == 0); /* LINK_UP */
 	CHECK(env.d->offered & F(MAC));
@@ -23,6 +23,7 @@ static void net_config_space(void)
 	CHECK(!(env.d->offered & VIRTIO_BIT(10))); /* no GUEST_UFO */
 	CHECK(!(env.d->offered & VIRTIO_BIT(14))); /* no HOST_UFO */
 	CHECK(!(env.d->offered & VIRTIO_BIT(17))); /* no control queue */
+	CHECK(!(env.d->offered & F(MTU)));	   /* none configured */
 	teardown();
 }
 
