@@ -8,7 +8,6 @@
  * PETREL_BLK_NO_URING=1 on the worker threads alone ("[pool]").
  */
 #include <errno.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>

@@ -8,7 +8,6 @@
 #ifndef PETREL_TEST_THROTTLE_ENV_H
 #define PETREL_TEST_THROTTLE_ENV_H
 
-#include <dirent.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "fake_virtq.h"
+#include "proc_fds.h"
 
 #define MS 1000000ULL
 
@@ -52,42 +52,30 @@ static inline bool run_until(struct evloop *ev, const struct fake_vq *fq, uint16
 	return fake_vq_used_idx(fq) == want;
 }
 
-/* This process's armed timerfds: those whose fdinfo shows time left
- * (a disarmed one shows "it_value: (0, 0)"). -1 if /proc cannot tell. */
+/* 1 if the timerfd `fd` (a name in /proc/self/fd) has time left: its
+ * fdinfo shows it (a disarmed one shows "it_value: (0, 0)"). */
+static inline int timer_armed(const char *fd)
+{
+	char path[300], line[128];
+	unsigned long long sec, nsec;
+	int armed = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "it_value: (%llu, %llu)", &sec, &nsec) == 2)
+			armed |= sec || nsec;
+	fclose(f);
+	return armed;
+}
+
+/* This process's armed timerfds; -1 if /proc cannot tell. */
 static inline int armed_timers(void)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d))) {
-		char path[300], target[64], line[128];
-		unsigned long long sec, nsec;
-		ssize_t len;
-		FILE *f;
-
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		len = readlink(path, target, sizeof(target) - 1);
-		if (len <= 0)
-			continue;
-		target[len] = 0;
-		if (strcmp(target, "anon_inode:[timerfd]"))
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", e->d_name);
-		f = fopen(path, "re");
-		if (!f) {
-			n = -1;
-			break;
-		}
-		while (fgets(line, sizeof(line), f))
-			if (sscanf(line, "it_value: (%llu, %llu)", &sec, &nsec) == 2)
-				n += sec || nsec;
-		fclose(f);
-	}
-	closedir(d);
-	return n;
+	return proc_fds_count("anon_inode:[timerfd]", timer_armed);
 }
 
 #endif

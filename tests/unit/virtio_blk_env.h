@@ -7,7 +7,6 @@
 #ifndef PETREL_TEST_VIRTIO_BLK_ENV_H
 #define PETREL_TEST_VIRTIO_BLK_ENV_H
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "fake_gm.h"
 #include "fake_virtq.h"
 #include "le.h"
+#include "proc_fds.h"
 #include "virtio/blk.h"
 
 #define GM_SIZE (4u << 20)
@@ -206,25 +206,7 @@ static inline bool file_is(struct bench *t, uint64_t off, size_t len, int byte)
 /* io_uring instances this process has open. */
 static inline int uring_fds(void)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d))) {
-		char path[300], target[64];
-		ssize_t len;
-
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		len = readlink(path, target, sizeof(target) - 1);
-		if (len > 0) {
-			target[len] = 0;
-			n += !strcmp(target, "anon_inode:[io_uring]");
-		}
-	}
-	closedir(d);
-	return n;
+	return proc_fds_count("anon_inode:[io_uring]", NULL);
 }
 
 #endif
