@@ -568,11 +568,11 @@ ac_clock_paused() {
 # on the configuration change interrupt.
 ac_media_size() {
     req_204 PATCH /drives/data '{"drive_id": "data", "path_on_host": "/virtio/media-2.img"}' || return 1
-    _end=$(( $(cut -d. -f1 /proc/uptime) + 10 ))
+    _until=$(( $(cut -d. -f1 /proc/uptime) + 10 ))
     while :; do
         ask size 'cat /sys/block/vda/size' || return 1
         [ "$ans" = 6144 ] && return 0
-        [ "$(cut -d. -f1 /proc/uptime)" -lt $_end ] || break
+        [ "$(cut -d. -f1 /proc/uptime)" -lt "$_until" ] || break
         sleep 1
     done
     msg="/sys/block/vda/size is '$ans' 10 s after the change, want 6144"
@@ -613,8 +613,8 @@ ac_metrics() {
     [ "$(echo $ans)" = 4096 ] || { msg="reading /dev/vda gave '$ans' bytes"; return 1; }
     _n1=$(wc -l <"$AD/metrics.json")
     req_204 PUT /actions '{"action_type": "FlushMetrics"}' || return 1
-    _end=$(( $(cut -d. -f1 /proc/uptime) + 5 ))
-    while [ "$(wc -l <"$AD/metrics.json")" -le "$_n1" ] && [ "$(cut -d. -f1 /proc/uptime)" -lt $_end ]; do
+    _until=$(( $(cut -d. -f1 /proc/uptime) + 5 ))
+    while [ "$(wc -l <"$AD/metrics.json")" -le "$_n1" ] && [ "$(cut -d. -f1 /proc/uptime)" -lt "$_until" ]; do
         sleep 0.2
     done
     _n2=$(wc -l <"$AD/metrics.json")
