@@ -33,18 +33,28 @@ why() {
 # send LINE: type a line on the guest console
 send() { printf '%s\n' "$1" >&4; }
 
-# start_guest PETREL_ARGS...: petrel run on the console FIFO (fd 4), output
-# in $d.out and $d.err; waits for the guest's banner and sets pid, t0, rc
-# (wait_for's), stuck (petrel ran on but no banner came) and, on a
-# failure, reason.
-start_guest() {
+# start_petrel PETREL_ARGS...: petrel run on the console FIFO (fd 4), output
+# in $d.out and $d.err; sets pid and t0.
+start_petrel() {
     t0=$(now)
+    stuck=
     timeout -s KILL "$CASE_TIMEOUT" petrel run "$@" <"$d.in" >"$d.out" 2>"$d.err" &
     pid=$!
+}
+
+# wait_banner: waits for the guest's banner; sets rc (wait_for's), stuck
+# (petrel ran on but no banner came) and, on a failure, reason.
+wait_banner() {
     wait_for 'petrel guest: Linux .* ready' "$d.out" "$BANNER_TIMEOUT" "$pid"; rc=$?
     stuck=
     [ $rc = 1 ] && stuck=1
     [ $rc = 0 ] || why $rc "$BANNER_TIMEOUT"
+}
+
+# start_guest PETREL_ARGS...: start_petrel, then wait_banner
+start_guest() {
+    start_petrel "$@"
+    wait_banner
 }
 
 # boot NAME MODE KERNEL INITRD [PETREL_ARGS...]: MODE full = banner, nproc,
@@ -246,6 +256,16 @@ vt_ping() {
     echo "$out" | tail -n 2
     echo "$out" | grep -q '3 packets received'
 }
+# vt_tap: tap0, 10.0.2.1/24, for the guest's 10.0.2.2 (virtio and api groups)
+vt_tap() {
+    { tunctl -t tap0 && ip addr add 10.0.2.1/24 dev tap0 && ip link set tap0 up; } >"$d.tap" 2>&1 ||
+        result "INFO $name: setting up tap0 failed: $(tr '\n' ' ' <"$d.tap")"
+}
+# vt_vsock_send UDS: VT_VSOCK_BYTES through petrel's vsock socket UDS to the
+# guest's echo on port 1234, checked as they come back
+vt_vsock_send() {
+    SOCKT_TIMEOUT=60 sockt send "unix:$1" $VT_VSOCK_BYTES "CONNECT 1234"
+}
 # vt_balloon MIB: ask petrel's API (PATCH /balloon) for MIB, wait until
 # GET /balloon/statistics says the guest's balloon holds it
 vt_balloon() {
@@ -273,8 +293,7 @@ virtio() {
         return
     fi
     mkdir -p $VT_DIR
-    { tunctl -t tap0 && ip addr add 10.0.2.1/24 dev tap0 && ip link set tap0 up; } >"$d.tap" 2>&1 ||
-        result "INFO $name: setting up tap0 failed: $(tr '\n' ' ' <"$d.tap")"
+    vt_tap
     romd5=$(md5sum <$V/ro.img)
     # The far ends of the guest's own connections: vsock to CID 2 port 5678
     # (petrel connects to the socket path + _5678) and TCP to 10.0.2.1:5001.
@@ -307,8 +326,7 @@ virtio() {
                     vt_host net-tcp-host env SOCKT_TIMEOUT=60 sockt send inet:10.0.2.2:5000 $VT_NET_BYTES
                     send go ;;
                 'WAIT vsock-listen')
-                    vt_host vsock-host-connect env SOCKT_TIMEOUT=60 \
-                        sockt send "unix:$VT_DIR/vsock" $VT_VSOCK_BYTES "CONNECT 1234"
+                    vt_host vsock-host-connect vt_vsock_send "$VT_DIR/vsock"
                     send go ;;
                 'WAIT balloon-inflate') vt_host balloon-inflate vt_balloon 32; send go ;;
                 'WAIT balloon-deflate') vt_host balloon-deflate vt_balloon 0; send go ;;
@@ -361,6 +379,290 @@ virtio() {
     kill $vecho $techo 2>/dev/null
     wait $vecho $techo 2>/dev/null
     echo "===== $name: echo servers"; cat "$d.vecho" "$d.techo"
+    finish
+}
+
+# The api group: one boot of the default guest (its shell, not a test
+# script) configured and driven only through petrel's REST API
+# (`petrel run --api-sock` with no --kernel waits to be configured), with
+# the virtio group's tap and vsock: each step is one linux-api-* case. The
+# data disk is media-1.img (1 MiB, starting "petrel-api-media-1"), changed
+# at run time to media-2.img (3 MiB, "petrel-api-media-2" at its start and
+# "petrel-api-media-2-tail" at 2 MiB, past the old end); both come from
+# tests/linux/run.
+AD=/tmp/api
+API_CASES='configure start banner shell vcpus disk rng net-ping vsock state-running
+pause paused-quiet resume clock-paused media-size media-read media-config net-limit
+net-limited-ping metrics ctrl-alt-del'
+
+# req METHOD PATH [BODY]: one API request; the answer's status in $code,
+# its body in $body and, without white space (to match), in $json (all
+# logged in $d.api)
+req() {
+    _r=$(sockt http "unix:$AD/api.sock" "$@" 2>&1)
+    code=$(echo "$_r" | head -n1)
+    body=$(echo "$_r" | tail -n +2 | tr '\n' ' ')
+    json=$(echo "$body" | tr -d ' ')
+    echo "$* -> $(echo "$_r" | tr '\n' ' ' | head -c 600)" >>"$d.api"
+}
+# req_204 METHOD PATH [BODY]: req; false with $msg set unless the answer is 204
+req_204() {
+    req "$@"
+    [ "$code" = 204 ] || { msg="$msg$1 $2 answered $code $body; "; return 1; }
+}
+# api_state: GET / says state $1
+api_state() {
+    req GET /
+    case $json in *"\"state\":\"$1\""*) return 0 ;; esac
+    msg="${msg}GET / answered $code $body, want state $1; "
+    return 1
+}
+
+# ask KEY CMD: type CMD's output as a line `R:KEY<n>:OUTPUT` (the echo of
+# the typed line never holds that: its KEY is followed by a quote) and wait
+# STEP_TIMEOUT for it; $ans is OUTPUT. False, with $msg set, if none came.
+ask_n=0
+ask() {
+    ask_n=$((ask_n + 1))
+    _k="$1$ask_n"
+    send "printf 'R:%s:%s\n' $_k \"\$($2)\""
+    ask_wait "$_k"
+}
+# ask_wait KEY: the waiting half of ask, for an answer typed earlier
+ask_wait() {
+    wait_for "R:$1:" "$d.out" "$STEP_TIMEOUT" "$pid"; _rc=$?
+    ans=$(tr -d '\r' <"$d.out" | sed -n "s/.*R:$1:\(.*\)\$/\1/p" | tail -n1)
+    [ $_rc = 0 ] && return 0
+    why $_rc "$STEP_TIMEOUT"
+    msg="${msg}no answer to '$1': $reason"
+    [ $_rc = 2 ] && gone=$reason
+    return 1
+}
+
+# api_case NAME FUNC: one linux-api-NAME case; FUNC fails with $msg set.
+# Once petrel has ended, or a case sets $gone, the later cases fail with
+# that reason without running.
+api_case() {
+    if [ -z "$gone" ] && ! kill -0 "$pid" 2>/dev/null; then
+        wait "$pid"
+        gone="petrel exited with status $? ($(grep -v unhandled "$d.err" | tail -n1))"
+    fi
+    if [ -n "$gone" ]; then result "FAIL linux-api-$1: $gone"; return; fi
+    msg=
+    if "$2"; then result "PASS linux-api-$1"; else result "FAIL linux-api-$1: $msg"; fi
+}
+
+ac_configure() {
+    req_204 PUT /boot-source '{"kernel_image_path": "/guest/vmlinux", "initrd_path": "/guest/initramfs.cpio"}'
+    req_204 PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 256}'
+    req_204 PUT /drives/data '{"drive_id": "data", "path_on_host": "/virtio/media-1.img", "is_root_device": false}'
+    req_204 PUT /network-interfaces/net0 '{"iface_id": "net0", "host_dev_name": "tap0", "guest_mac": "52:54:00:12:34:56"}'
+    req_204 PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$AD/vsock\"}"
+    req_204 PUT /entropy '{}'
+    req_204 PUT /metrics "{\"metrics_path\": \"$AD/metrics.json\"}"
+    [ -z "$msg" ]
+}
+ac_start() {
+    req_204 PUT /actions '{"action_type": "InstanceStart"}' && return 0
+    gone="InstanceStart failed"
+    return 1
+}
+ac_banner() {
+    wait_banner
+    [ $rc = 0 ] && return 0
+    msg=$reason gone="no banner"
+    return 1
+}
+# Commands typed before the shell opened ttyS0 would be lost: the prompt first.
+ac_shell() {
+    wait_for 'petrel# ' "$d.out" "$STEP_TIMEOUT" "$pid"; _rc=$?
+    if [ $_rc != 0 ]; then
+        why $_rc "$STEP_TIMEOUT"
+        msg="no shell prompt: $reason" gone="no shell"
+        return 1
+    fi
+    ask sh 'echo hello' && [ "$ans" = hello ] && return 0
+    msg="${msg}the shell answered '$ans', want hello" gone="the shell does not answer"
+    return 1
+}
+ac_vcpus() {
+    ask nproc nproc && [ "$ans" = 2 ] || { msg="${msg}nproc says '$ans', want 2"; return 1; }
+}
+ac_disk() {
+    ask disk 'head -c 18 /dev/vda' && [ "$ans" = petrel-api-media-1 ] ||
+        { msg="${msg}/dev/vda starts with '$ans', want petrel-api-media-1"; return 1; }
+}
+ac_rng() {
+    ask rng 'cat /sys/class/misc/hw_random/rng_current' || return 1
+    case $ans in virtio_rng*) return 0 ;; esac
+    msg="rng_current is '$ans', want virtio_rng.N"
+    return 1
+}
+# the guest pings the test host, which pings it back (the virtio group's vt_ping)
+ac_net_ping() {
+    ask ping 'ip link set eth0 up && ip addr add 10.0.2.2/24 dev eth0 && ping -c 3 -w 15 10.0.2.1 2>&1 | grep -o "[0-9]* packets received"' || return 1
+    [ "$ans" = '3 packets received' ] || { msg="the guest's ping of 10.0.2.1: '$ans'"; return 1; }
+    vt_ping >"$d.host" 2>&1 || { msg="the test host's ping of 10.0.2.2: $(tr '\n' ' ' <"$d.host")"; return 1; }
+}
+# an echo on the guest's vsock port 1234, reached through petrel's socket
+ac_vsock() {
+    send 'sockt echo vsock:any:1234 >/tmp/v 2>&1 &'
+    ask vlisten 'for i in 1 2 3 4 5 6 7 8 9 10; do grep -q listening /tmp/v && break; sleep 0.5; done; head -n1 /tmp/v' || return 1
+    [ "$ans" = listening ] || { msg="the guest's echo: '$ans'"; return 1; }
+    vt_vsock_send "$AD/vsock" >"$d.host" 2>&1 || { msg="sockt send: $(tr '\n' ' ' <"$d.host")"; return 1; }
+    ask vecho 'for i in 1 2 3 4 5 6 7 8 9 10; do grep -q echoed /tmp/v && break; sleep 0.5; done; tail -n1 /tmp/v' || return 1
+    [ "$ans" = "echoed $VT_VSOCK_BYTES bytes" ] || { msg="the guest's echo says '$ans'"; return 1; }
+}
+ac_state_running() { api_state Running; }
+# The guest's uptime (kvm-clock) before the pause, read after host time
+# up_h0; paused from pause_t0 on.
+ac_pause() {
+    up_h0=$(now)
+    ask up 'cut -d" " -f1 /proc/uptime' || return 1
+    up_g1=$ans
+    req_204 PATCH /vm '{"state": "Paused"}' || return 1
+    pause_t0=$(now)
+    api_state Paused
+}
+# Nothing comes from a paused guest, not even the echo of a typed line;
+# the line (the guest's uptime again) waits for the resume.
+ac_paused_quiet() {
+    _s0=$(wc -c <"$d.out")
+    ask_n=$((ask_n + 1))
+    up_key="up$ask_n"
+    send "printf 'R:%s:%s\n' $up_key \"\$(cut -d' ' -f1 /proc/uptime)\""
+    sleep 3
+    _s1=$(wc -c <"$d.out")
+    [ "$_s0" = "$_s1" ] && return 0
+    msg="$((_s1 - _s0)) bytes came from the paused guest: '$(tail -c $((_s1 - _s0)) "$d.out" | tr -d '\r' | tr '\n' ' ' | head -c 200)'"
+    return 1
+}
+ac_resume() {
+    pause_t1=$(now)
+    req_204 PATCH /vm '{"state": "Resumed"}' || return 1
+    api_state Running || return 1
+    ask_wait "$up_key" || return 1
+    up_g2=$ans up_h2=$(now)
+    ask sh 'echo hello' && [ "$ans" = hello ] || { msg="${msg}after the resume the shell answered '$ans'"; return 1; }
+}
+# kvm-clock stands still while paused. The pause (pause_t0..pause_t1, host
+# time) lies between the guest's two uptime reads, so a clock that ran on
+# would advance by more than the pause; a stopped one only by the time
+# the two commands took around it (1-2 s here). Two checks: the guest's
+# clock advanced by at least 1 s less than the pause, and it fell behind
+# the host's (host time between the reads, at most up_h2 - up_h0, minus
+# guest time) by the pause, -0.5 s to +5 s (a clock stopped for much
+# longer than the pause, or set back at resume, is wrong too).
+ac_clock_paused() {
+    [ -n "$up_g1" ] && [ -n "$up_g2" ] || { msg="no uptime read before and after the pause"; return 1; }
+    _v=$(awk -v g1="$up_g1" -v g2="$up_g2" -v h0="$up_h0" -v h2="$up_h2" -v p0="$pause_t0" -v p1="$pause_t1" \
+        'BEGIN { p = p1 - p0; g = g2 - g1; lag = (h2 - h0) - g
+                 printf "guest %.2f s, host at most %.2f s, paused %.2f s, behind by %.2f s %s", g,
+                     h2 - h0, p, lag, (g <= p - 1 && lag >= p - 0.5 && lag <= p + 5) ? "ok" : "bad" }')
+    result "INFO linux-api: across the pause: $_v"
+    case $_v in *ok) return 0 ;; esac
+    msg="$_v (want guest at most paused - 1 s, behind by paused -0.5 to +5 s)"
+    return 1
+}
+# media-2.img is 3 MiB: 6144 sectors. Linux's driver rereads the capacity
+# on the configuration change interrupt.
+ac_media_size() {
+    req_204 PATCH /drives/data '{"drive_id": "data", "path_on_host": "/virtio/media-2.img"}' || return 1
+    _until=$(( $(cut -d. -f1 /proc/uptime) + 10 ))
+    while :; do
+        ask size 'cat /sys/block/vda/size' || return 1
+        [ "$ans" = 6144 ] && return 0
+        [ "$(cut -d. -f1 /proc/uptime)" -lt "$_until" ] || break
+        sleep 1
+    done
+    msg="/sys/block/vda/size is '$ans' 10 s after the change, want 6144"
+    return 1
+}
+# the new start, and its 3rd MiB (past the old media's end)
+ac_media_read() {
+    ask media 'echo 3 >/proc/sys/vm/drop_caches; head -c 18 /dev/vda; echo -n " "; dd if=/dev/vda bs=1M skip=2 count=1 2>/dev/null | head -c 23' || return 1
+    [ "$ans" = 'petrel-api-media-2 petrel-api-media-2-tail' ] ||
+        { msg="/dev/vda holds '$ans', want 'petrel-api-media-2 petrel-api-media-2-tail'"; return 1; }
+}
+ac_media_config() {
+    req GET /vm/config
+    case $json in *'"drive_id":"data","path_on_host":"/virtio/media-2.img"'*) return 0 ;; esac
+    msg="GET /vm/config answered $code, drives: $(echo "$json" | grep -o '"drives":\[[^]]*\]')"
+    return 1
+}
+NET_TX_LIMIT='{"bandwidth":{"size":10485760,"one_time_burst":0,"refill_time":1000},"ops":{"size":1000,"one_time_burst":0,"refill_time":1000}}'
+ac_net_limit() {
+    req_204 PATCH /network-interfaces/net0 '{"iface_id": "net0", "tx_rate_limiter": {"bandwidth": {"size": 10485760, "refill_time": 1000}, "ops": {"size": 1000, "refill_time": 1000}}}' || return 1
+    req GET /vm/config
+    case $json in *"\"tx_rate_limiter\":$NET_TX_LIMIT"*) return 0 ;; esac
+    msg="GET /vm/config answered $code, interfaces: $(echo "$json" | grep -o '"network-interfaces":\[.*\]' | head -c 400)"
+    return 1
+}
+# slowed, never failed: under a generous limit the guest's pings all pass
+ac_net_limited_ping() {
+    ask ping 'ping -c 3 -w 15 10.0.2.1 2>&1 | grep -o "[0-9]* packets received"' || return 1
+    [ "$ans" = '3 packets received' ] || { msg="the guest's ping of 10.0.2.1: '$ans'"; return 1; }
+}
+# A read just before (the cache dropped: it reaches the device), then
+# FlushMetrics adds a line. Counters are the change since the line
+# before, so the lines from the read on (the flush's, and a 60 s one if it
+# fell in between) count the read in block_data.
+ac_metrics() {
+    _n0=$(wc -l <"$AD/metrics.json")
+    ask read 'echo 3 >/proc/sys/vm/drop_caches; head -c 4096 /dev/vda | wc -c' || return 1
+    [ "$(echo $ans)" = 4096 ] || { msg="reading /dev/vda gave '$ans' bytes"; return 1; }
+    _n1=$(wc -l <"$AD/metrics.json")
+    req_204 PUT /actions '{"action_type": "FlushMetrics"}' || return 1
+    _until=$(( $(cut -d. -f1 /proc/uptime) + 5 ))
+    while [ "$(wc -l <"$AD/metrics.json")" -le "$_n1" ] && [ "$(cut -d. -f1 /proc/uptime)" -lt "$_until" ]; do
+        sleep 0.2
+    done
+    _n2=$(wc -l <"$AD/metrics.json")
+    [ "$_n2" -gt "$_n1" ] || { msg="FlushMetrics added no line ($_n1 lines)"; return 1; }
+    _reads=$(tail -n +$((_n0 + 1)) "$AD/metrics.json" | grep -o '"block_data":{[^}]*}' |
+        sed -n 's/.*"read_count":\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+    result "INFO linux-api: metrics: $_n1 lines before FlushMetrics, $_n2 after; block_data read_count $_reads since the read"
+    [ "$_reads" -gt 0 ] ||
+        { msg="block_data read_count 0 in the lines since the read: $(tail -n1 "$AD/metrics.json" | grep -o '"block_data":{[^}]*}')"; return 1; }
+}
+# /init traps Ctrl-Alt-Del (SIGINT) and powers off cleanly
+ac_ctrl_alt_del() {
+    _t=$(now)
+    req_204 PUT /actions '{"action_type": "SendCtrlAltDel"}' || return 1
+    wait_exit "$STEP_TIMEOUT"
+    gone="petrel ended"
+    if [ "$st" = 0 ] && grep -aq 'Ctrl-Alt-Del: syncing, unmounting, powering off' "$d.out" &&
+        grep -q 'guest powered off' "$d.err"; then
+        result "INFO linux-api: powered off $(since "$_t") s after SendCtrlAltDel"
+        return 0
+    fi
+    msg="petrel exit status $st, want 0 after /init's clean power-off ($(grep -v unhandled "$d.err" | tail -n1); guest: $(tr -d '\r' <"$d.out" | tail -n2 | tr '\n' ' '))"
+    return 1
+}
+
+api_group() {
+    name=linux-api d=/tmp/linux-api V=/virtio gone=
+    _g0=$(now)
+    if [ ! -f $V/media-1.img ] || [ ! -f $V/media-2.img ]; then
+        for c in $API_CASES; do result "FAIL $name-$c: no disk images in the test host (see tests/linux/run)"; done
+        return
+    fi
+    mkdir -p $AD
+    : >"$AD/metrics.json"
+    : >"$d.api"
+    vt_tap
+    mkfifo "$d.in"
+    exec 4<>"$d.in"
+    start_petrel --api-sock $AD/api.sock
+    _i=0
+    while [ ! -S $AD/api.sock ] && [ $_i -lt 50 ] && kill -0 "$pid" 2>/dev/null; do
+        sleep 0.2
+        _i=$((_i + 1))
+    done
+    for c in $API_CASES; do api_case "$c" "ac_$(echo "$c" | tr - _)"; done
+    result "INFO linux-api: the group took $(since "$_g0") s in the test host"
+    echo "===== $name: API requests"; cat "$d.api"
+    echo "===== $name: metrics file"; cat "$AD/metrics.json"
     finish
 }
 
@@ -454,4 +756,5 @@ if want virtio; then
     # the virtio console in place of the UART: petrel's stdio is hvc0
     boot linux-virtio-console hvc $G/vmlinux $G/initramfs.cpio --console virtio
 fi
+want api && api_group
 exit 0
