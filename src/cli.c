@@ -194,6 +194,17 @@ static int cli_copy(const char *opt, const char *arg, char *dst, size_t size)
 	return 0;
 }
 
+/* cli_copy for a file the VM needs, which cannot be "" (the configuration's
+ * "not given"). */
+static int cli_file(const char *opt, const char *arg, char *dst, size_t size)
+{
+	if (!*arg) {
+		log_msg("--%s '': an empty path", opt);
+		return -1;
+	}
+	return cli_copy(opt, arg, dst, size);
+}
+
 static int cli_parse_id(const char *opt, const char *arg, unsigned int *id)
 {
 	/* (uid_t)-1 means "unchanged" to setresuid. */
@@ -211,9 +222,9 @@ static int cli_option(int opt, const char *arg, struct run_options *o, bool *uid
 
 	switch (opt) {
 	case OPT_KERNEL:
-		return cli_copy("kernel", arg, cfg->boot.kernel, sizeof(cfg->boot.kernel));
+		return cli_file("kernel", arg, cfg->boot.kernel, sizeof(cfg->boot.kernel));
 	case OPT_INITRD:
-		return cli_copy("initrd", arg, cfg->boot.initrd, sizeof(cfg->boot.initrd));
+		return cli_file("initrd", arg, cfg->boot.initrd, sizeof(cfg->boot.initrd));
 	case OPT_CMDLINE:
 		cfg->boot.cmdline_set = true;
 		return cli_copy("cmdline", arg, cfg->boot.cmdline, sizeof(cfg->boot.cmdline));
