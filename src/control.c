@@ -98,7 +98,9 @@ int control_init(struct control *ctl, const struct vm_config *cfg,
 	return err;
 }
 
-int control_serve(struct control *ctl)
+/* Bind the API socket (if asked for and not done yet), its thread not
+ * started: a jail may come in between. */
+static int control_api_open(struct control *ctl)
 {
 	struct api_server_config cfg = { .path = ctl->opt.api_sock,
 					 .max_payload = ctl->opt.max_payload,
@@ -109,11 +111,30 @@ int control_serve(struct control *ctl)
 		return 0;
 	err = sandbox_build(&ctl->api_filter, SANDBOX_API, !ctl->cfg.no_seccomp);
 	if (!err)
-		err = api_server_start(&ctl->api, &cfg, &ctl->ev, control_api_execute, ctl,
-				       &ctl->api_filter);
+		err = api_server_open(&ctl->api, &cfg, &ctl->ev, control_api_execute, ctl,
+				      &ctl->api_filter);
+	return err;
+}
+
+/* Start the API's thread if its socket is open and the thread is not. */
+static int control_api_run(struct control *ctl)
+{
+	int err;
+
+	if (!ctl->api || ctl->api_running)
+		return 0;
+	err = api_server_run(ctl->api);
+	ctl->api_running = !err;
 	if (!err)
 		control_metrics_ready(ctl);
 	return err;
+}
+
+int control_serve(struct control *ctl)
+{
+	int err = control_api_open(ctl);
+
+	return err ? err : control_api_run(ctl);
 }
 
 /* Board, devices, vCPUs, kernel: everything between vm_create and the
@@ -144,12 +165,15 @@ int control_start(struct control *ctl)
 	if (err)
 		return err;
 	err = control_build(ctl);
-	/* The jail while petrel is one thread (jail.h): the API's thread
-	 * starts after it. */
+	/* The jail while petrel is one thread (jail.h): the API's socket is
+	 * bound before it (the jail's root cannot hold it), its thread starts
+	 * after. */
+	if (!err)
+		err = control_api_open(ctl);
 	if (!err && ctl->opt.jail)
 		err = jail_enter(ctl->opt.jail, uds);
 	if (!err)
-		err = control_serve(ctl);
+		err = control_api_run(ctl);
 	if (err) {
 		vm_destroy(vm);
 		return err;

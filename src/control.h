@@ -68,6 +68,7 @@ struct control {
 	int sig_fd; /* signalfd: SIGINT, SIGTERM, SIGHUP */
 	int status; /* exit status once the loop has returned */
 	struct api_server *api;
+	bool api_running; /* its thread started (control_api_run) */
 	struct sandbox_filter api_filter;
 	struct control_obs obs;
 };

@@ -459,9 +459,9 @@ static int api_listen(struct api_server *s, const char *path)
 	return 0;
 }
 
-int api_server_start(struct api_server **out, const struct api_server_config *cfg,
-		     struct evloop *vmm_ev, api_execute_fn execute, void *opaque,
-		     const struct sandbox_filter *filter)
+int api_server_open(struct api_server **out, const struct api_server_config *cfg,
+		    struct evloop *vmm_ev, api_execute_fn execute, void *opaque,
+		    const struct sandbox_filter *filter)
 {
 	const char *path = cfg->path;
 	struct api_server *s = calloc(1, sizeof(*s));
@@ -497,10 +497,6 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 		      ?: add_fd(s->epfd, s->stop_fd, TAG_STOP);
 	if (!err)
 		err = evloop_add(vmm_ev, s->req_fd, EPOLLIN, vmm_on_request, s);
-	if (!err) {
-		err = -pthread_create(&s->thread, NULL, api_thread, s);
-		s->running = !err;
-	}
 	if (err) {
 		log_msg("API socket '%s': %s", path, uds_strerror(err));
 		api_server_stop(s);
@@ -508,6 +504,32 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 	}
 	*out = s;
 	return 0;
+}
+
+int api_server_run(struct api_server *s)
+{
+	int err = -pthread_create(&s->thread, NULL, api_thread, s);
+
+	s->running = !err;
+	if (err)
+		log_msg("API socket '%s': its thread: %s", s->path, strerror(-err));
+	return err;
+}
+
+int api_server_start(struct api_server **out, const struct api_server_config *cfg,
+		     struct evloop *vmm_ev, api_execute_fn execute, void *opaque,
+		     const struct sandbox_filter *filter)
+{
+	int err = api_server_open(out, cfg, vmm_ev, execute, opaque, filter);
+
+	if (!err) {
+		err = api_server_run(*out);
+		if (err) {
+			api_server_stop(*out);
+			*out = NULL;
+		}
+	}
+	return err;
 }
 
 const struct api_stats *api_server_stats(const struct api_server *s)

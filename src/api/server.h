@@ -52,11 +52,21 @@ struct api_stats {
 	_Atomic uint64_t dropped;      /* connections closed for stalling */
 };
 
-/* Listen on cfg->path (a stale socket file there is replaced; mode 0600)
- * and start the API thread; requests reach `execute` through `vmm_ev` (the
- * VMM thread's loop). `filter` (may be NULL: none) is the api role's
- * seccomp filter, installed by the thread first. 0, or -errno after one
- * message naming the path. */
+/* Listen on cfg->path (a stale socket file there is replaced; mode 0600);
+ * requests will reach `execute` through `vmm_ev` (the VMM thread's loop).
+ * `filter` (may be NULL: none) is the api role's seccomp filter, installed
+ * by the thread first. No thread yet: a jail comes between the two (the
+ * socket is bound outside it, jail.h wants one thread). 0, or -errno
+ * after one message naming the path. */
+int api_server_open(struct api_server **out, const struct api_server_config *cfg,
+		    struct evloop *vmm_ev, api_execute_fn execute, void *opaque,
+		    const struct sandbox_filter *filter) MUST_CHECK;
+
+/* Start the API thread of an opened server. 0, or -errno after one
+ * message (the caller stops the server). */
+int api_server_run(struct api_server *s) MUST_CHECK;
+
+/* api_server_open and api_server_run at once. */
 int api_server_start(struct api_server **out, const struct api_server_config *cfg,
 		     struct evloop *vmm_ev, api_execute_fn execute, void *opaque,
 		     const struct sandbox_filter *filter) MUST_CHECK;
