@@ -33,6 +33,7 @@
  * Exit 0, or 1 with a message on stderr. Not a test: nothing is checked
  * beyond the answers being the expected kind.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -54,7 +55,8 @@ extern char **environ;
 
 #define WARMUP 200
 #define READY_TIMEOUT_S 60
-#define BUF_SIZE (1 << 20) /* GET /metrics fits */
+#define ANSWER_TIMEOUT_S 60 /* then the server is taken for hung */
+#define BUF_SIZE (1 << 20)  /* GET /metrics fits */
 
 static pid_t child;
 
@@ -226,6 +228,46 @@ static int connect_ready(const char *path, int watch)
 	}
 }
 
+/* A server that stopped answering: each thread's name, state and kernel
+ * wait channel on stderr (is it blocked, or spinning?). */
+static void dump_threads(void)
+{
+	char path[64], line[512], wchan[64];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)child);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *name, *end;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.10s/stat", (int)child, e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		name = fgets(line, sizeof(line), f) ? strchr(line, '(') : NULL;
+		fclose(f);
+		snprintf(path, sizeof(path), "/proc/%d/task/%.10s/wchan", (int)child, e->d_name);
+		f = fopen(path, "r");
+		wchan[0] = 0;
+		if (f && !fgets(wchan, sizeof(wchan), f))
+			wchan[0] = 0;
+		if (f)
+			fclose(f);
+		/* "(comm) S ...": the name and the state */
+		end = name ? strrchr(name, ')') : NULL;
+		if (end && end[1] == ' ' && end[2])
+			fprintf(stderr, "bench-api: thread %s %.*s state %c wchan %s\n", e->d_name,
+				(int)(end + 1 - name), name, end[2], wchan);
+	}
+	closedir(d);
+}
+
 /* ------------------------------------------------------------ a connection */
 struct conn {
 	int fd;
@@ -237,6 +279,7 @@ static struct conn conn;
 
 static void fill(struct conn *c)
 {
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
 	ssize_t n;
 
 	if (c->off == c->len) {
@@ -248,6 +291,10 @@ static void fill(struct conn *c)
 	}
 	if (c->len == BUF_SIZE)
 		die("%s", "answer too large");
+	if (poll(&p, 1, ANSWER_TIMEOUT_S * 1000) != 1) {
+		dump_threads();
+		die("%s", "no answer within 60 s");
+	}
 	n = read(c->fd, c->buf + c->len, BUF_SIZE - c->len);
 	if (n <= 0)
 		die("%s", "the server closed the connection");
