@@ -18,6 +18,7 @@
 
 struct sandbox_filter;
 struct metrics_out;
+struct snap;
 
 struct device_ops {
 	/* The VM is about to run (after the jail, before the vCPUs): start
@@ -31,6 +32,16 @@ struct device_ops {
 	void (*pause)(void *opaque);
 	/* Undo pause: deliver held interrupts, take work again. Optional. */
 	void (*resume)(void *opaque);
+	/* Save the device's state into `s` or load it from `s`, by s->op
+	 * (snapshot/snap.h), with the VM paused (after `pause`). A load
+	 * validates every value before it changes the device, and leaves the
+	 * device as it was if the stream fails; the caller then resumes or
+	 * destroys the VM. The device's section in a snapshot is named after
+	 * it (device.name); layout version `snapshot_version`. Returns
+	 * snap_error(s) (and may set it). A device without state (no
+	 * `snapshot`) has no section. Optional. */
+	int (*snapshot)(void *opaque, struct snap *s);
+	unsigned int snapshot_version;
 	/* Report counters (metrics.h). Optional. */
 	void (*metrics)(void *opaque, struct metrics_out *out);
 	/* Free everything; the threads that use the device have stopped.
