@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "petrel/platform.h"
 
@@ -64,11 +65,21 @@ int gm_add_region(struct gm *gm, gpa_t base, uint64_t size, void *host)
 
 int gm_init(struct gm *gm, uint64_t ram_size)
 {
+	return gm_init_file(gm, ram_size, -1);
+}
+
+int gm_init_file(struct gm *gm, uint64_t ram_size, int fd)
+{
 	uint64_t low = ram_size, high = 0;
+	int flags = MAP_PRIVATE | MAP_NORESERVE | MAP_FIXED;
 	uint8_t *map, *ram;
+	struct stat st;
 
 	*gm = (struct gm){ 0 };
 	if (ram_size == 0 || ram_size % 4096 || ram_size > (1ULL << 46))
+		return -EINVAL;
+	/* A page past the file's end would be a SIGBUS on first touch. */
+	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < ram_size))
 		return -EINVAL;
 	if (low > PETREL_RAM_HOLE_START) {
 		low = PETREL_RAM_HOLE_START;
@@ -79,9 +90,12 @@ int gm_init(struct gm *gm, uint64_t ram_size)
 	if (map == MAP_FAILED)
 		return -errno;
 	/* MAP_NORESERVE: guest RAM is committed page by page as the guest
-	 * touches it, so a 2 GiB guest that uses 100 MiB costs 100 MiB. */
+	 * touches it, so a 2 GiB guest that uses 100 MiB costs 100 MiB. From
+	 * a file, MAP_PRIVATE: a page is read from the file (the page cache,
+	 * shared by every VM mapping it) when first touched, and a write
+	 * copies it, so the file never changes. */
 	ram = mmap(map + GM_GUARD, ram_size, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+		   fd >= 0 ? flags : flags | MAP_ANONYMOUS, fd, 0);
 	if (ram == MAP_FAILED) {
 		int err = -errno;
 

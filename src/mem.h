@@ -44,6 +44,15 @@ int gm_write(const struct gm *gm, gpa_t gpa, const void *src, size_t len) MUST_C
  * lay out, or -errno from mmap. */
 int gm_init(struct gm *gm, uint64_t ram_size) MUST_CHECK;
 
+/* As gm_init, but RAM is the first `ram_size` bytes of the regular file
+ * `fd`, mapped MAP_PRIVATE: pages are read from the file on first touch
+ * and the guest's writes stay private to this mapping (the file never
+ * changes). The mapping keeps its own reference: the caller may close fd
+ * after. -EINVAL also if fd is not a regular file of at least ram_size
+ * bytes. The file must not shrink while mapped (a page past its end is
+ * a SIGBUS). */
+int gm_init_file(struct gm *gm, uint64_t ram_size, int fd) MUST_CHECK;
+
 /* Add a caller-owned region (unit tests back guest memory with malloc).
  * 0, -EINVAL on overlap, wrap-around or a full table. */
 int gm_add_region(struct gm *gm, gpa_t base, uint64_t size, void *host) MUST_CHECK;

@@ -56,9 +56,9 @@ static void vm_stop_from_vcpu(void *opaque, int status, const char *why)
 	vm_stop(opaque, status, why);
 }
 
-static int vm_map_ram(struct vm *vm)
+static int vm_map_ram(struct vm *vm, int ram_fd)
 {
-	int err = gm_init(&vm->gm, vm->cfg->mem_size);
+	int err = gm_init_file(&vm->gm, vm->cfg->mem_size, ram_fd);
 
 	if (err) {
 		log_msg("cannot map %llu MiB of guest RAM: %s",
@@ -84,7 +84,7 @@ static int vm_map_ram(struct vm *vm)
 	return 0;
 }
 
-int vm_create(struct vm *vm, const struct vm_config *cfg, struct evloop *ev)
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct evloop *ev, int ram_fd)
 {
 	struct host_info host;
 	int err, max_cpus, run_size;
@@ -121,7 +121,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct evloop *ev)
 		log_msg("KVM_CREATE_VM: %s", strerror(errno));
 		goto err;
 	}
-	err = vm_map_ram(vm);
+	err = vm_map_ram(vm, ram_fd);
 	if (err)
 		goto err;
 	vm->vcpu_env.run_size = run_size;
@@ -155,10 +155,16 @@ int vm_create_vcpus(struct vm *vm)
 	return 0;
 }
 
+/* How long a pause waits for the vCPUs: they leave KVM_RUN within
+ * microseconds of a kick, unless one is blocked writing guest output to
+ * a stdout nobody drains. */
+#define VM_PAUSE_TIMEOUT_MS 1000
+
 /* The seccomp filters go on in order: the block workers', each vCPU's as
  * its thread starts, then this thread's, last, because a thread inherits
- * the filter of the thread that creates it. */
-int vm_start(struct vm *vm)
+ * the filter of the thread that creates it. With `paused`, the devices
+ * are paused and the vCPUs park before their first KVM_RUN. */
+static int vm_start_threads(struct vm *vm, bool paused)
 {
 	bool want_workers = device_find(&vm->devices, "block", NULL) != NULL;
 	int err = 0;
@@ -177,12 +183,23 @@ int vm_start(struct vm *vm)
 		err = device_start_all(&vm->devices, &vm->filter[SANDBOX_BLK_IO]);
 	if (!err)
 		err = vcpu_signals_init();
+	if (!err && paused) {
+		/* Nothing has run yet: no guest, no event loop. The devices
+		 * start quiet, as after vm_pause, and the vCPUs see the pause
+		 * flag before their first KVM_RUN. */
+		device_pause_all(&vm->devices);
+		atomic_store(&vm->vcpu_env.pause, true);
+		vm->paused = true;
+	}
 	for (unsigned int i = 0; !err && i < vm->ncpus; i++) {
 		vm->vcpu[i].filter = &vm->filter[SANDBOX_VCPU];
 		err = vcpu_start(&vm->vcpu[i]);
 		if (err)
 			log_msg("starting vCPU threads: %s", strerror(-err));
 	}
+	/* Parked for sure before anyone reads their state (a snapshot). */
+	if (!err && paused)
+		err = vcpu_pause_all(vm->vcpu, vm->ncpus, VM_PAUSE_TIMEOUT_MS);
 	if (!err) {
 		err = sandbox_install(&vm->filter[SANDBOX_VMM]);
 		if (err)
@@ -193,13 +210,26 @@ int vm_start(struct vm *vm)
 	return err;
 }
 
-/* How long a pause waits for the vCPUs: they leave KVM_RUN within
- * microseconds of a kick, unless one is blocked writing guest output to
- * a stdout nobody drains. */
-#define VM_PAUSE_TIMEOUT_MS 1000
+int vm_start(struct vm *vm)
+{
+	return vm_start_threads(vm, false);
+}
+
+int vm_start_paused(struct vm *vm)
+{
+	return vm_start_threads(vm, true);
+}
+
+void vm_set_paused_clock(struct vm *vm, uint64_t clock_ns, uint64_t realtime_ns)
+{
+	vm->paused_clock = (struct kvm_clock_data){ .clock = clock_ns };
+	vm->clock_saved = true;
+	vm->clock_realtime_ns = realtime_ns;
+}
 
 int vm_pause(struct vm *vm)
 {
+	struct timespec now;
 	int err;
 
 	if (vm->paused)
@@ -212,19 +242,34 @@ int vm_pause(struct vm *vm)
 	}
 	device_pause_all(&vm->devices);
 	/* The guest's kvm-clock stands still while paused (as QEMU and Cloud
-	 * Hypervisor do): its monotonic time does not count the pause. */
+	 * Hypervisor do): its monotonic time does not count the pause. The
+	 * host's wall clock at that moment goes with it (a snapshot's). */
 	vm->clock_saved = !ioctl(vm->vm_fd, KVM_GET_CLOCK, &vm->paused_clock);
+	clock_gettime(CLOCK_REALTIME, &now);
+	vm->paused_realtime_ns = (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec;
+	vm->clock_realtime_ns = 0;
 	vm->paused = true;
 	return 0;
 }
 
 void vm_resume(struct vm *vm)
 {
+	struct timespec now;
+	uint64_t real;
+
 	if (!vm->paused)
 		return;
 	if (vm->clock_saved) {
 		struct kvm_clock_data c = { .clock = vm->paused_clock.clock };
 
+		/* A restored clone asked to catch up with the wall clock
+		 * (clock_realtime): the time since its snapshot is added, as
+		 * KVM_CLOCK_REALTIME would, on any host. */
+		clock_gettime(CLOCK_REALTIME, &now);
+		real = (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec;
+		if (vm->clock_realtime_ns && real > vm->clock_realtime_ns)
+			c.clock += real - vm->clock_realtime_ns;
+		vm->clock_realtime_ns = 0;
 		if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &c))
 			log_msg("resume: KVM_SET_CLOCK: %m");
 	}

@@ -73,13 +73,18 @@ struct vm {
 	bool paused;  /* VMM thread only */
 	bool clock_saved;
 	struct kvm_clock_data paused_clock;
+	uint64_t paused_realtime_ns; /* CLOCK_REALTIME when the clock stopped */
+	uint64_t clock_realtime_ns;  /* the next resume adds the time since; 0: not */
 };
 
 /* Open KVM, create the VM, map its RAM, and prepare the vCPUs' shared
- * state; no device, no vCPU yet. Watches added to `ev` from now on belong
- * to this VM. On error prints one line naming the problem and returns
- * -errno; *vm is then fully torn down. */
-int vm_create(struct vm *vm, const struct vm_config *cfg, struct evloop *ev) MUST_CHECK;
+ * state; no device, no vCPU yet. RAM is anonymous (ram_fd -1) or the
+ * first cfg->mem_size bytes of the regular file ram_fd, mapped private
+ * (gm_init_file: the guest's writes never reach the file; the caller may
+ * close ram_fd after). Watches added to `ev` from now on belong to this
+ * VM. On error prints one line naming the problem and returns -errno;
+ * *vm is then fully torn down. */
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct evloop *ev, int ram_fd) MUST_CHECK;
 
 /* Create cfg->cpus vCPUs (after the board's irqchip: KVM needs the split
  * irqchip enabled first). 0 or -errno after one message. */
@@ -92,6 +97,17 @@ int vm_create_vcpus(struct vm *vm) MUST_CHECK;
  * 0, or -errno after one message (the VM is then stopping with status
  * 1). */
 int vm_start(struct vm *vm) MUST_CHECK;
+
+/* vm_start for a VM whose state was loaded rather than booted: the
+ * devices start paused and every vCPU parks before it first enters the
+ * guest, as if vm_pause had run; vm_resume lets them go. */
+int vm_start_paused(struct vm *vm) MUST_CHECK;
+
+/* The kvm-clock value (ns) the next vm_resume sets, for a VM whose state
+ * was loaded. realtime_ns: 0, or the host's CLOCK_REALTIME at which the
+ * guest's clock read clock_ns: the resume then adds the wall time since
+ * (Firecracker's clock_realtime), once. */
+void vm_set_paused_clock(struct vm *vm, uint64_t clock_ns, uint64_t realtime_ns);
 
 /* Park every vCPU (vcpu_pause_all), quiesce every device, and stop the
  * guest's kvm-clock. VMM thread. 0, or -errno after one message (the VM

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Guest memory: the checked accessor, region table and the real mapping. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +284,55 @@ static void mem_init_guards_both_ends(void)
 	gm_destroy(&gm);
 }
 
+/* A temporary file of `size` bytes (sparse), pattern bytes at `at`. */
+static int tmp_file(uint64_t size, uint64_t at, uint8_t v)
+{
+	char path[] = "/tmp/petrel-test-mem.XXXXXX";
+	int fd = mkstemp(path);
+
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	if (ftruncate(fd, (off_t)size) || pwrite(fd, &v, 1, (off_t)at) != 1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* RAM from a file: its bytes where they were, the guest's writes private
+ * (the file keeps its own), and the file must cover the whole size. */
+static void mem_init_file(void)
+{
+	struct gm gm;
+	uint8_t v = 0, w = 0x11;
+	int fd = tmp_file(16ULL << 20, (16ULL << 20) - 1, 0x5c);
+
+	REQUIRE(fd >= 0);
+	REQUIRE(gm_init_file(&gm, 16ULL << 20, fd) == 0);
+	close(fd); /* the mapping holds its own reference */
+	CHECK(gm_read(&gm, (16ULL << 20) - 1, &v, 1) == 0 && v == 0x5c);
+	CHECK(gm_read(&gm, 0, &v, 1) == 0 && v == 0);
+	CHECK(gm_write(&gm, (16ULL << 20) - 1, &w, 1) == 0);
+	CHECK(gm_read(&gm, (16ULL << 20) - 1, &v, 1) == 0 && v == 0x11);
+	gm_destroy(&gm);
+	fd = tmp_file(16ULL << 20, (16ULL << 20) - 1, 0x5c);
+	REQUIRE(fd >= 0);
+	REQUIRE(gm_init_file(&gm, 16ULL << 20, fd) == 0);
+	CHECK(gm_write(&gm, (16ULL << 20) - 1, &w, 1) == 0);
+	gm_destroy(&gm);
+	CHECK(pread(fd, &v, 1, (16ULL << 20) - 1) == 1 && v == 0x5c);
+	/* Shorter than RAM, not a regular file, or not open: refused. */
+	memset(&gm, 0x5a, sizeof(gm));
+	CHECK(gm_init_file(&gm, 32ULL << 20, fd) == -EINVAL);
+	CHECK(gm.nregions == 0 && gm.map_size == 0);
+	close(fd);
+	fd = open("/dev/null", O_RDONLY);
+	CHECK(fd >= 0 && gm_init_file(&gm, 16ULL << 20, fd) == -EINVAL);
+	close(fd);
+	CHECK(gm_init_file(&gm, 16ULL << 20, 1000) == -EINVAL);
+}
+
 int main(void)
 {
 	RUN(mem_ptr_inside);
@@ -301,5 +351,6 @@ int main(void)
 	RUN(mem_init_exactly_hole_start);
 	RUN(mem_init_above_hole);
 	RUN(mem_init_guards_both_ends);
+	RUN(mem_init_file);
 	return harness_exit();
 }
