@@ -22,6 +22,8 @@ static const char run_help_text[] =
     "       petrel run --config-file FILE [--api-sock PATH | --no-api] [same options as\n"
     "                  above from --api-sock on]\n"
     "       petrel run --api-sock PATH [...]   (configured and started through the API)\n"
+    "       petrel run --restore STATE,MEM [--restore-paused] [--api-sock PATH] [same\n"
+    "                  options as above from --id on]\n"
     "\n"
     "boot a kernel: a Linux bzImage, or an ELF with a PVH entry note\n"
     "  --kernel FILE   kernel image\n"
@@ -43,6 +45,9 @@ static const char run_help_text[] =
     "  --api-sock PATH the REST API (Firecracker's) on unix socket PATH; with no\n"
     "                  --kernel or --config-file, petrel waits to be configured\n"
     "  --no-api        with --config-file: no API socket\n"
+    "  --restore STATE,MEM  the VM of a snapshot (README: Snapshots): its state file and\n"
+    "                  memory file (as PUT /snapshot/create wrote them), resumed at once\n"
+    "  --restore-paused  with --restore and --api-sock: stay paused until PATCH /vm\n"
     "  --id ID         instance id in logs and metrics (default anonymous-instance)\n"
     "  --log-path FILE log lines to FILE (or a FIFO) instead of stderr\n"
     "  --level LEVEL   Off, Error, Warning, Info, Debug or Trace (default Warning)\n"
@@ -61,12 +66,15 @@ static const char run_help_text[] =
 static const char help_text[] =
     "usage: petrel run [OPTIONS]     boot a VM (petrel run --help for the options)\n"
     "       petrel jail --jail DIR --uid N --gid N [--mem SIZE] [--cpus N] [--] PROG [ARG...]\n"
+    "       petrel snapshot SOCK STATE MEM\n"
     "       petrel check\n"
     "       petrel --help | --version\n"
     "\n"
     "run      boot a kernel: a Linux bzImage, or an ELF with a PVH entry note; from\n"
     "         options, a Firecracker config file, or the Firecracker REST API\n"
     "jail     run PROG in the jail `run --jail` builds (PROG's path is inside DIR)\n"
+    "snapshot snapshot the VM of the petrel serving the API on SOCK into the files\n"
+    "         STATE and MEM (paused for the time it takes); `run --restore` runs it\n"
     "check    report what this host's KVM offers and whether it is hardware-assisted\n";
 
 void cli_print_help(void)
@@ -100,6 +108,8 @@ enum cli_opt {
 	OPT_CONFIG_FILE,
 	OPT_API_SOCK,
 	OPT_NO_API,
+	OPT_RESTORE,
+	OPT_RESTORE_PAUSED,
 	OPT_ID,
 	OPT_LOG_PATH,
 	OPT_LEVEL,
@@ -131,6 +141,8 @@ static const struct option cli_opts[] = {
 	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "no-api", no_argument, NULL, OPT_NO_API },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "restore-paused", no_argument, NULL, OPT_RESTORE_PAUSED },
 	{ "id", required_argument, NULL, OPT_ID },
 	{ "log-path", required_argument, NULL, OPT_LOG_PATH },
 	{ "level", required_argument, NULL, OPT_LEVEL },
@@ -214,6 +226,29 @@ static int cli_parse_id(const char *opt, const char *arg, unsigned int *id)
 	return -1;
 }
 
+/* --restore STATE,MEM: the first comma splits them. */
+static int cli_parse_restore(const char *arg, struct run_options *o)
+{
+	const char *comma = strchr(arg, ',');
+	size_t n = comma ? (size_t)(comma - arg) : 0;
+
+	if (!comma || !n || !comma[1]) {
+		log_msg("--restore '%s': must be STATE,MEM (the snapshot's state file and memory "
+			"file)",
+			arg);
+		return -1;
+	}
+	if (n >= sizeof(o->restore_state) || strlen(comma + 1) >= sizeof(o->restore_mem)) {
+		log_msg("--restore: longer than %zu bytes", sizeof(o->restore_state) - 1);
+		return -1;
+	}
+	memcpy(o->restore_state, arg, n);
+	o->restore_state[n] = 0;
+	memcpy(o->restore_mem, comma + 1, strlen(comma + 1) + 1);
+	o->restore = true;
+	return 0;
+}
+
 /* One option of `run` or `jail`. 0, or -1 after a message. */
 static int cli_option(int opt, const char *arg, struct run_options *o, bool *uid_set, bool *gid_set)
 {
@@ -288,6 +323,11 @@ static int cli_option(int opt, const char *arg, struct run_options *o, bool *uid
 	case OPT_NO_API:
 		o->no_api = true;
 		return 0;
+	case OPT_RESTORE:
+		return cli_parse_restore(arg, o);
+	case OPT_RESTORE_PAUSED:
+		o->restore_paused = true;
+		return 0;
 	case OPT_ID:
 		if (*arg && strlen(arg) < CONFIG_ID_MAX && !strpbrk(arg, " \t\n[]:")) {
 			o->id = arg;
@@ -349,6 +389,38 @@ static int cli_check_jail(const struct vm_config *cfg, bool uid_set, bool gid_se
 	return 0;
 }
 
+/* --restore: the snapshot describes the VM, and something must resume it. */
+static int cli_check_restore(const struct run_options *o, const bool *seen)
+{
+	if (o->restore_paused && !o->restore) {
+		log_msg("--restore-paused: needs --restore STATE,MEM");
+		return -1;
+	}
+	if (!o->restore)
+		return 0;
+	for (int opt = OPT_FIRST; opt <= OPT_VM_LAST; opt++)
+		if (seen[opt - OPT_FIRST]) {
+			log_msg("--%s: not with --restore (the snapshot describes the VM)",
+				cli_opt_name(opt));
+			return -1;
+		}
+	if (o->config_file) {
+		log_msg("--config-file: not with --restore (the snapshot describes the VM)");
+		return -1;
+	}
+	if (o->cfg.jail.dir[0]) {
+		log_msg("--jail: not with --restore (its limits are set before the snapshot is "
+			"read)");
+		return -1;
+	}
+	if (o->restore_paused && !o->api_sock) {
+		log_msg("--restore-paused: needs --api-sock PATH (nothing else could resume the "
+			"VM)");
+		return -1;
+	}
+	return 0;
+}
+
 /* How the options fit together: where the VM comes from, and the API. */
 static int cli_check_run(const struct run_options *o, const bool *seen)
 {
@@ -368,12 +440,12 @@ static int cli_check_run(const struct run_options *o, const bool *seen)
 		log_msg("--no-api: not with --api-sock");
 		return -1;
 	}
-	if (!o->config_file && !o->cfg.boot.kernel[0] && !o->api_sock) {
-		log_msg("run: --kernel FILE, --config-file FILE or --api-sock PATH is required "
-			"(see petrel run --help)");
+	if (!o->config_file && !o->cfg.boot.kernel[0] && !o->api_sock && !o->restore) {
+		log_msg("run: --kernel FILE, --config-file FILE, --restore STATE,MEM or --api-sock "
+			"PATH is required (see petrel run --help)");
 		return -1;
 	}
-	return 0;
+	return cli_check_restore(o, seen);
 }
 
 static enum cli_command cli_parse_run(int argc, char **argv, struct run_options *o)
@@ -500,6 +572,16 @@ enum cli_command cli_parse(int argc, char **argv, struct run_options *opts)
 		return CLI_VERSION;
 	if (!strcmp(argv[1], "run") || !strcmp(argv[1], "jail"))
 		return cli_parse_run(argc - 1, argv + 1, opts);
+	if (!strcmp(argv[1], "snapshot")) {
+		if (argc != 5 || !argv[2][0] || !argv[3][0] || !argv[4][0]) {
+			log_msg("snapshot: needs SOCK STATE MEM (see petrel --help)");
+			return CLI_USAGE_ERROR;
+		}
+		opts->snapshot.sock = argv[2];
+		opts->snapshot.state = argv[3];
+		opts->snapshot.mem = argv[4];
+		return CLI_SNAPSHOT;
+	}
 	if (!strcmp(argv[1], "check")) {
 		if (argc > 2) {
 			log_msg("check: takes no arguments");

@@ -18,6 +18,7 @@ enum cli_command {
 	CLI_VERSION,
 	CLI_FC_HELP,	/* as firecracker: firecracker --help (cli_firecracker.h) */
 	CLI_FC_VERSION, /* as firecracker: firecracker --version */
+	CLI_SNAPSHOT,	/* `petrel snapshot SOCK STATE MEM`: opts->snapshot */
 };
 
 #define CLI_DEFAULT_MAX_PAYLOAD 51200 /* Firecracker's HTTP_MAX_PAYLOAD_SIZE */
@@ -33,6 +34,14 @@ struct run_options {
 	const char *id;		 /* --id, for logs and metrics */
 	size_t max_payload;	 /* --http-api-max-payload-size */
 	bool start;		 /* cfg names a kernel: start at once */
+	/* --restore STATE,MEM: the VM of a snapshot, resumed at once unless
+	 * --restore-paused. */
+	bool restore, restore_paused;
+	char restore_state[CONFIG_PATH_MAX], restore_mem[CONFIG_PATH_MAX];
+	/* `petrel snapshot`: the API socket of the running petrel, the files. */
+	struct {
+		const char *sock, *state, *mem;
+	} snapshot;
 };
 
 /* Parse argv: petrel's command line, or Firecracker's when argv[0] is

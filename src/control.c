@@ -153,23 +153,15 @@ static int control_build(struct control *ctl)
 	return err;
 }
 
-int control_start(struct control *ctl)
+int control_launch(struct control *ctl, bool paused)
 {
 	struct vm *vm = &ctl->vm;
 	const char *uds = ctl->cfg.vsock.cid ? ctl->cfg.vsock.uds : NULL;
-	int err = config_check(&ctl->cfg);
-
-	if (err)
-		return err;
-	err = vm_create(vm, &ctl->cfg, &ctl->ev);
-	if (err)
-		return err;
-	err = control_build(ctl);
 	/* The jail while petrel is one thread (jail.h): the API's socket is
 	 * bound before it (the jail's root cannot hold it), its thread starts
 	 * after. */
-	if (!err)
-		err = control_api_open(ctl);
+	int err = control_api_open(ctl);
+
 	if (!err && ctl->opt.jail)
 		err = jail_enter(ctl->opt.jail, uds);
 	if (!err)
@@ -178,16 +170,34 @@ int control_start(struct control *ctl)
 		vm_destroy(vm);
 		return err;
 	}
-	ctl->state = CONTROL_RUNNING;
+	ctl->state = paused ? CONTROL_PAUSED : CONTROL_RUNNING;
 	control_metrics_arm(ctl);
-	err = vm_start(vm);
-	log_info("started the VM (%u vCPUs, %llu MiB)", ctl->cfg.cpus,
-		 (unsigned long long)(ctl->cfg.mem_size >> 20));
+	err = paused ? vm_start_paused(vm) : vm_start(vm);
+	log_info("started the VM (%u vCPUs, %llu MiB)%s", ctl->cfg.cpus,
+		 (unsigned long long)(ctl->cfg.mem_size >> 20), paused ? ", paused" : "");
 	control_metrics_ready(ctl);
 	/* A first line at once, as Firecracker writes (its startup times). */
 	if (!err)
 		(void)control_metrics_flush(ctl);
 	return err;
+}
+
+int control_start(struct control *ctl)
+{
+	struct vm *vm = &ctl->vm;
+	int err = config_check(&ctl->cfg);
+
+	if (err)
+		return err;
+	err = vm_create(vm, &ctl->cfg, &ctl->ev, -1);
+	if (err)
+		return err;
+	err = control_build(ctl);
+	if (err) {
+		vm_destroy(vm);
+		return err;
+	}
+	return control_launch(ctl, false);
 }
 
 int control_run(struct control *ctl)

@@ -51,8 +51,10 @@ struct control_obs {
 	uint64_t missed; /* lines not written (full FIFO, failed write) */
 	uint64_t fails;	 /* of those, the ones that failed for another reason */
 	/* The last pause and resume, in µs: the whole API action, and
-	 * vm_pause / vm_resume within it (Firecracker's latencies_us). */
+	 * vm_pause / vm_resume within it (Firecracker's latencies_us); the
+	 * same for the last full snapshot created and loaded. */
 	uint64_t pause_us, resume_us, vmm_pause_us, vmm_resume_us;
+	uint64_t snap_create_us, vmm_snap_create_us, snap_load_us, vmm_snap_load_us;
 	/* From main's start to the API socket listening (or, without one,
 	 * to the VM started): wall and the process's CPU time, in µs. */
 	uint64_t startup_us, startup_cpu_us;
@@ -63,6 +65,10 @@ struct control {
 	struct vm_config cfg; /* what the next start builds; the VM's own after */
 	struct vm vm;	      /* valid from a successful start */
 	enum control_state state;
+	/* A boot-specific resource was configured through the API (boot
+	 * source, machine, drives, interfaces, vsock, balloon, entropy): a
+	 * snapshot may no longer be loaded (Firecracker's rule). */
+	bool boot_configured;
 	const char *id;
 	struct control_options opt;
 	int sig_fd; /* signalfd: SIGINT, SIGTERM, SIGHUP */
@@ -91,6 +97,22 @@ int control_serve(struct control *ctl) MUST_CHECK;
  * started (unless starting the threads failed: then the VM is stopping
  * with status 1). */
 int control_start(struct control *ctl) MUST_CHECK;
+
+/* What control_start does once the VM is built (control_snapshot.c's
+ * restore too): bind the API, enter the jail, start the API's thread,
+ * then the VM's threads, running or (paused) as vm_start_paused leaves
+ * them. 0 or -errno after one message; before the VM's threads, the VM
+ * is torn down. */
+int control_launch(struct control *ctl, bool paused) MUST_CHECK;
+
+/* Restore the VM of a snapshot instead of booting one (the CLI's
+ * --restore and PUT /snapshot/load): read and check the files, build the
+ * VM with its RAM mapped from the memory file, load its state, launch it
+ * paused, and resume it if `resume`. 0, or -errno after one message (the
+ * process is then as fresh as before, unless starting threads failed). */
+struct snapshot_load_params;
+int control_restore(struct control *ctl, const struct snapshot_load_params *p,
+		    bool resume) MUST_CHECK;
 
 /* Run the event loop until the VM stops (or, before a start, a signal
  * comes). Returns petrel's exit status. */
@@ -142,5 +164,9 @@ void control_api_balloon(struct control *ctl, const struct api_request *r, struc
 void control_api_observe(struct control *ctl, const struct api_request *r, struct api_result *res);
 void control_api_flush_metrics(struct control *ctl, struct api_result *res);
 void control_api_prometheus(struct control *ctl, struct api_result *res);
+void control_api_snapshot_create(struct control *ctl, const struct snapshot_create_req *r,
+				 struct api_result *res);
+void control_api_snapshot_load(struct control *ctl, const struct snapshot_load_req *r,
+			       struct api_result *res);
 
 #endif

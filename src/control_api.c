@@ -112,11 +112,32 @@ static void put_net(struct control *ctl, const struct net_config *n, struct api_
 	ok(res);
 }
 
+/* What configures the VM to boot: after it, no snapshot may be loaded
+ * (Firecracker sets this before it even judges the request). */
+static bool boot_specific(enum api_action a)
+{
+	switch (a) {
+	case API_PUT_MACHINE:
+	case API_PATCH_MACHINE:
+	case API_PUT_BOOT_SOURCE:
+	case API_PUT_DRIVE:
+	case API_PUT_NET:
+	case API_PUT_VSOCK:
+	case API_PUT_BALLOON:
+	case API_PUT_ENTROPY:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void preboot(struct control *ctl, const struct api_request *r, struct api_result *res)
 {
 	struct vm_config *cfg = &ctl->cfg;
 	static struct vm_config cand;
 
+	if (boot_specific(r->action))
+		ctl->boot_configured = true;
 	switch (r->action) {
 	case API_PUT_MACHINE:
 	case API_PATCH_MACHINE:
@@ -162,6 +183,9 @@ static void preboot(struct control *ctl, const struct api_request *r, struct api
 	case API_ACTION_START:
 		control_api_start(ctl, res);
 		return;
+	case API_SNAPSHOT_LOAD:
+		control_api_snapshot_load(ctl, &r->u.snap_load, res);
+		return;
 	default:
 		api_fault(res, "The requested operation is not supported before starting the "
 			       "microVM.");
@@ -192,6 +216,9 @@ static void postboot(struct control *ctl, const struct api_request *r, struct ap
 	case API_GET_BALLOON_STATS:
 	case API_PATCH_BALLOON_STATS:
 		control_api_balloon(ctl, r, res);
+		return;
+	case API_SNAPSHOT_CREATE:
+		control_api_snapshot_create(ctl, &r->u.snap_create, res);
 		return;
 	default:
 		api_fault(res, "The requested operation is not supported after starting the "

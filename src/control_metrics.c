@@ -79,8 +79,9 @@ static void obs_api_method(const struct api_stats *st, enum http_method method, 
 	}
 }
 
-/* latencies_us: Firecracker's pause_vm and resume_vm (the last ones, in
- * the whole action and in vm_pause / vm_resume), and petrel's per
+/* latencies_us: Firecracker's pause_vm, resume_vm, full_create_snapshot
+ * and load_snapshot (the last ones, in the whole action and, as vmm_*, in
+ * the VMM's part of it), and petrel's per
  * endpoint: <method>_<endpoint>_sum_us (the VMM thread's time, summed;
  * divide by the _count) and _max_us. */
 static void obs_latencies(const struct control *ctl, const struct api_stats *st, struct metrics *m)
@@ -92,6 +93,10 @@ static void obs_latencies(const struct control *ctl, const struct api_stats *st,
 	metrics_gauge(o, "resume_vm", ctl->obs.resume_us);
 	metrics_gauge(o, "vmm_pause_vm", ctl->obs.vmm_pause_us);
 	metrics_gauge(o, "vmm_resume_vm", ctl->obs.vmm_resume_us);
+	metrics_gauge(o, "full_create_snapshot", ctl->obs.snap_create_us);
+	metrics_gauge(o, "vmm_full_create_snapshot", ctl->obs.vmm_snap_create_us);
+	metrics_gauge(o, "load_snapshot", ctl->obs.snap_load_us);
+	metrics_gauge(o, "vmm_load_snapshot", ctl->obs.vmm_snap_load_us);
 	for (unsigned int a = 0; a < API_NACTIONS; a++) {
 		enum http_method method = action_method((enum api_action)a);
 		const char *metric = api_action_metric((enum api_action)a);

@@ -166,8 +166,10 @@ static int json_in_field(const json_t *v, const struct json_in_field *f, void *o
 	case JIN_ENUM:
 		return json_in_enum(v, f, at, err, errsz);
 	case JIN_OBJECT:
-		if (!json_is_object(v))
-			return json_in_fail(err, errsz, "`%s`: expected an object, got %s", f->name,
+	case JIN_ARRAY:
+		if (f->type == JIN_OBJECT ? !json_is_object(v) : !json_is_array(v))
+			return json_in_fail(err, errsz, "`%s`: expected %s, got %s", f->name,
+					    f->type == JIN_OBJECT ? "an object" : "an array",
 					    json_in_what(v));
 		if (f->object(v, at, err, errsz)) {
 			char inner[JSON_ERR_MAX];

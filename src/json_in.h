@@ -27,6 +27,7 @@ enum json_in_type {
 	JIN_U64,    /* uint64_t, at most max (0: INT64_MAX, jansson's limit) */
 	JIN_ENUM,   /* int: the index of the string in names[] */
 	JIN_OBJECT, /* parsed by object(), into out + offset */
+	JIN_ARRAY,  /* an array, parsed by object() (the whole array) */
 };
 
 struct json_in_field {
@@ -37,7 +38,7 @@ struct json_in_field {
 	size_t size;		  /* JIN_STRING: the buffer's size */
 	uint64_t max;		  /* JIN_U32 / JIN_U64 */
 	const char *const *names; /* JIN_ENUM: NULL-terminated */
-	/* JIN_OBJECT: read v into `out`. 0, or -EINVAL with err set. */
+	/* JIN_OBJECT, JIN_ARRAY: read v into `out`. 0, or -EINVAL with err set. */
 	int (*object)(const json_t *v, void *out, char *err, size_t errsz);
 };
 

@@ -8,11 +8,13 @@
 #include "check.h"
 #include "cli.h"
 #include "cli_firecracker.h"
+#include "cli_snapshot.h"
 #include "config_json.h"
 #include "control.h"
 #include "json_in.h"
 #include "metrics_signal.h"
 #include "sandbox/jail.h"
+#include "snapshot/snapshot.h"
 
 /* If we were started with stdin, stdout or stderr closed, the next open()
  * would take its number and guest output could land in /dev/kvm's fd. */
@@ -55,9 +57,16 @@ static int run(struct run_options *o, uint64_t start_ns)
 	}
 	if (control_init(&ctl, &o->cfg, &copt))
 		return VM_STATUS_ERROR;
-	/* Started at once (flags or a config file), or configured through the
-	 * API first. */
-	err = o->start ? control_start(&ctl) : control_serve(&ctl);
+	/* Started at once (flags or a config file), restored from a snapshot,
+	 * or configured through the API first. */
+	if (o->restore) {
+		struct snapshot_load_params p = { .state_path = o->restore_state,
+						  .mem_path = o->restore_mem };
+
+		err = control_restore(&ctl, &p, !o->restore_paused);
+	} else {
+		err = o->start ? control_start(&ctl) : control_serve(&ctl);
+	}
 	if (err && ctl.state == CONTROL_NOT_STARTED)
 		status = VM_STATUS_ERROR;
 	else
@@ -98,6 +107,8 @@ int main(int argc, char **argv)
 		return 0;
 	case CLI_CHECK:
 		return check_run();
+	case CLI_SNAPSHOT:
+		return cli_snapshot_run(opts.snapshot.sock, opts.snapshot.state, opts.snapshot.mem);
 	case CLI_JAIL:
 		status = jail_fork(&jail, &opts.cfg.jail, opts.cfg.mem_size, opts.cfg.cpus);
 		if (status != JAIL_CHILD)

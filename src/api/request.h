@@ -40,12 +40,36 @@ enum api_action {
 	API_ACTION_FLUSH_METRICS, /* PUT /actions FlushMetrics */
 	API_PATCH_VM,		  /* PATCH /vm */
 	API_GET_METRICS,	  /* GET /metrics: Prometheus text (petrel's) */
+	API_SNAPSHOT_CREATE,	  /* PUT /snapshot/create */
+	API_SNAPSHOT_LOAD,	  /* PUT /snapshot/load */
 	API_NACTIONS,
+};
+
+/* PUT /snapshot/create. */
+struct snapshot_create_req {
+	bool diff; /* snapshot_type "Diff" */
+	char state[CONFIG_PATH_MAX];
+	char mem[CONFIG_PATH_MAX];
+};
+
+/* PUT /snapshot/load. */
+struct snapshot_load_req {
+	char state[CONFIG_PATH_MAX];
+	char mem[CONFIG_PATH_MAX]; /* mem_backend's backend_path, or mem_file_path */
+	bool uffd;		   /* backend_type "Uffd" */
+	bool track_dirty_pages, resume, clock_realtime;
+	struct {
+		char id[CONFIG_ID_MAX];
+		char tap[CONFIG_IFNAME_MAX];
+	} net[CONFIG_MAX_NETS]; /* network_overrides */
+	unsigned int nnet;
+	char vsock_uds[CONFIG_UDS_MAX]; /* vsock_override; "": none */
 };
 
 struct api_request {
 	enum api_action action;
 	uint64_t present; /* PATCH: which fields were given (config_json.h bits) */
+	bool deprecated;  /* a deprecated field was used: "Deprecation: true" */
 	union {
 		struct machine_json machine;
 		struct boot_config boot;
@@ -61,6 +85,8 @@ struct api_request {
 		struct logger_config logger;
 		struct metrics_config metrics;
 		bool pause; /* PATCH /vm: Paused (true) or Resumed */
+		struct snapshot_create_req snap_create;
+		struct snapshot_load_req snap_load;
 	} u;
 };
 

@@ -2,6 +2,7 @@
 #include "api/routes.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -132,6 +133,184 @@ static int body_vm(const json_t *v, const char *id, struct api_request *r, char 
 	return 0;
 }
 
+/* ------------------------------------------------------------ snapshots */
+
+/* A path the VMM will open: not empty. */
+static int nonempty(const char *what, const char *v, char *err, size_t errsz)
+{
+	if (v[0])
+		return 0;
+	snprintf(err, errsz, "`%s`: empty", what);
+	return -EINVAL;
+}
+
+static int body_snapshot_create(const json_t *v, struct api_request *r, char *err, size_t errsz)
+{
+	static const char *const types[] = { "Full", "Diff", NULL };
+	struct create_json {
+		int type;
+		struct snapshot_create_req c;
+	} j = { 0 };
+	static const struct json_in_field f[] = {
+		{ "snapshot_type", JIN_ENUM, false, offsetof(struct create_json, type), 0, 0, types,
+		  NULL },
+		{ "snapshot_path", JIN_STRING, true, offsetof(struct create_json, c.state),
+		  CONFIG_PATH_MAX, 0, NULL, NULL },
+		{ "mem_file_path", JIN_STRING, true, offsetof(struct create_json, c.mem),
+		  CONFIG_PATH_MAX, 0, NULL, NULL },
+	};
+
+	if (json_in_object(v, f, ARRAY_SIZE(f), &j, NULL, err, errsz) ||
+	    nonempty("snapshot_path", j.c.state, err, errsz) ||
+	    nonempty("mem_file_path", j.c.mem, err, errsz))
+		return -EINVAL;
+	r->u.snap_create = j.c;
+	r->u.snap_create.diff = j.type == 1;
+	return 0;
+}
+
+struct mem_backend_json {
+	int type;
+	char path[CONFIG_PATH_MAX];
+};
+
+static int read_mem_backend(const json_t *v, void *out, char *err, size_t errsz)
+{
+	static const char *const types[] = { "File", "Uffd", NULL };
+	static const struct json_in_field f[] = {
+		{ "backend_type", JIN_ENUM, true, offsetof(struct mem_backend_json, type), 0, 0,
+		  types, NULL },
+		{ "backend_path", JIN_STRING, true, offsetof(struct mem_backend_json, path),
+		  CONFIG_PATH_MAX, 0, NULL, NULL },
+	};
+
+	return json_in_object(v, f, ARRAY_SIZE(f), out, NULL, err, errsz)
+		   ?: nonempty("backend_path", ((struct mem_backend_json *)out)->path, err, errsz);
+}
+
+static int read_net_overrides(const json_t *v, void *out, char *err, size_t errsz)
+{
+	struct override_json {
+		char id[CONFIG_ID_MAX];
+		char tap[CONFIG_IFNAME_MAX];
+	};
+	static const struct json_in_field f[] = {
+		{ "iface_id", JIN_STRING, true, offsetof(struct override_json, id), CONFIG_ID_MAX,
+		  0, NULL, NULL },
+		{ "host_dev_name", JIN_STRING, true, offsetof(struct override_json, tap),
+		  CONFIG_IFNAME_MAX, 0, NULL, NULL },
+	};
+	struct snapshot_load_req *l = out;
+	size_t i;
+	json_t *e;
+
+	if (json_array_size(v) > CONFIG_MAX_NETS) {
+		snprintf(err, errsz, "at most %d entries", CONFIG_MAX_NETS);
+		return -EINVAL;
+	}
+	json_array_foreach(v, i, e)
+	{
+		struct override_json o = { 0 };
+		char inner[JSON_ERR_MAX];
+
+		if (json_in_object(e, f, ARRAY_SIZE(f), &o, NULL, inner, sizeof(inner)) ||
+		    nonempty("host_dev_name", o.tap, inner, sizeof(inner))) {
+			snprintf(err, errsz, "[%zu]: %.200s", i, inner);
+			return -EINVAL;
+		}
+		if (!config_id_valid(o.id)) {
+			snprintf(err, errsz, "[%zu]: `iface_id`: not a valid id", i);
+			return -EINVAL;
+		}
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(l->net[k].id, o.id)) {
+				snprintf(err, errsz, "[%zu]: interface '%s' given twice", i, o.id);
+				return -EINVAL;
+			}
+		memcpy(l->net[i].id, o.id, sizeof(o.id));
+		memcpy(l->net[i].tap, o.tap, sizeof(o.tap));
+		l->nnet = (unsigned int)i + 1;
+	}
+	return 0;
+}
+
+static int read_vsock_override(const json_t *v, void *out, char *err, size_t errsz)
+{
+	static const struct json_in_field f[] = {
+		{ "uds_path", JIN_STRING, true, 0, CONFIG_UDS_MAX, 0, NULL, NULL },
+	};
+
+	return json_in_object(v, f, ARRAY_SIZE(f), out, NULL, err, errsz)
+		   ?: nonempty("uds_path", out, err, errsz);
+}
+
+/* Firecracker's LoadSnapshotConfig: exactly one of mem_backend and the
+ * deprecated mem_file_path, with its messages for both and neither. */
+static int body_snapshot_load(const json_t *v, struct api_request *r, char *err, size_t errsz)
+{
+	struct load_json {
+		struct snapshot_load_req l;
+		char mem_file_path[CONFIG_PATH_MAX];
+		struct mem_backend_json backend;
+		bool enable_diff;
+	};
+	static struct load_json j; /* large: not on the stack (API thread only) */
+#define LF(name, type, fld, size, fn)                                                              \
+	{                                                                                          \
+		name, type, false, offsetof(struct load_json, fld), size, 0, NULL, fn              \
+	}
+	static const struct json_in_field f[] = {
+		{ "snapshot_path", JIN_STRING, true, offsetof(struct load_json, l.state),
+		  CONFIG_PATH_MAX, 0, NULL, NULL },
+		LF("mem_file_path", JIN_STRING, mem_file_path, CONFIG_PATH_MAX, NULL),
+		LF("mem_backend", JIN_OBJECT, backend, 0, read_mem_backend),
+		LF("enable_diff_snapshots", JIN_BOOL, enable_diff, 0, NULL),
+		LF("track_dirty_pages", JIN_BOOL, l.track_dirty_pages, 0, NULL),
+		LF("resume_vm", JIN_BOOL, l.resume, 0, NULL),
+		LF("network_overrides", JIN_ARRAY, l, 0, read_net_overrides),
+		LF("vsock_override", JIN_OBJECT, l.vsock_uds, 0, read_vsock_override),
+		LF("clock_realtime", JIN_BOOL, l.clock_realtime, 0, NULL),
+	};
+#undef LF
+	uint64_t present;
+
+	memset(&j, 0, sizeof(j));
+	if (json_in_object(v, f, ARRAY_SIZE(f), &j, &present, err, errsz) ||
+	    nonempty("snapshot_path", j.l.state, err, errsz))
+		return -EINVAL;
+	if ((present & 6) == 6) {
+		snprintf(err, errsz,
+			 "too many fields: either `mem_backend` or `mem_file_path` exclusively is "
+			 "required");
+		return -EINVAL;
+	}
+	if (!(present & 6)) {
+		snprintf(err, errsz,
+			 "missing field: either `mem_backend` or `mem_file_path` is required");
+		return -EINVAL;
+	}
+	if (present & 2) {
+		if (nonempty("mem_file_path", j.mem_file_path, err, errsz))
+			return -EINVAL;
+		memcpy(j.l.mem, j.mem_file_path, sizeof(j.l.mem));
+	} else {
+		memcpy(j.l.mem, j.backend.path, sizeof(j.l.mem));
+		j.l.uffd = j.backend.type == 1;
+	}
+	j.l.track_dirty_pages |= j.enable_diff;
+	r->deprecated = (present & 2) || (present & 8);
+	r->u.snap_load = j.l;
+	return 0;
+}
+
+static int body_snapshot(const json_t *v, const char *id, struct api_request *r, char *err,
+			 size_t errsz)
+{
+	(void)id;
+	return r->action == API_SNAPSHOT_CREATE ? body_snapshot_create(v, r, err, errsz)
+						: body_snapshot_load(v, r, err, errsz);
+}
+
 /* -------------------------------------------------------------- table */
 
 const struct api_route api_routes[] = {
@@ -158,6 +337,8 @@ const struct api_route api_routes[] = {
 	{ HTTP_PUT, "/actions", API_ACTION_START, body_actions },
 	{ HTTP_PATCH, "/vm", API_PATCH_VM, body_vm },
 	{ HTTP_GET, "/metrics", API_GET_METRICS, NULL },
+	{ HTTP_PUT, "/snapshot/create", API_SNAPSHOT_CREATE, body_snapshot },
+	{ HTTP_PUT, "/snapshot/load", API_SNAPSHOT_LOAD, body_snapshot },
 };
 const size_t api_nroutes = ARRAY_SIZE(api_routes);
 
@@ -187,6 +368,8 @@ static const char *const action_metric[API_NACTIONS] = {
 	[API_ACTION_FLUSH_METRICS] = "actions",
 	[API_PATCH_VM] = "vm",
 	[API_GET_METRICS] = "prometheus",
+	[API_SNAPSHOT_CREATE] = "snapshot_create",
+	[API_SNAPSHOT_LOAD] = "snapshot_load",
 };
 
 const char *api_action_metric(enum api_action a)

@@ -289,6 +289,7 @@ static void on_done(struct api_server *s)
 		enum api_action a = c->action;
 		struct http_response r = { .status = res->status,
 					   .close = !c->req.keep_alive,
+					   .deprecation = s->req.deprecated,
 					   .content_type = res->content_type,
 					   .body = res->body,
 					   .body_len = res->body ? strlen(res->body) : 0 };

@@ -350,6 +350,47 @@ static void cli_run_sources(void)
 	CHECK(parse(&o, "run", "--kernel", "k", "--help", NULL) == CLI_RUN_HELP);
 }
 
+/* --restore STATE,MEM: the snapshot is the VM; only the process's own
+ * options go with it, and something must be able to resume it. */
+static void cli_run_restore(void)
+{
+	REQUIRE(parse(&o, "run", "--restore", "/s/vm.state,/s/vm.mem", NULL) == CLI_RUN);
+	CHECK(o.restore && !o.restore_paused && !o.start);
+	CHECK(!strcmp(o.restore_state, "/s/vm.state") && !strcmp(o.restore_mem, "/s/vm.mem"));
+	REQUIRE(parse(&o, "run", "--restore=a,b,c", "--api-sock", "/tmp/a", "--restore-paused",
+		      "--level", "Info", "--metrics-path", "/tmp/m", "--id", "clone_1",
+		      NULL) == CLI_RUN);
+	CHECK(o.restore && o.restore_paused && !strcmp(o.api_sock, "/tmp/a"));
+	CHECK(!strcmp(o.restore_state, "a") && !strcmp(o.restore_mem, "b,c")); /* the first comma */
+	CHECK(!strcmp(o.id, "clone_1") && !strcmp(o.cfg.metrics.path, "/tmp/m"));
+	static const char *const bad[] = { "", "state", "state,", ",mem", "," };
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++)
+		CHECK(parse(&o, "run", "--restore", bad[i], NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--restore", "s,m", "--mem", "1G", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--restore", "s,m", "--kernel", "k", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--restore", "s,m", "--no-rng", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--restore", "s,m", "--config-file", "c", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--restore", "s,m", "--restore-paused", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--restore-paused", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--restore", "s,m", "--restore", "s,m", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--restore", "s,m", "--restore-paused=1", "--api-sock", "a", NULL) ==
+	      CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--restore", "s,m", "--jail", "/j", "--uid", "1", "--gid", "1",
+		    NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--restore", "s,m", "--no-api", NULL) == CLI_USAGE_ERROR);
+}
+
+static void cli_snapshot_command(void)
+{
+	REQUIRE(parse(&o, "snapshot", "/tmp/a.sock", "vm.state", "vm.mem", NULL) == CLI_SNAPSHOT);
+	CHECK(!strcmp(o.snapshot.sock, "/tmp/a.sock") && !strcmp(o.snapshot.state, "vm.state") &&
+	      !strcmp(o.snapshot.mem, "vm.mem"));
+	CHECK(parse(&o, "snapshot", "/tmp/a.sock", "vm.state", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "snapshot", "/tmp/a.sock", "s", "m", "x", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "snapshot", "", "s", "m", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "snapshot", NULL) == CLI_USAGE_ERROR);
+}
+
 static void cli_commands(void)
 {
 	CHECK(parse(&o, "check", NULL) == CLI_CHECK);
@@ -474,6 +515,8 @@ int main(void)
 	RUN(cli_run_stealth);
 	cli_run_device_errors();
 	RUN(cli_run_sources);
+	RUN(cli_run_restore);
+	RUN(cli_snapshot_command);
 	RUN(cli_commands);
 	RUN(cli_jail_options);
 	RUN(cli_jail_command);

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `petrel snapshot SOCK STATE MEM`: snapshot the VM of a running petrel
+ * from the shell, through its REST API on SOCK (the requests a curl user
+ * would make): pause it if it runs, PUT /snapshot/create (Full) with
+ * STATE and MEM made absolute (the server's working directory is not
+ * ours), resume it if it was running, even after a failed create.
+ */
+#ifndef PETREL_CLI_SNAPSHOT_H
+#define PETREL_CLI_SNAPSHOT_H
+
+/* Returns the exit status: 0 after one line on stdout, or 1 after one
+ * line on stderr (the API's fault_message, or what went wrong talking to
+ * it). */
+int cli_snapshot_run(const char *sock, const char *state, const char *mem);
+
+#endif

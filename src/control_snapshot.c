@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Snapshots on the VMM thread: PUT /snapshot/create of a paused VM, and
+ * the restore that PUT /snapshot/load and `petrel run --restore` do in a
+ * fresh process (snapshot/snapshot.h has the files and their checks).
+ */
+#include "control.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "arch/x86/machine.h"
+#include "snapshot/snapshot.h"
+
+static uint64_t now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
+}
+
+int control_restore(struct control *ctl, const struct snapshot_load_params *p, bool resume)
+{
+	static struct vm_config fresh; /* large: not on the stack */
+	struct vm *vm = &ctl->vm;
+	struct snapshot_load ld;
+	int err;
+
+	fresh = ctl->cfg;
+	err = snapshot_load_open(&ld, p, &ctl->cfg);
+	if (err)
+		return err;
+	/* The board as a boot builds it, without the kernel: RAM comes from
+	 * the memory file, the registers from the snapshot. */
+	err = vm_create(vm, &ctl->cfg, &ctl->ev, ld.mem_fd);
+	if (err)
+		goto fail;
+	err = machine_create(vm);
+	if (!err)
+		err = vm_create_vcpus(vm);
+	if (!err)
+		err = machine_init_vcpus(vm);
+	if (!err)
+		err = snapshot_load_state(&ld, vm);
+	snapshot_load_close(&ld);
+	if (err) {
+		vm_destroy(vm);
+		ctl->cfg = fresh;
+		return err;
+	}
+	err = control_launch(ctl, true);
+	if (err) {
+		if (ctl->state == CONTROL_NOT_STARTED)
+			ctl->cfg = fresh;
+		return err;
+	}
+	log_info("restored the VM from '%s'", p->state_path);
+	if (resume) {
+		vm_resume(vm);
+		ctl->state = CONTROL_RUNNING;
+	}
+	return 0;
+
+fail:
+	snapshot_load_close(&ld);
+	ctl->cfg = fresh;
+	return err;
+}
+
+void control_api_snapshot_create(struct control *ctl, const struct snapshot_create_req *r,
+				 struct api_result *res)
+{
+	uint64_t t0 = now_us(), t1;
+	char msg[API_FAULT_MAX];
+	int err;
+
+	if (r->diff) {
+		api_fault(res, "Diff snapshots are not supported yet");
+		return;
+	}
+	if (ctl->state != CONTROL_PAUSED) {
+		/* Firecracker's words for a VM that runs. */
+		api_fault(res,
+			  "Create snapshot error: Cannot save the microVM state: Operation not "
+			  "allowed: save/restore unavailable while running");
+		return;
+	}
+	log_capture(msg, sizeof(msg));
+	t1 = now_us();
+	err = snapshot_create(&ctl->vm, &ctl->cfg, r->state, r->mem);
+	ctl->obs.vmm_snap_create_us = now_us() - t1;
+	log_capture(NULL, 0);
+	if (err) {
+		api_fault(res, "Create snapshot error: %s", msg[0] ? msg : strerror(-err));
+		return;
+	}
+	log_info("snapshot of the VM in '%s' and '%s'", r->state, r->mem);
+	ctl->obs.snap_create_us = now_us() - t0;
+	res->status = 204;
+}
+
+void control_api_snapshot_load(struct control *ctl, const struct snapshot_load_req *r,
+			       struct api_result *res)
+{
+	static struct snapshot_load_params p; /* large: not on the stack */
+	uint64_t t0 = now_us(), t1;
+	char msg[API_FAULT_MAX];
+	int err;
+
+	if (ctl->boot_configured) {
+		api_fault(res, "Load snapshot error: Loading a microVM snapshot not allowed after "
+			       "configuring boot-specific resources.");
+		return;
+	}
+	if (r->uffd) {
+		api_fault(res, "Load snapshot error: the Uffd memory backend is not supported yet "
+			       "(use File)");
+		return;
+	}
+	p = (struct snapshot_load_params){ .state_path = r->state,
+					   .mem_path = r->mem,
+					   .nnet = r->nnet,
+					   .clock_realtime = r->clock_realtime };
+	for (unsigned int i = 0; i < r->nnet && i < CONFIG_MAX_NETS; i++) {
+		memcpy(p.net[i].id, r->net[i].id, sizeof(p.net[i].id));
+		memcpy(p.net[i].tap, r->net[i].tap, sizeof(p.net[i].tap));
+	}
+	memcpy(p.vsock_uds, r->vsock_uds, sizeof(p.vsock_uds));
+	log_capture(msg, sizeof(msg));
+	t1 = now_us();
+	err = control_restore(ctl, &p, r->resume);
+	ctl->obs.vmm_snap_load_us = now_us() - t1;
+	log_capture(NULL, 0);
+	if (err) {
+		api_fault(res, "Load snapshot error: %s", msg[0] ? msg : strerror(-err));
+		return;
+	}
+	/* Not part of the snapshot (Firecracker's rule): from the request. */
+	ctl->cfg.track_dirty_pages = r->track_dirty_pages;
+	ctl->obs.snap_load_us = now_us() - t0;
+	res->status = 204;
+}
