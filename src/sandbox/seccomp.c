@@ -160,6 +160,30 @@ static const struct sandbox_rule vmm_rules[] = {
 	ARG_EQ(fcntl, 1, F_GETFL),
 	ARG_EQ(fcntl, 1, F_SETFL),
 	ARG_EQ(io_uring_register, 1, IORING_REGISTER_FILES_UPDATE),
+	/* PUT /snapshot/create (snapshot_create): each file is created next
+	 * to its name by mkostemp (these flags; its name from getrandom),
+	 * the memory file sized and written in runs, both renamed over their
+	 * names once whole (a failure unlinks them). */
+	ARG_EQ(openat, 2, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC),
+	ANY(ftruncate),
+	ANY(pwrite64),
+	ANY(rename),
+	/* ... and the vCPUs' state, read while they are parked
+	 * (vcpu_state_probe, vcpu_state_snapshot). */
+	IOCTL(KVM_CHECK_EXTENSION),
+	IOCTL(KVM_GET_MSR_INDEX_LIST),
+	IOCTL(KVM_GET_MSR_FEATURE_INDEX_LIST),
+	IOCTL(KVM_GET_REGS),
+	IOCTL(KVM_GET_SREGS),
+	IOCTL(KVM_GET_XSAVE2),
+	IOCTL(KVM_GET_XSAVE),
+	IOCTL(KVM_GET_FPU),
+	IOCTL(KVM_GET_XCRS),
+	IOCTL(KVM_GET_MSRS),
+	IOCTL(KVM_GET_LAPIC),
+	IOCTL(KVM_GET_VCPU_EVENTS),
+	IOCTL(KVM_GET_MP_STATE),
+	IOCTL(KVM_GET_DEBUGREGS),
 };
 
 /* The REST API's thread: its sockets and the hand-over to the VMM thread;
