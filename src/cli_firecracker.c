@@ -62,7 +62,7 @@ enum fc_flag_index {
 };
 
 #define NO_MMDS "MMDS (the microVM metadata service) is not supported"
-#define NO_SNAPSHOTS "snapshots are not supported yet"
+#define NO_SNAPSHOTS "petrel's snapshots are not Firecracker's (see petrel run --restore)"
 
 /* Every flag of Firecracker v1.16 (its main.rs), in its --help order. */
 static const struct fc_flag fc_flags[FC_NFLAGS] = {

@@ -136,9 +136,11 @@ static void fc_unsupported(void)
 		  "petrel: --enable-pci: PCI is not supported (petrel's virtio devices are on "
 		  "MMIO)" },
 		{ "--snapshot-version", NULL,
-		  "petrel: --snapshot-version: snapshots are not supported yet" },
+		  "petrel: --snapshot-version: petrel's snapshots are not Firecracker's (see "
+		  "petrel run --restore)" },
 		{ "--describe-snapshot", "vm.state",
-		  "petrel: --describe-snapshot: snapshots are not supported yet" },
+		  "petrel: --describe-snapshot: petrel's snapshots are not Firecracker's (see "
+		  "petrel run --restore)" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(no); i++) {
