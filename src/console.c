@@ -250,9 +250,20 @@ static void console_metrics(void *opaque, struct metrics_out *out)
 	metrics_counter(out, "missed_write_count", c->uart_dropped);
 }
 
+/* COM1's state: the console's own (terminal mode, a pending Ctrl-A) is
+ * the host's, not the guest's. */
+static int console_snapshot(void *opaque, struct snap *s)
+{
+	struct console *c = opaque;
+
+	return serial_snapshot(c->uart, s);
+}
+
 static const struct device_ops console_dev_ops = {
 	.pause = console_pause,
 	.resume = console_resume,
+	.snapshot = console_snapshot,
+	.snapshot_version = 1,
 	.metrics = console_metrics,
 	.destroy = console_free,
 };

@@ -8,10 +8,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "dev/pc_devices.h"
+#include "device.h"
 #include "petrel/platform.h"
+#include "snapshot/snap.h"
 #include "vmm.h"
 
 #define REG_SEC 0x00
@@ -27,6 +30,7 @@
 #define REG_D 0x0d
 #define REG_CENTURY PETREL_RTC_CENTURY
 
+#define A_UIP 0x80 /* update in progress: read-only, always 0 */
 #define B_24H 0x02
 #define B_BINARY 0x04
 #define D_VRT 0x80 /* RAM and time valid */
@@ -93,7 +97,7 @@ void cmos_rtc_write(struct cmos_rtc *rtc, uint8_t reg, uint8_t value)
 	case REG_D:
 		break; /* the clock follows the host; C and D are read-only */
 	case REG_A:
-		rtc->ram[REG_A] = value & 0x7f; /* UIP is read-only (always 0) */
+		rtc->ram[REG_A] = value & (uint8_t)~A_UIP;
 		break;
 	default:
 		rtc->ram[reg] = value;
@@ -133,15 +137,75 @@ static void cmos_rtc_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t l
 	pthread_mutex_unlock(&rtc->lock);
 }
 
+void cmos_rtc_free(struct cmos_rtc *rtc)
+{
+	if (!rtc)
+		return;
+	pthread_mutex_destroy(&rtc->lock);
+	free(rtc);
+}
+
+static void cmos_rtc_destroy(void *opaque)
+{
+	cmos_rtc_free(opaque);
+}
+
+static int cmos_rtc_dev_snapshot(void *opaque, struct snap *s)
+{
+	return cmos_rtc_snapshot(opaque, s);
+}
+
+static const struct device_ops cmos_rtc_dev_ops = {
+	.snapshot = cmos_rtc_dev_snapshot,
+	.snapshot_version = 1,
+	.destroy = cmos_rtc_destroy,
+};
+
 int cmos_rtc_create(struct vm *vm)
 {
 	struct cmos_rtc *rtc = cmos_rtc_new();
-	int err;
 
 	if (!rtc)
 		return -ENOMEM;
-	err = vm_own(vm, rtc);
-	if (!err)
-		err = bus_register(&vm->pio, PETREL_RTC_PORT, 2, cmos_rtc_io, rtc, "cmos-rtc");
+	if (device_add(&vm->devices, "rtc", "rtc", NULL, &cmos_rtc_dev_ops, rtc)) {
+		cmos_rtc_free(rtc);
+		return -ENOSPC;
+	}
+	return bus_register(&vm->pio, PETREL_RTC_PORT, 2, cmos_rtc_io, rtc, "cmos-rtc");
+}
+
+/* ------------------------------------------------------------ snapshot */
+
+/* Registers the guest cannot write: what they must hold. */
+static bool rtc_fixed_ok(const uint8_t *ram)
+{
+	static const uint8_t clock[] = { REG_SEC,  REG_MIN, REG_HOUR, REG_WDAY,
+					 REG_MDAY, REG_MON, REG_YEAR, REG_CENTURY };
+
+	for (unsigned int i = 0; i < sizeof(clock); i++)
+		if (ram[clock[i]])
+			return false;
+	return !(ram[REG_A] & A_UIP) && ram[REG_C] == 0 && ram[REG_D] == D_VRT;
+}
+
+int cmos_rtc_snapshot(struct cmos_rtc *rtc, struct snap *s)
+{
+	uint8_t index, ram[sizeof(rtc->ram)];
+	int err;
+
+	pthread_mutex_lock(&rtc->lock);
+	index = rtc->index;
+	memcpy(ram, rtc->ram, sizeof(ram));
+	snap_u8(s, &index);
+	snap_bytes(s, ram, sizeof(ram));
+	snap_check(s, index <= 0x7f, "rtc index register %#x is over 0x7f", index);
+	snap_check(s, rtc_fixed_ok(ram),
+		   "rtc CMOS RAM has the clock, UIP or registers C and D set (they are read-only)");
+	err = snap_finish(s);
+	if (!err && !snap_saving(s)) {
+		rtc->index = index;
+		memcpy(rtc->ram, ram, sizeof(ram));
+	}
+	pthread_mutex_unlock(&rtc->lock);
 	return err;
 }

@@ -28,10 +28,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dev/pc_devices.h"
 #include "device.h"
 #include "petrel/platform.h"
+#include "snapshot/snap.h"
 #include "vmm.h"
 
 /* Status register. */
@@ -454,9 +456,13 @@ static void i8042_destroy(void *opaque)
 	free(kbc);
 }
 
+static int i8042_snapshot(void *opaque, struct snap *s);
+
 static const struct device_ops i8042_dev_ops = {
 	.pause = i8042_pause,
 	.resume = i8042_resume,
+	.snapshot = i8042_snapshot,
+	.snapshot_version = 1,
 	.destroy = i8042_destroy,
 };
 
@@ -481,5 +487,74 @@ int i8042_create(struct vm *vm)
 	if (!err)
 		err = bus_register(&vm->pio, PETREL_I8042_CMD_PORT, 1, i8042_cmd_io, kbc,
 				   "i8042-command");
+	return err;
+}
+
+/* ------------------------------------------------------------ snapshot */
+
+/* The guest-visible state, field by field: not the lock, the VM or the
+ * pause flag (the VM's). */
+static void i8042_state_copy(struct i8042 *to, const struct i8042 *from)
+{
+	to->ctr = from->ctr;
+	to->outp = from->outp;
+	to->pending = from->pending;
+	to->cmd_last = from->cmd_last;
+	to->has_answer = from->has_answer;
+	to->answer = from->answer;
+	to->irq = from->irq;
+	memcpy(to->fifo, from->fifo, sizeof(to->fifo));
+	to->head = from->head;
+	to->len = from->len;
+	to->kbd_pending = from->kbd_pending;
+	to->last = from->last;
+	to->scanning = from->scanning;
+}
+
+/* Commands that wait for a data byte (i8042_command, kbd_write). */
+static bool i8042_pending_ok(uint8_t cmd)
+{
+	return cmd == 0 || cmd == CMD_WRITE_CTR || cmd == CMD_WRITE_OUTPUT || cmd == CMD_KBD_LOOP ||
+	       cmd == CMD_AUX_LOOP || cmd == CMD_AUX_SEND;
+}
+
+static bool kbd_pending_ok(uint8_t cmd)
+{
+	return cmd == 0 || cmd == KBD_SET_LEDS || cmd == KBD_SET_RATE || cmd == KBD_SCAN_SET;
+}
+
+/* Layout version 1: command byte, output port, pending command, STS_CMD,
+ * the answer waiting, IRQ 1 as last driven, the keyboard's FIFO, its
+ * pending command, last byte and scanning. A load does not drive IRQ 1
+ * (the I/O APIC's snapshot has the line); resume syncs it. */
+static int i8042_snapshot(void *opaque, struct snap *s)
+{
+	struct i8042 *kbc = opaque;
+	struct i8042 t = { 0 }; /* scratch: its lock is never used */
+	int err;
+
+	pthread_mutex_lock(&kbc->lock);
+	i8042_state_copy(&t, kbc);
+	snap_u8(s, &t.ctr);
+	snap_u8(s, &t.outp);
+	snap_u8(s, &t.pending);
+	snap_bool(s, &t.cmd_last);
+	snap_bool(s, &t.has_answer);
+	snap_u8(s, &t.answer);
+	snap_bool(s, &t.irq);
+	snap_bytes(s, t.fifo, sizeof(t.fifo));
+	snap_u32_max(s, &t.head, KBD_FIFO - 1, "i8042 keyboard FIFO head");
+	snap_u32_max(s, &t.len, KBD_FIFO, "i8042 keyboard FIFO length");
+	snap_u8(s, &t.kbd_pending);
+	snap_u8(s, &t.last);
+	snap_bool(s, &t.scanning);
+	snap_check(s, i8042_pending_ok(t.pending), "i8042 pending command %#x takes no data",
+		   t.pending);
+	snap_check(s, kbd_pending_ok(t.kbd_pending),
+		   "i8042 keyboard pending command %#x takes no parameter", t.kbd_pending);
+	err = snap_finish(s);
+	if (!err && !snap_saving(s))
+		i8042_state_copy(kbc, &t);
+	pthread_mutex_unlock(&kbc->lock);
 	return err;
 }

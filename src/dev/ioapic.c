@@ -3,8 +3,10 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "le.h"
+#include "snapshot/snap.h"
 
 /* MMIO offsets */
 #define IOREGSEL 0x00
@@ -218,4 +220,48 @@ void ioapic_eoi(struct ioapic *io, uint8_t vector)
 		ioapic_service(io, pin); /* still asserted: the next one */
 	}
 	pthread_mutex_unlock(&io->lock);
+}
+
+int ioapic_snapshot(struct ioapic *io, struct snap *s)
+{
+	struct ioapic_msi routes[IOAPIC_NR_PINS];
+	uint64_t redir[IOAPIC_NR_PINS];
+	uint32_t id, line;
+	uint8_t regsel;
+	int err;
+
+	pthread_mutex_lock(&io->lock);
+	id = io->id;
+	regsel = io->regsel;
+	line = io->line;
+	memcpy(redir, io->redir, sizeof(redir));
+	snap_u32(s, &id);
+	snap_u8(s, &regsel);
+	snap_u32(s, &line);
+	for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++)
+		snap_u64(s, &redir[pin]);
+	snap_check(s, !(id & ~ID_MASK), "ioapic ID register %#x has reserved bits", id);
+	snap_check(s, !(line >> IOAPIC_NR_PINS), "ioapic input lines %#x beyond its %u pins", line,
+		   IOAPIC_NR_PINS);
+	for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++) {
+		uint64_t e = redir[pin];
+
+		snap_check(s, !(e & ~(RTE_WRITABLE | RTE_REMOTE_IRR)),
+			   "ioapic pin %u entry %#llx has reserved bits", pin,
+			   (unsigned long long)e);
+		snap_check(s, !(e & RTE_REMOTE_IRR) || (e & RTE_LEVEL),
+			   "ioapic pin %u has Remote IRR set but is edge-triggered", pin);
+	}
+	err = snap_finish(s);
+	if (!err && !snap_saving(s)) {
+		io->id = id;
+		io->regsel = regsel;
+		io->line = line;
+		memcpy(io->redir, redir, sizeof(redir));
+		for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++)
+			routes[pin] = ioapic_entry_route(redir[pin]);
+		io->ops->routes(io->opaque, routes);
+	}
+	pthread_mutex_unlock(&io->lock);
+	return err;
 }

@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "log.h"
+
 #define IOAPIC_NR_PINS 24
 #define IOAPIC_MMIO_SIZE 0x1000
 
@@ -31,12 +33,14 @@ struct ioapic_ops {
 	void (*deliver)(void *opaque, struct ioapic_msi msi);
 	/* The routes changed: msi[pin] is what an interrupt on GSI `pin` must
 	 * send ({0, 0}: nothing). KVM needs them to deliver irqfd signals and
-	 * to know which vectors' EOIs to report. Not called while every pin
-	 * is masked and edge-triggered, as after reset. */
+	 * to know which vectors' EOIs to report. Called when a route
+	 * changes (so not while every pin stays masked and edge-triggered,
+	 * as after reset) and after a snapshot load. */
 	void (*routes)(void *opaque, const struct ioapic_msi msi[IOAPIC_NR_PINS]);
 };
 
 struct ioapic;
+struct snap;
 
 /* All pins masked, as after reset. NULL on ENOMEM. Calls no ops. */
 struct ioapic *ioapic_new(const struct ioapic_ops *ops, void *opaque);
@@ -51,5 +55,16 @@ void ioapic_set_irq(struct ioapic *io, unsigned int pin, bool level);
 
 /* A local APIC took an EOI for a level-triggered `vector`. */
 void ioapic_eoi(struct ioapic *io, uint8_t vector);
+
+/* Save or load the I/O APIC's state (snapshot/snap.h, by s->op): ID,
+ * IOREGSEL, the input lines and the redirection table with Remote IRR.
+ * A load checks every value (no reserved bits, Remote IRR only on level
+ * pins) before it changes anything, and leaves the chip as it was if the
+ * stream fails; then it publishes the restored routes (ops->routes), so
+ * that the board's interrupt routing matches them. It delivers nothing:
+ * an asserted pin's interrupt was delivered before the save. The stream's
+ * only reader: it ends it (snap_finish). Returns snap_error(s). Layout
+ * version 1. */
+int ioapic_snapshot(struct ioapic *io, struct snap *s) MUST_CHECK;
 
 #endif

@@ -4,8 +4,9 @@
  * controller with the reset line), pvpanic, ACPI sleep registers
  * (power-off), the boot timer, the test exit port and the hypercall port.
  * Each registers itself on the VM's buses; all are stateless or keep their
- * state in a struct the VM frees with the machine (the i8042's through
- * the device registry).
+ * state in a struct the VM frees with the machine (the i8042's and the
+ * RTC's through the device registry, whose snapshots walk them too; the
+ * ACPI sleep registers have no state to save).
  */
 #ifndef PETREL_PC_DEVICES_H
 #define PETREL_PC_DEVICES_H
@@ -41,10 +42,22 @@ int i8042_create(struct vm *vm) MUST_CHECK;
 int i8042_ctrl_alt_del(struct i8042 *kbc) MUST_CHECK;
 
 /* CMOS register file as the guest sees it at host time `now` (seconds
- * since the epoch): exposed for unit tests. */
+ * since the epoch): exposed for unit tests. The RTC joins vm->devices as
+ * "rtc" (for snapshots). */
 struct cmos_rtc;
+struct snap;
 struct cmos_rtc *cmos_rtc_new(void);
+void cmos_rtc_free(struct cmos_rtc *rtc);
 uint8_t cmos_rtc_read(struct cmos_rtc *rtc, uint8_t reg, int64_t now);
 void cmos_rtc_write(struct cmos_rtc *rtc, uint8_t reg, uint8_t value);
+
+/* Save or load the RTC's state (snapshot/snap.h, by s->op): the index
+ * register and the CMOS RAM (NVRAM, alarm, registers A to D). The clock
+ * has no state: it reads the host's UTC time, and guest writes to it are
+ * ignored, so there is no offset to keep and a restored guest reads the
+ * time of the host it runs on. A load checks every value before it
+ * changes anything. The stream's only reader (snap_finish). Returns
+ * snap_error(s). Layout version 1. */
+int cmos_rtc_snapshot(struct cmos_rtc *rtc, struct snap *s) MUST_CHECK;
 
 #endif

@@ -3,6 +3,9 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "snapshot/snap.h"
 
 /* Register offsets */
 #define RBR_THR 0
@@ -285,4 +288,67 @@ void serial_free(struct serial *s)
 		return;
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+/* --- snapshot --- */
+
+/* The guest-visible state, field by field: not the lock, not the host
+ * side (ops, rx_blocked). */
+static void serial_state_copy(struct serial *to, const struct serial *from)
+{
+	to->ier = from->ier;
+	to->fcr = from->fcr;
+	to->lcr = from->lcr;
+	to->mcr = from->mcr;
+	to->lsr = from->lsr;
+	to->msr = from->msr;
+	to->scr = from->scr;
+	to->dll = from->dll;
+	to->dlm = from->dlm;
+	to->thr_ipending = from->thr_ipending;
+	to->irq_level = from->irq_level;
+	memcpy(to->fifo, from->fifo, sizeof(to->fifo));
+	to->rx_head = from->rx_head;
+	to->rx_count = from->rx_count;
+}
+
+int serial_snapshot(struct serial *s, struct snap *sn)
+{
+	struct serial t = { 0 }; /* a scratch UART: its lock is never used */
+	bool level;
+	int err;
+
+	pthread_mutex_lock(&s->lock);
+	serial_state_copy(&t, s);
+	snap_u8(sn, &t.ier);
+	snap_u8(sn, &t.fcr);
+	snap_u8(sn, &t.lcr);
+	snap_u8(sn, &t.mcr);
+	snap_u8(sn, &t.lsr);
+	snap_u8(sn, &t.msr);
+	snap_u8(sn, &t.scr);
+	snap_u8(sn, &t.dll);
+	snap_u8(sn, &t.dlm);
+	snap_bool(sn, &t.thr_ipending);
+	snap_bool(sn, &t.irq_level);
+	snap_bytes(sn, t.fifo, sizeof(t.fifo));
+	snap_u32_max(sn, &t.rx_head, SERIAL_FIFO_SIZE - 1, "uart FIFO head");
+	snap_u32_max(sn, &t.rx_count, SERIAL_FIFO_SIZE, "uart FIFO count");
+	/* Only what serial_write can leave in each register. */
+	snap_check(sn, !(t.ier & ~0x0fu), "uart IER %#x has reserved bits", t.ier);
+	snap_check(sn, !(t.fcr & ~0xc9u), "uart FCR %#x has self-clearing or reserved bits", t.fcr);
+	snap_check(sn, !(t.mcr & ~0x1fu), "uart MCR %#x has reserved bits", t.mcr);
+	snap_check(sn, !(t.lsr & ~LSR_OE), "uart LSR %#x holds more than the overrun bit", t.lsr);
+	level = !(serial_iir(&t) & IIR_NO_INT) && (t.mcr & MCR_OUT2);
+	snap_check(sn, t.irq_level == level, "uart interrupt line %d does not match its registers",
+		   t.irq_level);
+	err = snap_finish(sn);
+	if (!err && !snap_saving(sn)) {
+		serial_state_copy(s, &t);
+		/* Host input: the FIFO's room decides, as serial_rx_fill would. */
+		s->rx_blocked = s->rx_count == SERIAL_FIFO_SIZE;
+		s->ops->rx_wanted(s->opaque, !s->rx_blocked);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return err;
 }

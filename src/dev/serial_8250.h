@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h"
+
 #define SERIAL_FIFO_SIZE 16
 #define SERIAL_NR_REGS 8
 
@@ -25,6 +27,7 @@ struct serial_ops {
 };
 
 struct serial;
+struct snap;
 
 /* NULL on ENOMEM. */
 struct serial *serial_new(const struct serial_ops *ops, void *opaque);
@@ -39,5 +42,16 @@ void serial_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool 
  * If that fills the FIFO, rx_wanted(false) follows. */
 void serial_rx_fill(struct serial *s, size_t (*fill)(void *opaque, uint8_t *buf, size_t room),
 		    void *opaque);
+
+/* Save or load the UART's state (snapshot/snap.h, by s->op): registers,
+ * divisor latch, scratch, the RX FIFO and the interrupt state. A load
+ * checks every value (and that the interrupt line matches the registers)
+ * before it changes anything, and leaves the UART as it was if the stream
+ * fails. It does not drive the interrupt line (the interrupt controller's
+ * own snapshot holds its level); it tells the host side whether the FIFO
+ * has room (rx_wanted). The UART is the stream's only reader: it ends it
+ * (snap_finish) before it commits. Returns snap_error(sn). Layout
+ * version 1. */
+int serial_snapshot(struct serial *s, struct snap *sn) MUST_CHECK;
 
 #endif

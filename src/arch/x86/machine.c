@@ -104,7 +104,18 @@ static void machine_ioapic_free(void *opaque)
 	ioapic_free(opaque);
 }
 
-static const struct device_ops machine_ioapic_dev = { .destroy = machine_ioapic_free };
+/* It joins the registry first, so a load restores it (and KVM's routes)
+ * before the devices whose lines it takes. */
+static int machine_ioapic_snapshot(void *opaque, struct snap *s)
+{
+	return ioapic_snapshot(opaque, s);
+}
+
+static const struct device_ops machine_ioapic_dev = {
+	.snapshot = machine_ioapic_snapshot,
+	.snapshot_version = 1,
+	.destroy = machine_ioapic_free,
+};
 
 /* The split irqchip: local APICs in KVM, the I/O APIC here, no 8259 PIC
  * and no PIT. A hardware-reduced ACPI platform uses neither (Linux
