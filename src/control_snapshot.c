@@ -91,12 +91,13 @@ void control_api_snapshot_create(struct control *ctl, const struct snapshot_crea
 	log_capture(msg, sizeof(msg));
 	t1 = now_us();
 	err = snapshot_create(&ctl->vm, &ctl->cfg, r->state, r->mem);
-	ctl->obs.vmm_snap_create_us = now_us() - t1;
+	t1 = now_us() - t1;
 	log_capture(NULL, 0);
 	if (err) {
 		api_fault(res, "Create snapshot error: %s", msg[0] ? msg : strerror(-err));
 		return;
 	}
+	ctl->obs.vmm_snap_create_us = t1;
 	log_info("snapshot of the VM in '%s' and '%s'", r->state, r->mem);
 	ctl->obs.snap_create_us = now_us() - t0;
 	res->status = 204;
@@ -132,12 +133,13 @@ void control_api_snapshot_load(struct control *ctl, const struct snapshot_load_r
 	log_capture(msg, sizeof(msg));
 	t1 = now_us();
 	err = control_restore(ctl, &p, r->resume);
-	ctl->obs.vmm_snap_load_us = now_us() - t1;
+	t1 = now_us() - t1;
 	log_capture(NULL, 0);
 	if (err) {
 		api_fault(res, "Load snapshot error: %s", msg[0] ? msg : strerror(-err));
 		return;
 	}
+	ctl->obs.vmm_snap_load_us = t1;
 	/* Not part of the snapshot (Firecracker's rule): from the request. */
 	ctl->cfg.track_dirty_pages = r->track_dirty_pages;
 	ctl->obs.snap_load_us = now_us() - t0;

@@ -208,6 +208,35 @@ static void api_pipelining(void)
 	rig_stop();
 }
 
+/* A request with a deprecated field (PUT /snapshot/load's mem_file_path)
+ * is answered with "Deprecation: true", as Firecracker's; the next one,
+ * without, is not. */
+static void api_deprecation_header(void)
+{
+	static const char two[] = "PUT /snapshot/load HTTP/1.1\r\nContent-Length: 44\r\n\r\n"
+				  "{\"snapshot_path\": \"s\", \"mem_file_path\": \"m\"}"
+				  "PUT /snapshot/load HTTP/1.1\r\nContent-Length: 84\r\n\r\n"
+				  "{\"snapshot_path\": \"s\", \"mem_backend\": {\"backend_type\": "
+				  "\"File\", \"backend_path\": \"m\"}}";
+	static char buf[4096];
+	char *second;
+	int fd;
+
+	REQUIRE(rig_start(API_STALL_MS));
+	fd = client();
+	REQUIRE(fd >= 0);
+	CHECK(send_all(fd, two, sizeof(two) - 1));
+	recv_responses(fd, buf, sizeof(buf), 2);
+	second = strstr(buf + 1, "HTTP/1.1 204 ");
+	REQUIRE(!strncmp(buf, "HTTP/1.1 204 ", 13) && second);
+	CHECK(strstr(buf, "Deprecation: true\r\n") &&
+	      strstr(buf, "Deprecation: true\r\n") < second);
+	CHECK(!strstr(second, "Deprecation"));
+	CHECK(atomic_load(&r.executed) == 2 && r.last == API_SNAPSHOT_LOAD);
+	close(fd);
+	rig_stop();
+}
+
 /* Answered by the API thread itself: unknown routes, bodies where none
  * belong, bad JSON; malformed HTTP closes the connection. */
 static void api_errors(void)
@@ -404,6 +433,7 @@ int main(void)
 {
 	RUN(api_get_and_keep_alive);
 	RUN(api_pipelining);
+	RUN(api_deprecation_header);
 	RUN(api_errors);
 	RUN(api_body_limit);
 	RUN(api_connection_limit);
