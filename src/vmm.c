@@ -220,11 +220,12 @@ int vm_start_paused(struct vm *vm)
 	return vm_start_threads(vm, true);
 }
 
-void vm_set_paused_clock(struct vm *vm, uint64_t clock_ns, uint64_t realtime_ns)
+void vm_set_paused_clock(struct vm *vm, uint64_t clock_ns, uint64_t realtime_ns, bool catch_up)
 {
 	vm->paused_clock = (struct kvm_clock_data){ .clock = clock_ns };
 	vm->clock_saved = true;
-	vm->clock_realtime_ns = realtime_ns;
+	vm->paused_realtime_ns = realtime_ns;
+	vm->clock_realtime_ns = catch_up ? realtime_ns : 0;
 }
 
 int vm_pause(struct vm *vm)

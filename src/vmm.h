@@ -104,10 +104,10 @@ int vm_start(struct vm *vm) MUST_CHECK;
 int vm_start_paused(struct vm *vm) MUST_CHECK;
 
 /* The kvm-clock value (ns) the next vm_resume sets, for a VM whose state
- * was loaded. realtime_ns: 0, or the host's CLOCK_REALTIME at which the
- * guest's clock read clock_ns: the resume then adds the wall time since
- * (Firecracker's clock_realtime), once. */
-void vm_set_paused_clock(struct vm *vm, uint64_t clock_ns, uint64_t realtime_ns);
+ * was loaded, and realtime_ns, the host's CLOCK_REALTIME when the guest's
+ * clock read clock_ns (as vm_pause records them). With catch_up, that
+ * resume adds the wall time since (Firecracker's clock_realtime), once. */
+void vm_set_paused_clock(struct vm *vm, uint64_t clock_ns, uint64_t realtime_ns, bool catch_up);
 
 /* Park every vCPU (vcpu_pause_all), quiesce every device, and stop the
  * guest's kvm-clock. VMM thread. 0, or -errno after one message (the VM

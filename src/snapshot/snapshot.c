@@ -245,8 +245,9 @@ int snapshot_create(struct vm *vm, const struct vm_config *cfg, const char *stat
 		log_msg("snapshot '%s': %s", state_path, why);
 		goto out;
 	}
-	/* Both whole: the memory first, so a state file never names memory
-	 * it was not taken with. */
+	/* Both whole before either name changes. The two renames are not
+	 * one step: a petrel killed between them leaves the new memory file
+	 * beside the old state file, a pair that restores a wrong guest. */
 	if (rename(mem_tmp, mem_path)) {
 		err = -errno;
 		log_msg("memory file '%s': %s", mem_path, strerror(errno));
@@ -503,7 +504,7 @@ int snapshot_load_state(struct snapshot_load *ld, struct vm *vm)
 			log_msg("snapshot '%s': %s", ld->path, why);
 	}
 	if (!err)
-		vm_set_paused_clock(vm, ld->clock_ns, ld->clock_realtime ? ld->realtime_ns : 0);
+		vm_set_paused_clock(vm, ld->clock_ns, ld->realtime_ns, ld->clock_realtime);
 	return err;
 }
 
