@@ -435,6 +435,39 @@ static void snapshot_net(void)
 	env_free();
 }
 
+/* A plain pause and resume (no snapshot): the buffer given back at the
+ * pause is taken again, and the next frame lands in it. */
+static void pause_resume_net(void)
+{
+	struct virtio_mmio *a;
+	struct fake_vq fq[2];
+	uint32_t head, len;
+	int pa[2];
+
+	REQUIRE(env_init());
+	REQUIRE(!socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pa));
+	a = vnew(make_net, &pa[0]);
+	REQUIRE(a);
+	ring(&fq[0], 0, 16);
+	ring(&fq[1], 1, 16);
+	REQUIRE(drive_up(a, V1, fq, 2));
+	for (unsigned int i = 0; i < 2; i++)
+		fake_vq_add(&fq[0], &(struct fake_buf){ NET_RXBUF(i), 2048, true }, 1);
+	kick(a, 0); /* buffer 0 held */
+	virtio_mmio_pause(a);
+	REQUIRE(peer_send(pa[1], 0xc3));
+	fake_evloop_drain(&ev);
+	CHECK(fake_vq_used_idx(&fq[0]) == 0); /* paused: the frame waits */
+	virtio_mmio_resume(a);
+	fake_evloop_drain(&ev);
+	CHECK(fake_vq_used_idx(&fq[0]) == 1);
+	fake_vq_used_elem(&fq[0], 0, &head, &len);
+	CHECK(head == 0 && len == 72 && *(uint8_t *)gp(NET_RXBUF(0) + 12, 1) == 0xc3);
+	virtio_mmio_free(a);
+	close(pa[1]);
+	env_free();
+}
+
 /* ------------------------------------------------------ virtio-console */
 
 struct console {
@@ -512,6 +545,11 @@ static void snapshot_vconsole(void)
 	fake_vq_add(&fq[1], &(struct fake_buf){ BUF + 0x1000, 2, false }, 1);
 	kick(a, 1);
 	CHECK(ca.nout == 2 && !memcmp(ca.out, "xy", 2));
+	/* A plain pause and resume: the buffer goes back and comes again. */
+	virtio_mmio_pause(a);
+	virtio_mmio_resume(a);
+	con_input(&ca, "");
+	CHECK(fake_vq_used_idx(&fq[0]) == 1);
 	virtio_mmio_pause(a); /* gives buffer 1 back */
 	REQUIRE(restore(a, b));
 	CHECK(cb.wanted);
@@ -749,6 +787,7 @@ int main(void)
 	RUN(snapshot_rng_hostile);
 	RUN(snapshot_blk);
 	RUN(snapshot_net);
+	RUN(pause_resume_net);
 	RUN(snapshot_vconsole);
 	RUN(snapshot_balloon);
 	RUN(snapshot_vsock);
