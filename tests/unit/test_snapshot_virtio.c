@@ -400,6 +400,7 @@ static void snapshot_net(void)
 	struct fake_vq fq[2];
 	int pa[2], pb[2];
 	uint32_t head, len;
+	struct blob s;
 
 	REQUIRE(env_init());
 	REQUIRE(!socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pa) &&
@@ -428,6 +429,15 @@ static void snapshot_net(void)
 	fake_vq_used_elem(&fq[0], 1, &head, &len);
 	CHECK(head == 1 && len == 72 && *(uint8_t *)gp(NET_RXBUF(1) + 12, 1) == 0xb2);
 	CHECK(net_tx(b, &fq[1], pb[1], 0x22) && fake_vq_used_idx(&fq[1]) == 2);
+	/* Hostile: net has no part of its own; the transport's with two
+	 * queues and 12 bytes of config space (queue 1 starts at 90). */
+	REQUIRE(blob_save(vsnap, a, &s) && s.n == TRANSPORT_LEN(12, 2));
+	CHECK(snap_truncations_refused(vsnap, a, &s));
+	CHECK(snap_patch_refused(vsnap, a, &s, TRANSPORT_LEN(12, 1), 2, 512,
+				 "virtio queue 1 size 512 is over its maximum 256"));
+	CHECK(snap_patch_refused(vsnap, a, &s, TRANSPORT_LEN(12, 1) + 29, 2, 0x8000,
+				 "virtio queue 1 has 32767 chains in flight"));
+	blob_free(&s);
 	virtio_mmio_free(a);
 	virtio_mmio_free(b);
 	close(pa[1]);
@@ -526,6 +536,7 @@ static void snapshot_vconsole(void)
 	struct virtio_mmio *a, *b;
 	struct fake_vq fq[2];
 	uint32_t head, len;
+	struct blob s;
 
 	REQUIRE(env_init());
 	a = vnew(make_vcon, &ca);
@@ -560,6 +571,12 @@ static void snapshot_vconsole(void)
 	fake_vq_add(&fq[1], &(struct fake_buf){ BUF + 0x1000, 2, false }, 1);
 	kick(b, 1);
 	CHECK(cb.nout == 2 && !memcmp(cb.out, "xy", 2) && fake_vq_used_idx(&fq[1]) == 2);
+	REQUIRE(blob_save(vsnap, a, &s) && s.n == TRANSPORT_LEN(12, 2));
+	CHECK(snap_truncations_refused(vsnap, a, &s));
+	CHECK(snap_patch_refused(
+	    vsnap, a, &s, TRANSPORT_LEN(12, 0) + 3, 8, RAM,
+	    "virtio queue 0 descriptor table at 0x400000 (128 bytes) is outside"));
+	blob_free(&s);
 	virtio_mmio_free(a);
 	virtio_mmio_free(b);
 	env_free();
