@@ -498,9 +498,9 @@ static uint32_t vsock_rx_fill(struct vsock *vs, struct virtq_chain *ch)
 
 /*
  * Send the guest what there is to send. A popped rx chain with nothing to
- * put in it yet is kept (rx_held) for the next call: virtq_pop has no
- * "un-pop". With no rx buffer nothing is read from any socket; the
- * guest's kick on the rx queue brings us back.
+ * put in it yet is kept (rx_held) for the next call (vsock_pause gives
+ * it back to the ring). With no rx buffer nothing is read from any
+ * socket; the guest's kick on the rx queue brings us back.
  */
 static void vsock_rx_pump(struct vsock *vs)
 {
