@@ -46,8 +46,8 @@ int i8042_ctrl_alt_del(struct i8042 *kbc) MUST_CHECK;
  * "rtc" (for snapshots). */
 struct cmos_rtc;
 struct snap;
-struct cmos_rtc *cmos_rtc_new(void);
-void cmos_rtc_free(struct cmos_rtc *rtc);
+struct cmos_rtc *cmos_rtc_new(void);	  /* NULL on ENOMEM */
+void cmos_rtc_free(struct cmos_rtc *rtc); /* NULL is fine */
 uint8_t cmos_rtc_read(struct cmos_rtc *rtc, uint8_t reg, int64_t now);
 void cmos_rtc_write(struct cmos_rtc *rtc, uint8_t reg, uint8_t value);
 

@@ -11,6 +11,7 @@
 
 #include "le.h"
 #include "metrics.h"
+#include "snapshot/snap.h"
 
 /* ----------------------------------------------------------------- state */
 
@@ -407,6 +408,8 @@ static void balloon_destroy(struct virtio_dev *dev)
 	dev->priv = NULL;
 }
 
+static int balloon_snapshot(struct virtio_dev *dev, struct snap *s, const struct virtio_snap *next);
+
 static const struct virtio_ops balloon_ops = {
 	.name = "balloon",
 	.device_id = VIRTIO_ID_BALLOON,
@@ -418,6 +421,7 @@ static const struct virtio_ops balloon_ops = {
 	.reset = balloon_reset,
 	.destroy = balloon_destroy,
 	.metrics = virtio_balloon_metrics,
+	.snapshot = balloon_snapshot,
 };
 
 /* Offered as the configuration asks: statistics (with a polling period),
@@ -465,5 +469,55 @@ int virtio_balloon_create(struct virtio_dev *dev, struct evloop *ev, const struc
 	memset(dev->config, 0, BALLOON_CFG_SIZE);
 	b->target = (uint32_t)((uint64_t)cfg->amount_mib << 20 >> VIRTIO_BALLOON_PAGE_SHIFT);
 	le_put(dev->config + BALLOON_CFG_NUM_PAGES, b->target, 4);
+	return 0;
+}
+
+/* ------------------------------------------------------------- snapshot */
+
+/* The host's target, the statistics buffer the device holds (its head:
+ * given back with virtio_complete when fresh statistics are wanted) and
+ * the guest's latest statistics. The driver's `actual` is in config space,
+ * the transport's part; the counters since creation start again. */
+static int balloon_snapshot(struct virtio_dev *dev, struct snap *s, const struct virtio_snap *next)
+{
+	struct balloon *b = dev->priv;
+	const struct virtq *sq = &next->vq[BALLOON_STATSQ];
+	uint32_t target = b->target, have = b->st.have;
+	uint64_t val[VIRTIO_BALLOON_S_NR];
+	uint16_t head = b->stats_head;
+	bool held = b->stats_held;
+
+	memcpy(val, b->st.val, sizeof(val));
+	snap_u32(s, &target);
+	snap_bool(s, &held);
+	snap_u16(s, &head);
+	snap_u32(s, &have);
+	for (unsigned int i = 0; i < VIRTIO_BALLOON_S_NR; i++)
+		snap_u64(s, &val[i]);
+	snap_check(s, target <= b->ram_pages,
+		   "balloon target of %u pages is more than guest RAM (%llu pages)", target,
+		   (unsigned long long)b->ram_pages);
+	snap_check(s,
+		   le_get(next->config + BALLOON_CFG_NUM_PAGES, 4) == target &&
+		       !le_get(next->config + 8, 8),
+		   "balloon config space does not hold the target of %u pages", target);
+	snap_check(s, !(have >> VIRTIO_BALLOON_S_NR),
+		   "balloon statistics mask %#x has unknown tags", have);
+	/* A held buffer is a chain in flight on the statistics queue. */
+	if (held)
+		snap_check(s,
+			   (next->features & VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ)) && sq->ready &&
+			       head < sq->size && sq->last_avail != sq->used_idx,
+			   "balloon statistics buffer %u is not in flight on the statistics queue",
+			   head);
+	if (snap_finish(s) || snap_saving(s))
+		return snap_error(s);
+	balloon_reset(dev);
+	b->target = target;
+	b->stats_held = held;
+	b->stats_head = head;
+	b->st.have = have;
+	memcpy(b->st.val, val, sizeof(val));
+	b->st.actual_pages = (uint32_t)le_get(next->config + BALLOON_CFG_ACTUAL, 4);
 	return 0;
 }

@@ -35,9 +35,8 @@
 
 #include "le.h"
 #include "metrics.h"
-#include "virtio/blk_io.h"
+#include "virtio/blk_dev.h"
 #include "virtio/iov.h"
-#include "virtio/throttle.h"
 
 /* ---- state ---- */
 
@@ -46,41 +45,6 @@
 #define BLK_MAX_ZEROES_SEG 1
 /* Bounds the time a worker spends where zeroes have to be written. */
 #define BLK_MAX_ZEROES_SECTORS (1u << 18) /* 128 MiB */
-
-struct blk_req {
-	struct blk_io_req io; /* first: blk_io hands back this pointer */
-	uint16_t head;
-	uint8_t *status_byte; /* last byte of the chain's writable part */
-	uint32_t in_len;      /* writable bytes, status byte included */
-	uint64_t len;	      /* data bytes of a read or write (metrics) */
-};
-
-/* What the metrics report (virtio_blk_metrics), under dev->lock. */
-struct blk_stats {
-	uint64_t read_count, write_count, flush_count, discard_count, zeroes_count;
-	uint64_t read_bytes, write_bytes;
-	uint64_t execute_fails; /* requests the host's I/O failed */
-	uint64_t invalid_reqs;	/* requests rejected before any I/O (guest errors) */
-};
-
-struct blk {
-	struct virtio_dev *dev;
-	struct evloop *ev;
-	char *path;
-	struct blk_io io;
-	uint64_t capacity; /* 512-byte sectors */
-	char serial[VIRTIO_BLK_ID_BYTES];
-	uint8_t config[VIRTIO_BLK_CFG_SIZE]; /* what the guest must read back */
-	struct blk_stats st;		     /* under dev->lock */
-
-	/* Under dev->lock. */
-	struct virtq_chain chain; /* virtq_pop's scratch */
-	struct blk_req *slot;	  /* VIRTQ_MAX_SIZE; pages touched only when used */
-	uint16_t free_slot[VIRTQ_MAX_SIZE];
-	unsigned int nfree, inflight;
-	bool more; /* chains may be left in the ring: pop again after completions */
-	struct throttle limit;
-};
 
 static struct blk_req *blk_req_get(struct blk *b)
 {
@@ -452,7 +416,7 @@ static void blk_on_done(void *opaque, uint32_t events)
 /* Blocks the caller (a vCPU writing the status register) for at most the
  * longest single request a worker is running, as a real disk's reset
  * would. */
-static void blk_reset(struct virtio_dev *dev)
+void blk_reset(struct virtio_dev *dev)
 {
 	struct blk *b = dev->priv;
 	struct blk_io_req *io, *next;
@@ -623,6 +587,7 @@ static const struct virtio_ops blk_ops = {
 	.reset = blk_reset,
 	.destroy = blk_destroy,
 	.metrics = virtio_blk_metrics,
+	.snapshot = blk_snapshot,
 };
 
 /* ---- setup ---- */

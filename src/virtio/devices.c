@@ -95,10 +95,18 @@ static void devices_metrics(void *opaque, struct metrics_out *out)
 	virtio_unlock(dev);
 }
 
+/* The transport's state, then the device's (virtio/mmio_snapshot.c). */
+static int devices_snapshot(void *opaque, struct snap *s)
+{
+	return virtio_mmio_snapshot(opaque, s);
+}
+
 static const struct device_ops virtio_device_ops = {
 	.start = devices_start,
 	.pause = devices_pause,
 	.resume = devices_resume,
+	.snapshot = devices_snapshot,
+	.snapshot_version = 1,
 	.metrics = devices_metrics,
 	.destroy = devices_free,
 };

@@ -14,7 +14,7 @@
 
 static struct log_limit mmio_log = LOG_LIMIT_INIT(16);
 
-static uint64_t mmio_offered(const struct virtio_dev *dev)
+uint64_t virtio_mmio_offered(const struct virtio_dev *dev)
 {
 	return dev->offered | VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |
 	       VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC);
@@ -68,7 +68,7 @@ static const struct virtio_transport_ops mmio_transport_ops = {
 
 /* ------------------------------------------------------------- doorbells */
 
-static void mmio_ioeventfd(struct virtio_mmio *m, unsigned int q, bool assign)
+void virtio_mmio_ioeventfd(struct virtio_mmio *m, unsigned int q, bool assign)
 {
 	struct kvm_ioeventfd io = {
 		.datamatch = q,
@@ -121,7 +121,7 @@ static void mmio_reset(struct virtio_mmio *m)
 	struct virtio_dev *dev = &m->dev;
 
 	for (unsigned int q = 0; q < dev->ops->nqueues; q++)
-		mmio_ioeventfd(m, q, false);
+		virtio_mmio_ioeventfd(m, q, false);
 	if (dev->ops->reset)
 		dev->ops->reset(dev);
 	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
@@ -154,7 +154,7 @@ static void mmio_driver_ok(struct virtio_mmio *m)
 	for (unsigned int q = 0; q < dev->ops->nqueues; q++) {
 		if (!dev->vq[q].ready)
 			continue;
-		mmio_ioeventfd(m, q, true);
+		virtio_mmio_ioeventfd(m, q, true);
 		mmio_kick(m, q);
 	}
 }
@@ -164,7 +164,7 @@ static void mmio_driver_ok(struct virtio_mmio *m)
  * status back to learn whether it did (3.1.1). */
 static bool mmio_features_ok(const struct virtio_dev *dev)
 {
-	return virtio_has(dev, VIRTIO_F_VERSION_1) && !(dev->features & ~mmio_offered(dev));
+	return virtio_has(dev, VIRTIO_F_VERSION_1) && !(dev->features & ~virtio_mmio_offered(dev));
 }
 
 static void mmio_set_status(struct virtio_mmio *m, uint32_t v)
@@ -176,8 +176,9 @@ static void mmio_set_status(struct virtio_mmio *m, uint32_t v)
 		mmio_reset(m);
 		return;
 	}
-	/* The driver only ever adds bits (2.1.2); NEEDS_RESET is ours. */
-	set = (uint8_t)(v & ~old & ~VIRTIO_STATUS_NEEDS_RESET);
+	/* The driver only ever adds bits (2.1.2); NEEDS_RESET is ours, and
+	 * bits the spec does not define are ignored. */
+	set = (uint8_t)(v & ~old & VIRTIO_STATUS_VALID & ~VIRTIO_STATUS_NEEDS_RESET);
 	if (v > 0xff || (old & ~v & ~VIRTIO_STATUS_NEEDS_RESET)) {
 		dev->count.transport_fails++;
 		log_limited(&mmio_log, "virtio-%s: driver wrote status %#x over %#x; ignored",
@@ -266,7 +267,7 @@ static uint32_t mmio_read_reg(struct virtio_mmio *m, uint64_t reg)
 		return VIRTIO_MMIO_VENDOR;
 	case VIRTIO_MMIO_REG_DEVICE_FEATURES:
 		return m->dev_features_sel < 2
-			   ? (uint32_t)(mmio_offered(dev) >> (32 * m->dev_features_sel))
+			   ? (uint32_t)(virtio_mmio_offered(dev) >> (32 * m->dev_features_sel))
 			   : 0;
 	case VIRTIO_MMIO_REG_QUEUE_NUM_MAX:
 		return m->queue_sel < dev->ops->nqueues ? dev->ops->queue_max : 0;

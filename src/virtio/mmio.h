@@ -26,6 +26,8 @@
 #include "log.h"
 #include "virtio/virtio.h"
 
+struct snap;
+
 #define VIRTIO_MMIO_SIZE 0x200	      /* registers + 256 bytes of config space */
 #define VIRTIO_MMIO_VENDOR 0x4c525450 /* "PTRL" */
 /* Register offsets, the magic value and interrupt bits are the spec's:
@@ -73,6 +75,27 @@ void virtio_mmio_pause(struct virtio_mmio *m);
  * again (a kick that came meanwhile is still pending on its eventfd),
  * then let the device take host input (virtio_ops.resume). */
 void virtio_mmio_resume(struct virtio_mmio *m);
+
+/* Save or load the device's state (snapshot/snap.h, by s->op): identity,
+ * status, features, config space, the transport's registers and every
+ * queue, then the device's own (virtio_ops.snapshot). The device must be
+ * paused (virtio_mmio_pause; -EBUSY otherwise). A load checks everything
+ * before it changes anything, and leaves the device as it was if the
+ * stream fails; after it the device is as the guest left it: if the
+ * driver had set DRIVER_OK, activated on the restored queues, their
+ * ioeventfds assigned and each ready queue's doorbell rung once (a kick
+ * that waited in its eventfd at the save is not lost; the device looks at
+ * its rings on resume), an interrupt held at the save sent on resume.
+ * Returns snap_error(s). In virtio/mmio_snapshot.c. */
+int virtio_mmio_snapshot(struct virtio_mmio *m, struct snap *s) MUST_CHECK;
+
+/* The feature bits the device offers: its own and the transport's. */
+uint64_t virtio_mmio_offered(const struct virtio_dev *dev);
+
+/* Assign (or deassign) queue q's KVM_IOEVENTFD on QueueNotify; nothing
+ * without KVM or if it already is. Failures are logged: the kick then
+ * traps, slower. Caller holds dev->lock. */
+void virtio_mmio_ioeventfd(struct virtio_mmio *m, unsigned int q, bool assign);
 
 /* Destroy the device and close every fd. The event loop must not run. */
 void virtio_mmio_free(struct virtio_mmio *m);

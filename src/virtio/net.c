@@ -611,11 +611,17 @@ static void net_notify(struct virtio_dev *dev, unsigned int q)
 		net_rx_resume(n);
 }
 
-/* Frames wait in the tap's queue while paused. */
+/* Frames wait in the tap's queue while paused, and the receive buffers
+ * held go back to the ring (taken again on resume): a paused device holds
+ * nothing a snapshot would have to describe. */
 static void net_pause(struct virtio_dev *dev)
 {
+	struct net *n = dev->priv;
+
 	virtio_lock(dev);
-	net_poll(dev->priv, false);
+	net_poll(n, false);
+	virtq_unpop_n(&dev->vq[VIRTIO_NET_RXQ], (uint16_t)n->rx_count);
+	net_rx_consume(n, n->rx_count);
 	virtio_unlock(dev);
 }
 

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "snapshot/snap.h"
 #include "virtio/iov.h"
 
 /* Split-ring layout (virtio 1.2, 2.7). All fields little-endian; petrel
@@ -61,6 +62,17 @@ static void ring_store32(void *ring, size_t off, uint32_t v)
 	__atomic_store_n((uint32_t *)((uint8_t *)ring + off), v, __ATOMIC_RELAXED);
 }
 
+/* The host views of the three rings (their size and addresses checked by
+ * the caller); false if one is not wholly inside guest RAM. */
+static bool virtq_map(struct virtq *q, const struct gm *gm)
+{
+	q->gm = gm;
+	q->desc = gm_ptr(gm, q->desc_gpa, sizeof(struct virtq_desc) * q->size);
+	q->avail = gm_ptr(gm, q->avail_gpa, avail_bytes(q->size));
+	q->used = gm_ptr(gm, q->used_gpa, used_bytes(q->size));
+	return q->desc && q->avail && q->used;
+}
+
 int virtq_start(struct virtq *q, const struct gm *gm)
 {
 	uint16_t size = q->size;
@@ -70,11 +82,7 @@ int virtq_start(struct virtq *q, const struct gm *gm)
 	/* Alignment required by the spec (2.7): desc 16, avail 2, used 4. */
 	if ((q->desc_gpa & 15) || (q->avail_gpa & 1) || (q->used_gpa & 3))
 		return -EINVAL;
-	q->gm = gm;
-	q->desc = gm_ptr(gm, q->desc_gpa, sizeof(struct virtq_desc) * size);
-	q->avail = gm_ptr(gm, q->avail_gpa, avail_bytes(size));
-	q->used = gm_ptr(gm, q->used_gpa, used_bytes(size));
-	if (!q->desc || !q->avail || !q->used)
+	if (!virtq_map(q, gm))
 		return -EINVAL;
 	q->last_avail = 0;
 	q->used_idx = 0;
@@ -205,6 +213,11 @@ void virtq_unpop(struct virtq *q)
 	q->last_avail--;
 }
 
+void virtq_unpop_n(struct virtq *q, uint16_t n)
+{
+	q->last_avail = (uint16_t)(q->last_avail - n);
+}
+
 void virtq_push_n(struct virtq *q, const uint16_t *heads, const uint32_t *written, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++) {
@@ -254,4 +267,65 @@ size_t virtq_chain_read(const struct virtq_chain *c, size_t off, void *dst, size
 size_t virtq_chain_write(const struct virtq_chain *c, size_t off, const void *src, size_t len)
 {
 	return iov_copy(c->iov + c->nout, c->nin, off, (void *)src, len, true);
+}
+
+/* One ring of a loaded queue: aligned and wholly inside guest RAM. */
+static void snap_ring(struct snap *s, const struct gm *gm, unsigned int index, const char *what,
+		      gpa_t gpa, size_t align, size_t len)
+{
+	if (snap_check(s, !(gpa & (align - 1)),
+		       "virtio queue %u %s at %#llx is not %zu-byte aligned", index, what,
+		       (unsigned long long)gpa, align))
+		snap_check(s, gm_ptr(gm, gpa, len) != NULL,
+			   "virtio queue %u %s at %#llx (%zu bytes) is outside guest RAM", index,
+			   what, (unsigned long long)gpa, len);
+}
+
+void virtq_snapshot(struct virtq *q, struct snap *s, const struct gm *gm, uint16_t max,
+		    unsigned int index)
+{
+	uint16_t size, inflight;
+
+	snap_u16(s, &q->size);
+	snap_bool(s, &q->ready);
+	snap_u64(s, &q->desc_gpa);
+	snap_u64(s, &q->avail_gpa);
+	snap_u64(s, &q->used_gpa);
+	snap_bool(s, &q->event_idx);
+	snap_bool(s, &q->indirect);
+	snap_u16(s, &q->last_avail);
+	snap_u16(s, &q->used_idx);
+	snap_u16(s, &q->signalled_used);
+	snap_bool(s, &q->signalled_valid);
+	if (snap_saving(s) || snap_error(s))
+		return;
+	q->gm = NULL;
+	q->desc = q->avail = q->used = NULL;
+	/* A queue the driver has not made ready is only registers (checked
+	 * when it sets QueueReady); the walker starts at zero then. */
+	if (!q->ready) {
+		snap_check(s,
+			   !q->event_idx && !q->indirect && !q->last_avail && !q->used_idx &&
+			       !q->signalled_used && !q->signalled_valid,
+			   "virtio queue %u is not ready but has ring state", index);
+		return;
+	}
+	size = q->size;
+	if (!snap_check(s, size && !(size & (size - 1)),
+			"virtio queue %u size %u is not a power of two", index, size) ||
+	    !snap_check(s, size <= max, "virtio queue %u size %u is over its maximum %u", index,
+			size, max))
+		return;
+	snap_ring(s, gm, index, "descriptor table", q->desc_gpa, 16,
+		  sizeof(struct virtq_desc) * size);
+	snap_ring(s, gm, index, "available ring", q->avail_gpa, 2, avail_bytes(size));
+	snap_ring(s, gm, index, "used ring", q->used_gpa, 4, used_bytes(size));
+	/* Chains taken and not yet used: a device holds at most a ring's worth. */
+	inflight = (uint16_t)(q->last_avail - q->used_idx);
+	snap_check(s, inflight <= size,
+		   "virtio queue %u has %u chains in flight (next available %u, used %u), more "
+		   "than its size %u",
+		   index, inflight, q->last_avail, q->used_idx, size);
+	if (!snap_error(s))
+		(void)virtq_map(q, gm); /* cannot fail: the rings were checked */
 }

@@ -18,6 +18,8 @@
 #include "log.h"
 #include "mem.h"
 
+struct snap;
+
 /* Largest queue petrel offers; also the longest chain it accepts (the spec
  * forbids chains longer than the queue size). */
 #define VIRTQ_MAX_SIZE 256
@@ -73,6 +75,15 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c) MUST_CHECK;
  * not serve it yet (a rate limit). Only right after that pop. */
 void virtq_unpop(struct virtq *q);
 
+/* Give back the last `n` chains virtq_pop returned, all still unused
+ * (not pushed): they are available again, in the same order, and later
+ * pops walk and check them afresh. For a device that holds receive
+ * buffers, so that it holds none while the VM is paused (and a snapshot
+ * need not describe them). A driver cannot have reused their avail
+ * entries meanwhile: that takes more chains than the ring holds (a
+ * hostile one that does gets the chain it put there, checked as any). */
+void virtq_unpop_n(struct virtq *q, uint16_t n);
+
 /* Publish `head` as used with `written` bytes. */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t written);
 
@@ -83,6 +94,19 @@ void virtq_push_n(struct virtq *q, const uint16_t *heads, const uint32_t *writte
 /* After one or more pushes: does the driver want an interrupt now?
  * (VIRTQ_AVAIL_F_NO_INTERRUPT, or used_event with EVENT_IDX.) */
 bool virtq_need_interrupt(struct virtq *q);
+
+/* Save or load queue number `index` (snapshot/snap.h, by s->op): the
+ * driver's registers (size, ready, ring addresses), the ring features it
+ * negotiated and the walker's indexes. On SAVE *q is only read. On LOAD
+ * *q is the caller's scratch copy, filled from the stream and checked: a
+ * ready queue has a size that is a power of 2 up to `max`, rings aligned
+ * and wholly inside guest RAM `gm` (their host views are set, as
+ * virtq_start sets them), and no more chains in flight than its size; a
+ * queue that is not ready has no walker state. The caller commits by
+ * copying *q once the whole stream is good. Guest RAM is not read.
+ * Failures are the stream's (snap_error), naming the queue and field. */
+void virtq_snapshot(struct virtq *q, struct snap *s, const struct gm *gm, uint16_t max,
+		    unsigned int index);
 
 /* Copy helpers over a chain's buffers. Each returns the bytes copied
  * (less than len if the chain part is shorter). */

@@ -97,6 +97,19 @@ static int vcon_activate(struct virtio_dev *dev)
 	return 0;
 }
 
+/* A receive buffer held for input goes back to the ring while paused
+ * (the next input takes it again): a snapshot need not describe it. */
+static void vcon_pause(struct virtio_dev *dev)
+{
+	struct vcon *v = dev->priv;
+
+	virtio_lock(dev);
+	if (v->rx_held)
+		virtq_unpop_n(&dev->vq[CONSOLE_RXQ], 1);
+	v->rx_held = false;
+	virtio_unlock(dev);
+}
+
 static void vcon_reset(struct virtio_dev *dev)
 {
 	struct vcon *v = dev->priv;
@@ -130,6 +143,7 @@ static const struct virtio_ops vcon_ops = {
 	.queue_max = 256,
 	.config_size = VCON_CONFIG_SIZE,
 	.activate = vcon_activate,
+	.pause = vcon_pause,
 	.notify = vcon_notify,
 	.reset = vcon_reset,
 	.destroy = vcon_destroy,

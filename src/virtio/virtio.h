@@ -26,10 +26,29 @@
 #include "virtio/queue.h"
 
 #define VIRTIO_MAX_QUEUES 8
+#define VIRTIO_CONFIG_MAX 256
+
+/* Every device status bit 2.1 defines; the driver may set no other. */
+#define VIRTIO_STATUS_VALID                                                                        \
+	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK |              \
+	 VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED)
 
 struct virtio_dev;
 struct sandbox_filter;
 struct metrics_out;
+struct snap;
+
+/* The transport-independent state of a device that a snapshot carries
+ * (virtio/mmio_snapshot.c walks it), as a device's snapshot op sees it:
+ * on SAVE the device's current state, on LOAD what was read and checked
+ * but not committed yet. */
+struct virtio_snap {
+	uint8_t status;
+	uint64_t features;
+	uint32_t config_generation;
+	uint8_t config[VIRTIO_CONFIG_MAX];
+	struct virtq vq[VIRTIO_MAX_QUEUES];
+};
 
 struct virtio_ops {
 	const char *name; /* "block", "net": used in log lines */
@@ -69,6 +88,19 @@ struct virtio_ops {
 	 * with 0, for the group Firecracker shows when the VM has no such
 	 * device. Optional. */
 	void (*metrics)(const struct virtio_dev *dev, struct metrics_out *out);
+	/* Save or load the device's own state (snapshot/snap.h, by s->op)
+	 * with the VM paused and dev->lock held, after the transport walked
+	 * its part of the stream; `next` is that part (on LOAD: read and
+	 * checked, not committed yet). On LOAD the op reads its fields into
+	 * locals and checks them (against `next` too); then, and only if
+	 * snap_finish(s) == 0 (it is the stream's last reader), it drops its
+	 * current state as `reset` does and commits what it read. The
+	 * transport commits `next` after it returns and, if the driver had
+	 * set DRIVER_OK, calls `activate` (the guest's status handshake is
+	 * not replayed). Returns snap_error(s). Optional: a device without it
+	 * has no state beyond the transport's, and is reset before the
+	 * commit. */
+	int (*snapshot)(struct virtio_dev *dev, struct snap *s, const struct virtio_snap *next);
 };
 
 /* What a device asks of its transport. */
@@ -80,8 +112,6 @@ struct virtio_transport_ops {
 	/* The device found the driver broken: set NEEDS_RESET and tell it. */
 	void (*needs_reset)(struct virtio_dev *dev);
 };
-
-#define VIRTIO_CONFIG_MAX 256
 
 /* What the transport counts of every device, under dev->lock. */
 struct virtio_counters {

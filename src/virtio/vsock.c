@@ -32,9 +32,6 @@
 #include "virtio/iov.h"
 #include "virtio/vsock_conn.h"
 
-#define VSOCK_RXQ 0
-#define VSOCK_TXQ 1
-#define VSOCK_EVQ 2
 #define VIRTIO_VSOCK_F_STREAM 0
 /* Packets per pass (tx taken, rx sent) before the event loop gets its
  * turn; the rest is done on the next wake. */
@@ -501,9 +498,9 @@ static uint32_t vsock_rx_fill(struct vsock *vs, struct virtq_chain *ch)
 
 /*
  * Send the guest what there is to send. A popped rx chain with nothing to
- * put in it yet is kept (rx_held) for the next call: virtq_pop has no
- * "un-pop". With no rx buffer nothing is read from any socket; the
- * guest's kick on the rx queue brings us back.
+ * put in it yet is kept (rx_held) for the next call (vsock_pause gives
+ * it back to the ring). With no rx buffer nothing is read from any
+ * socket; the guest's kick on the rx queue brings us back.
  */
 static void vsock_rx_pump(struct vsock *vs)
 {
@@ -540,6 +537,7 @@ static void vsock_rx_pump(struct vsock *vs)
 
 static void vsock_run(struct vsock *vs)
 {
+	vsock_event_send(vs);
 	vsock_tx_process(vs);
 	if (!virtio_active(vs->dev)) /* the driver broke the tx queue */
 		return;
@@ -584,17 +582,26 @@ static void vsock_poll(void *opaque, uint32_t events)
 
 static void vsock_notify(struct virtio_dev *dev, unsigned int q)
 {
-	if (q != VSOCK_EVQ) /* petrel sends no events; the buffers wait */
+	if (q == VSOCK_EVQ) /* event buffers wait for an event to send */
+		vsock_event_send(dev->priv);
+	else
 		vsock_run(dev->priv);
 }
 
-/* Host sockets wait unread while paused: stop watching the inner epoll. */
+/* Host sockets wait unread while paused: stop watching the inner epoll.
+ * A held rx buffer goes back to the ring (taken again on resume), so a
+ * snapshot need not describe it. */
 static void vsock_pause(struct virtio_dev *dev)
 {
 	struct vsock *vs = dev->priv;
 
 	if (evloop_mod(vs->ev, vs->epfd, 0))
 		log_msg("vsock: pause: epoll: %m");
+	virtio_lock(dev);
+	if (vs->rx_held)
+		virtq_unpop_n(&dev->vq[VSOCK_RXQ], 1);
+	vs->rx_held = false;
+	virtio_unlock(dev);
 }
 
 /* Watch again, and run once for what came meanwhile. */
@@ -614,6 +621,7 @@ static void vsock_close_all(struct vsock *vs)
 			vsock_conn_close(vs, &vs->conn[i], false);
 	vs->rst_head = vs->rst_count = 0;
 	vs->rx_held = false;
+	vs->reset_event = false;
 	vs->tx_paused = false;
 	vs->rr = 0;
 	vs->next_port = VSOCK_PORT_FIRST;
@@ -621,7 +629,7 @@ static void vsock_close_all(struct vsock *vs)
 
 /* The driver forgot every connection: close their sockets without a word
  * to the guest. The listener stays. */
-static void vsock_reset(struct virtio_dev *dev)
+void vsock_reset(struct virtio_dev *dev)
 {
 	vsock_close_all(dev->priv);
 }
@@ -675,6 +683,7 @@ static const struct virtio_ops vsock_ops = {
 	.reset = vsock_reset,
 	.destroy = vsock_destroy,
 	.metrics = virtio_vsock_metrics,
+	.snapshot = vsock_snapshot,
 };
 
 /* ---- creation ---- */

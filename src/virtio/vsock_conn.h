@@ -19,6 +19,10 @@
 #include "evloop.h"
 #include "virtio/virtio.h"
 
+#define VSOCK_RXQ 0
+#define VSOCK_TXQ 1
+#define VSOCK_EVQ 2
+
 #define VSOCK_HOST_CID 2
 #define VSOCK_HDR_SIZE 44
 #define VSOCK_MAX_CONNS 256
@@ -126,6 +130,7 @@ struct vsock {
 	bool rx_held;
 	bool tx_paused; /* stopped taking tx packets: RST queue over half full */
 	struct virtq_chain tx;
+	bool reset_event; /* owe the guest a TRANSPORT_RESET event (restored) */
 
 	/* For the metrics (virtio_vsock_metrics). tx: guest -> host. */
 	struct {
@@ -162,6 +167,20 @@ void vsock_conn_close(struct vsock *vs, struct vsock_conn *c, bool rst);
 void vsock_conn_drained(struct vsock *vs, struct vsock_conn *c);
 /* Have the event loop run the device again soon (left-over work). */
 void vsock_wake(struct vsock *vs);
+
+/* The reset op (virtio_ops.reset): close every connection, forget every
+ * packet owed. */
+void vsock_reset(struct virtio_dev *dev);
+
+/* vsock_snapshot.c */
+
+/* The snapshot op (virtio_ops.snapshot): the guest's CID, checked on load;
+ * a restored device has no connection and owes the guest a
+ * TRANSPORT_RESET event. */
+int vsock_snapshot(struct virtio_dev *dev, struct snap *s, const struct virtio_snap *next);
+/* Send the TRANSPORT_RESET event owed (reset_event), if the driver has
+ * an event buffer available; else its next event-queue kick comes back. */
+void vsock_event_send(struct vsock *vs);
 
 /* vsock_uds.c */
 
