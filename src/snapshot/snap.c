@@ -164,18 +164,22 @@ void snap_bool(struct snap *s, bool *v)
 
 void snap_bytes(struct snap *s, void *p, size_t n)
 {
+	/* Nothing to move; and a stream without a buffer yet (NULL) must not
+	 * offset it, even by 0 (undefined behaviour). */
+	if (!n)
+		return;
 	if (s->op == SNAP_SAVE) {
 		uint8_t *d = snap_room(s, n);
 
-		if (d && n)
+		if (d)
 			memcpy(d, p, n);
 		return;
 	}
 	const uint8_t *src = snap_take(s, n);
 
-	if (src && n)
+	if (src)
 		memcpy(p, src, n);
-	else if (n)
+	else
 		memset(p, 0, n);
 }
 
