@@ -24,6 +24,18 @@
  *	RESUME_NS per pair (http: and petrel's latencies_us gauges
  *	VMM_PAUSE VMM_RESUME PAUSE RESUME in us), then LOAD, the server's CPU
  *	time over wall time while the pairs ran (how many CPUs it kept busy).
+ *   bench-api start http|qmp SOCK KERNEL MEM_MIB -- CMD...
+ *	the start request -> the first byte on CMD's stdout (a pipe), for a
+ *	guest whose first instruction writes it to COM1: http configures
+ *	KERNEL (PUT /boot-source, /machine-config, 1 vCPU, MEM_MIB) then
+ *	sends PUT /actions InstanceStart; qmp (CMD started with -S) sends
+ *	cont. START BYTE_NS ANSWER_NS (the request's answer).
+ *   bench-api rss SOCK|- MS -- CMD...
+ *	CMD's VmRSS (kB) MS ms after it started: RSS KIB. With SOCK (a
+ *	petrel API socket), first 10 connections take turns for 20 rounds
+ *	of GET /, /vm/config, /machine-config, /metrics and a PATCH /vm
+ *	pause + resume each (the API's buffers and stack all used); "-":
+ *	no API, only the wait.
  *   bench-api run -- CMD...
  *	exec to exit: RUN WALL_US CPU_US MAXRSS_KIB STATUS.
  *   bench-api serve SOCK
@@ -57,6 +69,7 @@ extern char **environ;
 #define READY_TIMEOUT_S 60
 #define ANSWER_TIMEOUT_S 60 /* then the server is taken for hung */
 #define BUF_SIZE (1 << 20)  /* GET /metrics fits */
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static pid_t child;
 
@@ -128,19 +141,29 @@ static long status_kib(pid_t pid, const char *field)
 	return v;
 }
 
-static pid_t spawn(char **argv)
+/* Run argv with stdin and stderr on /dev/null, stdout on /dev/null or, if
+ * out_fd >= 0, on that fd (a pipe's write end, closed in the child). */
+static pid_t spawn_to(char **argv, int out_fd)
 {
 	posix_spawn_file_actions_t fa;
 	pid_t pid;
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	if (out_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+	else
+		posix_spawn_file_actions_adddup2(&fa, 2, 1);
 	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ))
 		die("cannot run %s", argv[0]);
 	posix_spawn_file_actions_destroy(&fa);
 	return pid;
+}
+
+static pid_t spawn(char **argv)
+{
+	return spawn_to(argv, -1);
 }
 
 static void stop_child(void)
@@ -422,13 +445,14 @@ static const char *metrics(struct conn *c)
 	return body;
 }
 
-/* Start CMD and open the control connection, handshake done. */
-static void open_server(int is_qmp, const char *path, char **cmd)
+/* Start CMD (stdout on out_fd, or /dev/null if < 0) and open the control
+ * connection, handshake done. */
+static void open_server_to(int is_qmp, const char *path, char **cmd, int out_fd)
 {
 	int watch = watch_dir(path);
 
 	unlink(path);
-	child = spawn(cmd);
+	child = spawn_to(cmd, out_fd);
 	conn.fd = connect_ready(path, watch);
 	conn.len = conn.off = 0;
 	conn.buf[0] = 0;
@@ -439,6 +463,11 @@ static void open_server(int is_qmp, const char *path, char **cmd)
 	} else if (http(&conn, "GET", "/", NULL, NULL) != 200) {
 		die("%s", "GET / failed");
 	}
+}
+
+static void open_server(int is_qmp, const char *path, char **cmd)
+{
+	open_server_to(is_qmp, path, cmd, -1);
 }
 
 /* ------------------------------------------------------------------ modes */
@@ -608,6 +637,108 @@ static int mode_pause(int is_qmp, const char *path, long n, long gap_ms, char **
 	return 0;
 }
 
+static int mode_start(int is_qmp, const char *path, const char *kernel, long mem, char **cmd)
+{
+	static const char start[] = "PUT /actions HTTP/1.1\r\nHost: localhost\r\n"
+				    "Content-Type: application/json\r\nContent-Length: 32\r\n\r\n"
+				    "{\"action_type\": \"InstanceStart\"}";
+	uint64_t t0, t_byte = 0, t_answer = 0;
+	char json[512], byte;
+	const char *body;
+	size_t blen;
+	int out[2];
+
+	if (pipe2(out, O_CLOEXEC))
+		die("%s", "pipe");
+	open_server_to(is_qmp, path, cmd, out[1]);
+	close(out[1]);
+	if (!is_qmp) {
+		snprintf(json, sizeof(json), "{\"kernel_image_path\": \"%s\"}", kernel);
+		if (http(&conn, "PUT", "/boot-source", json, NULL) != 204)
+			die("%s", "PUT /boot-source failed");
+		snprintf(json, sizeof(json), "{\"vcpu_count\": 1, \"mem_size_mib\": %ld}", mem);
+		if (http(&conn, "PUT", "/machine-config", json, NULL) != 204)
+			die("%s", "PUT /machine-config failed");
+	}
+	t0 = now_ns();
+	if (is_qmp)
+		send_all(conn.fd, "{\"execute\": \"cont\"}\n", 20);
+	else
+		send_all(conn.fd, start, sizeof(start) - 1);
+	while (!t_byte || !t_answer) {
+		struct pollfd p[2] = { { .fd = out[0], .events = t_byte ? 0 : POLLIN },
+				       { .fd = conn.fd, .events = t_answer ? 0 : POLLIN } };
+
+		if (poll(p, 2, ANSWER_TIMEOUT_S * 1000) < 1)
+			die("%s", "no console byte or no answer within 60 s");
+		if (p[0].revents && !t_byte) {
+			if (read(out[0], &byte, 1) != 1)
+				die("%s", "the VMM's stdout closed before a byte came");
+			t_byte = now_ns();
+		}
+		if (p[1].revents && !t_answer) {
+			if (is_qmp)
+				qmp_line(&conn);
+			else if (http_answer(&conn, &body, &blen) != 204)
+				die("%s", "InstanceStart failed");
+			t_answer = now_ns();
+		}
+	}
+	printf("START %llu %llu\n", (unsigned long long)(t_byte - t0),
+	       (unsigned long long)(t_answer - t0));
+	close(out[0]);
+	close(conn.fd);
+	stop_child();
+	return 0;
+}
+
+static int mode_rss(const char *path, long ms, char **cmd)
+{
+	static const char *const get[] = { "/", "/vm/config", "/machine-config", "/metrics" };
+	enum { CLIENTS = 10, ROUNDS = 20 };
+	uint64_t t0 = now_ns();
+	struct conn *c[CLIENTS] = { 0 };
+
+	if (strcmp(path, "-")) {
+		open_server(0, path, cmd);
+		c[0] = &conn;
+		for (int i = 1; i < CLIENTS; i++) {
+			struct sockaddr_un a;
+
+			c[i] = calloc(1, sizeof(*c[i]));
+			if (!c[i] || (c[i]->fd = sock_addr(path, &a)) < 0 ||
+			    connect(c[i]->fd, (struct sockaddr *)&a, sizeof(a)))
+				die("%s", "cannot open 10 connections");
+		}
+		for (int r = 0; r < ROUNDS; r++)
+			for (int i = 0; i < CLIENTS; i++) {
+				for (size_t g = 0; g < ARRAY_LEN(get); g++)
+					if (http(c[i], "GET", get[g], NULL, NULL) != 200)
+						die("GET %s failed", get[g]);
+				if (http(c[i], "PATCH", "/vm", "{\"state\": \"Paused\"}", NULL) !=
+					204 ||
+				    http(c[i], "PATCH", "/vm", "{\"state\": \"Resumed\"}", NULL) !=
+					204)
+					die("%s", "PATCH /vm failed");
+			}
+	} else {
+		child = spawn(cmd);
+	}
+	if (now_ns() - t0 < (uint64_t)ms * 1000000u)
+		sleep_ns((uint64_t)ms * 1000000u - (now_ns() - t0));
+	else
+		die("%s", "the requests took longer than MS");
+	printf("RSS %ld\n", status_kib(child, "VmRSS"));
+	for (int i = 0; i < CLIENTS; i++)
+		if (c[i]) {
+			close(c[i]->fd);
+			if (c[i] != &conn)
+				free(c[i]);
+		}
+	stop_child();
+	return 0;
+}
+
 static int mode_run(char **cmd)
 {
 	uint64_t t0 = now_ns(), t1;
@@ -631,6 +762,8 @@ static void usage(void)
 	fprintf(stderr, "usage: bench-api ready http|qmp SOCK -- CMD...\n"
 			"       bench-api rtt get|put|qmp|echo SOCK N [-- CMD...]\n"
 			"       bench-api pause http|qmp SOCK N GAP_MS -- CMD...\n"
+			"       bench-api start http|qmp SOCK KERNEL MEM_MIB -- CMD...\n"
+			"       bench-api rss SOCK|- MS -- CMD...\n"
 			"       bench-api run -- CMD...\n"
 			"       bench-api serve SOCK\n");
 	exit(2);
@@ -663,6 +796,11 @@ int main(int argc, char **argv)
 	    atol(argv[5]) >= 0 && (!strcmp(argv[2], "http") || !strcmp(argv[2], "qmp")))
 		return mode_pause(!strcmp(argv[2], "qmp"), argv[3], atol(argv[4]), atol(argv[5]),
 				  cmd);
+	if (nargs == 6 && cmd && !strcmp(argv[1], "start") && atol(argv[5]) > 0 &&
+	    (!strcmp(argv[2], "http") || !strcmp(argv[2], "qmp")))
+		return mode_start(!strcmp(argv[2], "qmp"), argv[3], argv[4], atol(argv[5]), cmd);
+	if (nargs == 4 && cmd && !strcmp(argv[1], "rss") && atol(argv[3]) > 0)
+		return mode_rss(argv[2], atol(argv[3]), cmd);
 	if (nargs == 2 && cmd && !strcmp(argv[1], "run"))
 		return mode_run(cmd);
 	if (nargs == 3 && !cmd && !strcmp(argv[1], "serve"))

@@ -4,14 +4,18 @@
  * KVM_RUN loop all boot unchanged. Assembled per benchmark with
  *   -DN_EXITS=n  -DKIND=0 (none) | 1 (PIO out) | 2 (MMIO write)
  *
- * First instruction: the boot-timer MMIO write (0xd0000000 <- 123), so a VMM
- * can timestamp "first guest instruction". With N_EXITS == 0 and KIND == 0
+ * First instruction (KIND 0-2): the boot-timer MMIO write (0xd0000000 <-
+ * 123), so a VMM can timestamp "first guest instruction". With N_EXITS == 0 and KIND == 0
  * the guest then writes 0 to the exit port (0x501) at CPL0: the trivial
  * guest. Otherwise it enters 64-bit long mode, drops to CPL3 (IOPL 3) with
  * SYSEXIT — CPL0 is run by KVM's instruction emulator on PVM hosts, CPL3 is
  * native — and does N_EXITS exits in a 3-instruction loop, then the exit-port
  * write. Page tables are built by the assembler (no CPL0 loops).
  * -DCPL=0 runs the same loop at CPL0 instead (for comparison on PVM).
+ * -DKIND=3: the first instruction writes '!' to COM1 instead, then the
+ * guest halts for good: "first guest instruction" as every VMM shows it, a
+ * byte on the console (bench/run api: InstanceStart / QMP cont -> that
+ * byte; the VMM is killed after).
  */
 #ifndef N_EXITS
 #define N_EXITS 0
@@ -34,13 +38,21 @@
 	.code32
 	.globl	pvh_entry
 pvh_entry:
+#if KIND == 3
+	movw	$0x3f8, %dx
+	movb	$'!', %al
+	outb	%al, %dx
+	cli			/* then halts for good: the VMM lives on to answer */
+4:	hlt
+	jmp	4b
+#elif N_EXITS == 0 && KIND == 0
 	movb	$123, BOOT_TIMER
-#if N_EXITS == 0 && KIND == 0
 	movw	$EXIT_PORT, %dx
 	xorl	%eax, %eax
 	outb	%al, %dx
 	hlt
 #else
+	movb	$123, BOOT_TIMER
 	lgdt	gdt_desc
 	movl	$0x20, %eax		/* CR4.PAE */
 	movl	%eax, %cr4

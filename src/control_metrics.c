@@ -82,7 +82,8 @@ static void obs_api_method(const struct api_stats *st, enum http_method method, 
 /* latencies_us: Firecracker's pause_vm, resume_vm, full_create_snapshot
  * and load_snapshot (the last ones, in the whole action and, as vmm_*, in
  * the VMM's part of it), and petrel's per
- * endpoint: <method>_<endpoint>_sum_us (the VMM thread's time, summed;
+ * endpoint: <method>_<endpoint>_sum_us (the api thread's time from
+ * handing the parsed request to the VMM thread to its result back, summed;
  * divide by the _count) and _max_us. */
 static void obs_latencies(const struct control *ctl, const struct api_stats *st, struct metrics *m)
 {

@@ -154,7 +154,8 @@ void snap_i64(struct snap *s, int64_t *v)
 
 void snap_bool(struct snap *s, bool *v)
 {
-	uint64_t b = snap_int(s, *v ? 1 : 0, 1);
+	/* On LOAD *v may be uninitialised: read it only when saving. */
+	uint64_t b = snap_int(s, s->op == SNAP_SAVE && *v ? 1 : 0, 1);
 
 	if (snap_check(s, b <= 1, "boolean %llu is not 0 or 1", (unsigned long long)b))
 		*v = b;
