@@ -185,9 +185,11 @@ static int vm_start_threads(struct vm *vm, bool paused)
 		err = vcpu_signals_init();
 	if (!err && paused) {
 		/* Nothing has run yet: no guest, no event loop. The devices
-		 * start quiet, as after vm_pause, and the vCPUs see the pause
-		 * flag before their first KVM_RUN. */
-		device_pause_all(&vm->devices);
+		 * start quiet, as after vm_pause (if vm_pause_devices has not
+		 * paused them already), and the vCPUs see the pause flag
+		 * before their first KVM_RUN. */
+		if (!vm->paused)
+			device_pause_all(&vm->devices);
 		atomic_store(&vm->vcpu_env.pause, true);
 		vm->paused = true;
 	}
@@ -218,6 +220,14 @@ int vm_start(struct vm *vm)
 int vm_start_paused(struct vm *vm)
 {
 	return vm_start_threads(vm, true);
+}
+
+void vm_pause_devices(struct vm *vm)
+{
+	if (vm->started || vm->paused)
+		return;
+	device_pause_all(&vm->devices);
+	vm->paused = true;
 }
 
 void vm_set_paused_clock(struct vm *vm, uint64_t clock_ns, uint64_t realtime_ns, bool catch_up)

@@ -103,6 +103,12 @@ int vm_start(struct vm *vm) MUST_CHECK;
  * guest, as if vm_pause had run; vm_resume lets them go. */
 int vm_start_paused(struct vm *vm) MUST_CHECK;
 
+/* Before vm_start_paused: pause every device now, as vm_pause would (a
+ * device's state is loaded only while it is paused: device_ops.snapshot);
+ * vm_start_paused then starts them paused without pausing them again.
+ * Nothing if the VM has started or is paused already. */
+void vm_pause_devices(struct vm *vm);
+
 /* The kvm-clock value (ns) the next vm_resume sets, for a VM whose state
  * was loaded, and realtime_ns, the host's CLOCK_REALTIME when the guest's
  * clock read clock_ns (as vm_pause records them). With catch_up, that

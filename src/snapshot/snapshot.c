@@ -492,6 +492,10 @@ int snapshot_load_state(struct snapshot_load *ld, struct vm *vm)
 		snapshot_vcpu_section(i, name);
 		err = load_section(ld, name, VCPU_STATE_VERSION, load_vcpu, &l);
 	}
+	/* A device loads only while paused (device_ops.snapshot), as it
+	 * saved; the VM then starts with them paused. */
+	if (!err)
+		vm_pause_devices(vm);
 	for (unsigned int i = 0; !err && i < vm->devices.n; i++) {
 		struct device *d = &vm->devices.dev[i];
 

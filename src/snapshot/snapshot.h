@@ -16,7 +16,8 @@
  *                         configuration in it and the memory file's size;
  *                         nothing built yet;
  *   vm_create(ld.mem_fd) -> board -> vCPUs with their CPUID -> (no kernel)
- *   snapshot_load_state - every vCPU's and device's section into the VM;
+ *   snapshot_load_state - every vCPU's and device's section into the VM
+ *                         (the devices paused first: vm_pause_devices);
  *                         a section no one read is refused;
  *   vm_start_paused -> vm_resume (if asked)
  * and snapshot_load_close after. Nothing on that path is proportional to

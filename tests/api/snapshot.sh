@@ -13,13 +13,21 @@ SNAPEDIT=$HERE/snapedit.py
 PETREL_ABS=$(cd "$(dirname "$PETREL")" && pwd)/$(basename "$PETREL")
 
 # snap_take NAME [VCPUS [ARGS]]: the counting guest started through the
-# API on NAME.sock (its command line ARGS), paused after its third line, snapshotted into $TMP/NAME.state
+# API on NAME.sock (its command line ARGS; with SNAP_DEVICES=1 also a
+# disk, an entropy device and vsock on NAME.vsock), paused after its third line, snapshotted into $TMP/NAME.state
 # and $TMP/NAME.mem, and its petrel killed (SIGKILL: nothing of it is
 # left to help). Sets SNAP_OUT (its serial output) and SNAP_N (its last
 # complete count).
 snap_take() {
 	local name=$1
-	start_petrel "$name" && counting "${2:-1}" "${3-}" || return 1
+	start_petrel "$name" || return 1
+	if [ "${SNAP_DEVICES:-0}" = 1 ]; then
+		: >"$TMP/$name.img" || { WHY="scratch file failed"; return 1; }
+		drive d1 "$TMP/$name.img"
+		q PUT /entropy '{}' 204
+		q PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$TMP/$name.vsock\"}" 204
+	fi
+	counting "${2:-1}" "${3-}" || return 1
 	call PATCH /vm '{"state": "Paused"}' 204 &&
 		call PUT /snapshot/create "{\"snapshot_path\": \"$TMP/$name.state\", \"mem_file_path\": \"$TMP/$name.mem\"}" 204 ||
 		return 1
@@ -88,17 +96,24 @@ case_snapshot_clones() {
 	stop_petrel && check_rc 143 && joined "$old" "$ob" || { WHY="clone b: $WHY"; return 1; }
 }
 
-# A restored VM, loaded through the API and left paused, is resumed,
-# paused and snapshotted again over the very files it was restored from
-# (which it still maps: the new files replace the names, not the inodes),
-# goes on running, and the second snapshot restores in a third process.
+# A restored VM with devices (a disk, entropy, vsock given another
+# socket by vsock_override), loaded through the API and left paused, is
+# resumed, paused and snapshotted again over the very files it was
+# restored from (which it still maps: the new files replace the names, not
+# the inodes), goes on running, and the second snapshot restores in a
+# third process.
 case_snapshot_again() {
-	local o1 o2 n2 size
-	snap_take ag || return 1
+	local o1 o2 n2 size p
+	SNAP_DEVICES=1 snap_take ag || return 1
 	o1=$SNAP_OUT
 	start_petrel ag2 || return 1
-	call PUT /snapshot/load "{\"snapshot_path\": \"$TMP/ag.state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$TMP/ag.mem\"}}" 204 &&
-		state_is Paused || return 1
+	call PUT /snapshot/load "{\"snapshot_path\": \"$TMP/ag.state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$TMP/ag.mem\"}, \"vsock_override\": {\"uds_path\": \"$TMP/ag2.vsock\"}}" 204 &&
+		state_is Paused && fd_open "$TMP/ag.img" || return 1
+	p=$(unix_paths)
+	[[ $p == *"$TMP/ag2.vsock"* && $p != *"$TMP/ag.vsock"* ]] ||
+		{ WHY="vsock_override: the restored petrel listens on '${p//$'\n'/ }'"; return 1; }
+	call GET /vm/config - 200 && want_json 'j["vsock"]["uds_path"]' "$TMP/ag2.vsock" \
+		'j["drives"][0]["path_on_host"]' "$TMP/ag.img" 'j["entropy"] is not None' true || return 1
 	nap 1
 	[ ! -s "$OUT" ] || { WHY="the loaded VM printed while paused: '$(oneline "$OUT")'"; return 1; }
 	call PATCH /vm '{"state": "Resumed"}' 204 && wait_out "count $((SNAP_N + 3))" &&
