@@ -164,6 +164,11 @@ static int body_snapshot_create(const json_t *v, struct api_request *r, char *er
 	    nonempty("snapshot_path", j.c.state, err, errsz) ||
 	    nonempty("mem_file_path", j.c.mem, err, errsz))
 		return -EINVAL;
+	/* The second file would replace the first. */
+	if (!strcmp(j.c.state, j.c.mem)) {
+		snprintf(err, errsz, "`snapshot_path` and `mem_file_path` are the same path");
+		return -EINVAL;
+	}
 	r->u.snap_create = j.c;
 	r->u.snap_create.diff = j.type == 1;
 	return 0;

@@ -63,6 +63,9 @@ static void create_bodies(void)
 	CHECK(route("/snapshot/create", "{\"snapshot_path\": \"s\", \"mem_file_path\": \"m\", "
 					"\"version\": \"1.0.0\"}") == -EINVAL &&
 	      strstr(fault, "unknown field `version`"));
+	CHECK(route("/snapshot/create", "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/s\"}") ==
+		  -EINVAL &&
+	      fault_is("`snapshot_path` and `mem_file_path` are the same path."));
 	CHECK(route("/snapshot/create", "") == -EINVAL && !strcmp(fault, "Empty PUT request."));
 	CHECK(route("/snapshot/bogus", "{}") == -EINVAL &&
 	      !strcmp(fault, "Invalid request method and/or path: PUT /snapshot/bogus."));
