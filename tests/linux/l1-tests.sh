@@ -439,17 +439,18 @@ ask_wait() {
     return 1
 }
 
-# api_case NAME FUNC: one linux-api-NAME case; FUNC fails with $msg set.
-# Once petrel has ended, or a case sets $gone, the later cases fail with
-# that reason without running.
+# api_case NAME FUNC: one $name-NAME case (linux-api-NAME); FUNC fails
+# with $msg set. Once petrel has ended, or a case sets $gone, the later
+# cases fail with that reason without running. No $pid: no petrel meant
+# to run (the snapshot group's, between a kill and a restore).
 api_case() {
-    if [ -z "$gone" ] && ! kill -0 "$pid" 2>/dev/null; then
+    if [ -z "$gone" ] && [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
         wait "$pid"
         gone="petrel exited with status $? ($(grep -v unhandled "$d.err" | tail -n1))"
     fi
-    if [ -n "$gone" ]; then result "FAIL linux-api-$1: $gone"; return; fi
+    if [ -n "$gone" ]; then result "FAIL $name-$1: $gone"; return; fi
     msg=
-    if "$2"; then result "PASS linux-api-$1"; else result "FAIL linux-api-$1: $msg"; fi
+    if "$2"; then result "PASS $name-$1"; else result "FAIL $name-$1: $msg"; fi
 }
 
 ac_configure() {
@@ -633,7 +634,7 @@ ac_ctrl_alt_del() {
     gone="petrel ended"
     if [ "$st" = 0 ] && grep -aq 'Ctrl-Alt-Del: syncing, unmounting, powering off' "$d.out" &&
         grep -q 'guest powered off' "$d.err"; then
-        result "INFO linux-api: powered off $(since "$_t") s after SendCtrlAltDel"
+        result "INFO $name: powered off $(since "$_t") s after SendCtrlAltDel"
         return 0
     fi
     msg="petrel exit status $st, want 0 after /init's clean power-off ($(grep -v unhandled "$d.err" | tail -n1); guest: $(tr -d '\r' <"$d.out" | tail -n2 | tr '\n' ' '))"
@@ -757,4 +758,8 @@ if want virtio; then
     boot linux-virtio-console hvc $G/vmlinux $G/initramfs.cpio --console virtio
 fi
 want api && api_group
+if want snapshot; then
+    . /l1-snapshot.sh
+    snapshot_group
+fi
 exit 0
