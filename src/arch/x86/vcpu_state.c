@@ -204,32 +204,31 @@ static void walk_u64(struct snap *s, __u64 *v)
 	*v = x;
 }
 
+/* KVM's 0/1 flags are __u8: walked as booleans (0 or 1 in the stream). */
+static void walk_flag(struct snap *s, __u8 *v)
+{
+	bool b = snap_saving(s) && *v;
+
+	snap_bool(s, &b);
+	*v = b;
+}
+
 static void walk_segment(struct snap *s, struct kvm_segment *g)
 {
-	bool present = g->present, db = g->db, sys = g->s, l = g->l, gran = g->g, avl = g->avl,
-	     unusable = g->unusable;
-
 	walk_u64(s, &g->base);
 	snap_u32(s, &g->limit);
 	snap_u16(s, &g->selector);
 	snap_u8(s, &g->type);
 	snap_u8(s, &g->dpl);
-	snap_bool(s, &present);
-	snap_bool(s, &db);
-	snap_bool(s, &sys);
-	snap_bool(s, &l);
-	snap_bool(s, &gran);
-	snap_bool(s, &avl);
-	snap_bool(s, &unusable);
+	walk_flag(s, &g->present);
+	walk_flag(s, &g->db);
+	walk_flag(s, &g->s);
+	walk_flag(s, &g->l);
+	walk_flag(s, &g->g);
+	walk_flag(s, &g->avl);
+	walk_flag(s, &g->unusable);
 	snap_check(s, g->type <= 15 && g->dpl <= 3, "segment type %u / DPL %u out of range",
 		   g->type, g->dpl);
-	g->present = present;
-	g->db = db;
-	g->s = sys;
-	g->l = l;
-	g->g = gran;
-	g->avl = avl;
-	g->unusable = unusable;
 }
 
 static void walk_dtable(struct snap *s, struct kvm_dtable *t)
@@ -346,48 +345,30 @@ static void walk_msrs(struct snap *s, struct vcpu_state *st, const struct vcpu_s
 
 static void walk_events(struct snap *s, struct kvm_vcpu_events *e)
 {
-	bool ex_inj = e->exception.injected, ex_code = e->exception.has_error_code,
-	     ex_pend = e->exception.pending, in_inj = e->interrupt.injected,
-	     in_soft = e->interrupt.soft, nmi_inj = e->nmi.injected, nmi_pend = e->nmi.pending,
-	     nmi_mask = e->nmi.masked, smm = e->smi.smm, smi_pend = e->smi.pending,
-	     smm_nmi = e->smi.smm_inside_nmi, init = e->smi.latched_init;
-
-	snap_bool(s, &ex_inj);
+	walk_flag(s, &e->exception.injected);
 	snap_u8(s, &e->exception.nr);
-	snap_bool(s, &ex_code);
-	snap_bool(s, &ex_pend);
+	walk_flag(s, &e->exception.has_error_code);
+	walk_flag(s, &e->exception.pending);
 	snap_u32(s, &e->exception.error_code);
-	snap_bool(s, &in_inj);
+	walk_flag(s, &e->interrupt.injected);
 	snap_u8(s, &e->interrupt.nr);
-	snap_bool(s, &in_soft);
+	walk_flag(s, &e->interrupt.soft);
 	snap_u8(s, &e->interrupt.shadow);
-	snap_bool(s, &nmi_inj);
-	snap_bool(s, &nmi_pend);
-	snap_bool(s, &nmi_mask);
+	walk_flag(s, &e->nmi.injected);
+	walk_flag(s, &e->nmi.pending);
+	walk_flag(s, &e->nmi.masked);
 	snap_u32(s, &e->sipi_vector);
 	snap_u32(s, &e->flags);
-	snap_bool(s, &smm);
-	snap_bool(s, &smi_pend);
-	snap_bool(s, &smm_nmi);
-	snap_bool(s, &init);
+	walk_flag(s, &e->smi.smm);
+	walk_flag(s, &e->smi.pending);
+	walk_flag(s, &e->smi.smm_inside_nmi);
+	walk_flag(s, &e->smi.latched_init);
 	snap_check(s, e->exception.nr < 32, "exception vector %u out of range", e->exception.nr);
 	snap_check(s,
 		   !(e->interrupt.shadow & ~(KVM_X86_SHADOW_INT_MOV_SS | KVM_X86_SHADOW_INT_STI)),
 		   "interrupt shadow %#x unknown", e->interrupt.shadow);
 	snap_check(s, !(e->flags & ~EVENT_FLAGS), "event flags %#x unknown", e->flags);
 	snap_check(s, e->sipi_vector <= 0xff, "SIPI vector %#x out of range", e->sipi_vector);
-	e->exception.injected = ex_inj;
-	e->exception.has_error_code = ex_code;
-	e->exception.pending = ex_pend;
-	e->interrupt.injected = in_inj;
-	e->interrupt.soft = in_soft;
-	e->nmi.injected = nmi_inj;
-	e->nmi.pending = nmi_pend;
-	e->nmi.masked = nmi_mask;
-	e->smi.smm = smm;
-	e->smi.pending = smi_pend;
-	e->smi.smm_inside_nmi = smm_nmi;
-	e->smi.latched_init = init;
 }
 
 /* The whole section, either way. */
