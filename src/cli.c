@@ -22,7 +22,8 @@ static const char run_help_text[] =
     "       petrel run --config-file FILE [--api-sock PATH | --no-api] [same options as\n"
     "                  above from --api-sock on]\n"
     "       petrel run --api-sock PATH [...]   (configured and started through the API)\n"
-    "       petrel run --restore STATE,MEM [--restore-paused] [--api-sock PATH]\n"
+    "       petrel run --restore STATE,MEM|STATE,uffd:SOCKET [--restore-paused]\n"
+    "                  [--api-sock PATH]\n"
     "                  [--no-seccomp] [same options as above from --id on]\n"
     "\n"
     "boot a kernel: a Linux bzImage, or an ELF with a PVH entry note\n"
@@ -46,7 +47,9 @@ static const char run_help_text[] =
     "                  --kernel or --config-file, petrel waits to be configured\n"
     "  --no-api        with --config-file: no API socket\n"
     "  --restore STATE,MEM  the VM of a snapshot (README: Snapshots): its state file and\n"
-    "                  memory file (as PUT /snapshot/create wrote them), resumed at once\n"
+    "                  memory file (as PUT /snapshot/create wrote them), resumed at once;\n"
+    "                  STATE,uffd:SOCKET: the memory from the page server listening on\n"
+    "                  unix socket SOCKET (Firecracker's Uffd backend, e.g. petrel-pager)\n"
     "  --restore-paused  with --restore and --api-sock: stay paused until PATCH /vm\n"
     "  --id ID         instance id in logs and metrics (default anonymous-instance)\n"
     "  --log-path FILE log lines to FILE (or a FIFO) instead of stderr\n"
@@ -226,7 +229,11 @@ static int cli_parse_id(const char *opt, const char *arg, unsigned int *id)
 	return -1;
 }
 
-/* --restore STATE,MEM: the first comma splits them. */
+/* The "uffd:" of --restore STATE,uffd:SOCKET (a memory file of that
+ * name is ./uffd:...). */
+#define RESTORE_UFFD "uffd:"
+
+/* --restore STATE,MEM or STATE,uffd:SOCKET: the first comma splits them. */
 static int cli_parse_restore(const char *arg, struct run_options *o)
 {
 	const char *comma = strchr(arg, ',');
@@ -246,6 +253,16 @@ static int cli_parse_restore(const char *arg, struct run_options *o)
 	o->restore_state[n] = 0;
 	memcpy(o->restore_mem, comma + 1, strlen(comma + 1) + 1);
 	o->restore = true;
+	if (strncmp(o->restore_mem, RESTORE_UFFD, strlen(RESTORE_UFFD)))
+		return 0;
+	o->restore_uffd = true;
+	memmove(o->restore_mem, o->restore_mem + strlen(RESTORE_UFFD),
+		strlen(o->restore_mem) - strlen(RESTORE_UFFD) + 1);
+	if (!o->restore_mem[0]) {
+		log_msg("--restore '%s': uffd: needs the page server's socket (STATE,uffd:SOCKET)",
+			arg);
+		return -1;
+	}
 	return 0;
 }
 

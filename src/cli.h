@@ -35,8 +35,9 @@ struct run_options {
 	size_t max_payload;	 /* --http-api-max-payload-size */
 	bool start;		 /* cfg names a kernel: start at once */
 	/* --restore STATE,MEM: the VM of a snapshot, resumed at once unless
-	 * --restore-paused. */
-	bool restore, restore_paused;
+	 * --restore-paused. STATE,uffd:SOCKET (restore_uffd): its memory from
+	 * the page server on SOCKET (restore_mem holds SOCKET). */
+	bool restore, restore_paused, restore_uffd;
 	char restore_state[CONFIG_PATH_MAX], restore_mem[CONFIG_PATH_MAX];
 	/* `petrel snapshot`: the API socket of the running petrel, the files. */
 	struct {

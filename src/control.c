@@ -81,6 +81,7 @@ int control_init(struct control *ctl, const struct vm_config *cfg,
 				 .id = opt->id,
 				 .sig_fd = -1,
 				 .obs = { .fd = -1, .timer_fd = -1 } };
+	uffd_backend_init(&ctl->uffd);
 	log_set_thread("vmm");
 	err = evloop_init(&ctl->ev);
 	if (!err)
@@ -219,6 +220,7 @@ void control_destroy(struct control *ctl)
 	control_metrics_destroy(ctl);
 	if (ctl->state != CONTROL_NOT_STARTED)
 		vm_destroy(&ctl->vm);
+	uffd_backend_close(&ctl->uffd);
 	ctl->state = CONTROL_NOT_STARTED;
 	if (ctl->sig_fd >= 0)
 		close(ctl->sig_fd);

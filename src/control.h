@@ -15,6 +15,7 @@
 #include "config.h"
 #include "evloop.h"
 #include "log.h"
+#include "snapshot/uffd.h"
 #include "vmm.h"
 
 /* The Firecracker API level petrel serves (GET /version). */
@@ -77,6 +78,9 @@ struct control {
 	bool api_running; /* its thread started (control_api_run) */
 	struct sandbox_filter api_filter;
 	struct control_obs obs;
+	/* A VM restored through a page server (the Uffd backend): its uffd
+	 * and socket, open for the VM's life, closed after its RAM. */
+	struct uffd_backend uffd;
 };
 
 /* Set up the event loop and the signals (blocked here, so every thread
@@ -107,8 +111,10 @@ int control_launch(struct control *ctl, bool paused) MUST_CHECK;
 
 /* Restore the VM of a snapshot instead of booting one (the CLI's
  * --restore and PUT /snapshot/load): read and check the files, build the
- * VM with its RAM mapped from the memory file, load its state, launch it
- * paused, and resume it if `resume`. 0, or -errno after one message (the
+ * VM with its RAM mapped from the memory file (or, with p->uffd_path,
+ * anonymous and handed to that page server before anything touches it;
+ * the server's exit then stops the VM with status 1), load its state,
+ * launch it paused, and resume it if `resume`. 0, or -errno after one message (the
  * process is then as fresh as before, unless starting threads failed). */
 struct snapshot_load_params;
 int control_restore(struct control *ctl, const struct snapshot_load_params *p,

@@ -2,13 +2,15 @@
 /*
  * Snapshots on the VMM thread: PUT /snapshot/create of a paused VM, and
  * the restore that PUT /snapshot/load and `petrel run --restore` do in a
- * fresh process (snapshot/snapshot.h has the files and their checks).
+ * fresh process (snapshot/snapshot.h has the files and their checks,
+ * snapshot/uffd.h the page server's handshake).
  */
 #include "control.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
 
 #include "arch/x86/machine.h"
@@ -22,6 +24,38 @@ static uint64_t now_us(void)
 	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
 }
 
+/* The page server's process exited (its pidfd is readable): nothing will
+ * ever fill the pages the guest has not touched yet, and a vCPU that
+ * touches one waits forever, so the VM stops now, with one line. */
+static void control_on_pager_exit(void *opaque, uint32_t events)
+{
+	struct control *ctl = opaque;
+	char why[CONFIG_PATH_MAX + 128];
+
+	(void)events;
+	snprintf(why, sizeof(why),
+		 "page server '%s' (pid %d) exited: the VM's memory is gone with it; stopping "
+		 "the VM",
+		 ctl->uffd.path, (int)ctl->uffd.pid);
+	vm_stop(&ctl->vm, VM_STATUS_ERROR, why);
+}
+
+/* RAM anonymous, registered with the uffd and handed to the page server
+ * before anything (the board, a device's load) touches it; its exit
+ * watched from the event loop. */
+static int control_uffd_attach(struct control *ctl)
+{
+	int err = uffd_backend_send(&ctl->uffd, &ctl->vm.gm);
+
+	if (!err && ctl->uffd.pidfd >= 0) {
+		err = evloop_add(&ctl->ev, ctl->uffd.pidfd, EPOLLIN, control_on_pager_exit, ctl);
+		if (err)
+			log_msg("page server '%s': watching it: %s", ctl->uffd.path,
+				strerror(-err));
+	}
+	return err;
+}
+
 int control_restore(struct control *ctl, const struct snapshot_load_params *p, bool resume)
 {
 	static struct vm_config fresh; /* large: not on the stack */
@@ -33,12 +67,23 @@ int control_restore(struct control *ctl, const struct snapshot_load_params *p, b
 	err = snapshot_load_open(&ld, p, &ctl->cfg);
 	if (err)
 		return err;
+	/* The page server is reached before anything is built: a wrong path
+	 * or a host without userfaultfd costs nothing. */
+	if (p->uffd_path) {
+		err = uffd_backend_open(&ctl->uffd, p->uffd_path);
+		if (err)
+			goto fail;
+	}
 	/* The board as a boot builds it, without the kernel: RAM comes from
-	 * the memory file, the registers from the snapshot. */
+	 * the memory file (or the page server), the registers from the
+	 * snapshot. */
 	err = vm_create(vm, &ctl->cfg, &ctl->ev, ld.mem_fd);
 	if (err)
 		goto fail;
-	err = machine_create(vm);
+	if (p->uffd_path)
+		err = control_uffd_attach(ctl);
+	if (!err)
+		err = machine_create(vm);
 	if (!err)
 		err = vm_create_vcpus(vm);
 	if (!err)
@@ -48,16 +93,21 @@ int control_restore(struct control *ctl, const struct snapshot_load_params *p, b
 	snapshot_load_close(&ld);
 	if (err) {
 		vm_destroy(vm);
+		uffd_backend_close(&ctl->uffd);
 		ctl->cfg = fresh;
 		return err;
 	}
 	err = control_launch(ctl, true);
 	if (err) {
-		if (ctl->state == CONTROL_NOT_STARTED)
+		if (ctl->state == CONTROL_NOT_STARTED) {
+			uffd_backend_close(&ctl->uffd);
 			ctl->cfg = fresh;
+		}
 		return err;
 	}
-	log_info("restored the VM from '%s'", p->state_path);
+	log_info("restored the VM from '%s'%s%s", p->state_path,
+		 p->uffd_path ? ", its memory from page server " : "",
+		 p->uffd_path ? p->uffd_path : "");
 	if (resume) {
 		vm_resume(vm);
 		ctl->state = CONTROL_RUNNING;
@@ -66,6 +116,7 @@ int control_restore(struct control *ctl, const struct snapshot_load_params *p, b
 
 fail:
 	snapshot_load_close(&ld);
+	uffd_backend_close(&ctl->uffd);
 	ctl->cfg = fresh;
 	return err;
 }
@@ -116,13 +167,9 @@ void control_api_snapshot_load(struct control *ctl, const struct snapshot_load_r
 			       "configuring boot-specific resources.");
 		return;
 	}
-	if (r->uffd) {
-		api_fault(res, "Load snapshot error: the Uffd memory backend is not supported yet "
-			       "(use File)");
-		return;
-	}
 	p = (struct snapshot_load_params){ .state_path = r->state,
-					   .mem_path = r->mem,
+					   .mem_path = r->uffd ? NULL : r->mem,
+					   .uffd_path = r->uffd ? r->mem : NULL,
 					   .nnet = r->nnet,
 					   .clock_realtime = r->clock_realtime };
 	for (unsigned int i = 0; i < r->nnet && i < CONFIG_MAX_NETS; i++) {

@@ -60,8 +60,11 @@ static int run(struct run_options *o, uint64_t start_ns)
 	/* Started at once (flags or a config file), restored from a snapshot,
 	 * or configured through the API first. */
 	if (o->restore) {
-		struct snapshot_load_params p = { .state_path = o->restore_state,
-						  .mem_path = o->restore_mem };
+		struct snapshot_load_params p = {
+			.state_path = o->restore_state,
+			.mem_path = o->restore_uffd ? NULL : o->restore_mem,
+			.uffd_path = o->restore_uffd ? o->restore_mem : NULL,
+		};
 
 		err = control_restore(&ctl, &p, !o->restore_paused);
 	} else {

@@ -422,7 +422,7 @@ int snapshot_load_open(struct snapshot_load *ld, const struct snapshot_load_para
 	}
 	/* The same judgement as a boot's, with the same one line. */
 	err = config_check(&c);
-	if (!err)
+	if (!err && p->mem_path)
 		err = open_memory(p->mem_path, c.mem_size, &ld->mem_fd);
 	if (err)
 		goto fail;

@@ -56,7 +56,8 @@ struct snapshot_net_override {
 
 struct snapshot_load_params {
 	const char *state_path;
-	const char *mem_path;
+	const char *mem_path;  /* the memory file (File backend); NULL with uffd_path */
+	const char *uffd_path; /* Uffd backend: the page server's socket; NULL: File */
 	struct snapshot_net_override net[CONFIG_MAX_NETS];
 	unsigned int nnet;
 	char vsock_uds[CONFIG_UDS_MAX]; /* vsock_override's uds_path; "": none */
@@ -65,7 +66,7 @@ struct snapshot_load_params {
 
 struct snapshot_load {
 	struct snap_file file;
-	int mem_fd; /* the memory file, for vm_create; -1 once closed */
+	int mem_fd; /* the memory file, for vm_create; -1 once closed or Uffd */
 	uint64_t clock_ns, realtime_ns;
 	bool clock_realtime;
 	char path[CONFIG_PATH_MAX]; /* the state file, for messages */
@@ -76,7 +77,9 @@ struct snapshot_load {
  * metrics, jail, seccomp): they stay; everything else becomes the saved
  * VM's configuration, with p's overrides (each must name an interface or
  * a vsock device the VM has), judged by config_check. The vCPU count and
- * memory size of section "vm" must match it, the memory file's size too.
+ * memory size of section "vm" must match it, the memory file's size too
+ * (without p->mem_path, the Uffd backend, there is no file to open: its
+ * page server has it).
  * On error nothing is left open and cfg is unchanged. */
 int snapshot_load_open(struct snapshot_load *ld, const struct snapshot_load_params *p,
 		       struct vm_config *cfg) MUST_CHECK;
