@@ -214,7 +214,7 @@ case_snapshot_preboot() {
 	q PUT /snapshot/load "{\"snapshot_path\": \"$TMP/none.state\", \"mem_file_path\": \"$TMP/none.mem\"}" 400 \
 		"Load snapshot error: snapshot '$TMP/none.state': No such file or directory"
 	q PUT /snapshot/load '{"snapshot_path": "s", "mem_backend": {"backend_type": "Uffd", "backend_path": "u"}}' 400 \
-		"Load snapshot error: the Uffd memory backend is not supported yet (use File)"
+		"Load snapshot error: snapshot 's': No such file or directory"
 	q PUT /snapshot/load '{"snapshot_path": "s"}' 400 \
 		"An error occurred when deserializing the json body of a request: missing field: either \`mem_backend\` or \`mem_file_path\` is required."
 	q GET / - 200
