@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -75,6 +76,7 @@ int uffd_create(void)
 static int uffd_connect(struct uffd_backend *b)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
 	int err;
 
 	if (strlen(b->path) >= sizeof(sa.sun_path)) {
@@ -94,7 +96,9 @@ static int uffd_connect(struct uffd_backend *b)
 	if (!connect(b->sock, (const struct sockaddr *)&sa, sizeof(sa)))
 		return 0;
 	err = -errno;
-	if (err == -ECONNREFUSED)
+	if (err == -ECONNREFUSED && !lstat(b->path, &st) && !S_ISSOCK(st.st_mode))
+		log_msg("page server '%s': not a unix socket", b->path);
+	else if (err == -ECONNREFUSED)
 		log_msg("page server '%s': %s (nothing listens on it)", b->path, strerror(-err));
 	else if (err == -EAGAIN)
 		log_msg("page server '%s': its backlog is full (it accepts no connection)",
@@ -110,13 +114,12 @@ int uffd_backend_open(struct uffd_backend *b, const char *path)
 
 	uffd_backend_init(b);
 	snprintf(b->path, sizeof(b->path), "%s", path);
-	b->uffd = uffd_create();
-	if (b->uffd < 0) {
-		err = b->uffd;
-		b->uffd = -1;
-		return err;
-	}
+	/* The socket first: its errors are the likelier ones. */
 	err = uffd_connect(b);
+	if (!err) {
+		b->uffd = uffd_create();
+		err = b->uffd < 0 ? b->uffd : 0;
+	}
 	if (err)
 		uffd_backend_close(b);
 	return err;

@@ -19,7 +19,7 @@
  * zeros under the guest instead of a wait.
  *
  * Used in two steps around vm_create (control_snapshot.c):
- *   uffd_backend_open - create the uffd, connect to the server (before
+ *   uffd_backend_open - connect to the server, create the uffd (before
  *                       anything is built: a wrong path costs nothing);
  *   vm_create(-1)     - RAM anonymous;
  *   uffd_backend_send - register every region, send the message, and
@@ -53,17 +53,17 @@ struct uffd_backend {
 /* Everything -1: nothing to close. */
 void uffd_backend_init(struct uffd_backend *b);
 
-/* Create the userfaultfd (the userfaultfd syscall, or /dev/userfaultfd
- * where the syscall is refused), with UFFD_FEATURE_EVENT_REMOVE (a
- * balloon's MADV_DONTNEED reaches the server), and connect to the page
- * server listening on `path`. 0, or -errno after one line naming what to
+/* Connect to the page server listening on `path`, and create the
+ * userfaultfd (the userfaultfd syscall, or /dev/userfaultfd where the
+ * syscall is refused), with UFFD_FEATURE_EVENT_REMOVE (a balloon's
+ * MADV_DONTNEED reaches the server). 0, or -errno after one line naming what to
  * change ("page server '/x.sock': Connection refused (nothing listens on
  * it)"; "userfaultfd: Operation not permitted (allow it: sysctl
  * vm.unprivileged_userfaultfd=1, or read-write access to
  * /dev/userfaultfd)"); nothing is left open then. */
 int uffd_backend_open(struct uffd_backend *b, const char *path) MUST_CHECK;
 
-/* Create the userfaultfd alone (uffd_backend_open's first step; unit
+/* Create the userfaultfd alone (uffd_backend_open's second step; unit
  * tests). A new fd, or -errno after one line. */
 int uffd_create(void) MUST_CHECK;
 

@@ -55,14 +55,21 @@ static void json_one_region(void)
 			   "\"page_size\":4096,\"page_size_kib\":4096}]"));
 }
 
-/* A uffd, or a SKIP reason in *why. */
+/* A uffd, or a SKIP reason in *why. Where the host refuses one, its
+ * line says what to change. */
 static int uffd_or_skip(const char **why)
 {
 	static char reason[160];
 	int fd, saved = log_set_stderr(open("/dev/null", O_WRONLY | O_CLOEXEC));
+	char msg[300] = "";
 
+	log_capture(msg, sizeof(msg));
 	fd = uffd_create();
+	log_capture(NULL, 0);
 	close(log_set_stderr(saved));
+	if (fd == -EPERM || fd == -EACCES)
+		CHECK(strstr(msg, "(allow it: sysctl vm.unprivileged_userfaultfd=1, or read-write "
+				  "access to /dev/userfaultfd for this user)"));
 	if (fd < 0) {
 		snprintf(reason, sizeof(reason),
 			 "userfaultfd: %s (sysctl vm.unprivileged_userfaultfd=1 or "
@@ -183,13 +190,8 @@ static void page_server_missing(void)
 {
 	char dir[] = "/tmp/petrel-uffd.XXXXXX", path[200], msg[300], want[300];
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	const char *why = NULL;
-	int fd = uffd_or_skip(&why), before;
+	int fd, before = proc_fds_count("anon_inode:[userfaultfd]", NULL);
 
-	if (fd < 0)
-		SKIP(why);
-	close(fd);
-	before = proc_fds_count("anon_inode:[userfaultfd]", NULL);
 	REQUIRE(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/none.sock", dir);
 	CHECK(open_error(path, msg, sizeof(msg)) == -ENOENT);
@@ -204,6 +206,15 @@ static void page_server_missing(void)
 	CHECK(open_error(path, msg, sizeof(msg)) == -ECONNREFUSED);
 	snprintf(want, sizeof(want), "page server '%s': Connection refused (nothing listens on it)",
 		 path);
+	CHECK(!strcmp(msg, want));
+	unlink(path);
+	/* Not a socket at all. */
+	snprintf(path, sizeof(path), "%s/file", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	REQUIRE(fd >= 0);
+	close(fd);
+	CHECK(open_error(path, msg, sizeof(msg)) == -ECONNREFUSED);
+	snprintf(want, sizeof(want), "page server '%s': not a unix socket", path);
 	CHECK(!strcmp(msg, want));
 	unlink(path);
 	memset(path, 'a', 120);
