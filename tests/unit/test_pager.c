@@ -14,6 +14,7 @@
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,27 @@ static bool pager_start(struct pager_run *r)
 	return false;
 }
 
+/* Connect to the pager: its socket file exists from its bind(), a
+ * moment before its listen(): until then connections are refused. A
+ * connected socket, or -1. */
+static int pager_connect(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	for (int i = 0; s >= 0 && i < 500; i++) {
+		if (!connect(s, (struct sockaddr *)&sa, sizeof(sa)))
+			return s;
+		if (errno != ECONNREFUSED)
+			break;
+		usleep(10000);
+	}
+	if (s >= 0)
+		close(s);
+	return -1;
+}
+
 /* Its exit status, and its stderr in out. */
 static int pager_wait(struct pager_run *r, char *out, size_t size)
 {
@@ -117,6 +139,24 @@ static const char *skip_reason(void)
 	return why;
 }
 
+/* uffd_backend_open on the pager's socket, once it listens (see
+ * pager_connect); the pager is killed if it cannot be reached. */
+static int backend_open(struct uffd_backend *b, struct pager_run *r)
+{
+	int saved = log_set_stderr(open("/dev/null", O_WRONLY | O_CLOEXEC)), err = -1;
+
+	for (int i = 0; i < 500; i++) {
+		err = uffd_backend_open(b, sock);
+		if (err != -ECONNREFUSED)
+			break;
+		usleep(10000);
+	}
+	close(log_set_stderr(saved));
+	if (err)
+		kill(r->pid, SIGKILL);
+	return err;
+}
+
 /* Guest RAM as petrel lays it out: two regions, 8 pages each, at two
  * places, the memory file's two halves. */
 static void serves_pages(void)
@@ -136,7 +176,7 @@ static void serves_pages(void)
 	REQUIRE(lo != MAP_FAILED && hi != MAP_FAILED);
 	REQUIRE(gm_add_region(&gm, 0, 8 * PAGE, lo) == 0);
 	REQUIRE(gm_add_region(&gm, 1ULL << 32, 8 * PAGE, hi) == 0);
-	REQUIRE(uffd_backend_open(&b, sock) == 0);
+	REQUIRE(backend_open(&b, &r) == 0);
 	REQUIRE(uffd_backend_send(&b, &gm) == 0);
 	CHECK(b.pid == r.pid);
 	CHECK(lo[5] == 'A' && lo[PAGE - 1] == 'A'); /* copied */
@@ -160,7 +200,6 @@ static void serves_pages(void)
  * none): the pager's status and its one line. */
 static int handshake_with(const char *body, int fd, char *err, size_t size)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char ctl[CMSG_SPACE(sizeof(int))] = { 0 };
 	struct iovec iov = { (void *)body, body ? strlen(body) : 0 };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
@@ -169,9 +208,12 @@ static int handshake_with(const char *body, int fd, char *err, size_t size)
 
 	if (!pager_start(&r))
 		return -1;
-	memcpy(sa.sun_path, sock, strlen(sock) + 1);
-	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s >= 0 && !connect(s, (struct sockaddr *)&sa, sizeof(sa)) && body) {
+	s = pager_connect();
+	if (s < 0) {
+		kill(r.pid, SIGKILL); /* never a wait for a pager nobody reached */
+		return -1;
+	}
+	if (body) {
 		if (fd >= 0) {
 			struct cmsghdr *c;
 
@@ -185,8 +227,7 @@ static int handshake_with(const char *body, int fd, char *err, size_t size)
 		}
 		(void)sendmsg(s, &msg, MSG_NOSIGNAL);
 	}
-	if (s >= 0)
-		close(s);
+	close(s);
 	return pager_wait(&r, err, size);
 }
 
@@ -276,7 +317,7 @@ static void fault_outside_regions(void)
 	ram = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	REQUIRE(ram != MAP_FAILED);
 	REQUIRE(gm_add_region(&told, 0, 4 * PAGE, (void *)0x10000) == 0);
-	REQUIRE(uffd_backend_open(&b, sock) == 0);
+	REQUIRE(backend_open(&b, &r) == 0);
 	{
 		struct uffdio_register reg = { .range = { (uintptr_t)ram, 4 * PAGE },
 					       .mode = UFFDIO_REGISTER_MODE_MISSING };
@@ -312,6 +353,8 @@ int main(void)
 
 	if (n <= 0 || !mkdtemp(dir))
 		return 1;
+	/* A fault nobody serves would hang the test: it is killed instead. */
+	alarm(120);
 	pager[n] = 0;
 	/* build-X/tests/unit/test_pager -> build-X/petrel-pager */
 	strcpy(strrchr(pager, '/'), "/../../petrel-pager");
