@@ -683,6 +683,11 @@ void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *out)
 	*out = n->stats;
 	out->rx_throttled = n->rx_limit.throttled;
 	out->tx_throttled = n->tx_limit.throttled;
+	out->link_connects = n->be->stats.connects;
+	out->link_disconnects = n->be->stats.disconnects;
+	out->link_rx_bad = n->be->stats.rx_bad;
+	out->link_tx_full = n->be->stats.tx_full;
+	out->link_tx_down = n->be->stats.tx_down;
 	virtio_unlock(dev);
 }
 

@@ -45,6 +45,10 @@ struct virtio_net_stats {
 	 * the device stopped reading the tap (frames wait in its queue; it
 	 * cannot tell whether one is there). */
 	uint64_t tx_throttled, rx_throttled;
+	/* The backend's (net_backend_stats): a socket link's connections,
+	 * the peer's bad frames, frames dropped for a peer that does not
+	 * read or is not there. */
+	uint64_t link_connects, link_disconnects, link_rx_bad, link_tx_full, link_tx_down;
 };
 
 /* Open cfg's backend (a tap, see tap_open: attached to or created as a
