@@ -85,7 +85,7 @@ static bool opt_flag(const char *list, const char *key)
 }
 
 #define NET_USAGE                                                                                  \
-	"expected tap=NAME, stream=unix:PATH|tcp:HOST:PORT[,listen] or "                           \
+	"expected tap=NAME, stream=ADDR[,listen] (ADDR unix:PATH or tcp:HOST:PORT) or "            \
 	"dgram=udp:HOST:PORT[,remote=HOST:PORT], then [,mac=XX:XX:XX:XX:XX:XX]"
 
 int cli_parse_net(const char *arg, struct net_config *n)

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "mem.h"
 #include "ratelimit.h"
+#include "virtio/net_backend.h"
 #include "virtio/virtio.h"
 
 /* Feature bits and the header length: include/petrel/virtio.h. */
@@ -34,9 +35,7 @@
 #define VIRTIO_NET_RXQ 0
 #define VIRTIO_NET_TXQ 1
 
-/* Largest frame after the header (virtio 1.2, 5.1.6.3: a 65535-byte IP
- * packet and the Ethernet header); longer transmitted frames are dropped. */
-#define VIRTIO_NET_FRAME_MAX 65550
+/* VIRTIO_NET_FRAME_MAX: net_backend.h. */
 
 struct virtio_net_stats {
 	uint64_t tx_frames, tx_bytes, tx_dropped; /* bytes: frames without the header */

@@ -35,6 +35,11 @@
 struct virtio_dev;
 struct net_backend;
 
+/* Largest frame after the header (virtio 1.2, 5.1.6.3: a 65535-byte IP
+ * packet and the Ethernet header); longer transmitted frames are dropped,
+ * and a stream peer announcing a longer one has lost its framing. */
+#define VIRTIO_NET_FRAME_MAX 65550
+
 /* recv: a frame was dropped (counted by the backend); call again. */
 #define NET_BACKEND_DROPPED (-EBADMSG)
 

@@ -22,7 +22,6 @@
 
 #include "netaddr.h"
 #include "virtio/iov.h"
-#include "virtio/net.h"
 #include "virtio/net_backend.h"
 #include "virtio/virtio.h"
 

@@ -3,7 +3,7 @@
 
 #include <linux/if_tun.h>
 
-#include "virtio/net.h"
+#include "virtio/net_backend.h"
 
 bool net_guest_csum(const struct virtio_dev *dev)
 {
