@@ -620,14 +620,16 @@ int virtio_net_create_fd(struct virtio_dev *dev, struct evloop *ev, const struct
 struct net_cfg_arg {
 	const struct net_config *cfg;
 	const uint8_t *mac;
+	bool said; /* the backend failed and printed why */
 };
 
 static int net_open_cfg(const struct net_backend_host *host, const void *arg,
 			struct net_backend **out)
 {
-	const struct net_cfg_arg *a = arg;
-	int fd;
+	struct net_cfg_arg *a = (struct net_cfg_arg *)arg;
+	int err;
 
+	a->said = true;
 	switch (a->cfg->kind) {
 	case NET_STREAM:
 		return net_stream_open(host, a->cfg, out);
@@ -636,8 +638,12 @@ static int net_open_cfg(const struct net_backend_host *host, const void *arg,
 	case NET_TAP:
 		break;
 	}
-	fd = tap_open(a->cfg->tap, VIRTIO_NET_HDR_LEN);
-	return fd < 0 ? fd : net_tap_open(host, fd, true, out);
+	err = tap_open(a->cfg->tap, VIRTIO_NET_HDR_LEN);
+	if (err < 0)
+		return err;
+	err = net_tap_open(host, err, true, out);
+	a->said = false; /* tap_open said why; net_tap_open does not */
+	return err;
 }
 
 int virtio_net_create(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm,
@@ -662,8 +668,7 @@ int virtio_net_create(struct virtio_dev *dev, struct evloop *ev, const struct gm
 	a.mac = mac;
 	err = net_create(dev, ev, gm, mac, net_open_cfg, &a);
 	if (err) {
-		/* tap_open and the socket backends said why; the rest: */
-		if (err == -ENOMEM)
+		if (!a.said)
 			log_msg("network interface '%s': %s", cfg->id, strerror(-err));
 		return err;
 	}

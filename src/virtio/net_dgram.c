@@ -168,8 +168,10 @@ int net_dgram_open(const struct net_backend_host *host, const struct net_config 
 	struct netaddr local, remote;
 	int one = 1, err;
 
-	if (!d)
+	if (!d) {
+		log_msg("network interface '%s': %s", cfg->id, strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	d->b = (struct net_backend){ .ops = &dgram_ops, .host = *host };
 	d->log = (struct log_limit)LOG_LIMIT_INIT(16);
 	memcpy(d->mac, mac, 6);

@@ -419,7 +419,7 @@ static int stream_add(struct net_stream *s, int fd, uint32_t tag)
 }
 
 /* Bind and listen; a socket file left by a petrel that died is replaced,
- * any other file is not. */
+ * one something listens on or any other file is not. */
 static int stream_listen(struct net_stream *s)
 {
 	int one = 1, err;
@@ -431,8 +431,19 @@ static int stream_listen(struct net_stream *s)
 	if (s->addr.scheme == NETADDR_UNIX) {
 		const char *path = ((struct sockaddr_un *)&s->addr.sa)->sun_path;
 
-		if (!lstat(path, &st) && S_ISSOCK(st.st_mode))
+		if (!lstat(path, &st) && S_ISSOCK(st.st_mode)) {
+			int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			bool live =
+			    probe >= 0 &&
+			    (!connect(probe, (const struct sockaddr *)&s->addr.sa, s->addr.len) ||
+			     errno == EAGAIN);
+
+			if (probe >= 0)
+				close(probe);
+			if (live) /* another petrel (a clone?) listens there */
+				return -EADDRINUSE;
 			unlink(path);
+		}
 	} else {
 		(void)setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		(void)setsockopt(s->lfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -452,8 +463,10 @@ int net_stream_open(const struct net_backend_host *host, const struct net_config
 	struct net_stream *s = calloc(1, sizeof(*s));
 	int err;
 
-	if (!s)
+	if (!s) {
+		log_msg("network interface '%s': %s", cfg->id, strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	s->b = (struct net_backend){ .ops = &stream_ops, .host = *host };
 	s->fd = s->lfd = s->timerfd = -1;
 	s->log = (struct log_limit)LOG_LIMIT_INIT(16);

@@ -15,6 +15,9 @@
 #include "virtio/tap.h"
 #include "virtio/virtio.h"
 
+/* Messages a guest or a peer can trigger, of every tap backend. */
+static struct log_limit tap_log = LOG_LIMIT_INIT(16);
+
 struct net_tap {
 	struct net_backend b;
 	int fd;
@@ -89,7 +92,7 @@ static void tap_poll_rx(struct net_backend *b, bool on)
 		return;
 	err = evloop_mod(b->host.ev, t->fd, on ? EPOLLIN : 0);
 	if (err) {
-		log_msg("virtio-net: epoll: %s", strerror(-err));
+		log_limited(&tap_log, "virtio-net: epoll: %s", strerror(-err));
 		return;
 	}
 	t->polling = on;

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <signal.h>
@@ -270,6 +271,29 @@ static void stream_device_peer_not_reading(void)
 	teardown();
 }
 
+/* A socket file something listens on is not taken over; one left by a
+ * dead process is replaced, and removed when the device goes. */
+static void stream_listen_path(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int other = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct stat st;
+
+	link_cfg = (struct net_config){ .id = "l1", .kind = NET_STREAM, .listen = true };
+	snprintf(link_path, sizeof(link_path), "/tmp/petrel-test-link2.%d", getpid());
+	snprintf(link_cfg.addr, sizeof(link_cfg.addr), "unix:%s", link_path);
+	memcpy(a.sun_path, link_path, sizeof(link_path));
+	unlink(link_path);
+	REQUIRE(bind(other, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(other, 1) == 0);
+	CHECK(!setup_link(&link_cfg));
+	teardown();
+	close(other); /* the file stays: a dead listener's */
+	CHECK(stat(link_path, &st) == 0);
+	REQUIRE(setup_link(&link_cfg));
+	teardown();
+	CHECK(stat(link_path, &st) == -1 && errno == ENOENT);
+}
+
 /* Two UDP sockets on the loopback: the device's and the test's. */
 static unsigned int free_udp_port(void)
 {
@@ -387,6 +411,7 @@ int main(void)
 	RUN(stream_device_reconnect);
 	RUN(stream_device_flood);
 	RUN(stream_device_peer_not_reading);
+	RUN(stream_listen_path);
 	RUN(dgram_device_frames);
 	RUN(link_macs);
 	RUN(netaddr_forms);
