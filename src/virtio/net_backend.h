@@ -23,6 +23,7 @@
 #ifndef PETREL_VIRTIO_NET_BACKEND_H
 #define PETREL_VIRTIO_NET_BACKEND_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
