@@ -4,6 +4,7 @@
  * reassembler on its own over socket pairs, then the device on a
  * listening stream and on a UDP pair, with the test as the (hostile) peer.
  */
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -360,6 +361,51 @@ static void dgram_device_frames(void)
 	teardown();
 }
 
+/* A multicast hub: a member hears the others, not itself. */
+static void dgram_hub(void)
+{
+	unsigned int port = free_udp_port();
+	struct sockaddr_in g = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct ip_mreqn mr = { .imr_ifindex = 0 };
+	uint8_t frame[100], got[200];
+	struct hdr h = { 0 };
+	int other, one = 1;
+
+	REQUIRE(port);
+	inet_pton(AF_INET, "239.255.77.1", &g.sin_addr);
+	mr.imr_multiaddr = g.sin_addr;
+	other = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (setsockopt(other, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(other, (struct sockaddr *)&g, sizeof(g)) ||
+	    setsockopt(other, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)) ||
+	    sendto(other, "probe", 5, 0, (struct sockaddr *)&g, sizeof(g)) != 5 ||
+	    recv(other, got, sizeof(got), MSG_DONTWAIT) != 5) {
+		close(other);
+		SKIP("no multicast on this host's loopback");
+	}
+	link_cfg = (struct net_config){ .id = "h0", .kind = NET_DGRAM };
+	snprintf(link_cfg.addr, sizeof(link_cfg.addr), "udp:239.255.77.1:%u", port);
+	REQUIRE(setup_link(&link_cfg));
+	env.peer = other;
+	add_rx(1600, NULL);
+	add_rx(1600, NULL);
+	kick(VIRTIO_NET_RXQ);
+
+	/* Ours goes to the group, and comes back to us only to be skipped. */
+	fill_frame(frame, sizeof(frame), 3);
+	memcpy(frame + 6, env.d->config, 6); /* the device's MAC */
+	add_tx(&h, frame, sizeof(frame));
+	kick(VIRTIO_NET_TXQ);
+	CHECK(recv(other, got, sizeof(got), 0) == 100 && memcmp(got, frame, 100) == 0);
+	/* Another member's. */
+	frame[11] ^= 1;
+	REQUIRE(sendto(other, frame, 100, 0, (struct sockaddr *)&g, sizeof(g)) == 100);
+	usleep(10000);
+	fake_evloop_drain(&env.ev);
+	CHECK(stats().rx_frames == 1 && stats().link_rx_bad == 0);
+	teardown();
+}
+
 /* Default MACs: a link's from its settings, both ends of a link differ;
  * the MACs of one VM's interfaces differ even when the defaults collide. */
 static void link_macs(void)
@@ -413,6 +459,7 @@ int main(void)
 	RUN(stream_device_peer_not_reading);
 	RUN(stream_listen_path);
 	RUN(dgram_device_frames);
+	RUN(dgram_hub);
 	RUN(link_macs);
 	RUN(netaddr_forms);
 	return harness_exit();
