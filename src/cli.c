@@ -13,7 +13,8 @@
 
 static const char run_help_text[] =
     "usage: petrel run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
-    "                  [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]]... [--console virtio]\n"
+    "                  [--disk PATH[,ro]]... [--net tap=NAME|stream=..|dgram=..]... [--console "
+    "virtio]\n"
     "                  [--vsock cid=N,uds=PATH] [--balloon] [--no-rng] [--stealth]\n"
     "                  [--api-sock PATH] [--jail DIR --uid N --gid N] [--no-seccomp]\n"
     "                  [--id ID] [--log-path FILE] [--level LEVEL] [--show-level]\n"
@@ -35,6 +36,10 @@ static const char run_help_text[] =
     "  --cpus N        vCPUs, 1..254 (default 1)\n"
     "  --disk PATH[,ro]  virtio-blk disk: a raw image file or block device (up to 8)\n"
     "  --net tap=NAME[,mac=XX:XX:XX:XX:XX:XX]  virtio-net on host tap NAME (up to 4)\n"
+    "  --net stream=unix:PATH|tcp:HOST:PORT[,listen][,mac=MAC]  virtio-net on a link with\n"
+    "                  QEMU's -netdev stream framing (listen: accept one peer)\n"
+    "  --net dgram=udp:HOST:PORT[,remote=HOST:PORT][,mac=MAC]  virtio-net on UDP\n"
+    "                  datagrams to remote, or on a multicast group (a hub)\n"
     "  --console virtio  the console is virtio-console (hvc0) instead of COM1\n"
     "  --vsock cid=N,uds=PATH  virtio-vsock, guest CID N; host side on unix socket PATH\n"
     "  --balloon       virtio-balloon (its target is set through the API)\n"
