@@ -173,6 +173,10 @@ static const struct sandbox_rule vmm_rules[] = {
 	ANY(ftruncate),
 	ANY(pwrite64),
 	ANY(rename),
+	/* A diff's memory file (memfile_write): its file system's block size,
+	 * and whether it kept the holes (SEEK_HOLE). */
+	ANY(fstatfs),
+	ANY(lseek),
 	/* ... and the vCPUs' state, read while they are parked
 	 * (vcpu_state_probe, vcpu_state_snapshot). */
 	IOCTL(KVM_CHECK_EXTENSION),
