@@ -78,8 +78,9 @@ static const char help_text[] =
     "         STATE and MEM (paused for the time it takes); `run --restore` runs it;\n"
     "         --diff: only the memory changed since the last snapshot (the VM tracks\n"
     "         dirty pages: track_dirty_pages)\n"
-    "snapshot-merge  apply a diff snapshot's memory file onto the memory file it\n"
-    "         was taken after (a full one, or one merged before), in place\n"
+    "snapshot-merge\n"
+    "         apply the diff snapshot memory file DIFF_MEM onto BASE_MEM, the memory\n"
+    "         file it follows (a full one, or one merged before), in place\n"
     "check    report what this host's KVM offers and whether it is hardware-assisted\n";
 
 void cli_print_help(void)
