@@ -74,7 +74,8 @@ static const char run_help_text[] =
 static const char help_text[] =
     "usage: petrel run [OPTIONS]     boot a VM (petrel run --help for the options)\n"
     "       petrel jail --jail DIR --uid N --gid N [--mem SIZE] [--cpus N] [--] PROG [ARG...]\n"
-    "       petrel snapshot SOCK STATE MEM\n"
+    "       petrel snapshot [--diff] SOCK STATE MEM\n"
+    "       petrel snapshot-merge BASE_MEM DIFF_MEM\n"
     "       petrel check\n"
     "       petrel --help | --version\n"
     "\n"
@@ -82,7 +83,12 @@ static const char help_text[] =
     "         options, a Firecracker config file, or the Firecracker REST API\n"
     "jail     run PROG in the jail `run --jail` builds (PROG's path is inside DIR)\n"
     "snapshot snapshot the VM of the petrel serving the API on SOCK into the files\n"
-    "         STATE and MEM (paused for the time it takes); `run --restore` runs it\n"
+    "         STATE and MEM (paused for the time it takes); `run --restore` runs it;\n"
+    "         --diff: only the memory changed since the last snapshot (the VM tracks\n"
+    "         dirty pages: track_dirty_pages)\n"
+    "snapshot-merge\n"
+    "         apply the diff snapshot memory file DIFF_MEM onto BASE_MEM, the memory\n"
+    "         file it follows (a full one, or one merged before), in place\n"
     "check    report what this host's KVM offers and whether it is hardware-assisted\n";
 
 void cli_print_help(void)
@@ -595,14 +601,26 @@ enum cli_command cli_parse(int argc, char **argv, struct run_options *opts)
 	if (!strcmp(argv[1], "run") || !strcmp(argv[1], "jail"))
 		return cli_parse_run(argc - 1, argv + 1, opts);
 	if (!strcmp(argv[1], "snapshot")) {
+		opts->snapshot.diff = argc > 2 && !strcmp(argv[2], "--diff");
+		argc -= opts->snapshot.diff;
+		argv += opts->snapshot.diff;
 		if (argc != 5 || !argv[2][0] || !argv[3][0] || !argv[4][0]) {
-			log_msg("snapshot: needs SOCK STATE MEM (see petrel --help)");
+			log_msg("snapshot: needs [--diff] SOCK STATE MEM (see petrel --help)");
 			return CLI_USAGE_ERROR;
 		}
 		opts->snapshot.sock = argv[2];
 		opts->snapshot.state = argv[3];
 		opts->snapshot.mem = argv[4];
 		return CLI_SNAPSHOT;
+	}
+	if (!strcmp(argv[1], "snapshot-merge")) {
+		if (argc != 4 || !argv[2][0] || !argv[3][0]) {
+			log_msg("snapshot-merge: needs BASE_MEM DIFF_MEM (see petrel --help)");
+			return CLI_USAGE_ERROR;
+		}
+		opts->merge.base = argv[2];
+		opts->merge.diff = argv[3];
+		return CLI_SNAPSHOT_MERGE;
 	}
 	if (!strcmp(argv[1], "check")) {
 		if (argc > 2) {

@@ -16,9 +16,10 @@ enum cli_command {
 	CLI_HELP,     /* petrel --help */
 	CLI_RUN_HELP, /* petrel run --help */
 	CLI_VERSION,
-	CLI_FC_HELP,	/* as firecracker: firecracker --help (cli_firecracker.h) */
-	CLI_FC_VERSION, /* as firecracker: firecracker --version */
-	CLI_SNAPSHOT,	/* `petrel snapshot SOCK STATE MEM`: opts->snapshot */
+	CLI_FC_HELP,	    /* as firecracker: firecracker --help (cli_firecracker.h) */
+	CLI_FC_VERSION,	    /* as firecracker: firecracker --version */
+	CLI_SNAPSHOT,	    /* `petrel snapshot [--diff] SOCK STATE MEM`: opts->snapshot */
+	CLI_SNAPSHOT_MERGE, /* `petrel snapshot-merge BASE_MEM DIFF_MEM`: opts->merge */
 };
 
 #define CLI_DEFAULT_MAX_PAYLOAD 51200 /* Firecracker's HTTP_MAX_PAYLOAD_SIZE */
@@ -42,7 +43,12 @@ struct run_options {
 	/* `petrel snapshot`: the API socket of the running petrel, the files. */
 	struct {
 		const char *sock, *state, *mem;
+		bool diff; /* --diff */
 	} snapshot;
+	/* `petrel snapshot-merge`: the memory files. */
+	struct {
+		const char *base, *diff;
+	} merge;
 };
 
 /* Parse argv: petrel's command line, or Firecracker's when argv[0] is

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "arch/x86/machine.h"
+#include "dirty.h"
 #include "snapshot/snapshot.h"
 
 static uint64_t now_us(void)
@@ -90,6 +91,9 @@ int control_restore(struct control *ctl, const struct snapshot_load_params *p, b
 		err = machine_init_vcpus(vm);
 	if (!err)
 		err = snapshot_load_state(&ld, vm);
+	/* Diff snapshots of the restored VM: what changes from now on. */
+	if (!err && ctl->cfg.track_dirty_pages)
+		err = control_dirty_start(ctl, false);
 	snapshot_load_close(&ld);
 	if (err) {
 		vm_destroy(vm);
@@ -128,8 +132,10 @@ void control_api_snapshot_create(struct control *ctl, const struct snapshot_crea
 	char msg[API_FAULT_MAX];
 	int err;
 
-	if (r->diff) {
-		api_fault(res, "Diff snapshots are not supported yet");
+	if (r->diff && !ctl->dirty) {
+		/* Firecracker's words: there is nothing to take a diff from. */
+		api_fault(res, "Diff snapshots are not allowed on uVMs with dirty page tracking "
+			       "disabled.");
 		return;
 	}
 	if (ctl->state != CONTROL_PAUSED) {
@@ -141,16 +147,31 @@ void control_api_snapshot_create(struct control *ctl, const struct snapshot_crea
 	}
 	log_capture(msg, sizeof(msg));
 	t1 = now_us();
-	err = snapshot_create(&ctl->vm, &ctl->cfg, r->state, r->mem);
+	/* With tracking, every snapshot (Full or Diff) restarts the dirty
+	 * set: the pages dirtied so far are collected into ctl->dirty, which
+	 * keeps them until a snapshot is written (a failed one leaves them
+	 * for the next). */
+	err = ctl->dirty ? vm_dirty_collect(&ctl->vm, ctl->dirty) : 0;
+	if (!err)
+		err = snapshot_create(&ctl->vm, &ctl->cfg, r->state, r->mem,
+				      r->diff ? ctl->dirty : NULL);
 	t1 = now_us() - t1;
 	log_capture(NULL, 0);
 	if (err) {
 		api_fault(res, "Create snapshot error: %s", msg[0] ? msg : strerror(-err));
 		return;
 	}
-	ctl->obs.vmm_snap_create_us = t1;
-	log_info("snapshot of the VM in '%s' and '%s'", r->state, r->mem);
-	ctl->obs.snap_create_us = now_us() - t0;
+	if (ctl->dirty)
+		memset(ctl->dirty, 0, (size_t)((vm_dirty_pages(&ctl->vm) + 63) / 64) * 8);
+	log_info("%s snapshot of the VM in '%s' and '%s'", r->diff ? "diff" : "full", r->state,
+		 r->mem);
+	if (r->diff) {
+		ctl->obs.vmm_diff_create_us = t1;
+		ctl->obs.diff_create_us = now_us() - t0;
+	} else {
+		ctl->obs.vmm_snap_create_us = t1;
+		ctl->obs.snap_create_us = now_us() - t0;
+	}
 	res->status = 204;
 }
 
@@ -171,7 +192,11 @@ void control_api_snapshot_load(struct control *ctl, const struct snapshot_load_r
 					   .mem_path = r->uffd ? NULL : r->mem,
 					   .uffd_path = r->uffd ? r->mem : NULL,
 					   .nnet = r->nnet,
-					   .clock_realtime = r->clock_realtime };
+					   .clock_realtime = r->clock_realtime,
+					   /* Not part of the snapshot (Firecracker's
+					    * rule): from the request. */
+					   .track = r->track_dirty_pages ? SNAPSHOT_TRACK_ON
+									 : SNAPSHOT_TRACK_OFF };
 	for (unsigned int i = 0; i < r->nnet && i < CONFIG_MAX_NETS; i++) {
 		memcpy(p.net[i].id, r->net[i].id, sizeof(p.net[i].id));
 		memcpy(p.net[i].tap, r->net[i].tap, sizeof(p.net[i].tap));
@@ -187,8 +212,6 @@ void control_api_snapshot_load(struct control *ctl, const struct snapshot_load_r
 		return;
 	}
 	ctl->obs.vmm_snap_load_us = t1;
-	/* Not part of the snapshot (Firecracker's rule): from the request. */
-	ctl->cfg.track_dirty_pages = r->track_dirty_pages;
 	ctl->obs.snap_load_us = now_us() - t0;
 	res->status = 204;
 }

@@ -111,7 +111,10 @@ int main(int argc, char **argv)
 	case CLI_CHECK:
 		return check_run();
 	case CLI_SNAPSHOT:
-		return cli_snapshot_run(opts.snapshot.sock, opts.snapshot.state, opts.snapshot.mem);
+		return cli_snapshot_run(opts.snapshot.sock, opts.snapshot.state, opts.snapshot.mem,
+					opts.snapshot.diff);
+	case CLI_SNAPSHOT_MERGE:
+		return cli_snapshot_merge(opts.merge.base, opts.merge.diff);
 	case CLI_JAIL:
 		status = jail_fork(&jail, &opts.cfg.jail, opts.cfg.mem_size, opts.cfg.cpus);
 		if (status != JAIL_CHILD)

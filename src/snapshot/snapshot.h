@@ -44,9 +44,11 @@ struct vm;
 #define SNAPSHOT_VM_VERSION 1
 
 /* Write the paused VM `vm` (configured as `cfg`) to `state_path` and
- * `mem_path` (created or replaced). */
+ * `mem_path` (created or replaced). With `dirty` (vm_dirty_pages(vm)
+ * bits, dirty.h) a diff snapshot: the memory file holds only those pages
+ * (memfile.h); the state file is the same as a full one's. */
 int snapshot_create(struct vm *vm, const struct vm_config *cfg, const char *state_path,
-		    const char *mem_path) MUST_CHECK;
+		    const char *mem_path, const uint64_t *dirty) MUST_CHECK;
 
 /* A network interface's new host tap (Firecracker's network_overrides). */
 struct snapshot_net_override {
@@ -62,6 +64,10 @@ struct snapshot_load_params {
 	unsigned int nnet;
 	char vsock_uds[CONFIG_UDS_MAX]; /* vsock_override's uds_path; "": none */
 	bool clock_realtime;		/* the guest's clock catches up with the wall clock */
+	/* Dirty-page tracking of the restored VM (for diff snapshots): the
+	 * saved configuration's track_dirty_pages (`petrel run --restore`),
+	 * or the load's (PUT /snapshot/load: Firecracker does not keep it). */
+	enum { SNAPSHOT_TRACK_AS_SAVED, SNAPSHOT_TRACK_OFF, SNAPSHOT_TRACK_ON } track;
 };
 
 struct snapshot_load {

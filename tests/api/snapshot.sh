@@ -189,7 +189,7 @@ case_snapshot_rules() {
 	q PUT /snapshot/create "{\"snapshot_path\": \"$TMP/r.state\", \"mem_file_path\": \"$TMP/r.mem\"}" 400 \
 		"Create snapshot error: Cannot save the microVM state: Operation not allowed: save/restore unavailable while running"
 	q PUT /snapshot/create "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$TMP/r.state\", \"mem_file_path\": \"$TMP/r.mem\"}" 400 \
-		"Diff snapshots are not supported yet"
+		"Diff snapshots are not allowed on uVMs with dirty page tracking disabled."
 	q PUT /snapshot/load "{\"snapshot_path\": \"$TMP/r.state\", \"mem_file_path\": \"$TMP/r.mem\"}" 400 "$POSTBOOT"
 	q PATCH /vm '{"state": "Paused"}' 204
 	q PUT /snapshot/create "{\"snapshot_path\": \"$TMP/r.state\", \"mem_file_path\": \"$TMP/nodir/r.mem\"}" 400 \

@@ -762,4 +762,9 @@ if want snapshot; then
     . /l1-snapshot.sh
     snapshot_group
 fi
+if want diffsnap; then
+    . /l1-snapshot.sh
+    . /l1-diffsnap.sh
+    diffsnap_group
+fi
 exit 0

@@ -397,6 +397,18 @@ static void cli_snapshot_command(void)
 	CHECK(parse(&o, "snapshot", "/tmp/a.sock", "s", "m", "x", NULL) == CLI_USAGE_ERROR);
 	CHECK(parse(&o, "snapshot", "", "s", "m", NULL) == CLI_USAGE_ERROR);
 	CHECK(parse(&o, "snapshot", NULL) == CLI_USAGE_ERROR);
+	CHECK(!o.snapshot.diff);
+	REQUIRE(parse(&o, "snapshot", "--diff", "/tmp/a.sock", "d.state", "d.mem", NULL) ==
+		CLI_SNAPSHOT);
+	CHECK(o.snapshot.diff && !strcmp(o.snapshot.sock, "/tmp/a.sock") &&
+	      !strcmp(o.snapshot.state, "d.state") && !strcmp(o.snapshot.mem, "d.mem"));
+	CHECK(parse(&o, "snapshot", "--diff", "/tmp/a.sock", "d.state", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "snapshot", "--diff", NULL) == CLI_USAGE_ERROR);
+	REQUIRE(parse(&o, "snapshot-merge", "base.mem", "d.mem", NULL) == CLI_SNAPSHOT_MERGE);
+	CHECK(!strcmp(o.merge.base, "base.mem") && !strcmp(o.merge.diff, "d.mem"));
+	CHECK(parse(&o, "snapshot-merge", "base.mem", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "snapshot-merge", "base.mem", "", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "snapshot-merge", "a", "b", "c", NULL) == CLI_USAGE_ERROR);
 }
 
 static void cli_commands(void)
