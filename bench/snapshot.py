@@ -35,7 +35,7 @@ MEM_MIB = 128
 TOUCH_MIB = MEM_MIB - 4  # the guest touches [4 MiB, 124 MiB): clear of its top
 CLONES = int(os.environ.get("BENCH_SNAP_CLONES", "50"))
 QEMU_RUNS = int(os.environ.get("BENCH_SNAP_QEMU_RUNS", "3"))
-CLONES_S = 300  # all clones restored and printing, at most
+CLONES_S = 240  # all clones restored and printing, at most
 # The density snapshot's guest prints a byte every this many TSC cycles
 # (~0.3-1 s): 50 clones printing back to back would only measure the CPU.
 CLONE_TICK = 1_000_000_000
@@ -172,9 +172,14 @@ def spawn(argv, stdout, tmp, name):
 
 
 def stop(proc):
+    """Kill proc and reap it, waiting 60 s at most (a process stuck in the
+    kernel is said so and left)."""
     if proc.poll() is None:
         proc.kill()
-    proc.wait()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        progress(f"pid {proc.pid} did not die within 60 s of SIGKILL")
 
 
 def why(tmp, name, e):
@@ -226,7 +231,7 @@ def guest_args(vcpus, tick=0, dirty=False):
     return f"touch={TOUCH_MIB} tick={tick} smp={int(vcpus > 1)} dirty={int(dirty)}"
 
 
-def petrel_source(R, tmp, name, vcpus, args, track=False):
+def petrel_source(R, tmp, name, vcpus, args, track=False, ready_s=READY_S):
     """A petrel running the bench guest, its RAM touched ("ready" on its
     console, a file): (proc, conn, console path)."""
     cfg, sock, out = (os.path.join(tmp, name + x) for x in (".json", ".sock", ".out"))
@@ -238,7 +243,7 @@ def petrel_source(R, tmp, name, vcpus, args, track=False):
         p = spawn([R.PETREL, "run", "--config-file", cfg, "--api-sock", sock], o, tmp, name)
     try:
         c = Conn(connect(sock, p))
-        wait_output(out, p, text="ready")
+        wait_output(out, p, text="ready", timeout=ready_s)
     except Fail:
         stop(p)
         raise
@@ -547,14 +552,16 @@ def pss_kib(pid):
 
 
 def bench_density(R, tmp):
-    st, mem = os.path.join(tmp, "d.state"), os.path.join(tmp, "d.mem")
+    st, mem = os.path.join(tmp, "clones.state"), os.path.join(tmp, "clones.mem")
     try:
-        p, c, _ = petrel_source(R, tmp, "srcd", 1, guest_args(1, tick=CLONE_TICK))
+        p, c, _ = petrel_source(R, tmp, "srcd", 1, guest_args(1, tick=CLONE_TICK), ready_s=120)
+        progress("density: the source is ready")
         try:
             c.http("PATCH", "/vm", {"state": "Paused"}, want=204)
             petrel_snapshot(c, st, mem)
         finally:
             stop(p)
+        progress("density: snapshot taken")
     except Fail as e:
         R.out(f"  density source: left out: {why(tmp, 'srcd', e)}")
         return
@@ -566,6 +573,7 @@ def bench_density(R, tmp):
             with open(out, "wb") as o:
                 clones.append((spawn([R.PETREL, "run", "--restore", f"{st},{mem}"],
                                      o, tmp, f"clone{i}"), out))
+        progress(f"density: {len(clones)} clones started")
         # Each prints twice: it runs. All are waited for together, up to
         # CLONES_S: one that is slow or dies is counted, not waited for.
         end, ran = time.monotonic() + CLONES_S, set()
@@ -643,12 +651,12 @@ def bench_snapshot(R, runs):
     try:
         progress("create")
         bench_create(R, runs, tmp, fs, snaps)
-        progress("density")
-        bench_density(R, tmp)
         progress("the 4-vCPU snapshots")
         bench_restore_source(R, tmp, snaps)
         for v in (1, 4):
             progress(f"restore, {v} vCPUs")
             bench_restore(R, runs, tmp, snaps, v)
+        progress("density")
+        bench_density(R, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
