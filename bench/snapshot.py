@@ -36,6 +36,8 @@ TOUCH_MIB = MEM_MIB - 4  # the guest touches [4 MiB, 124 MiB): clear of its top
 CLONES = int(os.environ.get("BENCH_SNAP_CLONES", "50"))
 QEMU_RUNS = int(os.environ.get("BENCH_SNAP_QEMU_RUNS", "3"))
 CLONES_S = 240  # all clones restored and printing, at most
+# The parts to run (a run in the emulated host is long): create, restore, density.
+PARTS = os.environ.get("BENCH_SNAP_ONLY", "create,restore,density").split(",")
 # The density snapshot's guest prints a byte every this many TSC cycles
 # (~0.3-1 s): 50 clones printing back to back would only measure the CPU.
 CLONE_TICK = 1_000_000_000
@@ -649,14 +651,17 @@ def bench_snapshot(R, runs):
     fs = f"{fs_type(tmp)} ({os.path.dirname(tmp)})"
     snaps = {}
     try:
-        progress("create")
-        bench_create(R, runs, tmp, fs, snaps)
-        progress("the 4-vCPU snapshots")
-        bench_restore_source(R, tmp, snaps)
-        for v in (1, 4):
-            progress(f"restore, {v} vCPUs")
-            bench_restore(R, runs, tmp, snaps, v)
-        progress("density")
-        bench_density(R, tmp)
+        if "create" in PARTS or "restore" in PARTS:  # the 1-vCPU snapshots
+            progress("create")
+            bench_create(R, runs if "create" in PARTS else 1, tmp, fs, snaps)
+        if "restore" in PARTS:
+            progress("the 4-vCPU snapshots")
+            bench_restore_source(R, tmp, snaps)
+            for v in (1, 4):
+                progress(f"restore, {v} vCPUs")
+                bench_restore(R, runs, tmp, snaps, v)
+        if "density" in PARTS:
+            progress("density")
+            bench_density(R, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
