@@ -35,7 +35,7 @@ MEM_MIB = 128
 TOUCH_MIB = MEM_MIB - 4  # the guest touches [4 MiB, 124 MiB): clear of its top
 CLONES = int(os.environ.get("BENCH_SNAP_CLONES", "50"))
 QEMU_RUNS = int(os.environ.get("BENCH_SNAP_QEMU_RUNS", "3"))
-CLONES_S = 240  # all clones restored and printing, at most
+CLONES_S = 180  # all clones restored and printing, at most
 # The parts to run (a run in the emulated host is long): create, restore, density.
 PARTS = os.environ.get("BENCH_SNAP_ONLY", "create,restore,density").split(",")
 # The density snapshot's guest prints a byte every this many TSC cycles
@@ -201,9 +201,11 @@ def wait_output(path, proc, n_bytes=1, text=None, timeout=READY_S):
         if (text and text.encode() in d) or (not text and len(d) >= n_bytes):
             return d
         if proc.poll() is not None:
-            raise Fail(f"exited with status {proc.returncode} before its console showed it ran")
+            raise Fail(f"exited with status {proc.returncode} before its console showed it "
+                       f"ran ({len(d)} bytes: {d[:24]!r})")
         if time.monotonic() > end:
-            raise Fail(f"its console showed nothing within {timeout} s")
+            raise Fail(f"its console did not show it ran within {timeout} s ({len(d)} bytes: "
+                       f"{d[:24]!r})")
         time.sleep(0.01)
 
 
@@ -556,7 +558,7 @@ def pss_kib(pid):
 def bench_density(R, tmp):
     st, mem = os.path.join(tmp, "clones.state"), os.path.join(tmp, "clones.mem")
     try:
-        p, c, _ = petrel_source(R, tmp, "srcd", 1, guest_args(1, tick=CLONE_TICK), ready_s=120)
+        p, c, _ = petrel_source(R, tmp, "srcd", 1, guest_args(1, tick=CLONE_TICK), ready_s=90)
         progress("density: the source is ready")
         try:
             c.http("PATCH", "/vm", {"state": "Paused"}, want=204)
