@@ -71,7 +71,7 @@ class Conn:
     """One control connection: petrel's HTTP/1.1 API or QEMU's QMP."""
 
     def __init__(self, sock):
-        self.s, self.buf = sock, b""
+        self.s, self.buf, self.events = sock, b"", []
 
     def _fill(self):
         r, _, _ = select.select([self.s], [], [], ANSWER_S)
@@ -131,6 +131,8 @@ class Conn:
         return m
 
     def wait_event(self, name, pred=lambda d: True):
+        """The first QMP event `name` whose data pred accepts (QMP's
+        answers meanwhile: only errors are expected, and raised)."""
         while True:
             for i, e in enumerate(self.events):
                 if e["event"] == name and pred(e.get("data", {})):
@@ -149,7 +151,6 @@ class Conn:
 
 def open_qmp(path, proc):
     c = Conn(connect(path, proc))
-    c.events = []
     c.line()  # the greeting: not an event, not an answer
     c.qmp("qmp_capabilities")
     return c
