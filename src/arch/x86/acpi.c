@@ -36,7 +36,8 @@ static const struct acpi_ids petrel_ids = {
  * --stealth: the OEM and table IDs AMI's Aptio firmware ships unless a
  * board maker changes them, the commonest pair on real PCs, so the names
  * say nothing; no hypervisor identity. What the tables still give away
- * (LNRO0005 and QEMU0001 devices, no PCI) is in the README.
+ * (LNRO0005, QEMU0001 and VM_Gen_Counter devices, no PCI) is in the
+ * README.
  */
 static const struct acpi_ids stealth_ids = {
 	.oem_id = { 'A', 'L', 'A', 'S', 'K', 'A' },
