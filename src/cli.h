@@ -19,6 +19,7 @@ enum cli_command {
 	CLI_FC_HELP,	/* as firecracker: firecracker --help (cli_firecracker.h) */
 	CLI_FC_VERSION, /* as firecracker: firecracker --version */
 	CLI_SNAPSHOT,	/* `petrel snapshot SOCK STATE MEM`: opts->snapshot */
+	CLI_MIGRATE,	/* `petrel migrate SOCK DEST [DOWNTIME_MS]`: opts->migrate */
 };
 
 #define CLI_DEFAULT_MAX_PAYLOAD 51200 /* Firecracker's HTTP_MAX_PAYLOAD_SIZE */
@@ -38,10 +39,17 @@ struct run_options {
 	 * --restore-paused. */
 	bool restore, restore_paused;
 	char restore_state[CONFIG_PATH_MAX], restore_mem[CONFIG_PATH_MAX];
+	/* --incoming ADDR: the VM of a live migration (control_incoming). */
+	const char *incoming;
 	/* `petrel snapshot`: the API socket of the running petrel, the files. */
 	struct {
 		const char *sock, *state, *mem;
 	} snapshot;
+	/* `petrel migrate`: the source's API socket, the target's address,
+	 * the downtime target (text, or NULL: the API's default). */
+	struct {
+		const char *sock, *dest, *downtime_ms;
+	} migrate;
 };
 
 /* Parse argv: petrel's command line, or Firecracker's when argv[0] is

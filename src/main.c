@@ -64,6 +64,8 @@ static int run(struct run_options *o, uint64_t start_ns)
 						  .mem_path = o->restore_mem };
 
 		err = control_restore(&ctl, &p, !o->restore_paused);
+	} else if (o->incoming) {
+		err = control_incoming(&ctl, o->incoming);
 	} else {
 		err = o->start ? control_start(&ctl) : control_serve(&ctl);
 	}
@@ -109,6 +111,9 @@ int main(int argc, char **argv)
 		return check_run();
 	case CLI_SNAPSHOT:
 		return cli_snapshot_run(opts.snapshot.sock, opts.snapshot.state, opts.snapshot.mem);
+	case CLI_MIGRATE:
+		return cli_migrate_run(opts.migrate.sock, opts.migrate.dest,
+				       opts.migrate.downtime_ms);
 	case CLI_JAIL:
 		status = jail_fork(&jail, &opts.cfg.jail, opts.cfg.mem_size, opts.cfg.cpus);
 		if (status != JAIL_CHILD)
