@@ -2,6 +2,7 @@
 #include "mem.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -40,7 +41,96 @@ int gm_write(const struct gm *gm, gpa_t gpa, const void *src, size_t len)
 	if (!dst)
 		return -EFAULT;
 	memcpy(dst, src, len);
+	gm_mark_dirty(gm, gpa, len);
 	return 0;
+}
+
+uint64_t gm_pages(const struct gm *gm)
+{
+	uint64_t bytes = 0;
+
+	for (unsigned int i = 0; i < gm->nregions; i++)
+		bytes += gm->region[i].size;
+	return (bytes + GM_PAGE_SIZE - 1) >> GM_PAGE_SHIFT;
+}
+
+/* Set the bits of RAM offsets [off, off + len), len > 0, inside RAM. */
+static void gm_mark_offsets(const struct gm *gm, uint64_t off, uint64_t len)
+{
+	uint64_t first = off >> GM_PAGE_SHIFT, last = (off + len - 1) >> GM_PAGE_SHIFT;
+
+	for (uint64_t p = first; p <= last; p++)
+		atomic_fetch_or(&gm->dirty[p / 64], 1ULL << (p % 64));
+}
+
+void gm_mark_dirty(const struct gm *gm, gpa_t gpa, uint64_t len)
+{
+	/* The range's end, clipped so it cannot wrap (gpa and len may come
+	 * from a guest); regions cannot wrap (gm_add_region). */
+	uint64_t end = len > UINT64_MAX - gpa ? UINT64_MAX : gpa + len, off = 0;
+
+	if (!atomic_load(&gm->dirty_on))
+		return;
+	for (unsigned int i = 0; i < gm->nregions; off += gm->region[i++].size) {
+		const struct gm_region *r = &gm->region[i];
+		uint64_t from = gpa > r->base ? gpa : r->base;
+		uint64_t to = end < r->base + r->size ? end : r->base + r->size;
+
+		if (from < to)
+			gm_mark_offsets(gm, off + (from - r->base), to - from);
+	}
+}
+
+void gm_mark_dirty_host(const struct gm *gm, const void *host, uint64_t len)
+{
+	uintptr_t h = (uintptr_t)host;
+	uint64_t end = len > UINTPTR_MAX - h ? UINTPTR_MAX : h + len, off = 0;
+
+	if (!atomic_load(&gm->dirty_on))
+		return;
+	for (unsigned int i = 0; i < gm->nregions; off += gm->region[i++].size) {
+		const struct gm_region *r = &gm->region[i];
+		uintptr_t base = (uintptr_t)r->host;
+		uint64_t from = h > base ? h : base;
+		uint64_t to = end < base + r->size ? end : base + r->size;
+
+		if (from < to)
+			gm_mark_offsets(gm, off + (from - base), to - from);
+	}
+}
+
+int gm_dirty_on(struct gm *gm)
+{
+	size_t words = (size_t)((gm_pages(gm) + 63) / 64);
+
+	if (!gm->dirty) {
+		gm->dirty = calloc(words ? words : 1, sizeof(*gm->dirty));
+		if (!gm->dirty)
+			return -ENOMEM;
+	} else {
+		for (size_t i = 0; i < words; i++)
+			atomic_store(&gm->dirty[i], 0);
+	}
+	atomic_store(&gm->dirty_on, true);
+	return 0;
+}
+
+void gm_dirty_off(struct gm *gm)
+{
+	atomic_store(&gm->dirty_on, false);
+}
+
+void gm_dirty_take(const struct gm *gm, uint64_t *bits)
+{
+	size_t words = (size_t)((gm_pages(gm) + 63) / 64);
+
+	if (!atomic_load(&gm->dirty_on))
+		return;
+	/* Each word swapped for zero at once: a mark that lands after the
+	 * swap stays for the next take. */
+	for (size_t i = 0; i < words; i++)
+		if (atomic_load_explicit(&gm->dirty[i], memory_order_relaxed))
+			bits[i] |= atomic_exchange(&gm->dirty[i], 0);
 }
 
 int gm_add_region(struct gm *gm, gpa_t base, uint64_t size, void *host)
@@ -115,6 +205,7 @@ void gm_destroy(struct gm *gm)
 {
 	if (gm->map_size)
 		munmap(gm->map, gm->map_size);
+	free((void *)gm->dirty);
 	*gm = (struct gm){ 0 };
 }
 

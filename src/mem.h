@@ -7,6 +7,8 @@
 #ifndef PETREL_MEM_H
 #define PETREL_MEM_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,7 +29,16 @@ struct gm {
 	unsigned int nregions;
 	void *map;	   /* the one reservation behind all regions, guards included */
 	uint64_t map_size; /* 0 when regions are caller-owned (tests) */
+	/* Device writes while dirty-page tracking is on (dirty.h): one bit
+	 * per 4 KiB page, numbered by RAM offset (the regions in table order,
+	 * concatenated). Allocated by gm_dirty_on, kept until gm_destroy so
+	 * that a marking thread never sees it freed. */
+	_Atomic uint64_t *dirty;
+	atomic_bool dirty_on;
 };
+
+#define GM_PAGE_SHIFT 12
+#define GM_PAGE_SIZE (1ULL << GM_PAGE_SHIFT)
 
 /* Host pointer to [gpa, gpa + len) if the whole range lies inside one RAM
  * region, else NULL. len == 0 is allowed (a valid gpa is still required).
@@ -58,6 +69,35 @@ int gm_init_file(struct gm *gm, uint64_t ram_size, int fd) MUST_CHECK;
 int gm_add_region(struct gm *gm, gpa_t base, uint64_t size, void *host) MUST_CHECK;
 
 void gm_destroy(struct gm *gm);
+
+/* Dirty-page tracking of device writes (the vCPUs' come from KVM:
+ * dirty.h). Pages are numbered by RAM offset: region i's first byte is
+ * at the sum of the sizes of regions 0..i-1. */
+
+/* RAM size in 4 KiB pages (the sum of the regions' sizes, rounded up). */
+uint64_t gm_pages(const struct gm *gm);
+
+/* Mark the pages of [gpa, gpa + len) dirty, after writing them. Atomic,
+ * from any thread; a no-op while tracking is off. The part of the range
+ * outside RAM is ignored (the caller's write was checked by gm_ptr). */
+void gm_mark_dirty(const struct gm *gm, gpa_t gpa, uint64_t len);
+
+/* As gm_mark_dirty, for host addresses [host, host + len) inside the
+ * regions' mappings (a chain's iovecs, from gm_ptr); bytes outside every
+ * region are ignored. */
+void gm_mark_dirty_host(const struct gm *gm, const void *host, uint64_t len);
+
+/* Turn marking on with every page clean (allocating the bitmap the first
+ * time). 0 or -ENOMEM. Not concurrent with itself or gm_dirty_off. */
+int gm_dirty_on(struct gm *gm) MUST_CHECK;
+
+/* Turn marking off (the bitmap stays until gm_destroy). */
+void gm_dirty_off(struct gm *gm);
+
+/* OR the pages marked since the last take into `bits` (gm_pages bits) and
+ * clear them. Atomic against concurrent marks: a page marked during the
+ * take is in this take or the next. Nothing while tracking is off. */
+void gm_dirty_take(const struct gm *gm, uint64_t *bits);
 
 /* End of RAM below the 32-bit hole. */
 uint64_t gm_low_end(const struct gm *gm);

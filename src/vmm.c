@@ -56,6 +56,31 @@ static void vm_stop_from_vcpu(void *opaque, int status, const char *why)
 	vm_stop(opaque, status, why);
 }
 
+int vm_set_ram_slots(struct vm *vm, uint32_t flags)
+{
+	for (unsigned int i = 0; i < vm->gm.nregions; i++) {
+		const struct gm_region *r = &vm->gm.region[i];
+		struct kvm_userspace_memory_region slot = {
+			.slot = i,
+			.flags = flags,
+			.guest_phys_addr = r->base,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->host,
+		};
+
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot)) {
+			int err = -errno;
+
+			log_msg("KVM refused %llu MiB of guest RAM%s: %s",
+				(unsigned long long)(r->size >> 20),
+				flags & KVM_MEM_LOG_DIRTY_PAGES ? " with dirty logging" : "",
+				strerror(errno));
+			return err;
+		}
+	}
+	return 0;
+}
+
 static int vm_map_ram(struct vm *vm, int ram_fd)
 {
 	int err = gm_init_file(&vm->gm, vm->cfg->mem_size, ram_fd);
@@ -65,23 +90,7 @@ static int vm_map_ram(struct vm *vm, int ram_fd)
 			(unsigned long long)(vm->cfg->mem_size >> 20), strerror(-err));
 		return err;
 	}
-	for (unsigned int i = 0; i < vm->gm.nregions; i++) {
-		const struct gm_region *r = &vm->gm.region[i];
-		struct kvm_userspace_memory_region slot = {
-			.slot = i,
-			.guest_phys_addr = r->base,
-			.memory_size = r->size,
-			.userspace_addr = (uintptr_t)r->host,
-		};
-
-		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot)) {
-			err = -errno;
-			log_msg("KVM refused %llu MiB of guest RAM: %s",
-				(unsigned long long)(r->size >> 20), strerror(errno));
-			return err;
-		}
-	}
-	return 0;
+	return vm_set_ram_slots(vm, 0);
 }
 
 int vm_create(struct vm *vm, const struct vm_config *cfg, struct evloop *ev, int ram_fd)
@@ -315,6 +324,8 @@ void vm_destroy(struct vm *vm)
 	evloop_forget(vm->ev, vm->ev_mark);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
+	free(vm->dirty_log);
+	vm->dirty_log = NULL;
 	gm_destroy(&vm->gm);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);

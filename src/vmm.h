@@ -43,6 +43,7 @@ struct vm {
 	struct timespec start; /* petrel's start, for the boot timer */
 
 	struct gm gm;
+	uint64_t *dirty_log; /* KVM_GET_DIRTY_LOG's buffer; non-NULL: tracking on (dirty.h) */
 	struct bus pio;
 	struct bus mmio;
 	struct evloop *ev;    /* the VMM thread's loop; the caller's */
@@ -85,6 +86,11 @@ struct vm {
  * VM. On error prints one line naming the problem and returns -errno;
  * *vm is then fully torn down. */
 int vm_create(struct vm *vm, const struct vm_config *cfg, struct evloop *ev, int ram_fd) MUST_CHECK;
+
+/* (Re-)register every RAM region with KVM as memslot i (its index in
+ * vm->gm) with `flags` (0 or KVM_MEM_LOG_DIRTY_PAGES). 0 or -errno after
+ * one message. */
+int vm_set_ram_slots(struct vm *vm, uint32_t flags) MUST_CHECK;
 
 /* Create cfg->cpus vCPUs (after the board's irqchip: KVM needs the split
  * irqchip enabled first). 0 or -errno after one message. */

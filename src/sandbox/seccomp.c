@@ -142,6 +142,11 @@ static const struct sandbox_rule vmm_rules[] = {
 	ANY(poll),	      /* blk_pause: waiting for the disk's requests in flight */
 	IOCTL(KVM_GET_CLOCK), /* vm_pause: the guest's kvm-clock stands still */
 	IOCTL(KVM_SET_CLOCK), /* vm_resume */
+	/* Dirty-page tracking (dirty.c) of a running VM: vm_dirty_collect
+	 * (a diff snapshot, a migration's rounds); vm_dirty_start / stop set
+	 * and clear the memslots' log flag. */
+	IOCTL(KVM_GET_DIRTY_LOG),
+	IOCTL(KVM_SET_USER_MEMORY_REGION),
 	/* PATCH /drives path_on_host, a media change (the only file petrel
 	 * opens after boot; Firecracker's VMM thread opens it too; in a jail
 	 * only the jail's files are there): config_check_disk_files stats

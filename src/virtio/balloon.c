@@ -126,6 +126,9 @@ static uint64_t balloon_discard(struct balloon *b, uint8_t *host, uint64_t len)
 			    (unsigned long)(end - start));
 		return 0;
 	}
+	/* Their contents changed (to zeros, or a restored VM's file pages):
+	 * dirty-page tracking must see it. */
+	gm_mark_dirty_host(b->dev->gm, (void *)start, end - start);
 	return end - start;
 }
 

@@ -100,6 +100,7 @@ static void blk_publish(struct blk *b, uint16_t head, uint8_t *status_byte, uint
 			uint32_t in_len, uint64_t filled)
 {
 	*status_byte = status;
+	gm_mark_dirty_host(b->dev->gm, status_byte, 1);
 	/* Used length: the prefix of the writable part the device wrote,
 	 * all of it when the data before the status byte was filled. */
 	virtio_complete(b->dev, 0, head, filled == in_len - 1 ? in_len : (uint32_t)filled);
@@ -245,6 +246,7 @@ static int blk_request(struct blk *b, const struct virtq_chain *c)
 	if (type == VIRTIO_BLK_T_GET_ID) {
 		len = c->in_len - 1 < VIRTIO_BLK_ID_BYTES ? c->in_len - 1 : VIRTIO_BLK_ID_BYTES;
 		virtq_chain_write(c, 0, b->serial, len);
+		iov_mark_dirty(b->dev->gm, c->iov + c->nout, c->nin, len);
 		blk_publish(b, c->head, status_byte, VIRTIO_BLK_S_OK, c->in_len, len);
 		return 0;
 	}
@@ -628,6 +630,7 @@ int virtio_blk_create(struct virtio_dev *dev, struct evloop *ev, const struct gm
 	err = blk_io_open(&b->io, b->path, cfg->read_only, cfg->io_engine == DISK_IO_ASYNC);
 	if (err)
 		goto err_free;
+	b->io.gm = dev->gm;
 	err = evloop_add(ev, b->io.done_fd, EPOLLIN, blk_on_done, b);
 	if (err)
 		goto err_io;

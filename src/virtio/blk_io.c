@@ -27,20 +27,25 @@ static const char *const blk_io_op_name[] = {
 /* ---- the operations (worker threads) ---- */
 
 /* Account `got` bytes a ring transfer moved: off moves on, a read's done
- * grows, finished iovecs leave the front of iov, a partial one is trimmed. */
-static void blk_io_advance(struct blk_io_req *r, uint64_t got)
+ * grows (and the guest pages it stored are marked dirty), finished
+ * iovecs leave the front of iov, a partial one is trimmed. */
+static void blk_io_advance(const struct blk_io *io, struct blk_io_req *r, uint64_t got)
 {
 	r->off += got;
-	if (r->op == BLK_IO_READ)
+	if (r->op == BLK_IO_READ) {
 		r->done += got;
+		if (io->gm)
+			iov_mark_dirty(io->gm, r->iov, r->n, (size_t)got);
+	}
 	r->n = iov_slice(r->iov, r->iov, r->n, got, SIZE_MAX);
 }
 
 /* Read or write all of iov[0, n) at `off` (iov is consumed): short
  * transfers continue where they stopped; end of file (the image shrank
- * under us) is EIO. Each transfer adds to *done unless done is NULL. */
+ * under us) is EIO. Each transfer adds to *done unless done is NULL; a
+ * read's marks the pages it stored dirty in `gm` unless gm is NULL. */
 static int blk_io_xfer(int fd, struct iovec *iov, unsigned int n, off_t off, bool write,
-		       uint64_t *done)
+		       uint64_t *done, const struct gm *gm)
 {
 	while (n > 0) {
 		ssize_t got = write ? pwritev(fd, iov, (int)n, off) : preadv(fd, iov, (int)n, off);
@@ -55,6 +60,8 @@ static int blk_io_xfer(int fd, struct iovec *iov, unsigned int n, off_t off, boo
 		off += got;
 		if (done)
 			*done += (uint64_t)got;
+		if (!write && gm)
+			iov_mark_dirty(gm, iov, n, (size_t)got);
 		n = iov_slice(iov, iov, n, (size_t)got, SIZE_MAX);
 	}
 	return 0;
@@ -76,7 +83,7 @@ static int blk_io_write_zeroes(int fd, uint64_t off, uint64_t len)
 		for (unsigned int i = 0; i < n; i++)
 			iov[i] = (struct iovec){ (void *)zeroes, sizeof(zeroes) };
 		iov[n - 1].iov_len = chunk - (uint64_t)(n - 1) * sizeof(zeroes);
-		err = blk_io_xfer(fd, iov, n, (off_t)off, true, NULL);
+		err = blk_io_xfer(fd, iov, n, (off_t)off, true, NULL, NULL);
 		if (err)
 			return err;
 		off += chunk;
@@ -131,7 +138,7 @@ static void blk_io_execute(struct blk_io *io, struct blk_io_req *r)
 	case BLK_IO_READ:
 	case BLK_IO_WRITE:
 		err = blk_io_xfer(io->fd, r->iov, r->n, (off_t)r->off, r->op == BLK_IO_WRITE,
-				  r->op == BLK_IO_WRITE ? NULL : &r->done);
+				  r->op == BLK_IO_WRITE ? NULL : &r->done, io->gm);
 		break;
 	case BLK_IO_FLUSH:
 		err = fdatasync(io->fd) ? -errno : 0;
@@ -366,7 +373,7 @@ static struct blk_io_req *blk_io_ring_reap(struct blk_io *io, bool more)
 		io_uring_cqe_seen(&io->ring, cqe);
 		io->ring_inflight--;
 		if (res > 0 && r->op != BLK_IO_FLUSH) {
-			blk_io_advance(r, (uint64_t)res);
+			blk_io_advance(io, r, (uint64_t)res);
 			if (r->n > 0 && more) {
 				if (!blk_io_ring_queue(io, r))
 					blk_io_pool_submit(io, r);

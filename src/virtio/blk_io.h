@@ -81,6 +81,9 @@ struct blk_io {
 	uint32_t blk_size;	/* logical block size, bytes */
 	uint32_t discard_align; /* bytes; 0 if unknown */
 	uint64_t id;		/* identifies the backing (device, inode) */
+	/* Guest RAM, whose pages a read marks dirty as it stores them
+	 * (dirty-page tracking, mem.h); NULL: none. Set after blk_io_open. */
+	const struct gm *gm;
 
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv, idle_cv;

@@ -52,3 +52,13 @@ unsigned int iov_slice(struct iovec *dst, const struct iovec *iov, unsigned int 
 	}
 	return k;
 }
+
+void iov_mark_dirty(const struct gm *gm, const struct iovec *iov, unsigned int n, size_t len)
+{
+	for (unsigned int i = 0; i < n && len; i++) {
+		size_t l = iov[i].iov_len < len ? iov[i].iov_len : len;
+
+		gm_mark_dirty_host(gm, iov[i].iov_base, l);
+		len -= l;
+	}
+}

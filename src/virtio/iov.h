@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <sys/uio.h>
 
+#include "mem.h"
+
 /* Copy up to `len` bytes between `buf` and the buffers iov[0, n),
  * starting `off` bytes into them: into the buffers if `to_iov`, out of
  * them otherwise. Returns the bytes copied (less than len where the
@@ -28,5 +30,9 @@ size_t iov_copy(const struct iovec *iov, unsigned int n, size_t off, void *buf, 
  * entries written. */
 unsigned int iov_slice(struct iovec *dst, const struct iovec *iov, unsigned int n, size_t off,
 		       size_t len);
+
+/* Mark the pages under the first `len` bytes of the buffers iov[0, n)
+ * dirty in `gm` (gm_mark_dirty_host), after the device wrote them. */
+void iov_mark_dirty(const struct gm *gm, const struct iovec *iov, unsigned int n, size_t len);
 
 #endif

@@ -447,12 +447,15 @@ static void net_rx_publish(struct net *n, unsigned int used, size_t got)
 {
 	uint16_t heads[VIRTQ_MAX_SIZE];
 	uint32_t written[VIRTQ_MAX_SIZE];
+	size_t total = got;
 
 	for (unsigned int i = 0; i < used; i++) {
 		written[i] = got < n->rx_buf[i].len ? (uint32_t)got : n->rx_buf[i].len;
 		heads[i] = n->rx_buf[i].head;
 		got -= written[i];
 	}
+	/* The frame, header included, is in the first `got` bytes. */
+	iov_mark_dirty(n->dev->gm, n->rx_iov, n->rx_iov_count, total);
 	virtq_push_n(&n->dev->vq[VIRTIO_NET_RXQ], heads, written, used);
 	net_rx_consume(n, used);
 }

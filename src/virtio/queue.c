@@ -193,6 +193,7 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 		 * store before the reload (store->load needs more than
 		 * acquire/release). */
 		ring_store16(q->used, USED_RING + (size_t)USED_ELEM * q->size, q->last_avail);
+		gm_mark_dirty(q->gm, q->used_gpa + USED_RING + (size_t)USED_ELEM * q->size, 2);
 		atomic_thread_fence(memory_order_seq_cst);
 		avail_idx = ring_load16(q->avail, AVAIL_IDX);
 	}
@@ -233,6 +234,9 @@ void virtq_push_n(struct virtq *q, const uint16_t *heads, const uint32_t *writte
 	atomic_thread_fence(memory_order_release);
 	q->used_idx = (uint16_t)(q->used_idx + n);
 	ring_store16(q->used, USED_IDX, q->used_idx);
+	/* Dirty-page tracking: the whole used ring (a page or two), after
+	 * the stores. */
+	gm_mark_dirty(q->gm, q->used_gpa, used_bytes(q->size));
 }
 
 void virtq_push(struct virtq *q, uint16_t head, uint32_t written)

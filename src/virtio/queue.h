@@ -84,7 +84,9 @@ void virtq_unpop(struct virtq *q);
  * hostile one that does gets the chain it put there, checked as any). */
 void virtq_unpop_n(struct virtq *q, uint16_t n);
 
-/* Publish `head` as used with `written` bytes. */
+/* Publish `head` as used with `written` bytes. The used ring's pages are
+ * marked dirty (gm_mark_dirty); the buffers' are the device's to mark
+ * (virtio_complete_chain, iov_mark_dirty). */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t written);
 
 /* Publish n (<= size) chains with one used->idx update, so the driver sees

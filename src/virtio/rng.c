@@ -71,7 +71,7 @@ static void rng_notify(struct virtio_dev *dev, unsigned int q)
 		r->requests++;
 		r->bytes += done;
 		r->host_fails += failed;
-		virtio_complete(dev, q, r->chain.head, done);
+		virtio_complete_chain(dev, q, &r->chain, done);
 	}
 	if (got < 0)
 		virtio_fail(dev, "malformed request chain");

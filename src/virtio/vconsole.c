@@ -72,7 +72,7 @@ static void vcon_pull(void *opaque, console_fill_fn fill, void *c)
 	if (n) {
 		v->rx_bytes += n;
 		virtq_chain_write(&v->rx, 0, buf, n);
-		virtio_complete(dev, CONSOLE_RXQ, v->rx.head, (uint32_t)n);
+		virtio_complete_chain(dev, CONSOLE_RXQ, &v->rx, (uint32_t)n);
 		v->rx_held = false;
 	}
 out:

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "virtio/iov.h"
 
 void virtio_dev_init(struct virtio_dev *dev, const struct virtio_ops *ops, uint64_t offered,
 		     void *priv, const struct gm *gm)
@@ -24,6 +25,13 @@ void virtio_complete(struct virtio_dev *dev, unsigned int q, uint16_t head, uint
 		return;
 	virtq_push(vq, head, written);
 	virtio_signal_used(dev, q);
+}
+
+void virtio_complete_chain(struct virtio_dev *dev, unsigned int q, const struct virtq_chain *c,
+			   uint32_t written)
+{
+	iov_mark_dirty(dev->gm, c->iov + c->nout, c->nin, written);
+	virtio_complete(dev, q, c->head, written);
 }
 
 void virtio_signal_used(struct virtio_dev *dev, unsigned int q)

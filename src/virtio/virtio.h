@@ -180,8 +180,16 @@ static inline bool virtio_has(const struct virtio_dev *dev, unsigned int bit)
 
 /* Publish a finished chain on queue q (virtq_push) and interrupt the
  * driver if it wants one. `written` is the number of bytes the device
- * wrote into the chain's device-writable buffers. */
+ * wrote into the chain's device-writable buffers. Those buffers are not
+ * marked dirty (dirty-page tracking, mem.h): a device that wrote into
+ * them calls virtio_complete_chain, or marks them itself first. */
 void virtio_complete(struct virtio_dev *dev, unsigned int q, uint16_t head, uint32_t written);
+
+/* virtio_complete for the chain `c`, after marking the pages of the first
+ * `written` bytes of its device-writable buffers dirty (so a dirty-page
+ * collect cannot miss what the device wrote). */
+void virtio_complete_chain(struct virtio_dev *dev, unsigned int q, const struct virtq_chain *c,
+			   uint32_t written);
 
 /* After publishing with virtq_push / virtq_push_n directly (a device that
  * batches): interrupt the driver for queue q if it wants one now. */

@@ -530,7 +530,7 @@ static void vsock_rx_pump(struct vsock *vs)
 			return;
 		vs->rx_held = false;
 		vs->st.rx_packets++;
-		virtio_complete(vs->dev, VSOCK_RXQ, vs->rx.head, n);
+		virtio_complete_chain(vs->dev, VSOCK_RXQ, &vs->rx, n);
 	}
 	vsock_wake(vs);
 }

@@ -41,7 +41,7 @@ void vsock_event_send(struct vsock *vs)
 	le_put(ev, VSOCK_EVENT_TRANSPORT_RESET, sizeof(ev));
 	virtq_chain_write(c, 0, ev, sizeof(ev));
 	vs->reset_event = false;
-	virtio_complete(dev, VSOCK_EVQ, c->head, sizeof(ev));
+	virtio_complete_chain(dev, VSOCK_EVQ, c, sizeof(ev));
 }
 
 int vsock_snapshot(struct virtio_dev *dev, struct snap *s, const struct virtio_snap *next)
