@@ -47,8 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		return 0;
 	}
-	if (fstat(in.mem_fd, &st) || (uint64_t)st.st_size != in.setup.mem_size ||
-	    !in.state_len || in.state_len > MIG_STATE_MAX || io.off > size)
+	if (fstat(in.mem_fd, &st) || (uint64_t)st.st_size != in.setup.mem_size || !in.state_len ||
+	    in.state_len > MIG_STATE_MAX || io.off > size)
 		abort();
 	snap_file_init(&f);
 	if (snap_file_decode(&f, in.state, in.state_len, swhy) && !swhy[0])

@@ -81,6 +81,7 @@ struct control {
 	/* Live migration's sender (control_migrate.c): started with the API. */
 	struct mig_sender mig;
 	bool mig_ok;
+	bool mig_tracking; /* the migration turned dirty-page tracking on */
 	struct sandbox_filter mig_filter;
 	struct api_result *mig_res; /* PUT /migrate's answer, deferred */
 	char mig_dest[MIGRATE_DEST_MAX];

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "api/server.h"
+#include "dirty.h"
 #include "migrate/send.h"
 #include "migrate/stream.h"
 #include "snapshot/snapshot.h"
@@ -197,6 +198,9 @@ static void on_sender(void *opaque, uint32_t events)
 	}
 	mig_sender_result(&ctl->mig, &r);
 	ctl->mig_res = NULL;
+	if (ctl->mig_tracking)
+		vm_dirty_stop(&ctl->vm);
+	ctl->mig_tracking = false;
 	if (!r.err) {
 		log_info("migrated to %s: %llu MiB in %llu rounds, %llu ms, the guest stopped "
 			 "for %llu ms",
@@ -279,11 +283,22 @@ void control_api_migrate(struct control *ctl, const struct migrate_req *r, struc
 	}
 	snprintf(job.dest, sizeof(job.dest), "%s", r->destination);
 	snprintf(ctl->mig_dest, sizeof(ctl->mig_dest), "%s", r->destination);
+	/* Pre-copy needs the dirty pages; if tracking is taken (diff
+	 * snapshots: track_dirty_pages) or fails, stop-and-copy: the guest
+	 * stands still for the whole of its RAM. */
+	err = vm_dirty_start(&ctl->vm);
+	job.precopy = !err;
+	if (err)
+		log_info("migration to %s: no dirty-page tracking (%s): stop-and-copy",
+			 r->destination, strerror(-err));
 	err = mig_sender_begin(&ctl->mig, &ctl->vm, &job);
 	if (err) {
+		if (job.precopy)
+			vm_dirty_stop(&ctl->vm);
 		api_fault(res, "a migration is running already");
 		return;
 	}
+	ctl->mig_tracking = job.precopy;
 	log_info("migrating to %s", r->destination);
 	ctl->mig_res = res;
 	res->deferred = true;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dirty.h"
 #include "le.h"
 #include "sandbox/seccomp.h"
 #include "vmm.h"
@@ -165,13 +166,78 @@ static int wait_answer(int fd, uint32_t want, int timeout_ms, struct mig_result 
 	return err;
 }
 
+static uint64_t popcount(const uint64_t *bits, uint64_t words)
+{
+	uint64_t n = 0;
+
+	for (uint64_t i = 0; i < words; i++)
+		n += (uint64_t)__builtin_popcountll(bits[i]);
+	return n;
+}
+
+static uint64_t mbps(uint64_t bps)
+{
+	return bps / 1000000;
+}
+
+/* Pre-copy (the guest runs): round 0 sends every non-zero page, each
+ * later round the pages dirtied during the one before, until what is
+ * left would go in job->downtime_ms at the link's measured rate. Leaves
+ * the pages still to send in `bits`. -EAGAIN with res->why when the
+ * guest will not converge: max_rounds spent, or it dirties faster than
+ * the link carries. */
+static int precopy(struct mig_sender *s, const struct mig_job *job, int fd, uint64_t *bits,
+		   uint64_t words, struct mig_result *res)
+{
+	uint64_t t = now_us(), sent = res->bytes, left, us;
+	int err = send_ram(s, fd, NULL, res);
+
+	for (uint32_t round = 1;; round++) {
+		if (err) {
+			snprintf(res->why, sizeof(res->why), "sending to the target: %s",
+				 strerror(-err));
+			return err;
+		}
+		us = now_us() - t;
+		/* The rate of a round that sent enough to time it. */
+		if (res->bytes - sent >= (1u << 20) || !res->rate_bps)
+			res->rate_bps = (res->bytes - sent) * 1000000 / (us ? us : 1);
+		memset(bits, 0, words * sizeof(*bits));
+		err = vm_dirty_collect(s->vm, bits);
+		if (err) {
+			snprintf(res->why, sizeof(res->why), "dirty-page tracking: %s",
+				 strerror(-err));
+			return err;
+		}
+		left = popcount(bits, words) * MIG_PAGE;
+		res->dirty_bps = left * 1000000 / (us ? us : 1);
+		res->rounds = round;
+		if (left * 1000 <= (uint64_t)job->downtime_ms * res->rate_bps)
+			return 0;
+		if (round > job->max_rounds || (round > 2 && res->dirty_bps >= res->rate_bps)) {
+			snprintf(
+			    res->why, sizeof(res->why),
+			    "no convergence after %u rounds: the guest dirties %llu MB/s, the "
+			    "link carries %llu MB/s, %llu MiB would stop it for more than %u ms",
+			    round, (unsigned long long)mbps(res->dirty_bps),
+			    (unsigned long long)mbps(res->rate_bps),
+			    (unsigned long long)(left >> 20), job->downtime_ms);
+			return -EAGAIN;
+		}
+		t = now_us();
+		sent = res->bytes;
+		err = send_ram(s, fd, bits, res);
+	}
+}
+
 static int migrate(struct mig_sender *s, const struct mig_job *job, struct mig_result *res)
 {
 	char why[MIG_WHY_MAX] = "";
 	struct mig_setup setup = { .mem_size = s->vm->cfg->mem_size, .cpus = s->vm->ncpus };
 	struct timeval tv = { .tv_sec = SEND_TIMEOUT_S };
+	uint64_t words = (vm_dirty_pages(s->vm) + 63) / 64;
 	uint8_t h[MIG_HEADER_LEN], p[16];
-	uint64_t t0 = now_us(), tp;
+	uint64_t t0 = now_us(), tp, *bits = NULL;
 	int fd, err;
 
 	err = mig_connect(&job->addr, &fd, why);
@@ -192,40 +258,62 @@ static int migrate(struct mig_sender *s, const struct mig_job *job, struct mig_r
 		snprintf(res->why, sizeof(res->why), "sending to the target: %s", strerror(-err));
 		return err;
 	}
+	if (job->precopy) {
+		bits = calloc(words, sizeof(*bits));
+		if (!bits) {
+			snprintf(res->why, sizeof(res->why), "out of memory");
+			return -ENOMEM;
+		}
+		err = precopy(s, job, fd, bits, words, res);
+		if (err)
+			goto out;
+	}
 	err = ask_pause(s, res);
 	if (err) {
 		snprintf(res->why, sizeof(res->why), "pausing the VM: %s", strerror(-err));
-		return err;
+		goto out;
 	}
 	tp = now_us();
-	err = send_ram(s, fd, NULL, res);
+	/* Paused: what the last round left plus what the guest (or a
+	 * device, before it quiesced) wrote since; without tracking, all. */
+	if (bits) {
+		err = vm_dirty_collect(s->vm, bits);
+		if (err) {
+			snprintf(res->why, sizeof(res->why), "dirty-page tracking: %s",
+				 strerror(-err));
+			goto out;
+		}
+	}
+	err = send_ram(s, fd, bits, res);
 	if (!err) {
 		err = mig_send(fd, MIG_STATE, s->state, s->state_len);
 		res->bytes += MIG_RECORD_HEAD + s->state_len;
 	}
 	if (err) {
 		snprintf(res->why, sizeof(res->why), "sending to the target: %s", strerror(-err));
-		return err;
+		goto out;
 	}
 	err = wait_answer(fd, MIG_READY, READY_TIMEOUT_MS, res);
 	if (err)
-		return err;
+		goto out;
 	le_put(p, job->resume ? MIG_COMMIT_RESUME : 0, 4);
 	err = mig_send(fd, MIG_COMMIT, p, 4);
 	if (err) {
 		/* Not written: the target cannot have read it, the guest
 		 * stays here. */
 		snprintf(res->why, sizeof(res->why), "sending COMMIT: %s", strerror(-err));
-		return err;
+		goto out;
 	}
 	err = wait_answer(fd, MIG_DONE, DONE_TIMEOUT_MS, res);
 	if (err) {
 		res->unknown = true;
-		return err;
+		goto out;
 	}
 	res->downtime_us = now_us() - tp;
 	res->total_us = now_us() - t0;
-	return 0;
+out:
+	free(bits);
+	return err;
 }
 
 static void *mig_thread(void *opaque)

@@ -12,9 +12,11 @@
  *                         saved: the VMM thread does so and calls
  *                         mig_sender_paused;
  *   MIG_STEP_FINISHED   - the worker is done; mig_sender_result says how.
- * Only the VMM thread pauses, resumes or stops the VM; the worker reads
- * guest RAM (racily while the guest runs: what changes is sent again)
- * and, after the pause, nothing changes under it.
+ * Only the VMM thread pauses, resumes or stops the VM and starts or
+ * stops dirty-page tracking; the worker reads guest RAM (racily while
+ * the guest runs: what changes is sent again) and collects the dirty
+ * pages (vm_dirty_collect: the VMM thread makes no other use of the
+ * tracking meanwhile), and after the pause nothing changes under it.
  *
  * Who runs the guest when something breaks: the source until the COMMIT
  * record is written; the target from the moment it reads COMMIT. A
@@ -42,6 +44,9 @@ struct mig_job {
 	uint32_t downtime_ms; /* the most the guest may stand still */
 	uint32_t max_rounds;  /* pre-copy rounds before giving up */
 	bool resume;	      /* the guest was running: the target resumes it */
+	/* Dirty-page tracking is on (vm_dirty_start, by the VMM thread):
+	 * pre-copy; else stop-and-copy (the whole RAM with the VM paused). */
+	bool precopy;
 };
 
 struct mig_result {

@@ -104,6 +104,7 @@ case_migrate_target_fails() {
 	need_python || return 1
 	start_petrel mf && counting 1 || return 1
 	migrate "{\"destination\": \"unix:$TMP/nobody.in\"}"
+	vlog "petrel: $(oneline "$ERR")"
 	[ "$CODE" = 400 ] && [ "$(message)" = "migration to unix:$TMP/nobody.in failed: unix:$TMP/nobody.in: No such file or directory" ] ||
 		{ WHY="no target: $CODE '$RESP'"; return 1; }
 	still_counting || return 1
@@ -119,7 +120,7 @@ case_migrate_target_fails() {
 		migrate "{\"destination\": \"unix:$TMP/mf.in\"}"
 		wait "$p"
 		[ "$CODE" = 400 ] && [[ $(message) =~ ${want#\~} ]] ||
-			{ WHY="$mode: PUT /migrate -> $CODE '$RESP', want '$want'"; return 1; }
+			{ WHY="$mode: PUT /migrate -> $CODE '$RESP', want '$want'; curl: $(oneline "$TMP/curl.err"); petrel: $(oneline "$ERR")"; return 1; }
 		if [ "$mode" = no-done ]; then
 			state_is Paused || { WHY="$mode: $WHY"; return 1; }
 			call PATCH /vm '{"state": "Resumed"}' 204 || return 1
@@ -163,7 +164,8 @@ case_migrate_garbage() {
 case_migrate_cli() {
 	local rc lines src_pid src_out
 	start_petrel mc && counting 1 || return 1
-	q PUT /migrate '{"destination": "ftp:x"}' 400 "\`destination\`: must be unix:PATH or tcp:HOST:PORT"
+	q PUT /migrate '{"destination": "ftp:x"}' 400 \
+		"An error occurred when deserializing the json body of a request: \`destination\`: must be unix:PATH or tcp:HOST:PORT."
 	q PUT /migrate '{"destination": "tcp:host.example:1"}' 400 \
 		"~^migration to tcp:host.example:1 failed: tcp:host.example:1: HOST must be a numeric"
 	q PUT /migrate '{"destination": "unix:x", "downtime_ms": 0, "bogus": 1}' 400
@@ -210,7 +212,7 @@ migrate_tcp_netns() {
 		ip -n "${ns}a" addr add 10.99.0.1/24 dev va && ip -n "${ns}b" addr add 10.99.0.2/24 dev vb &&
 		ip -n "${ns}a" link set va up && ip -n "${ns}b" link set vb up &&
 		ip -n "${ns}a" link set lo up && ip -n "${ns}b" link set lo up ||
-		{ ip netns del "${ns}a"; ip netns del "${ns}b" 2>/dev/null; WHY="the veth pair failed"; return 1; }
+		{ ip netns del "${ns}a"; ip netns del "${ns}b" 2>/dev/null; WHY="SKIP:no veth pair (the kernel has no veth?)"; return 1; }
 	MIG_NS=$ns
 	WRAPCMD="ip netns exec ${ns}a" start_petrel mt && counting 1 || return 1
 	src_pid=$PID src_out=$OUT

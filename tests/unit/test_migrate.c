@@ -155,8 +155,8 @@ static void setup_pages_decode(void)
 	CHECK(mig_setup_decode(p, 1ull << 30, &out, why) == -EPROTO && strstr(why, "page size"));
 
 	mig_pages_encode(10, 2, p);
-	CHECK(mig_pages_decode(p, 16 + 2 * MIG_PAGE, 12, &first, &count, why) == 0 &&
-	      first == 10 && count == 2);
+	CHECK(mig_pages_decode(p, 16 + 2 * MIG_PAGE, 12, &first, &count, why) == 0 && first == 10 &&
+	      count == 2);
 	CHECK(mig_pages_decode(p, 16 + 2 * MIG_PAGE, 11, &first, &count, why) == -EPROTO);
 	CHECK(mig_pages_decode(p, 16 + MIG_PAGE, 12, &first, &count, why) == -EPROTO);
 	mig_pages_encode(UINT64_MAX, 2, p);
@@ -332,8 +332,7 @@ static void socket_io(void)
 	CHECK(mig_read_head(&io, 1u << MIG_READY, &type, &len, why) == 0 && len == 0);
 	CHECK(mig_read(&io, p, 1, why) == -ETIMEDOUT && strstr(why, "nothing for 50 ms"));
 	close(sv[0]);
-	CHECK(mig_read(&io, p, 1, why) == -EPIPE &&
-	      !strcmp(why, "the peer closed the connection"));
+	CHECK(mig_read(&io, p, 1, why) == -EPIPE && !strcmp(why, "the peer closed the connection"));
 	close(sv[1]);
 }
 
