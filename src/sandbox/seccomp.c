@@ -215,6 +215,7 @@ static const struct sandbox_rule migrate_rules[] = {
 	ANY(recvfrom),			    /* mig_read: the target's answers */
 	ANY(poll),			    /* mig_read: its timeout */
 	ANY(close),			    /* the connection, when done */
+	IOCTL(KVM_GET_DIRTY_LOG),	    /* vm_dirty_collect: each round's pages */
 };
 
 static const struct sandbox_rule blk_io_rules[] = {

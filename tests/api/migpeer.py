@@ -9,7 +9,7 @@
 
 Source modes: magic, version, setup-mem, setup-page, pages-range,
 pages-len, unexpected, long-state, cut-page, commit-early.
-Target modes: die-early (read 64 KiB, exit), refuse (read up to STATE,
+Target modes: die-early (read the header, SETUP and a little more, exit), refuse (read up to STATE,
 answer ERROR), garbage (read up to STATE, answer junk), no-done (read up
 to STATE, READY, read COMMIT, close without DONE).
 """
@@ -93,7 +93,7 @@ def target(path, mode):
     c, _ = s.accept()
     c.settimeout(60)
     if mode == "die-early":
-        read_exact(c, 64 << 10)
+        read_exact(c, 16 + 24 + 100)
         os._exit(0)
     read_to_state(c)
     if mode == "refuse":

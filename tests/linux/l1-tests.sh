@@ -762,4 +762,8 @@ if want snapshot; then
     . /l1-snapshot.sh
     snapshot_group
 fi
+if want migrate; then
+    . /l1-migrate.sh
+    migrate_group
+fi
 exit 0

@@ -125,6 +125,11 @@ static bool call_kvm_run(void)
 	return ioctl(-1, KVM_RUN, 0) < 0 && errno == EBADF;
 }
 
+static bool call_dirty_log(void)
+{
+	return ioctl(-1, KVM_GET_DIRTY_LOG, 0) < 0 && errno == EBADF;
+}
+
 static bool call_mmap_exec(void)
 {
 	mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -215,6 +220,7 @@ static void seccomp_kills(void)
 	CHECK(killed_by_sigsys(run_filtered(SANDBOX_VMM, NULL, call_kvm_run)));
 	CHECK(killed_by_sigsys(run_filtered(SANDBOX_BLK_IO, NULL, call_socket_unix)));
 	CHECK(exited_ok(run_filtered(SANDBOX_MIGRATE, NULL, call_socket_inet)));
+	CHECK(exited_ok(run_filtered(SANDBOX_MIGRATE, NULL, call_dirty_log)));
 	CHECK(killed_by_sigsys(run_filtered(SANDBOX_MIGRATE, NULL, call_kvm_run)));
 	CHECK(killed_by_sigsys(run_filtered(SANDBOX_MIGRATE, NULL, call_pwritev)));
 	CHECK(exited_ok(run_filtered(SANDBOX_VMM, NULL, call_mmap_rw)));
