@@ -40,7 +40,8 @@ void ap_main(unsigned int index)
 {
 	(void)index;
 	for (uint64_t round = 1; dirty_mib; round++)
-		for (uint64_t a = DIRTY_BASE; a < DIRTY_BASE + ((uint64_t)dirty_mib << 20); a += 4096)
+		for (uint64_t a = DIRTY_BASE; a < DIRTY_BASE + ((uint64_t)dirty_mib << 20);
+		     a += 4096)
 			*(volatile uint64_t *)a = round;
 	for (;;)
 		__asm__ volatile("pause");

@@ -268,12 +268,14 @@ static int migrate(struct mig_sender *s, const struct mig_job *job, struct mig_r
 		if (err)
 			goto out;
 	}
+	/* The downtime counts from the request: the pause and the state's
+	 * saving are part of it. */
+	tp = now_us();
 	err = ask_pause(s, res);
 	if (err) {
 		snprintf(res->why, sizeof(res->why), "pausing the VM: %s", strerror(-err));
 		goto out;
 	}
-	tp = now_us();
 	/* Paused: what the last round left plus what the guest (or a
 	 * device, before it quiesced) wrote since; without tracking, all. */
 	if (bits) {

@@ -212,16 +212,16 @@ static void dirty_virtio_completion(void)
 	fake_vq_init(&fq, &gm, 8, 0x1000, 0x2000, 0x3000);
 	REQUIRE(fake_vq_start(&dev, 0, &fq));
 	fake_vq_add(&fq,
-		    (struct fake_buf[]){ { 0xa000, 16, false }, { 0xc000, 0x1000, true },
-					 { 0xd000, 0x1000, true } },
+		    (struct fake_buf[]){
+			{ 0xa000, 16, false }, { 0xc000, 0x1000, true }, { 0xd000, 0x1000, true } },
 		    3);
 	REQUIRE(virtq_pop(&dev.vq[0], &c) == 1);
 	REQUIRE(gm_dirty_on(&gm) == 0);
 	virtio_complete_chain(&dev, 0, &c, 100); /* 100 bytes: page 0xc only */
 	gm_dirty_take(&gm, &bits);
 	CHECK(bits == ((1ULL << 0xc) | (1ULL << 3)));
-	fake_vq_add(&fq,
-		    (struct fake_buf[]){ { 0xc000, 0x1000, true }, { 0xd000, 0x1000, true } }, 2);
+	fake_vq_add(&fq, (struct fake_buf[]){ { 0xc000, 0x1000, true }, { 0xd000, 0x1000, true } },
+		    2);
 	REQUIRE(virtq_pop(&dev.vq[0], &c) == 1);
 	bits = 0;
 	virtio_complete_chain(&dev, 0, &c, 0x1001); /* into the second buffer */
