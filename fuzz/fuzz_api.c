@@ -93,7 +93,9 @@ static bool request_ok(const struct api_request *r, const char *path_id)
 		       (!(r->present & DRIVE_PATCH_PATH) || r->u.drive_patch.path[0]);
 	case API_PUT_NET:
 		return STR_OK(r->u.net.id) && same_id(path_id, r->u.net.id) &&
-		       STR_OK(r->u.net.tap) && r->u.net.tap[0] &&
+		       STR_OK(r->u.net.tap) && STR_OK(r->u.net.addr) && STR_OK(r->u.net.remote) &&
+		       (r->u.net.kind != NET_TAP || r->u.net.tap[0]) &&
+		       (r->u.net.kind == NET_TAP || r->u.net.addr[0]) &&
 		       (!r->u.net.mac_set ||
 			(!(r->u.net.mac[0] & 1) && memcmp(r->u.net.mac, "\0\0\0\0\0\0", 6)));
 	case API_PATCH_NET:

@@ -48,7 +48,10 @@ static void check_config(const struct run_options *o)
 		    !cfg->disk[i].path[0] || !config_id_valid(cfg->disk[i].id))
 			abort();
 	for (unsigned int i = 0; i < cfg->nnets; i++)
-		if (!terminated(cfg->net[i].tap, sizeof(cfg->net[i].tap)) || !cfg->net[i].tap[0] ||
+		if (!terminated(cfg->net[i].tap, sizeof(cfg->net[i].tap)) ||
+		    !terminated(cfg->net[i].addr, sizeof(cfg->net[i].addr)) ||
+		    !terminated(cfg->net[i].remote, sizeof(cfg->net[i].remote)) ||
+		    (cfg->net[i].kind == NET_TAP ? !cfg->net[i].tap[0] : !cfg->net[i].addr[0]) ||
 		    (cfg->net[i].mac_set && cfg->net[i].mac[0] & 1) ||
 		    !config_id_valid(cfg->net[i].id))
 			abort();

@@ -17,7 +17,8 @@
  *
  * Seeds in fuzz/corpus/snapshot_file/ (mode byte, then the file): a valid
  * file with three sections ("cpu.0", "uart", an empty "virtio-blk.0"), the
- * same with a bad checksum and cut short, and the valid one in modes 1 and 3.
+ * same with a bad checksum and cut short, and the valid one in modes 1 and 3;
+ * state-*: the hostile-snapshot corpus (fuzz_snapshot_load.c's seeds too).
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -13,7 +13,8 @@
 
 static const char run_help_text[] =
     "usage: petrel run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
-    "                  [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]]... [--console virtio]\n"
+    "                  [--disk PATH[,ro]]... [--net tap=NAME|stream=..|dgram=..]... [--console "
+    "virtio]\n"
     "                  [--vsock cid=N,uds=PATH] [--balloon] [--no-rng] [--stealth]\n"
     "                  [--api-sock PATH] [--jail DIR --uid N --gid N] [--no-seccomp]\n"
     "                  [--id ID] [--log-path FILE] [--level LEVEL] [--show-level]\n"
@@ -22,7 +23,8 @@ static const char run_help_text[] =
     "       petrel run --config-file FILE [--api-sock PATH | --no-api] [same options as\n"
     "                  above from --api-sock on]\n"
     "       petrel run --api-sock PATH [...]   (configured and started through the API)\n"
-    "       petrel run --restore STATE,MEM [--restore-paused] [--api-sock PATH]\n"
+    "       petrel run --restore STATE,MEM|STATE,uffd:SOCKET [--restore-paused]\n"
+    "                  [--api-sock PATH]\n"
     "                  [--no-seccomp] [same options as above from --id on]\n"
     "       petrel run --incoming unix:PATH|tcp:[HOST]:PORT [--api-sock PATH]\n"
     "                  [--no-seccomp] [same options as above from --id on]\n"
@@ -36,6 +38,10 @@ static const char run_help_text[] =
     "  --cpus N        vCPUs, 1..254 (default 1)\n"
     "  --disk PATH[,ro]  virtio-blk disk: a raw image file or block device (up to 8)\n"
     "  --net tap=NAME[,mac=XX:XX:XX:XX:XX:XX]  virtio-net on host tap NAME (up to 4)\n"
+    "  --net stream=unix:PATH|tcp:HOST:PORT[,listen][,mac=MAC]  virtio-net on a link with\n"
+    "                  QEMU's -netdev stream framing (listen: accept one peer)\n"
+    "  --net dgram=udp:HOST:PORT[,remote=HOST:PORT][,mac=MAC]  virtio-net on UDP\n"
+    "                  datagrams to remote, or on a multicast group (a hub)\n"
     "  --console virtio  the console is virtio-console (hvc0) instead of COM1\n"
     "  --vsock cid=N,uds=PATH  virtio-vsock, guest CID N; host side on unix socket PATH\n"
     "  --balloon       virtio-balloon (its target is set through the API)\n"
@@ -48,7 +54,9 @@ static const char run_help_text[] =
     "                  --kernel or --config-file, petrel waits to be configured\n"
     "  --no-api        with --config-file: no API socket\n"
     "  --restore STATE,MEM  the VM of a snapshot (README: Snapshots): its state file and\n"
-    "                  memory file (as PUT /snapshot/create wrote them), resumed at once\n"
+    "                  memory file (as PUT /snapshot/create wrote them), resumed at once;\n"
+    "                  STATE,uffd:SOCKET: the memory from the page server listening on\n"
+    "                  unix socket SOCKET (Firecracker's Uffd backend, e.g. petrel-pager)\n"
     "  --restore-paused  with --restore and --api-sock: stay paused until PATCH /vm\n"
     "  --incoming ADDR  the VM a live migration brings (README: Live migration): listen\n"
     "                  on unix:PATH or tcp:[HOST]:PORT (HOST numeric, empty: any) for\n"
@@ -71,7 +79,8 @@ static const char run_help_text[] =
 static const char help_text[] =
     "usage: petrel run [OPTIONS]     boot a VM (petrel run --help for the options)\n"
     "       petrel jail --jail DIR --uid N --gid N [--mem SIZE] [--cpus N] [--] PROG [ARG...]\n"
-    "       petrel snapshot SOCK STATE MEM\n"
+    "       petrel snapshot [--diff] SOCK STATE MEM\n"
+    "       petrel snapshot-merge BASE_MEM DIFF_MEM\n"
     "       petrel migrate SOCK DEST [DOWNTIME_MS]\n"
     "       petrel check\n"
     "       petrel --help | --version\n"
@@ -80,7 +89,12 @@ static const char help_text[] =
     "         options, a Firecracker config file, or the Firecracker REST API\n"
     "jail     run PROG in the jail `run --jail` builds (PROG's path is inside DIR)\n"
     "snapshot snapshot the VM of the petrel serving the API on SOCK into the files\n"
-    "         STATE and MEM (paused for the time it takes); `run --restore` runs it\n"
+    "         STATE and MEM (paused for the time it takes); `run --restore` runs it;\n"
+    "         --diff: only the memory changed since the last snapshot (the VM tracks\n"
+    "         dirty pages: track_dirty_pages)\n"
+    "snapshot-merge\n"
+    "         apply the diff snapshot memory file DIFF_MEM onto BASE_MEM, the memory\n"
+    "         file it follows (a full one, or one merged before), in place\n"
     "migrate  move the VM of the petrel serving the API on SOCK, live, to the\n"
     "         `run --incoming DEST` petrel at DEST (unix:PATH or tcp:HOST:PORT)\n"
     "check    report what this host's KVM offers and whether it is hardware-assisted\n";
@@ -236,7 +250,11 @@ static int cli_parse_id(const char *opt, const char *arg, unsigned int *id)
 	return -1;
 }
 
-/* --restore STATE,MEM: the first comma splits them. */
+/* The "uffd:" of --restore STATE,uffd:SOCKET (a memory file of that
+ * name is ./uffd:...). */
+#define RESTORE_UFFD "uffd:"
+
+/* --restore STATE,MEM or STATE,uffd:SOCKET: the first comma splits them. */
 static int cli_parse_restore(const char *arg, struct run_options *o)
 {
 	const char *comma = strchr(arg, ',');
@@ -256,6 +274,16 @@ static int cli_parse_restore(const char *arg, struct run_options *o)
 	o->restore_state[n] = 0;
 	memcpy(o->restore_mem, comma + 1, strlen(comma + 1) + 1);
 	o->restore = true;
+	if (strncmp(o->restore_mem, RESTORE_UFFD, strlen(RESTORE_UFFD)))
+		return 0;
+	o->restore_uffd = true;
+	memmove(o->restore_mem, o->restore_mem + strlen(RESTORE_UFFD),
+		strlen(o->restore_mem) - strlen(RESTORE_UFFD) + 1);
+	if (!o->restore_mem[0]) {
+		log_msg("--restore '%s': uffd: needs the page server's socket (STATE,uffd:SOCKET)",
+			arg);
+		return -1;
+	}
 	return 0;
 }
 
@@ -598,14 +626,26 @@ enum cli_command cli_parse(int argc, char **argv, struct run_options *opts)
 	if (!strcmp(argv[1], "run") || !strcmp(argv[1], "jail"))
 		return cli_parse_run(argc - 1, argv + 1, opts);
 	if (!strcmp(argv[1], "snapshot")) {
+		opts->snapshot.diff = argc > 2 && !strcmp(argv[2], "--diff");
+		argc -= opts->snapshot.diff;
+		argv += opts->snapshot.diff;
 		if (argc != 5 || !argv[2][0] || !argv[3][0] || !argv[4][0]) {
-			log_msg("snapshot: needs SOCK STATE MEM (see petrel --help)");
+			log_msg("snapshot: needs [--diff] SOCK STATE MEM (see petrel --help)");
 			return CLI_USAGE_ERROR;
 		}
 		opts->snapshot.sock = argv[2];
 		opts->snapshot.state = argv[3];
 		opts->snapshot.mem = argv[4];
 		return CLI_SNAPSHOT;
+	}
+	if (!strcmp(argv[1], "snapshot-merge")) {
+		if (argc != 4 || !argv[2][0] || !argv[3][0]) {
+			log_msg("snapshot-merge: needs BASE_MEM DIFF_MEM (see petrel --help)");
+			return CLI_USAGE_ERROR;
+		}
+		opts->merge.base = argv[2];
+		opts->merge.diff = argv[3];
+		return CLI_SNAPSHOT_MERGE;
 	}
 	if (!strcmp(argv[1], "migrate")) {
 		if ((argc != 4 && argc != 5) || !argv[2][0] || !argv[3][0]) {

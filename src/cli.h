@@ -16,10 +16,11 @@ enum cli_command {
 	CLI_HELP,     /* petrel --help */
 	CLI_RUN_HELP, /* petrel run --help */
 	CLI_VERSION,
-	CLI_FC_HELP,	/* as firecracker: firecracker --help (cli_firecracker.h) */
-	CLI_FC_VERSION, /* as firecracker: firecracker --version */
-	CLI_SNAPSHOT,	/* `petrel snapshot SOCK STATE MEM`: opts->snapshot */
-	CLI_MIGRATE,	/* `petrel migrate SOCK DEST [DOWNTIME_MS]`: opts->migrate */
+	CLI_FC_HELP,	    /* as firecracker: firecracker --help (cli_firecracker.h) */
+	CLI_FC_VERSION,	    /* as firecracker: firecracker --version */
+	CLI_SNAPSHOT,	    /* `petrel snapshot [--diff] SOCK STATE MEM`: opts->snapshot */
+	CLI_SNAPSHOT_MERGE, /* `petrel snapshot-merge BASE_MEM DIFF_MEM`: opts->merge */
+	CLI_MIGRATE,	    /* `petrel migrate SOCK DEST [DOWNTIME_MS]`: opts->migrate */
 };
 
 #define CLI_DEFAULT_MAX_PAYLOAD 51200 /* Firecracker's HTTP_MAX_PAYLOAD_SIZE */
@@ -36,15 +37,21 @@ struct run_options {
 	size_t max_payload;	 /* --http-api-max-payload-size */
 	bool start;		 /* cfg names a kernel: start at once */
 	/* --restore STATE,MEM: the VM of a snapshot, resumed at once unless
-	 * --restore-paused. */
-	bool restore, restore_paused;
+	 * --restore-paused. STATE,uffd:SOCKET (restore_uffd): its memory from
+	 * the page server on SOCKET (restore_mem holds SOCKET). */
+	bool restore, restore_paused, restore_uffd;
 	char restore_state[CONFIG_PATH_MAX], restore_mem[CONFIG_PATH_MAX];
 	/* --incoming ADDR: the VM of a live migration (control_incoming). */
 	const char *incoming;
 	/* `petrel snapshot`: the API socket of the running petrel, the files. */
 	struct {
 		const char *sock, *state, *mem;
+		bool diff; /* --diff */
 	} snapshot;
+	/* `petrel snapshot-merge`: the memory files. */
+	struct {
+		const char *base, *diff;
+	} merge;
 	/* `petrel migrate`: the source's API socket, the target's address,
 	 * the downtime target (text, or NULL: the API's default). */
 	struct {

@@ -69,22 +69,57 @@ int cli_parse_disk(const char *arg, struct disk_config *d)
 	return 0;
 }
 
+/* Is the bare word `key` (no "=") one of the settings in `list`? */
+static bool opt_flag(const char *list, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = list; *p;) {
+		const char *end = strchrnul(p, ',');
+
+		if ((size_t)(end - p) == klen && !strncmp(p, key, klen))
+			return true;
+		p = *end ? end + 1 : end;
+	}
+	return false;
+}
+
+#define NET_USAGE                                                                                  \
+	"expected tap=NAME, stream=ADDR[,listen] (ADDR unix:PATH or tcp:HOST:PORT) or "            \
+	"dgram=udp:HOST:PORT[,remote=HOST:PORT], then [,mac=XX:XX:XX:XX:XX:XX]"
+
 int cli_parse_net(const char *arg, struct net_config *n)
 {
-	static const char *const keys[] = { "tap", "mac", NULL };
+	static const char *const keys[] = { "tap",    "stream", "dgram", "listen",
+					    "remote", "mac",	NULL };
 	char mac[32];
-	int r;
+	int r, tap, stream, dgram, remote;
 
 	*n = (struct net_config){ 0 };
 	if (!opt_known(arg, keys, "--net"))
 		return -1;
-	r = opt_value(arg, "tap", n->tap, sizeof(n->tap));
-	if (r <= 0 || !n->tap[0]) {
-		log_msg(
-		    "--net '%s': expected tap=NAME[,mac=XX:XX:XX:XX:XX:XX] (NAME up to %d bytes)",
-		    arg, CONFIG_IFNAME_MAX - 1);
+	tap = opt_value(arg, "tap", n->tap, sizeof(n->tap));
+	stream = opt_value(arg, "stream", n->addr, sizeof(n->addr));
+	dgram = opt_value(arg, "dgram", n->addr, sizeof(n->addr));
+	remote = opt_value(arg, "remote", n->remote, sizeof(n->remote));
+	n->listen = opt_flag(arg, "listen");
+	if (opt_value(arg, "listen", mac, sizeof(mac))) /* a word, not a key with a value */
+		stream = 0;
+	if (tap < 0) {
+		log_msg("--net '%s': tap NAME longer than %d bytes", arg, CONFIG_IFNAME_MAX - 1);
 		return -1;
 	}
+	if (stream < 0 || dgram < 0 || remote < 0) {
+		log_msg("--net '%s': an address longer than %d bytes", arg,
+			CONFIG_NET_ADDR_MAX - 1);
+		return -1;
+	}
+	if (!!tap + !!stream + !!dgram != 1 || (tap && !n->tap[0]) || (stream && !n->addr[0]) ||
+	    (dgram && !n->addr[0]) || (n->listen && !stream) || (remote && !dgram)) {
+		log_msg("--net '%s': " NET_USAGE, arg);
+		return -1;
+	}
+	n->kind = stream ? NET_STREAM : dgram ? NET_DGRAM : NET_TAP;
 	r = opt_value(arg, "mac", mac, sizeof(mac));
 	if (r < 0 || (r > 0 && config_mac_parse(mac, n->mac))) {
 		log_msg("--net '%s': mac must be a unicast, non-zero XX:XX:XX:XX:XX:XX", arg);

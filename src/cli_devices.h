@@ -9,7 +9,8 @@
 
 /* PATH or PATH,ro. */
 int cli_parse_disk(const char *arg, struct disk_config *d) MUST_CHECK;
-/* tap=NAME[,mac=XX:XX:XX:XX:XX:XX]. */
+/* tap=NAME, stream=unix:PATH|tcp:HOST:PORT[,listen] or
+ * dgram=udp:HOST:PORT[,remote=HOST:PORT]; then [,mac=XX:XX:XX:XX:XX:XX]. */
 int cli_parse_net(const char *arg, struct net_config *n) MUST_CHECK;
 /* cid=N,uds=PATH. */
 int cli_parse_vsock(const char *arg, struct vsock_config *v) MUST_CHECK;

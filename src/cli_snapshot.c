@@ -3,6 +3,7 @@
 #include "cli_snapshot.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "snapshot/memfile.h"
 #include "status.h"
 
 /* A snapshot of many GiB takes seconds to write; a server that says
@@ -171,7 +173,7 @@ static uint64_t now_ms(void)
 	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
-int cli_snapshot_run(const char *sock, const char *state, const char *mem)
+int cli_snapshot_run(const char *sock, const char *state, const char *mem, bool diff)
 {
 	static char abs_state[CONFIG_PATH_MAX], abs_mem[CONFIG_PATH_MAX];
 	static struct reply r;
@@ -209,8 +211,8 @@ int cli_snapshot_run(const char *sock, const char *state, const char *mem)
 		return VM_STATUS_ERROR;
 	}
 	ret = api_want(sock, "PUT", "/snapshot/create",
-		       json_pack("{s:s, s:s, s:s}", "snapshot_type", "Full", "snapshot_path",
-				 abs_state, "mem_file_path", abs_mem),
+		       json_pack("{s:s, s:s, s:s}", "snapshot_type", diff ? "Diff" : "Full",
+				 "snapshot_path", abs_state, "mem_file_path", abs_mem),
 		       204, &r, err, sizeof(err));
 	/* Resumed whatever happened: a failed snapshot must not leave the
 	 * VM stopped. */
@@ -226,8 +228,40 @@ int cli_snapshot_run(const char *sock, const char *state, const char *mem)
 		log_msg("snapshot: %s", err);
 		return VM_STATUS_ERROR;
 	}
-	printf("snapshot: %s and %s (the VM %s %llu ms)\n", abs_state, abs_mem,
-	       running ? "paused for" : "stayed paused; took", (unsigned long long)(now_ms() - t0));
+	printf("snapshot: %s and %s%s (the VM %s %llu ms)\n", abs_state, abs_mem,
+	       diff ? ", a diff" : "", running ? "paused for" : "stayed paused; took",
+	       (unsigned long long)(now_ms() - t0));
+	return fflush(stdout) ? VM_STATUS_ERROR : 0;
+}
+
+int cli_snapshot_merge(const char *base, const char *diff)
+{
+	char why[MEMFILE_WHY_MAX] = "";
+	int base_fd = open(base, O_RDWR | O_CLOEXEC), diff_fd = -1, err;
+
+	if (base_fd < 0) {
+		log_msg("snapshot-merge: '%s': %s", base, strerror(errno));
+		return VM_STATUS_ERROR;
+	}
+	/* O_NONBLOCK: a FIFO named as the diff must not hang the open (it
+	 * is refused as not a regular file). */
+	diff_fd = open(diff, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (diff_fd < 0) {
+		log_msg("snapshot-merge: '%s': %s", diff, strerror(errno));
+		close(base_fd);
+		return VM_STATUS_ERROR;
+	}
+	err = memfile_merge(base_fd, diff_fd, why);
+	close(diff_fd);
+	if (close(base_fd) && !err) {
+		err = -errno;
+		snprintf(why, sizeof(why), "the base: %s", strerror(errno));
+	}
+	if (err) {
+		log_msg("snapshot-merge: '%s' onto '%s': %s", diff, base, why);
+		return VM_STATUS_ERROR;
+	}
+	printf("snapshot-merge: '%s' applied onto '%s'\n", diff, base);
 	return fflush(stdout) ? VM_STATUS_ERROR : 0;
 }
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
 
+#include "netaddr.h"
 #include "size.h"
 
 void config_init(struct vm_config *cfg)
@@ -178,6 +179,46 @@ int config_check_net_limits(const char *id, const struct ratelimit_config *rx,
 	return tx ? config_check_ratelimit(what, tx) : 0;
 }
 
+/* A link's addresses (netaddr.h): what can be parsed and makes sense. */
+static int config_check_net_link(const struct net_config *n)
+{
+	struct netaddr a, r;
+
+	if (n->kind == NET_STREAM && netaddr_parse(n->addr, NETADDR_UNIX | NETADDR_TCP, &a)) {
+		log_msg("network interface '%s': stream '%s': expected unix:PATH (1 to 107 bytes) "
+			"or tcp:HOST:PORT (HOST a numeric IPv4 or [IPv6] address)",
+			n->id, n->addr);
+		return -EINVAL;
+	}
+	if (n->kind != NET_DGRAM)
+		return 0;
+	if (netaddr_parse(n->addr, NETADDR_UDP, &a)) {
+		log_msg("network interface '%s': dgram '%s': expected udp:HOST:PORT (HOST a "
+			"numeric IPv4 or [IPv6] address)",
+			n->id, n->addr);
+		return -EINVAL;
+	}
+	if (!n->remote[0] && !netaddr_is_multicast(&a)) {
+		log_msg("network interface '%s': dgram '%s': needs remote=HOST:PORT (or a "
+			"multicast group as its address)",
+			n->id, n->addr);
+		return -EINVAL;
+	}
+	if (n->remote[0] && netaddr_is_multicast(&a)) {
+		log_msg("network interface '%s': dgram '%s': a multicast group takes no remote",
+			n->id, n->addr);
+		return -EINVAL;
+	}
+	if (n->remote[0] && (netaddr_parse(n->remote, NETADDR_BARE, &r) ||
+			     netaddr_is_multicast(&r) || r.sa.ss_family != a.sa.ss_family)) {
+		log_msg("network interface '%s': remote '%s': expected HOST:PORT, a unicast "
+			"address of the same family as '%s'",
+			n->id, n->remote, n->addr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int config_check_nets(const struct vm_config *cfg)
 {
 
@@ -192,7 +233,7 @@ int config_check_nets(const struct vm_config *cfg)
 					n->id);
 				return -EINVAL;
 			}
-			if (!strcmp(n->tap, o->tap)) {
+			if (n->kind == NET_TAP && o->kind == NET_TAP && !strcmp(n->tap, o->tap)) {
 				log_msg("network interface '%s': tap '%s' is used by interface "
 					"'%s' too",
 					n->id, n->tap, o->id);
@@ -203,7 +244,18 @@ int config_check_nets(const struct vm_config *cfg)
 					n->id, o->id);
 				return -EINVAL;
 			}
+			/* A listening stream, a dgram's own address: one each. */
+			if (n->kind != NET_TAP && o->kind != NET_TAP &&
+			    (n->kind == NET_DGRAM || n->listen) &&
+			    (o->kind == NET_DGRAM || o->listen) && !strcmp(n->addr, o->addr)) {
+				log_msg("network interface '%s': address '%s' is used by interface "
+					"'%s' too",
+					n->id, n->addr, o->id);
+				return -EINVAL;
+			}
 		}
+		if (config_check_net_link(n))
+			return -EINVAL;
 		if (n->mtu && (n->mtu < 68 || n->mtu > 65535)) {
 			log_msg("network interface '%s': mtu %u: must be from 68 to 65535", n->id,
 				n->mtu);

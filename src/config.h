@@ -52,9 +52,23 @@ struct disk_config {
 	struct ratelimit_config limit;
 };
 
+/* What carries a network interface's frames (src/virtio/net_backend.h). */
+enum net_kind {
+	NET_TAP,    /* tap: a host tap interface */
+	NET_STREAM, /* addr: "unix:PATH" or "tcp:HOST:PORT"; listen */
+	NET_DGRAM,  /* addr: "udp:HOST:PORT" (ours, or a multicast group); remote */
+};
+
+/* "unix:" and a sun_path, with the NUL. */
+#define CONFIG_NET_ADDR_MAX 113
+
 struct net_config {
 	char id[CONFIG_ID_MAX];
-	char tap[CONFIG_IFNAME_MAX]; /* host tap interface */
+	enum net_kind kind;
+	char tap[CONFIG_IFNAME_MAX];	  /* NET_TAP: host tap interface */
+	char addr[CONFIG_NET_ADDR_MAX];	  /* NET_STREAM, NET_DGRAM: as above */
+	char remote[CONFIG_NET_ADDR_MAX]; /* NET_DGRAM: "HOST:PORT"; "" for a group */
+	bool listen;			  /* NET_STREAM: accept a peer, not connect */
 	uint8_t mac[6];
 	bool mac_set;	  /* else petrel picks a locally administered one */
 	unsigned int mtu; /* 0: none given */

@@ -196,6 +196,33 @@ int config_json_drive_patch(const json_t *v, struct drive_patch *p, uint64_t *pr
 
 /* ---------------------------------------------------------- interfaces */
 
+/* petrel's links (README "Networking"): "stream": {"addr", "listen"},
+ * "dgram": {"addr", "remote"}. The addresses are judged with the rest of
+ * the configuration (config_check_nets). */
+static int read_stream(const json_t *v, void *out, char *err, size_t errsz)
+{
+	static const struct json_in_field f[] = {
+		FIELD("addr", JIN_STRING, true, struct net_config, addr),
+		FIELD("listen", JIN_BOOL, false, struct net_config, listen),
+	};
+	struct net_config *n = out;
+
+	n->kind = NET_STREAM;
+	return json_in_object(v, f, ARRAY_SIZE(f), n, NULL, err, errsz);
+}
+
+static int read_dgram(const json_t *v, void *out, char *err, size_t errsz)
+{
+	static const struct json_in_field f[] = {
+		FIELD("addr", JIN_STRING, true, struct net_config, addr),
+		FIELD("remote", JIN_STRING, false, struct net_config, remote),
+	};
+	struct net_config *n = out;
+
+	n->kind = NET_DGRAM;
+	return json_in_object(v, f, ARRAY_SIZE(f), n, NULL, err, errsz);
+}
+
 int config_json_net(const json_t *v, struct net_config *n, char *err, size_t errsz)
 {
 	struct net_json {
@@ -204,18 +231,27 @@ int config_json_net(const json_t *v, struct net_config *n, char *err, size_t err
 	} j = { 0 };
 	static const struct json_in_field f[] = {
 		FIELD("iface_id", JIN_STRING, true, struct net_json, n.id),
-		FIELD("host_dev_name", JIN_STRING, true, struct net_json, n.tap),
+		FIELD("host_dev_name", JIN_STRING, false, struct net_json, n.tap),
 		FIELD("guest_mac", JIN_STRING, false, struct net_json, mac),
 		NUMBER("mtu", JIN_U32, false, struct net_json, n.mtu, 0),
 		OBJECT("rx_rate_limiter", false, struct net_json, n.rx, read_ratelimit),
 		OBJECT("tx_rate_limiter", false, struct net_json, n.tx, read_ratelimit),
+		OBJECT("stream", false, struct net_json, n, read_stream),
+		OBJECT("dgram", false, struct net_json, n, read_dgram),
 	};
 	uint64_t present;
+	int kinds;
 
 	if (json_in_object(v, f, ARRAY_SIZE(f), &j, &present, err, errsz) ||
 	    check_id("`iface_id`", j.n.id, err, errsz))
 		return -EINVAL;
-	if (!j.n.tap[0])
+	kinds = !!(present & 2) + !!(present & 64) + !!(present & 128);
+	if (kinds == 0) /* Firecracker's message: host_dev_name is what it knows */
+		return fail(err, errsz, "missing field `host_dev_name`");
+	if (kinds > 1)
+		return fail(err, errsz,
+			    "one of `host_dev_name`, `stream` and `dgram`, not several");
+	if ((present & 2) && !j.n.tap[0])
 		return fail(err, errsz, "`host_dev_name`: empty");
 	j.n.mac_set = present & 4;
 	if (j.n.mac_set && config_mac_parse(j.mac, j.n.mac))

@@ -42,11 +42,21 @@ static json_t *net_json(const struct net_config *n)
 
 	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1], n->mac[2],
 		 n->mac[3], n->mac[4], n->mac[5]);
-	j = json_pack("{s:s, s:s, s:s?, s:o, s:o}", "iface_id", n->id, "host_dev_name", n->tap,
-		      "guest_mac", n->mac_set ? mac : NULL, "rx_rate_limiter", limiter_json(&n->rx),
+	j = json_pack("{s:s, s:s?, s:o, s:o}", "iface_id", n->id, "guest_mac",
+		      n->mac_set ? mac : NULL, "rx_rate_limiter", limiter_json(&n->rx),
 		      "tx_rate_limiter", limiter_json(&n->tx));
 	if (j && n->mtu)
 		json_object_set_new(j, "mtu", json_integer(n->mtu));
+	if (j && n->kind == NET_TAP)
+		json_object_set_new(j, "host_dev_name", json_string(n->tap));
+	if (j && n->kind == NET_STREAM)
+		json_object_set_new(j, "stream",
+				    json_pack("{s:s, s:b}", "addr", n->addr, "listen", n->listen));
+	if (j && n->kind == NET_DGRAM)
+		json_object_set_new(
+		    j, "dgram",
+		    n->remote[0] ? json_pack("{s:s, s:s}", "addr", n->addr, "remote", n->remote)
+				 : json_pack("{s:s}", "addr", n->addr));
 	return j;
 }
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -12,6 +13,7 @@
 #include "api/server.h"
 #include "arch/x86/boot.h"
 #include "arch/x86/machine.h"
+#include "dirty.h"
 #include "metrics_signal.h"
 #include "sandbox/jail.h"
 
@@ -81,6 +83,7 @@ int control_init(struct control *ctl, const struct vm_config *cfg,
 				 .id = opt->id,
 				 .sig_fd = -1,
 				 .obs = { .fd = -1, .timer_fd = -1 } };
+	uffd_backend_init(&ctl->uffd);
 	log_set_thread("vmm");
 	err = evloop_init(&ctl->ev);
 	if (!err)
@@ -195,11 +198,35 @@ int control_start(struct control *ctl)
 	if (err)
 		return err;
 	err = control_build(ctl);
+	if (!err && ctl->cfg.track_dirty_pages)
+		err = control_dirty_start(ctl, true);
 	if (err) {
 		vm_destroy(vm);
 		return err;
 	}
 	return control_launch(ctl, false);
+}
+
+int control_dirty_start(struct control *ctl, bool booted)
+{
+	struct vm *vm = &ctl->vm;
+	int err;
+
+	free(ctl->dirty);
+	ctl->dirty = calloc((size_t)((vm_dirty_pages(vm) + 63) / 64), sizeof(uint64_t));
+	if (!ctl->dirty) {
+		log_msg("dirty-page tracking: out of memory");
+		return -ENOMEM;
+	}
+	err = vm_dirty_start(vm);
+	if (!err && booted)
+		err = vm_dirty_mark_booted(vm);
+	if (err) {
+		log_msg("dirty-page tracking: %s", strerror(-err));
+		free(ctl->dirty);
+		ctl->dirty = NULL;
+	}
+	return err;
 }
 
 int control_run(struct control *ctl)
@@ -223,7 +250,10 @@ void control_destroy(struct control *ctl)
 	control_metrics_destroy(ctl);
 	if (ctl->state != CONTROL_NOT_STARTED)
 		vm_destroy(&ctl->vm);
+	uffd_backend_close(&ctl->uffd);
 	ctl->state = CONTROL_NOT_STARTED;
+	free(ctl->dirty);
+	ctl->dirty = NULL;
 	if (ctl->sig_fd >= 0)
 		close(ctl->sig_fd);
 	ctl->sig_fd = -1;

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "evloop.h"
 #include "log.h"
+#include "snapshot/uffd.h"
 #include "migrate/send.h"
 #include "vmm.h"
 
@@ -56,6 +57,7 @@ struct control_obs {
 	 * same for the last full snapshot created and loaded. */
 	uint64_t pause_us, resume_us, vmm_pause_us, vmm_resume_us;
 	uint64_t snap_create_us, vmm_snap_create_us, snap_load_us, vmm_snap_load_us;
+	uint64_t diff_create_us, vmm_diff_create_us; /* the last diff snapshot */
 	/* From main's start to the API socket listening (or, without one,
 	 * to the VM started): wall and the process's CPU time, in µs. */
 	uint64_t startup_us, startup_cpu_us;
@@ -78,6 +80,14 @@ struct control {
 	bool api_running; /* its thread started (control_api_run) */
 	struct sandbox_filter api_filter;
 	struct control_obs obs;
+	/* A VM restored through a page server (the Uffd backend): its uffd
+	 * and socket, open for the VM's life, closed after its RAM. */
+	struct uffd_backend uffd;
+	/* Dirty-page tracking (track_dirty_pages) for diff snapshots: the
+	 * pages dirtied since the last snapshot, boot or restore that a
+	 * snapshot collected (vm_dirty_collect) but did not write yet (it
+	 * failed); vm_dirty_pages bits. NULL: tracking is off. */
+	uint64_t *dirty;
 	/* Live migration's sender (control_migrate.c): started with the API. */
 	struct mig_sender mig;
 	bool mig_ok;
@@ -113,10 +123,18 @@ int control_start(struct control *ctl) MUST_CHECK;
  * is torn down. */
 int control_launch(struct control *ctl, bool paused) MUST_CHECK;
 
+/* Start dirty-page tracking of the VM built (not started yet) for diff
+ * snapshots: everything clean, or, for a VM just `booted`, the pages its
+ * boot wrote dirty (the first diff then holds all of its memory). 0 or
+ * -errno after one message (tracking is then off). */
+int control_dirty_start(struct control *ctl, bool booted) MUST_CHECK;
+
 /* Restore the VM of a snapshot instead of booting one (the CLI's
  * --restore and PUT /snapshot/load): read and check the files, build the
- * VM with its RAM mapped from the memory file, load its state, launch it
- * paused, and resume it if `resume`. 0, or -errno after one message (the
+ * VM with its RAM mapped from the memory file (or, with p->uffd_path,
+ * anonymous and handed to that page server before anything touches it;
+ * the server's exit then stops the VM with status 1), load its state,
+ * launch it paused, and resume it if `resume`. 0, or -errno after one message (the
  * process is then as fresh as before, unless starting threads failed). */
 struct snapshot_load_params;
 int control_restore(struct control *ctl, const struct snapshot_load_params *p,

@@ -79,8 +79,8 @@ static void obs_api_method(const struct api_stats *st, enum http_method method, 
 	}
 }
 
-/* latencies_us: Firecracker's pause_vm, resume_vm, full_create_snapshot
- * and load_snapshot (the last ones, in the whole action and, as vmm_*, in
+/* latencies_us: Firecracker's pause_vm, resume_vm, full_create_snapshot,
+ * diff_create_snapshot and load_snapshot (the last ones, in the whole action and, as vmm_*, in
  * the VMM's part of it), and petrel's per
  * endpoint: <method>_<endpoint>_sum_us (the api thread's time from
  * handing the parsed request to the VMM thread to its result back, summed;
@@ -96,6 +96,8 @@ static void obs_latencies(const struct control *ctl, const struct api_stats *st,
 	metrics_gauge(o, "vmm_resume_vm", ctl->obs.vmm_resume_us);
 	metrics_gauge(o, "full_create_snapshot", ctl->obs.snap_create_us);
 	metrics_gauge(o, "vmm_full_create_snapshot", ctl->obs.vmm_snap_create_us);
+	metrics_gauge(o, "diff_create_snapshot", ctl->obs.diff_create_us);
+	metrics_gauge(o, "vmm_diff_create_snapshot", ctl->obs.vmm_diff_create_us);
 	metrics_gauge(o, "load_snapshot", ctl->obs.snap_load_us);
 	metrics_gauge(o, "vmm_load_snapshot", ctl->obs.vmm_snap_load_us);
 	for (unsigned int a = 0; a < API_NACTIONS; a++) {

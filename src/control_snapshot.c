@@ -2,16 +2,19 @@
 /*
  * Snapshots on the VMM thread: PUT /snapshot/create of a paused VM, and
  * the restore that PUT /snapshot/load and `petrel run --restore` do in a
- * fresh process (snapshot/snapshot.h has the files and their checks).
+ * fresh process (snapshot/snapshot.h has the files and their checks,
+ * snapshot/uffd.h the page server's handshake).
  */
 #include "control.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
 
 #include "arch/x86/machine.h"
+#include "dirty.h"
 #include "snapshot/snapshot.h"
 
 static uint64_t now_us(void)
@@ -20,6 +23,38 @@ static uint64_t now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
+}
+
+/* The page server's process exited (its pidfd is readable): nothing will
+ * ever fill the pages the guest has not touched yet, and a vCPU that
+ * touches one waits forever, so the VM stops now, with one line. */
+static void control_on_pager_exit(void *opaque, uint32_t events)
+{
+	struct control *ctl = opaque;
+	char why[CONFIG_PATH_MAX + 128];
+
+	(void)events;
+	snprintf(why, sizeof(why),
+		 "page server '%s' (pid %d) exited: the VM's memory is gone with it; stopping "
+		 "the VM",
+		 ctl->uffd.path, (int)ctl->uffd.pid);
+	vm_stop(&ctl->vm, VM_STATUS_ERROR, why);
+}
+
+/* RAM anonymous, registered with the uffd and handed to the page server
+ * before anything (the board, a device's load) touches it; its exit
+ * watched from the event loop. */
+static int control_uffd_attach(struct control *ctl)
+{
+	int err = uffd_backend_send(&ctl->uffd, &ctl->vm.gm);
+
+	if (!err && ctl->uffd.pidfd >= 0) {
+		err = evloop_add(&ctl->ev, ctl->uffd.pidfd, EPOLLIN, control_on_pager_exit, ctl);
+		if (err)
+			log_msg("page server '%s': watching it: %s", ctl->uffd.path,
+				strerror(-err));
+	}
+	return err;
 }
 
 int control_restore(struct control *ctl, const struct snapshot_load_params *p, bool resume)
@@ -33,31 +68,50 @@ int control_restore(struct control *ctl, const struct snapshot_load_params *p, b
 	err = snapshot_load_open(&ld, p, &ctl->cfg);
 	if (err)
 		return err;
+	/* The page server is reached before anything is built: a wrong path
+	 * or a host without userfaultfd costs nothing. */
+	if (p->uffd_path) {
+		err = uffd_backend_open(&ctl->uffd, p->uffd_path);
+		if (err)
+			goto fail;
+	}
 	/* The board as a boot builds it, without the kernel: RAM comes from
-	 * the memory file, the registers from the snapshot. */
+	 * the memory file (or the page server), the registers from the
+	 * snapshot. */
 	err = vm_create(vm, &ctl->cfg, &ctl->ev, ld.mem_fd);
 	if (err)
 		goto fail;
-	err = machine_create(vm);
+	if (p->uffd_path)
+		err = control_uffd_attach(ctl);
+	if (!err)
+		err = machine_create(vm);
 	if (!err)
 		err = vm_create_vcpus(vm);
 	if (!err)
 		err = machine_init_vcpus(vm);
 	if (!err)
 		err = snapshot_load_state(&ld, vm);
+	/* Diff snapshots of the restored VM: what changes from now on. */
+	if (!err && ctl->cfg.track_dirty_pages)
+		err = control_dirty_start(ctl, false);
 	snapshot_load_close(&ld);
 	if (err) {
 		vm_destroy(vm);
+		uffd_backend_close(&ctl->uffd);
 		ctl->cfg = fresh;
 		return err;
 	}
 	err = control_launch(ctl, true);
 	if (err) {
-		if (ctl->state == CONTROL_NOT_STARTED)
+		if (ctl->state == CONTROL_NOT_STARTED) {
+			uffd_backend_close(&ctl->uffd);
 			ctl->cfg = fresh;
+		}
 		return err;
 	}
-	log_info("restored the VM from '%s'", p->state_path);
+	log_info("restored the VM from '%s'%s%s", p->state_path,
+		 p->uffd_path ? ", its memory from page server " : "",
+		 p->uffd_path ? p->uffd_path : "");
 	if (resume) {
 		vm_resume(vm);
 		ctl->state = CONTROL_RUNNING;
@@ -66,6 +120,7 @@ int control_restore(struct control *ctl, const struct snapshot_load_params *p, b
 
 fail:
 	snapshot_load_close(&ld);
+	uffd_backend_close(&ctl->uffd);
 	ctl->cfg = fresh;
 	return err;
 }
@@ -77,8 +132,10 @@ void control_api_snapshot_create(struct control *ctl, const struct snapshot_crea
 	char msg[API_FAULT_MAX];
 	int err;
 
-	if (r->diff) {
-		api_fault(res, "Diff snapshots are not supported yet");
+	if (r->diff && !ctl->dirty) {
+		/* Firecracker's words: there is nothing to take a diff from. */
+		api_fault(res, "Diff snapshots are not allowed on uVMs with dirty page tracking "
+			       "disabled.");
 		return;
 	}
 	if (ctl->state != CONTROL_PAUSED) {
@@ -90,16 +147,31 @@ void control_api_snapshot_create(struct control *ctl, const struct snapshot_crea
 	}
 	log_capture(msg, sizeof(msg));
 	t1 = now_us();
-	err = snapshot_create(&ctl->vm, &ctl->cfg, r->state, r->mem);
+	/* With tracking, every snapshot (Full or Diff) restarts the dirty
+	 * set: the pages dirtied so far are collected into ctl->dirty, which
+	 * keeps them until a snapshot is written (a failed one leaves them
+	 * for the next). */
+	err = ctl->dirty ? vm_dirty_collect(&ctl->vm, ctl->dirty) : 0;
+	if (!err)
+		err = snapshot_create(&ctl->vm, &ctl->cfg, r->state, r->mem,
+				      r->diff ? ctl->dirty : NULL);
 	t1 = now_us() - t1;
 	log_capture(NULL, 0);
 	if (err) {
 		api_fault(res, "Create snapshot error: %s", msg[0] ? msg : strerror(-err));
 		return;
 	}
-	ctl->obs.vmm_snap_create_us = t1;
-	log_info("snapshot of the VM in '%s' and '%s'", r->state, r->mem);
-	ctl->obs.snap_create_us = now_us() - t0;
+	if (ctl->dirty)
+		memset(ctl->dirty, 0, (size_t)((vm_dirty_pages(&ctl->vm) + 63) / 64) * 8);
+	log_info("%s snapshot of the VM in '%s' and '%s'", r->diff ? "diff" : "full", r->state,
+		 r->mem);
+	if (r->diff) {
+		ctl->obs.vmm_diff_create_us = t1;
+		ctl->obs.diff_create_us = now_us() - t0;
+	} else {
+		ctl->obs.vmm_snap_create_us = t1;
+		ctl->obs.snap_create_us = now_us() - t0;
+	}
 	res->status = 204;
 }
 
@@ -116,15 +188,15 @@ void control_api_snapshot_load(struct control *ctl, const struct snapshot_load_r
 			       "configuring boot-specific resources.");
 		return;
 	}
-	if (r->uffd) {
-		api_fault(res, "Load snapshot error: the Uffd memory backend is not supported yet "
-			       "(use File)");
-		return;
-	}
 	p = (struct snapshot_load_params){ .state_path = r->state,
-					   .mem_path = r->mem,
+					   .mem_path = r->uffd ? NULL : r->mem,
+					   .uffd_path = r->uffd ? r->mem : NULL,
 					   .nnet = r->nnet,
-					   .clock_realtime = r->clock_realtime };
+					   .clock_realtime = r->clock_realtime,
+					   /* Not part of the snapshot (Firecracker's
+					    * rule): from the request. */
+					   .track = r->track_dirty_pages ? SNAPSHOT_TRACK_ON
+									 : SNAPSHOT_TRACK_OFF };
 	for (unsigned int i = 0; i < r->nnet && i < CONFIG_MAX_NETS; i++) {
 		memcpy(p.net[i].id, r->net[i].id, sizeof(p.net[i].id));
 		memcpy(p.net[i].tap, r->net[i].tap, sizeof(p.net[i].tap));
@@ -140,8 +212,6 @@ void control_api_snapshot_load(struct control *ctl, const struct snapshot_load_r
 		return;
 	}
 	ctl->obs.vmm_snap_load_us = t1;
-	/* Not part of the snapshot (Firecracker's rule): from the request. */
-	ctl->cfg.track_dirty_pages = r->track_dirty_pages;
 	ctl->obs.snap_load_us = now_us() - t0;
 	res->status = 204;
 }

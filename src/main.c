@@ -60,8 +60,11 @@ static int run(struct run_options *o, uint64_t start_ns)
 	/* Started at once (flags or a config file), restored from a snapshot,
 	 * or configured through the API first. */
 	if (o->restore) {
-		struct snapshot_load_params p = { .state_path = o->restore_state,
-						  .mem_path = o->restore_mem };
+		struct snapshot_load_params p = {
+			.state_path = o->restore_state,
+			.mem_path = o->restore_uffd ? NULL : o->restore_mem,
+			.uffd_path = o->restore_uffd ? o->restore_mem : NULL,
+		};
 
 		err = control_restore(&ctl, &p, !o->restore_paused);
 	} else if (o->incoming) {
@@ -110,7 +113,10 @@ int main(int argc, char **argv)
 	case CLI_CHECK:
 		return check_run();
 	case CLI_SNAPSHOT:
-		return cli_snapshot_run(opts.snapshot.sock, opts.snapshot.state, opts.snapshot.mem);
+		return cli_snapshot_run(opts.snapshot.sock, opts.snapshot.state, opts.snapshot.mem,
+					opts.snapshot.diff);
+	case CLI_SNAPSHOT_MERGE:
+		return cli_snapshot_merge(opts.merge.base, opts.merge.diff);
 	case CLI_MIGRATE:
 		return cli_migrate_run(opts.migrate.sock, opts.migrate.dest,
 				       opts.migrate.downtime_ms);

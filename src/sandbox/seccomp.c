@@ -9,6 +9,7 @@
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
 #include <seccomp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,11 @@ static const struct sandbox_rule device_rules[] = {
 	ANY(timerfd_settime),
 	/* vsock_uds_connect: a unix stream socket, nothing else. */
 	ARG_MASKED(socket, 0, 0xffffffffULL, AF_UNIX),
+	/* stream_connect (net_stream.c): a link connecting again, unix or
+	 * TCP (one argument is checked: nonblocking stream sockets only), and
+	 * TCP_NODELAY on it. */
+	ARG_EQ(socket, 1, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC),
+	ARG_EQ(setsockopt, 1, IPPROTO_TCP),
 	/* rng_notify: entropy for the guest. */
 	ARG_EQ(getrandom, 2, GRND_NONBLOCK),
 	/* KVM_SIGNAL_MSI: an I/O APIC pin raised outside an irqfd (COM1's and
@@ -173,6 +179,10 @@ static const struct sandbox_rule vmm_rules[] = {
 	ANY(ftruncate),
 	ANY(pwrite64),
 	ANY(rename),
+	/* A diff's memory file (memfile_write): its file system's block size,
+	 * and whether it kept the holes (SEEK_HOLE). */
+	ANY(fstatfs),
+	ANY(lseek),
 	/* ... and the vCPUs' state, read while they are parked
 	 * (vcpu_state_probe, vcpu_state_snapshot). */
 	IOCTL(KVM_CHECK_EXTENSION),

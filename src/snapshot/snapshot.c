@@ -12,11 +12,8 @@
 
 #include "arch/x86/vcpu_state.h"
 #include "config_json.h"
+#include "snapshot/memfile.h"
 #include "vmm.h"
-
-#define PAGE 4096u
-/* The memory file is written in runs of non-zero pages of at most this. */
-#define MEM_RUN_MAX (4u << 20)
 
 void snapshot_vcpu_section(unsigned int id, char name[SNAP_NAME_MAX])
 {
@@ -146,65 +143,6 @@ static int tmp_create(const char *path, char *tmp, size_t size)
 	return fd < 0 ? -errno : fd;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len, off_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
-static bool page_zero(const uint8_t *p)
-{
-	const uint64_t *w = (const uint64_t *)p;
-
-	for (unsigned int i = 0; i < PAGE / 8; i++)
-		if (w[i])
-			return false;
-	return true;
-}
-
-/* Guest RAM into fd: the regions one after the other (the layout
- * gm_init_file maps back), all-zero pages left as holes of the file,
- * which is ftruncate'd to the whole size first. */
-static int write_memory(const struct gm *gm, int fd, uint64_t size)
-{
-	uint64_t off = 0;
-	int err;
-
-	if (ftruncate(fd, (off_t)size))
-		return -errno;
-	for (unsigned int r = 0; r < gm->nregions; r++) {
-		const struct gm_region *g = &gm->region[r];
-
-		for (uint64_t p = 0; p < g->size;) {
-			uint64_t run = 0;
-
-			while (p + run < g->size && run < MEM_RUN_MAX &&
-			       !page_zero(g->host + p + run))
-				run += PAGE;
-			if (run) {
-				err = write_all(fd, g->host + p, run, (off_t)(off + p));
-				if (err)
-					return err;
-				p += run;
-			} else {
-				p += PAGE;
-			}
-		}
-		off += g->size;
-	}
-	return 0;
-}
-
 int snapshot_save_state(struct vm *vm, const struct vm_config *cfg, uint8_t **buf, size_t *len)
 {
 	char why[SNAP_WHY_MAX] = "";
@@ -225,9 +163,10 @@ int snapshot_save_state(struct vm *vm, const struct vm_config *cfg, uint8_t **bu
 }
 
 int snapshot_create(struct vm *vm, const struct vm_config *cfg, const char *state_path,
-		    const char *mem_path)
+		    const char *mem_path, const uint64_t *dirty)
 {
-	char why[SNAP_WHY_MAX] = "", mem_tmp[CONFIG_PATH_MAX + 8], state_tmp[CONFIG_PATH_MAX + 8];
+	char why[SNAP_WHY_MAX] = "", mem_why[MEMFILE_WHY_MAX] = "", mem_tmp[CONFIG_PATH_MAX + 8],
+	     state_tmp[CONFIG_PATH_MAX + 8];
 	int mem_fd = -1, state_fd = -1, err;
 	struct vcpu_state_caps caps;
 	struct snap_file f;
@@ -248,9 +187,9 @@ int snapshot_create(struct vm *vm, const struct vm_config *cfg, const char *stat
 		log_msg("memory file '%s': %s", mem_path, strerror(-err));
 		goto out;
 	}
-	err = write_memory(&vm->gm, mem_fd, cfg->mem_size);
+	err = memfile_write(&vm->gm, mem_fd, cfg->mem_size, dirty, mem_why);
 	if (err) {
-		log_msg("memory file '%s': %s", mem_path, strerror(-err));
+		log_msg("memory file '%s': %s", mem_path, mem_why);
 		goto out;
 	}
 	state_fd = tmp_create(state_path, state_tmp, sizeof(state_tmp));
@@ -438,6 +377,8 @@ int snapshot_load_open(struct snapshot_load *ld, const struct snapshot_load_para
 	}
 	if (!err)
 		err = load_config(&ld->file, p, cfg, &c, why);
+	if (!err && p->track != SNAPSHOT_TRACK_AS_SAVED)
+		c.track_dirty_pages = p->track == SNAPSHOT_TRACK_ON;
 	if (!err)
 		err = load_vm_section(ld, &c, why);
 	if (err) {
@@ -446,7 +387,7 @@ int snapshot_load_open(struct snapshot_load *ld, const struct snapshot_load_para
 	}
 	/* The same judgement as a boot's, with the same one line. */
 	err = config_check(&c);
-	if (!err)
+	if (!err && (p->mem_path || p->state_buf))
 		err = open_memory(p->mem_path, p->state_buf ? p->mem_fd : -1, c.mem_size,
 				  &ld->mem_fd);
 	if (err)

@@ -45,9 +45,11 @@ struct vm;
 #define SNAPSHOT_VM_VERSION 1
 
 /* Write the paused VM `vm` (configured as `cfg`) to `state_path` and
- * `mem_path` (created or replaced). */
+ * `mem_path` (created or replaced). With `dirty` (vm_dirty_pages(vm)
+ * bits, dirty.h) a diff snapshot: the memory file holds only those pages
+ * (memfile.h); the state file is the same as a full one's. */
 int snapshot_create(struct vm *vm, const struct vm_config *cfg, const char *state_path,
-		    const char *mem_path) MUST_CHECK;
+		    const char *mem_path, const uint64_t *dirty) MUST_CHECK;
 
 /* The paused VM's state container (what snapshot_create writes to the
  * state file) into a malloc'd buffer (*buf, *len), for a live
@@ -63,7 +65,8 @@ struct snapshot_net_override {
 
 struct snapshot_load_params {
 	const char *state_path; /* the state file, or what names state_buf in messages */
-	const char *mem_path;
+	const char *mem_path;	/* the memory file (File backend); NULL with uffd_path */
+	const char *uffd_path;	/* Uffd backend: the page server's socket; NULL: File */
 	/* A live migration's target: the state container already in memory
 	 * (state_buf, state_len; not a file) and the RAM in an fd of the
 	 * memory file's layout (mem_fd, dup'd: the caller keeps its own;
@@ -75,11 +78,15 @@ struct snapshot_load_params {
 	unsigned int nnet;
 	char vsock_uds[CONFIG_UDS_MAX]; /* vsock_override's uds_path; "": none */
 	bool clock_realtime;		/* the guest's clock catches up with the wall clock */
+	/* Dirty-page tracking of the restored VM (for diff snapshots): the
+	 * saved configuration's track_dirty_pages (`petrel run --restore`),
+	 * or the load's (PUT /snapshot/load: Firecracker does not keep it). */
+	enum { SNAPSHOT_TRACK_AS_SAVED, SNAPSHOT_TRACK_OFF, SNAPSHOT_TRACK_ON } track;
 };
 
 struct snapshot_load {
 	struct snap_file file;
-	int mem_fd; /* the memory file, for vm_create; -1 once closed */
+	int mem_fd; /* the memory file, for vm_create; -1 once closed or Uffd */
 	uint64_t clock_ns, realtime_ns;
 	bool clock_realtime;
 	char path[CONFIG_PATH_MAX]; /* the state file, for messages */
@@ -90,7 +97,9 @@ struct snapshot_load {
  * metrics, jail, seccomp): they stay; everything else becomes the saved
  * VM's configuration, with p's overrides (each must name an interface or
  * a vsock device the VM has), judged by config_check. The vCPU count and
- * memory size of section "vm" must match it, the memory file's size too.
+ * memory size of section "vm" must match it, the memory file's size too
+ * (without p->mem_path, the Uffd backend, there is no file to open: its
+ * page server has it).
  * On error nothing is left open and cfg is unchanged. */
 int snapshot_load_open(struct snapshot_load *ld, const struct snapshot_load_params *p,
 		       struct vm_config *cfg) MUST_CHECK;

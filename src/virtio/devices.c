@@ -52,7 +52,10 @@ static int create_balloon(struct vm *vm, struct virtio_dev *dev, unsigned int in
 
 static int create_net(struct vm *vm, struct virtio_dev *dev, unsigned int index)
 {
-	return virtio_net_create(dev, vm->ev, &vm->gm, &vm->cfg->net[index]);
+	uint8_t mac[6];
+
+	virtio_net_pick_mac(vm->cfg, index, mac);
+	return virtio_net_create(dev, vm->ev, &vm->gm, &vm->cfg->net[index], mac);
 }
 
 static int create_console(struct vm *vm, struct virtio_dev *dev, unsigned int index)

@@ -2,29 +2,22 @@
 #include "virtio/net.h"
 
 #include <errno.h>
-#include <linux/if_tun.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "le.h"
 #include "metrics.h"
 #include "virtio/iov.h"
+#include "virtio/net_backend.h"
+#include "virtio/net_hdr.h"
 #include "virtio/tap.h"
 #include "virtio/throttle.h"
 
 /* ----------------------------------------------------------------- state */
 
-#define NET_HDR_F_NEEDS_CSUM 1
-#define NET_HDR_F_DATA_VALID 2
-#define NET_GSO_NONE 0
-#define NET_GSO_TCPV4 1
-#define NET_GSO_TCPV6 4
-#define NET_GSO_ECN 0x80
-
-#define NET_ETH_HLEN 14
 /* Receive bytes to collect before reading a frame with MRG_RXBUF: the
  * largest frame expected with the offloads negotiated (without guest GSO
  * a 1500-byte MTU frame with a VLAN tag; longer ones take the slower
@@ -43,20 +36,6 @@
 #define NET_CONFIG_SIZE 12
 #define NET_CONFIG_MTU 10
 
-/* struct virtio_net_hdr (5.1.6). Fields are little-endian; petrel runs on
- * little-endian x86 hosts only, so they are used as they are. */
-struct net_hdr {
-	uint8_t flags;
-	uint8_t gso_type;
-	uint16_t hdr_len;
-	uint16_t gso_size;
-	uint16_t csum_start;
-	uint16_t csum_offset;
-	uint16_t num_buffers;
-};
-
-_Static_assert(sizeof(struct net_hdr) == VIRTIO_NET_HDR_LEN, "virtio_net_hdr layout");
-
 /* A receive chain taken from the ring and not yet used. */
 struct net_rx_buf {
 	uint16_t head;
@@ -67,14 +46,11 @@ struct net_rx_buf {
 struct net {
 	struct virtio_dev *dev;
 	struct evloop *ev;
-	int fd;
+	struct net_backend *be;
 	/* Counted besides stats, for the metrics: frames dropped for a
 	 * header that breaks the negotiated features (a guest error), and
 	 * failed backend writes and reads. */
 	uint64_t tx_malformed, write_fails, read_fails;
-	bool is_tap;
-	bool polling;	   /* EPOLLIN watched on fd */
-	bool backend_gone; /* fd hung up or failed; removed from the loop */
 	struct virtio_net_stats stats;
 	/* Rate limits (Firecracker's): bytes are whole chains / reads, the
 	 * 12-byte header included; ops are frames. */
@@ -103,44 +79,6 @@ struct net {
 /* Guest-triggered messages of every net device. */
 static struct log_limit net_log = LOG_LIMIT_INIT(16);
 
-static bool net_guest_csum(const struct virtio_dev *dev)
-{
-	return virtio_has(dev, VIRTIO_NET_F_GUEST_CSUM);
-}
-
-/* GSO frames the driver can take: the TSO features are only meaningful
- * with GUEST_CSUM (5.1.3.1), and only then are they enabled on the tap. */
-static bool net_guest_gso(const struct virtio_dev *dev, unsigned int gso)
-{
-	if (!net_guest_csum(dev))
-		return false;
-	switch (gso) {
-	case NET_GSO_TCPV4:
-		return virtio_has(dev, VIRTIO_NET_F_GUEST_TSO4);
-	case NET_GSO_TCPV6:
-		return virtio_has(dev, VIRTIO_NET_F_GUEST_TSO6);
-	default:
-		return false;
-	}
-}
-
-/* The tap's receive offloads for what the driver accepted. */
-static unsigned int net_tun_offloads(const struct virtio_dev *dev)
-{
-	unsigned int f = 0;
-
-	if (!net_guest_csum(dev))
-		return 0;
-	f |= TUN_F_CSUM;
-	if (net_guest_gso(dev, NET_GSO_TCPV4))
-		f |= TUN_F_TSO4;
-	if (net_guest_gso(dev, NET_GSO_TCPV6))
-		f |= TUN_F_TSO6;
-	if ((f & (TUN_F_TSO4 | TUN_F_TSO6)) && virtio_has(dev, VIRTIO_NET_F_GUEST_ECN))
-		f |= TUN_F_TSO_ECN;
-	return f;
-}
-
 /* Fill n->io with our header then the buffers `iov` holds past their
  * first VIRTIO_NET_HDR_LEN bytes. Returns the iovec count (at most
  * count + 1). */
@@ -152,35 +90,12 @@ static unsigned int net_io_build(struct net *n, struct net_hdr *hdr, const struc
 }
 
 /* Watch the backend for frames only while receive buffers are held: with
- * none, frames wait in the tap's queue (the kernel drops beyond it, as a
- * full ring means) and nothing spins. The driver's next receive kick
- * turns polling back on. */
+ * none, frames wait in the backend (a tap's queue, where the kernel drops
+ * beyond it, as a full ring means; a socket's buffer) and nothing spins.
+ * The driver's next receive kick turns polling back on. */
 static void net_poll(struct net *n, bool on)
 {
-	int err;
-
-	if (n->polling == on || n->backend_gone)
-		return;
-	err = evloop_mod(n->ev, n->fd, on ? EPOLLIN : 0);
-	if (err) {
-		log_limited(&net_log, "virtio-net: epoll: %s", strerror(-err));
-		return;
-	}
-	n->polling = on;
-}
-
-/* The backend hung up or failed: stop watching it for good (a hung-up fd
- * is reported even with no events requested). Transmitted frames are
- * dropped from now on. */
-static void net_backend_gone(struct net *n, const char *why)
-{
-	if (n->backend_gone)
-		return;
-	log_msg("virtio-net: backend %s; the link carries nothing more", why);
-	if (evloop_del(n->ev, n->fd))
-		log_msg("virtio-net: could not stop watching the backend");
-	n->backend_gone = true;
-	n->polling = false;
+	n->be->ops->poll_rx(n->be, on);
 }
 
 /* --------------------------------------------------------- config space */
@@ -191,56 +106,7 @@ static void net_config_init(struct virtio_dev *dev, const uint8_t mac[6])
 	le_put(dev->config + 6, NET_S_LINK_UP, 2);
 }
 
-void virtio_net_default_mac(const char *tap, uint8_t mac[6])
-{
-	uint32_t h = 2166136261u; /* FNV-1a, 32 bits */
-
-	for (const char *p = tap; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	mac[0] = 0x52;
-	mac[1] = 0x54;
-	mac[2] = 0x00;
-	mac[3] = (uint8_t)(h >> 16);
-	mac[4] = (uint8_t)(h >> 8);
-	mac[5] = (uint8_t)h;
-}
-
 /* ------------------------------------------------------ transmit queue */
-
-/*
- * Check the header the driver wrote (already copied out of guest memory)
- * against the features it accepted (5.1.6.2.1) and the frame length.
- * Returns why the frame must be dropped, or NULL. Flag bits other than
- * NEEDS_CSUM are cleared ("the device MUST ignore" them): a DATA_VALID
- * passed on would make the host trust an unchecked guest checksum.
- */
-static const char *net_tx_check(const struct virtio_dev *dev, struct net_hdr *h, size_t len)
-{
-	unsigned int gso = h->gso_type & ~NET_GSO_ECN;
-
-	if (len < NET_ETH_HLEN)
-		return "shorter than an Ethernet header";
-	if (len > VIRTIO_NET_FRAME_MAX)
-		return "longer than 65550 bytes";
-	h->flags &= NET_HDR_F_NEEDS_CSUM;
-	if (h->flags && !virtio_has(dev, VIRTIO_NET_F_CSUM))
-		return "partial checksum without VIRTIO_NET_F_CSUM";
-	if (gso == NET_GSO_NONE) {
-		if (h->gso_type & NET_GSO_ECN)
-			return "ECN flag without segmentation";
-	} else {
-		if ((gso == NET_GSO_TCPV4 && !virtio_has(dev, VIRTIO_NET_F_HOST_TSO4)) ||
-		    (gso == NET_GSO_TCPV6 && !virtio_has(dev, VIRTIO_NET_F_HOST_TSO6)) ||
-		    (gso != NET_GSO_TCPV4 && gso != NET_GSO_TCPV6))
-			return "segmentation type not negotiated";
-		if ((h->gso_type & NET_GSO_ECN) && !virtio_has(dev, VIRTIO_NET_F_HOST_ECN))
-			return "ECN segmentation without VIRTIO_NET_F_HOST_ECN";
-		if (!h->flags || h->gso_size == 0)
-			return "segmentation without a checksum offset or segment size";
-	}
-	h->num_buffers = 0;
-	return NULL;
-}
 
 /* Send one chain's frame (header already checked to be there). */
 static void net_tx_frame(struct net *n, const struct virtq_chain *c)
@@ -249,6 +115,7 @@ static void net_tx_frame(struct net *n, const struct virtq_chain *c)
 	struct net_hdr hdr;
 	const char *why;
 	unsigned int k;
+	int err;
 
 	/* The header is copied once and only the copy is checked and sent: the
 	 * guest may rewrite its buffer meanwhile. The frame itself goes from
@@ -263,17 +130,16 @@ static void net_tx_frame(struct net *n, const struct virtq_chain *c)
 		n->stats.tx_dropped++;
 		return;
 	}
-	if (n->backend_gone) {
-		n->stats.tx_dropped++;
-		return;
-	}
 	k = net_io_build(n, &hdr, c->iov, c->nout);
-	if (writev(n->fd, n->io, (int)k) < 0) {
-		/* EAGAIN: a full socket backend (a tap never blocks writers).
-		 * Either way the frame is lost, as on a busy wire. */
-		if (errno != EAGAIN)
-			log_limited(&net_log, "virtio-net: backend write: %s", strerror(errno));
-		n->write_fails++;
+	err = n->be->ops->send(n->be, n->io, k, len);
+	if (err) {
+		/* No peer, a peer that does not read (EAGAIN), or a failure:
+		 * the frame is lost, as on a busy wire; the backend counted
+		 * the first two. */
+		if (err != -ENOTCONN && err != -EAGAIN)
+			log_limited(&net_log, "virtio-net: backend write: %s", strerror(-err));
+		if (err != -ENOTCONN)
+			n->write_fails++;
 		n->stats.tx_dropped++;
 		return;
 	}
@@ -392,26 +258,6 @@ static void net_rx_consume(struct net *n, unsigned int used)
 	memmove(n->rx_iov, n->rx_iov + niov, n->rx_iov_count * sizeof(n->rx_iov[0]));
 }
 
-/* Make a header read from the backend fit what the driver accepted
- * (5.1.6.4.1): false if the frame needs an offload the driver cannot
- * take (possible with frames queued before it renegotiated). */
-static bool net_rx_check(const struct virtio_dev *dev, struct net_hdr *h)
-{
-	unsigned int gso = h->gso_type & ~NET_GSO_ECN;
-
-	if (!net_guest_csum(dev)) {
-		if (h->flags & NET_HDR_F_NEEDS_CSUM)
-			return false;
-		h->flags = 0;
-	}
-	h->flags &= NET_HDR_F_NEEDS_CSUM | NET_HDR_F_DATA_VALID;
-	if (gso == NET_GSO_NONE)
-		return !(h->gso_type & NET_GSO_ECN);
-	if (!net_guest_gso(dev, gso))
-		return false;
-	return !(h->gso_type & NET_GSO_ECN) || virtio_has(dev, VIRTIO_NET_F_GUEST_ECN);
-}
-
 /*
  * The frame ran `got - rx_cap` bytes past the held buffers into rx_over.
  * With MRG_RXBUF, take more buffers and move that part there (a frame
@@ -473,19 +319,19 @@ static int net_rx_frame(struct net *n)
 	/* A tap (like a datagram socket) truncates a frame longer than the
 	 * buffers and says nothing: what lands in rx_over tells. */
 	n->io[k++] = (struct iovec){ .iov_base = n->rx_over, .iov_len = sizeof(n->rx_over) };
-	got = readv(n->fd, n->io, (int)k);
-	if (got < 0) {
-		if (errno == EAGAIN || errno == EINTR)
-			return 0;
-		n->read_fails++;
-		net_backend_gone(n, strerror(errno));
-		return -1;
+	got = n->be->ops->recv(n->be, n->io, k);
+	if (got == NET_BACKEND_DROPPED) { /* the backend said why in its counters */
+		n->stats.rx_dropped++;
+		return 1;
+	}
+	if (got <= 0) {
+		if (got < 0)
+			n->read_fails++;
+		return got < 0 ? -1 : 0;
 	}
 	/* Its size is known only now: charged whole, delivered or dropped;
 	 * what the bucket lacked delays the next frame (throttle_ready). */
 	throttle_charge(&n->rx_limit, (uint64_t)got, 1);
-	/* 0 is an empty datagram, not end of file: a socket backend that
-	 * closes reports EPOLLHUP, and a tap never reads 0. */
 	if (got < VIRTIO_NET_HDR_LEN + NET_ETH_HLEN) {
 		net_rx_drop(n, got, "shorter than the header and an Ethernet header");
 		return 1;
@@ -514,28 +360,25 @@ static int net_rx_frame(struct net *n)
  * comes back), frames wait in the tap's queue. */
 static void net_rx_resume(struct net *n)
 {
-	if (n->backend_gone || !virtio_active(n->dev) || n->dev->paused)
+	if (!virtio_active(n->dev) || n->dev->paused)
 		return;
 	net_poll(n, net_rx_fill(n) && throttle_ready(&n->rx_limit));
 }
 
-/* Event-loop thread: the backend has frames (or hung up). */
-static void net_on_backend(void *opaque, uint32_t events)
+/* Event-loop thread, dev->lock held (net_backend_host.rx_ready): the
+ * backend may have frames. At most NET_RX_BURST frames, delivered or
+ * dropped, per call: a peer sending a flood of tiny frames gets bounded
+ * work per event-loop turn (the backend stays readable and comes back). */
+static void net_on_rx_ready(void *opaque)
 {
 	struct net *n = opaque;
 	struct virtio_dev *dev = n->dev;
 	struct virtq *vq = &dev->vq[VIRTIO_NET_RXQ];
-	uint16_t used_before;
+	uint16_t used_before = vq->used_idx;
 
-	virtio_lock(dev);
-	used_before = vq->used_idx;
 	if (dev->paused) { /* net_pause stopped polling; a frame came first */
 		net_poll(n, false);
-		goto out;
-	}
-	if (events & (EPOLLERR | EPOLLHUP)) {
-		net_backend_gone(n, events & EPOLLERR ? "failed" : "hung up");
-		goto out;
+		return;
 	}
 	for (unsigned int i = 0; i < NET_RX_BURST; i++) {
 		if (!virtio_active(dev) || !net_rx_fill(n) || !throttle_ready(&n->rx_limit)) {
@@ -547,8 +390,6 @@ static void net_on_backend(void *opaque, uint32_t events)
 	}
 	if (virtio_active(dev) && vq->used_idx != used_before)
 		virtio_signal_used(dev, VIRTIO_NET_RXQ);
-out:
-	virtio_unlock(dev);
 }
 
 /* Send what waits on the transmit ring (frames the rate limit held back,
@@ -593,8 +434,8 @@ static int net_activate(struct virtio_dev *dev)
 	n->rx_target = net_guest_gso(dev, NET_GSO_TCPV4) || net_guest_gso(dev, NET_GSO_TCPV6)
 			   ? NET_RX_BIG
 			   : NET_RX_SMALL;
-	if (n->is_tap) {
-		err = tap_set_offload(n->fd, net_tun_offloads(dev));
+	if (n->be->ops->set_offloads) {
+		err = n->be->ops->set_offloads(n->be, net_tun_offloads(dev));
 		if (err) {
 			log_msg("virtio-net: enabling the tap's offloads: %s", strerror(-err));
 			return err;
@@ -652,7 +493,7 @@ static void net_destroy(struct virtio_dev *dev)
 
 	throttle_close(&n->rx_limit, n->ev);
 	throttle_close(&n->tx_limit, n->ev);
-	close(n->fd);
+	n->be->ops->destroy(n->be);
 	free(n);
 	dev->priv = NULL;
 }
@@ -677,16 +518,24 @@ void virtio_net_metrics(const struct virtio_dev *dev, struct metrics_out *out)
 	metrics_counter(out, "tap_write_fails", n ? n->write_fails : 0);
 	metrics_counter(out, "rx_rate_limiter_throttled", n ? n->rx_limit.throttled : 0);
 	metrics_counter(out, "tx_rate_limiter_throttled", n ? n->tx_limit.throttled : 0);
+	metrics_counter(out, "link_connects", n ? n->be->stats.connects : 0);
+	metrics_counter(out, "link_disconnects", n ? n->be->stats.disconnects : 0);
+	metrics_counter(out, "link_rx_bad_frames", n ? n->be->stats.rx_bad : 0);
+	metrics_counter(out, "link_tx_full_drops", n ? n->be->stats.tx_full : 0);
+	metrics_counter(out, "link_tx_down_drops", n ? n->be->stats.tx_down : 0);
 }
 
-/* Offloads both ways, mergeable receive buffers, MAC and link status. */
+/* Mergeable receive buffers, MAC and link status; and offloads both ways
+ * where the backend carries them (a tap: its headers; a socket link has
+ * none, so its guest checksums and segments itself). */
 #define NET_FEATURES                                                                               \
-	(VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |                     \
-	 VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) |                      \
-	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN) |                \
-	 VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) |                 \
-	 VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) |                  \
+	(VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) |                       \
 	 VIRTIO_BIT(VIRTIO_NET_F_STATUS))
+#define NET_OFFLOADS                                                                               \
+	(VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |                     \
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) |               \
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) |                 \
+	 VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN))
 
 static const struct virtio_ops net_ops = {
 	.name = "net",
@@ -705,67 +554,125 @@ static const struct virtio_ops net_ops = {
 
 /* ---------------------------------------------------------- constructors */
 
-int virtio_net_create_fd(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm, int fd,
-			 bool is_tap, const uint8_t mac[6])
+/* The device on a backend that `open` makes with the host we lend it. */
+typedef int (*net_open_fn)(const struct net_backend_host *host, const void *arg,
+			   struct net_backend **out);
+
+static int net_create(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm,
+		      const uint8_t mac[6], net_open_fn open, const void *arg)
 {
 	struct net *n = calloc(1, sizeof(*n));
+	struct net_backend_host host;
 	int err;
 
-	if (!n) {
-		err = -ENOMEM;
-		goto err_fd;
-	}
+	if (!n)
+		return -ENOMEM;
 	n->dev = dev;
 	n->ev = ev;
-	n->fd = fd;
-	n->is_tap = is_tap;
-	err = evloop_add(ev, fd, 0, net_on_backend, n);
+	host = (struct net_backend_host){
+		.ev = ev, .dev = dev, .rx_ready = net_on_rx_ready, .opaque = n
+	};
+	err = open(&host, arg, &n->be);
 	if (err)
 		goto err_free;
 	err = throttle_open(&n->rx_limit, ev, net_on_rx_timer, n);
 	if (err)
-		goto err_watch;
+		goto err_backend;
 	err = throttle_open(&n->tx_limit, ev, net_on_tx_timer, n);
 	if (err)
 		goto err_rx_limit;
-	virtio_dev_init(dev, &net_ops, NET_FEATURES, n, gm);
+	virtio_dev_init(dev, &net_ops, NET_FEATURES | (n->be->offloads ? NET_OFFLOADS : 0), n, gm);
 	net_config_init(dev, mac);
 	return 0;
 
 err_rx_limit:
 	throttle_close(&n->rx_limit, ev);
-err_watch:
-	evloop_del(ev, fd);
+err_backend:
+	n->be->ops->destroy(n->be);
 err_free:
 	free(n);
-err_fd:
-	close(fd);
+	return err;
+}
+
+struct net_fd_arg {
+	int fd;
+	bool is_tap;
+	bool taken; /* net_tap_open owns fd (also when it failed) */
+};
+
+static int net_open_fd(const struct net_backend_host *host, const void *arg,
+		       struct net_backend **out)
+{
+	struct net_fd_arg *a = (struct net_fd_arg *)arg;
+
+	a->taken = true;
+	return net_tap_open(host, a->fd, a->is_tap, out);
+}
+
+int virtio_net_create_fd(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm, int fd,
+			 bool is_tap, const uint8_t mac[6])
+{
+	struct net_fd_arg a = { .fd = fd, .is_tap = is_tap };
+	int err = net_create(dev, ev, gm, mac, net_open_fd, &a);
+
+	if (err && !a.taken)
+		close(fd);
+	return err;
+}
+
+struct net_cfg_arg {
+	const struct net_config *cfg;
+	const uint8_t *mac;
+	bool said; /* the backend failed and printed why */
+};
+
+static int net_open_cfg(const struct net_backend_host *host, const void *arg,
+			struct net_backend **out)
+{
+	struct net_cfg_arg *a = (struct net_cfg_arg *)arg;
+	int err;
+
+	a->said = true;
+	switch (a->cfg->kind) {
+	case NET_STREAM:
+		return net_stream_open(host, a->cfg, out);
+	case NET_DGRAM:
+		return net_dgram_open(host, a->cfg, a->mac, out);
+	case NET_TAP:
+		break;
+	}
+	err = tap_open(a->cfg->tap, VIRTIO_NET_HDR_LEN);
+	if (err < 0)
+		return err;
+	err = net_tap_open(host, err, true, out);
+	a->said = false; /* tap_open said why; net_tap_open does not */
 	return err;
 }
 
 int virtio_net_create(struct virtio_dev *dev, struct evloop *ev, const struct gm *gm,
-		      const struct net_config *cfg)
+		      const struct net_config *cfg, const uint8_t *picked)
 {
+	struct net_cfg_arg a = { .cfg = cfg };
 	uint8_t mac[6];
-	int fd, err;
+	int err;
 
-	if (cfg->mac_set) {
+	if (picked)
+		memcpy(mac, picked, sizeof(mac));
+	else if (cfg->mac_set)
 		memcpy(mac, cfg->mac, sizeof(mac));
-	} else {
-		virtio_net_default_mac(cfg->tap, mac);
-	}
+	else
+		virtio_net_config_mac(cfg, mac);
 	if ((mac[0] & 1) || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5])) {
-		log_msg("tap '%s': mac %02x:%02x:%02x:%02x:%02x:%02x is multicast or zero, "
-			"not a NIC's address",
-			cfg->tap, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+		log_msg("network interface '%s': mac %02x:%02x:%02x:%02x:%02x:%02x is multicast "
+			"or zero, not a NIC's address",
+			cfg->id, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 		return -EINVAL;
 	}
-	fd = tap_open(cfg->tap, VIRTIO_NET_HDR_LEN);
-	if (fd < 0)
-		return fd;
-	err = virtio_net_create_fd(dev, ev, gm, fd, true, mac);
+	a.mac = mac;
+	err = net_create(dev, ev, gm, mac, net_open_cfg, &a);
 	if (err) {
-		log_msg("tap '%s': %s", cfg->tap, strerror(-err));
+		if (!a.said)
+			log_msg("network interface '%s': %s", cfg->id, strerror(-err));
 		return err;
 	}
 	virtio_net_set_ratelimit(dev, &cfg->rx, &cfg->tx);
@@ -784,6 +691,11 @@ void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *out)
 	*out = n->stats;
 	out->rx_throttled = n->rx_limit.throttled;
 	out->tx_throttled = n->tx_limit.throttled;
+	out->link_connects = n->be->stats.connects;
+	out->link_disconnects = n->be->stats.disconnects;
+	out->link_rx_bad = n->be->stats.rx_bad;
+	out->link_tx_full = n->be->stats.tx_full;
+	out->link_tx_down = n->be->stats.tx_down;
 	virtio_unlock(dev);
 }
 

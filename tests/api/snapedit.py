@@ -7,6 +7,8 @@ so what petrel refuses is the content, not the framing).
   snapedit.py IN OUT set-vm-cpus N        section "vm": its vCPU count
   snapedit.py IN OUT add-section NAME     one more section (a byte of payload)
   snapedit.py IN OUT cut-section NAME N   the section's payload cut to N bytes
+  snapedit.py IN OUT drop-section NAME    without that section
+  snapedit.py IN OUT set-version NAME V   the section's layout version set to V
 """
 import struct
 import sys
@@ -59,6 +61,10 @@ def main():
     elif op == "cut-section":
         sec = by_name[sys.argv[4]]
         sec[2] = sec[2][:int(sys.argv[5])]
+    elif op == "drop-section":
+        sections.remove(by_name[sys.argv[4]])
+    elif op == "set-version":
+        by_name[sys.argv[4]][1] = int(sys.argv[5])
     else:
         sys.exit("snapedit: unknown operation " + op)
     with open(dst, "wb") as f:

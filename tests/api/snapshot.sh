@@ -189,7 +189,7 @@ case_snapshot_rules() {
 	q PUT /snapshot/create "{\"snapshot_path\": \"$TMP/r.state\", \"mem_file_path\": \"$TMP/r.mem\"}" 400 \
 		"Create snapshot error: Cannot save the microVM state: Operation not allowed: save/restore unavailable while running"
 	q PUT /snapshot/create "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$TMP/r.state\", \"mem_file_path\": \"$TMP/r.mem\"}" 400 \
-		"Diff snapshots are not supported yet"
+		"Diff snapshots are not allowed on uVMs with dirty page tracking disabled."
 	q PUT /snapshot/load "{\"snapshot_path\": \"$TMP/r.state\", \"mem_file_path\": \"$TMP/r.mem\"}" 400 "$POSTBOOT"
 	q PATCH /vm '{"state": "Paused"}' 204
 	q PUT /snapshot/create "{\"snapshot_path\": \"$TMP/r.state\", \"mem_file_path\": \"$TMP/nodir/r.mem\"}" 400 \
@@ -214,7 +214,7 @@ case_snapshot_preboot() {
 	q PUT /snapshot/load "{\"snapshot_path\": \"$TMP/none.state\", \"mem_file_path\": \"$TMP/none.mem\"}" 400 \
 		"Load snapshot error: snapshot '$TMP/none.state': No such file or directory"
 	q PUT /snapshot/load '{"snapshot_path": "s", "mem_backend": {"backend_type": "Uffd", "backend_path": "u"}}' 400 \
-		"Load snapshot error: the Uffd memory backend is not supported yet (use File)"
+		"Load snapshot error: snapshot 's': No such file or directory"
 	q PUT /snapshot/load '{"snapshot_path": "s"}' 400 \
 		"An error occurred when deserializing the json body of a request: missing field: either \`mem_backend\` or \`mem_file_path\` is required."
 	q GET / - 200
@@ -226,8 +226,10 @@ case_snapshot_preboot() {
 }
 
 # Hostile state and memory files: each refused in one line, status 1,
-# nothing on stdout, no crash; the last two only once the VM is built (its
-# teardown after a half load).
+# nothing on stdout, no crash; the last five only once the VM is built (its
+# teardown after a half load): a section unknown, a vCPU's cut short, a
+# device's missing, at a layout version this petrel does not read, cut
+# short.
 case_snapshot_hostile() {
 	local s=$TMP/ho t lines name state mem want
 	need_python || return 1
@@ -236,13 +238,19 @@ case_snapshot_hostile() {
 	cp "$s.mem" "$TMP/ho-short.mem" && truncate -s -4096 "$TMP/ho-short.mem" &&
 		"$PY" "$SNAPEDIT" "$s.state" "$TMP/ho-cpus.state" set-vm-cpus 2 &&
 		"$PY" "$SNAPEDIT" "$s.state" "$TMP/ho-extra.state" add-section bogus &&
-		"$PY" "$SNAPEDIT" "$s.state" "$TMP/ho-vcpu.state" cut-section vcpu.0 300 ||
+		"$PY" "$SNAPEDIT" "$s.state" "$TMP/ho-vcpu.state" cut-section vcpu.0 300 &&
+		"$PY" "$SNAPEDIT" "$s.state" "$TMP/ho-nouart.state" drop-section uart &&
+		"$PY" "$SNAPEDIT" "$s.state" "$TMP/ho-uartv.state" set-version uart 99 &&
+		"$PY" "$SNAPEDIT" "$s.state" "$TMP/ho-ioapic.state" cut-section ioapic 7 ||
 		{ WHY="making the hostile files failed"; return 1; }
 	for t in "cut|$TMP/ho-cut.state|$s.mem|petrel: snapshot '$TMP/ho-cut.state': *" \
 		"short|$s.state|$TMP/ho-short.mem|petrel: memory file '$TMP/ho-short.mem': $(((32 << 20) - 4096)) bytes, but the snapshot's VM has 32 MiB of RAM" \
 		"cpus|$TMP/ho-cpus.state|$s.mem|petrel: snapshot '$TMP/ho-cpus.state': section 'vm': 2 vCPUs, but the configuration has 1" \
 		"extra|$TMP/ho-extra.state|$s.mem|petrel: snapshot '$TMP/ho-extra.state': unknown section 'bogus'" \
-		"vcpu|$TMP/ho-vcpu.state|$s.mem|petrel: snapshot '$TMP/ho-vcpu.state': section 'vcpu.0': truncated *"; do
+		"vcpu|$TMP/ho-vcpu.state|$s.mem|petrel: snapshot '$TMP/ho-vcpu.state': section 'vcpu.0': truncated *" \
+		"nouart|$TMP/ho-nouart.state|$s.mem|petrel: snapshot '$TMP/ho-nouart.state': section 'uart' missing" \
+		"uartv|$TMP/ho-uartv.state|$s.mem|petrel: snapshot '$TMP/ho-uartv.state': section 'uart': layout version 99, this petrel reads *" \
+		"ioapic|$TMP/ho-ioapic.state|$s.mem|petrel: snapshot '$TMP/ho-ioapic.state': section 'ioapic': truncated *"; do
 		IFS='|' read -r name state mem want <<<"$t"
 		start_bg "ho-$name" --restore "$state,$mem"
 		wait_exit 60

@@ -762,6 +762,11 @@ if want snapshot; then
     . /l1-snapshot.sh
     snapshot_group
 fi
+if want diffsnap; then
+    . /l1-snapshot.sh
+    . /l1-diffsnap.sh
+    diffsnap_group
+fi
 if want migrate; then
     . /l1-migrate.sh
     migrate_group

@@ -232,18 +232,26 @@ static void cli_run_devices(void)
 	static const uint8_t mac[6] = { 0x02, 0x00, 0x00, 0xab, 0xcd, 0xef };
 
 	REQUIRE(parse(&o, "run", "--kernel", "k", "--disk", "a.img", "--disk", "/dev/sdb,ro",
-		      "--net", "tap=tap0,mac=02:00:00:ab:cd:ef", "--net", "tap=tap1", "--vsock",
-		      "cid=3,uds=/tmp/v.sock", "--balloon", "--api-sock", "/tmp/api", "--console",
-		      "virtio", "--no-rng", "--no-seccomp", NULL) == CLI_RUN);
+		      "--net", "tap=tap0,mac=02:00:00:ab:cd:ef", "--net", "tap=tap1", "--net",
+		      "stream=unix:/tmp/l.sock,listen", "--net",
+		      "dgram=udp:127.0.0.1:5000,remote=127.0.0.1:5001,mac=02:00:00:00:00:09",
+		      "--vsock", "cid=3,uds=/tmp/v.sock", "--balloon", "--api-sock", "/tmp/api",
+		      "--console", "virtio", "--no-rng", "--no-seccomp", NULL) == CLI_RUN);
 	CHECK(o.cfg.ndisks == 2);
 	CHECK(!strcmp(o.cfg.disk[0].path, "a.img") && !o.cfg.disk[0].read_only);
 	CHECK(!strcmp(o.cfg.disk[1].path, "/dev/sdb") && o.cfg.disk[1].read_only);
 	CHECK(!strcmp(o.cfg.disk[0].id, "disk0") && !strcmp(o.cfg.disk[1].id, "disk1"));
-	CHECK(o.cfg.nnets == 2 && !strcmp(o.cfg.net[0].id, "net0") &&
+	CHECK(o.cfg.nnets == 4 && !strcmp(o.cfg.net[0].id, "net0") &&
 	      !strcmp(o.cfg.net[1].id, "net1"));
 	CHECK(!strcmp(o.cfg.net[0].tap, "tap0") && o.cfg.net[0].mac_set &&
 	      !memcmp(o.cfg.net[0].mac, mac, 6));
 	CHECK(!strcmp(o.cfg.net[1].tap, "tap1") && !o.cfg.net[1].mac_set);
+	CHECK(o.cfg.net[0].kind == NET_TAP && o.cfg.net[2].kind == NET_STREAM &&
+	      o.cfg.net[2].listen && !strcmp(o.cfg.net[2].addr, "unix:/tmp/l.sock") &&
+	      !o.cfg.net[2].tap[0]);
+	CHECK(o.cfg.net[3].kind == NET_DGRAM && !o.cfg.net[3].listen &&
+	      !strcmp(o.cfg.net[3].addr, "udp:127.0.0.1:5000") &&
+	      !strcmp(o.cfg.net[3].remote, "127.0.0.1:5001") && o.cfg.net[3].mac_set);
 	CHECK(o.cfg.vsock.cid == 3 && !strcmp(o.cfg.vsock.uds, "/tmp/v.sock"));
 	CHECK(o.cfg.balloon.present && o.cfg.virtio_console && !o.cfg.rng.present);
 	CHECK(!strcmp(o.api_sock, "/tmp/api"));
@@ -389,6 +397,18 @@ static void cli_snapshot_command(void)
 	CHECK(parse(&o, "snapshot", "/tmp/a.sock", "s", "m", "x", NULL) == CLI_USAGE_ERROR);
 	CHECK(parse(&o, "snapshot", "", "s", "m", NULL) == CLI_USAGE_ERROR);
 	CHECK(parse(&o, "snapshot", NULL) == CLI_USAGE_ERROR);
+	CHECK(!o.snapshot.diff);
+	REQUIRE(parse(&o, "snapshot", "--diff", "/tmp/a.sock", "d.state", "d.mem", NULL) ==
+		CLI_SNAPSHOT);
+	CHECK(o.snapshot.diff && !strcmp(o.snapshot.sock, "/tmp/a.sock") &&
+	      !strcmp(o.snapshot.state, "d.state") && !strcmp(o.snapshot.mem, "d.mem"));
+	CHECK(parse(&o, "snapshot", "--diff", "/tmp/a.sock", "d.state", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "snapshot", "--diff", NULL) == CLI_USAGE_ERROR);
+	REQUIRE(parse(&o, "snapshot-merge", "base.mem", "d.mem", NULL) == CLI_SNAPSHOT_MERGE);
+	CHECK(!strcmp(o.merge.base, "base.mem") && !strcmp(o.merge.diff, "d.mem"));
+	CHECK(parse(&o, "snapshot-merge", "base.mem", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "snapshot-merge", "base.mem", "", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "snapshot-merge", "a", "b", "c", NULL) == CLI_USAGE_ERROR);
 }
 
 static void cli_commands(void)

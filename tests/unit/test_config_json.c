@@ -405,7 +405,9 @@ static const char everything[] =
     " \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\","
     "  \"guest_mac\": \"02:fc:00:00:00:05\", \"mtu\": 1500, \"tx_rate_limiter\": {\"ops\":"
     "  {\"size\": 7, \"refill_time\": 8}}}, {\"iface_id\": \"eth1\", \"host_dev_name\": "
-    "\"tap1\"}],"
+    "\"tap1\"}, {\"iface_id\": \"eth2\", \"stream\": {\"addr\": \"unix:/l.sock\", "
+    "\"listen\": true}}, {\"iface_id\": \"eth3\", \"dgram\": {\"addr\": "
+    "\"udp:[::1]:5000\", \"remote\": \"[::1]:5001\"}}],"
     " \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/v.sock\", \"vsock_id\": \"v0\"},"
     " \"balloon\": {\"amount_mib\": 64, \"deflate_on_oom\": true, \"stats_polling_interval_s\": "
     "2,"
@@ -470,7 +472,10 @@ static void dump_round_trip(void)
 
 	config_init(&cfg);
 	REQUIRE(config_json_load(file_with("all.json", everything), &cfg) == 0);
-	CHECK(cfg.ndisks == 2 && cfg.nnets == 2 && cfg.disk[0].limit.bandwidth.one_time_burst == 5);
+	CHECK(cfg.ndisks == 2 && cfg.nnets == 4 && cfg.disk[0].limit.bandwidth.one_time_burst == 5);
+	CHECK(cfg.net[2].kind == NET_STREAM && cfg.net[2].listen &&
+	      !strcmp(cfg.net[2].addr, "unix:/l.sock"));
+	CHECK(cfg.net[3].kind == NET_DGRAM && !strcmp(cfg.net[3].remote, "[::1]:5001"));
 	CHECK(cfg.net[0].mtu == 1500 && cfg.net[0].tx.ops.refill_time_ms == 8);
 	CHECK(cfg.jail.uid == 5 && cfg.virtio_console && cfg.no_seccomp && cfg.stealth);
 	text = config_json_dump(&cfg);

@@ -147,14 +147,14 @@ static void net_real_tap(void)
 	CHECK(tap_open("an-overlong-interface-name", 12) == -EINVAL);
 	memcpy(cfg.mac, test_mac, 6);
 	strcpy(cfg.tap, "lo"); /* exists, but is not a tap */
-	CHECK(virtio_net_create(env.d, &env.ev, &env.gm, &cfg) == -EINVAL);
+	CHECK(virtio_net_create(env.d, &env.ev, &env.gm, &cfg, NULL) == -EINVAL);
 	cfg.mac[0] = 1; /* multicast */
 	strcpy(cfg.tap, TAP_NAME);
-	CHECK(virtio_net_create(env.d, &env.ev, &env.gm, &cfg) == -EINVAL);
+	CHECK(virtio_net_create(env.d, &env.ev, &env.gm, &cfg, NULL) == -EINVAL);
 	CHECK(if_nametoindex(TAP_NAME) == 0);
 	cfg.mac[0] = test_mac[0];
 	cfg.mtu = 9000;
-	REQUIRE(virtio_net_create(env.d, &env.ev, &env.gm, &cfg) == 0);
+	REQUIRE(virtio_net_create(env.d, &env.ev, &env.gm, &cfg, NULL) == 0);
 	fake_transport_attach(env.d, &env.ft);
 	/* The configured MTU, offered and in config space. */
 	CHECK(env.d->offered & F(MTU));
