@@ -78,9 +78,10 @@ static json_t *petrel_json(const struct vm_config *cfg)
 				       (json_int_t)cfg->jail.uid, "gid", (json_int_t)cfg->jail.gid)
 			   : json_null();
 
-	return json_pack("{s:s, s:b, s:b, s:o}", "console",
+	return json_pack("{s:s, s:b, s:b, s:o, s:s?}", "console",
 			 cfg->virtio_console ? "virtio" : "serial", "stealth", cfg->stealth,
-			 "seccomp", !cfg->no_seccomp, "jail", jail);
+			 "seccomp", !cfg->no_seccomp, "jail", jail, "gdb",
+			 cfg->gdb[0] ? cfg->gdb : NULL);
 }
 
 static json_t *optional_sections(const struct vm_config *cfg, json_t *doc)

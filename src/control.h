@@ -62,6 +62,8 @@ struct control_obs {
 	uint64_t startup_us, startup_cpu_us;
 };
 
+struct gdb_server;
+
 struct control {
 	struct evloop ev;
 	struct vm_config cfg; /* what the next start builds; the VM's own after */
@@ -87,6 +89,7 @@ struct control {
 	 * snapshot collected (vm_dirty_collect) but did not write yet (it
 	 * failed); vm_dirty_pages bits. NULL: tracking is off. */
 	uint64_t *dirty;
+	struct gdb_server *gdb; /* --gdb's stub, NULL: none */
 };
 
 /* Set up the event loop and the signals (blocked here, so every thread

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* The gdb stub: packet framing, hostile input, and the protocol engine
  * against a fake target (tests/unit/fake_gdb_target.h). */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fake_gdb_target.h"
 #include "gdb/packet.h"
+#include "gdb/server.h"
 #include "gdb/stub.h"
 #include "harness.h"
 
@@ -303,6 +306,29 @@ static void detach_kill_and_vanished_peer(void)
 	CHECK(last_err == -ECONNRESET);
 }
 
+static void addresses(void)
+{
+	struct netaddr a;
+	const struct sockaddr_in *in = (const struct sockaddr_in *)&a.sa;
+
+	CHECK(gdb_addr_parse("/tmp/g.sock", &a) == 0 && a.scheme == NETADDR_UNIX);
+	CHECK(gdb_addr_parse("tcp:1234", &a) == 0 && a.scheme == NETADDR_TCP &&
+	      ntohs(in->sin_port) == 1234 && ntohl(in->sin_addr.s_addr) == 0x7f000001);
+	CHECK(gdb_addr_parse("tcp::1234", &a) == 0 && ntohs(in->sin_port) == 1234);
+	CHECK(gdb_addr_parse("tcp:0.0.0.0:99", &a) == 0 && in->sin_addr.s_addr == 0);
+	CHECK(gdb_addr_parse("tcp:[::1]:99", &a) == 0);
+	CHECK(gdb_addr_parse("", &a) == -EINVAL);
+	CHECK(gdb_addr_parse("tcp:", &a) == -EINVAL);
+	CHECK(gdb_addr_parse("tcp:0", &a) == -EINVAL);
+	CHECK(gdb_addr_parse("tcp:65536", &a) == -EINVAL);
+	CHECK(gdb_addr_parse("tcp:host.example:1", &a) == -EINVAL);
+	char longpath[200];
+
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = 0;
+	CHECK(gdb_addr_parse(longpath, &a) == -EINVAL);
+}
+
 int main(void)
 {
 	RUN(framing_roundtrip_and_escapes);
@@ -318,5 +344,6 @@ int main(void)
 	RUN(resume_step_and_threads);
 	RUN(ctrl_c);
 	RUN(detach_kill_and_vanished_peer);
+	RUN(addresses);
 	return harness_exit();
 }
