@@ -10,8 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gdb/server.h"
-
 /* "petrel": petrel's own settings. */
 static int read_jail(const json_t *v, void *out, char *err, size_t errsz)
 {
@@ -34,7 +32,6 @@ static int read_petrel(const json_t *v, struct vm_config *cfg, char *err, size_t
 		int console;
 		bool stealth, seccomp;
 		struct jail_config jail;
-		char gdb[CONFIG_GDB_MAX];
 	} j = { .seccomp = !cfg->no_seccomp };
 	static const struct json_in_field f[] = {
 		{ "console", JIN_ENUM, false, offsetof(struct petrel_json, console), 0, 0, consoles,
@@ -45,8 +42,6 @@ static int read_petrel(const json_t *v, struct vm_config *cfg, char *err, size_t
 		  NULL },
 		{ "jail", JIN_OBJECT, false, offsetof(struct petrel_json, jail), 0, 0, NULL,
 		  read_jail },
-		{ "gdb", JIN_STRING, false, offsetof(struct petrel_json, gdb),
-		  sizeof(((struct petrel_json *)0)->gdb), 0, NULL, NULL },
 	};
 	uint64_t present;
 
@@ -55,16 +50,6 @@ static int read_petrel(const json_t *v, struct vm_config *cfg, char *err, size_t
 	if ((present & 8) && cfg->jail.dir[0]) {
 		snprintf(err, errsz, "`jail`: the command line sets one already");
 		return -EINVAL;
-	}
-	if (present & 16) {
-		struct netaddr a;
-
-		if (gdb_addr_parse(j.gdb, &a)) {
-			snprintf(err, errsz,
-				 "`gdb`: expected a unix socket path or tcp:[HOST:]PORT");
-			return -EINVAL;
-		}
-		memcpy(cfg->gdb, j.gdb, sizeof(j.gdb));
 	}
 	cfg->virtio_console = j.console == 1;
 	cfg->stealth = j.stealth;

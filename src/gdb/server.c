@@ -129,6 +129,21 @@ static int t_write_mem(void *t, unsigned int cpu, uint64_t gva, const void *buf,
 	return err ? err : pagewalk_write(&g->vm->gm, &w, gva, buf, len);
 }
 
+static int t_translate(void *t, unsigned int cpu, uint64_t gva, uint64_t *gpa)
+{
+	struct gdb_server *g = t;
+	struct pagewalk_regs w;
+	uint64_t left;
+	gpa_t pa;
+	int err = walk_regs(g, cpu, &w);
+
+	if (!err)
+		err = pagewalk_translate(&g->vm->gm, &w, gva, &pa, &left);
+	if (!err)
+		*gpa = pa;
+	return err;
+}
+
 static int set_debug(struct gdb_server *g, const struct gdb_debug *d)
 {
 	for (unsigned int i = 0; i < g->vm->ncpus; i++) {
@@ -221,6 +236,7 @@ static const struct gdb_target_ops kvm_target = {
 	.write_regs = t_write_regs,
 	.read_mem = t_read_mem,
 	.write_mem = t_write_mem,
+	.translate = t_translate,
 	.resume = t_resume,
 	.interrupt = t_interrupt,
 	.detach = t_detach,

@@ -40,6 +40,8 @@ struct gdb_target_ops {
 	/* Guest virtual memory as `cpu` sees it (its page tables). */
 	int (*read_mem)(void *t, unsigned int cpu, uint64_t gva, void *buf, size_t len);
 	int (*write_mem)(void *t, unsigned int cpu, uint64_t gva, const void *buf, size_t len);
+	/* `gva` -> guest physical *gpa through `cpu`'s page tables. */
+	int (*translate)(void *t, unsigned int cpu, uint64_t gva, uint64_t *gpa);
 	/* Run every vCPU with `dbg`; a later stop is reported through
 	 * gdb_stub_debug_exit or gdb_stub_interrupted. */
 	int (*resume)(void *t, const struct gdb_debug *dbg);
@@ -71,10 +73,12 @@ struct gdb_stub {
 	struct gdbpkt_rx rx;
 	bool noack, running, stepping, gone;
 	unsigned int g_cpu; /* Hg: registers and memory */
+	int step_cpu;	    /* the vCPU single-stepping while running, -1: none */
 	char last_stop[64]; /* '?' answers with the last stop reply */
 	struct gdb_swbp sw[GDB_MAX_SWBP];
 	struct gdb_hwbp hw[GDB_MAX_HWBP];
 	char reply[GDBPKT_MAX + 1];
+	char mon[GDBPKT_MAX / 2]; /* a monitor command's output */
 	char frame[2 * GDBPKT_MAX + 8];
 };
 

@@ -24,6 +24,9 @@ struct gdbx86_reg {
 extern const struct gdbx86_reg gdbx86_regs[];
 extern const unsigned int gdbx86_nregs;
 
+/* gdb's number of rip. */
+#define GDBX86_RIP 16
+
 /* Bytes of a whole 'g' register file. */
 #define GDBX86_REGS_SIZE 600
 

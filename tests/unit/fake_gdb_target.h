@@ -72,6 +72,18 @@ static int fake_gdb_write_mem(void *t, unsigned int cpu, uint64_t gva, const voi
 	return err;
 }
 
+/* Identity, + 0x100000, inside the fake memory only. */
+static int fake_gdb_translate(void *t, unsigned int cpu, uint64_t gva, uint64_t *gpa)
+{
+	uint8_t *p;
+	int err = fake_gdb_mem(t, gva, 1, &p);
+
+	(void)cpu;
+	if (!err)
+		*gpa = gva + 0x100000;
+	return err;
+}
+
 static int fake_gdb_resume(void *t, const struct gdb_debug *dbg)
 {
 	struct fake_gdb *f = t;
@@ -115,6 +127,7 @@ static const struct gdb_target_ops fake_gdb_ops = {
 	.write_regs = fake_gdb_write_regs,
 	.read_mem = fake_gdb_read_mem,
 	.write_mem = fake_gdb_write_mem,
+	.translate = fake_gdb_translate,
 	.resume = fake_gdb_resume,
 	.interrupt = fake_gdb_interrupt,
 	.detach = fake_gdb_detach,

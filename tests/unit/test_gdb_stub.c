@@ -306,6 +306,72 @@ static void detach_kill_and_vanished_peer(void)
 	CHECK(last_err == -ECONNRESET);
 }
 
+/* "O<hex>" of the last-but-one packet, decoded into out. */
+static void monitor_output(char *out, size_t cap)
+{
+	const char *o = strstr(fake.out, "$O");
+	const char *end = o ? strchr(o, '#') : NULL;
+	size_t n = end ? (size_t)(end - o - 2) / 2 : 0;
+
+	out[0] = 0;
+	if (!o || !end || n >= cap || gdbpkt_hex_decode(out, o + 2, n))
+		return;
+	out[n] = 0;
+}
+
+static const char *rcmd(const char *text)
+{
+	char pkt[1200] = "qRcmd,";
+
+	gdbpkt_hex_encode(pkt + 6, text, strlen(text));
+	pkt[6 + 2 * strlen(text)] = 0;
+	return cmd(pkt);
+}
+
+static void monitor_commands(void)
+{
+	char out[2048];
+	uint64_t rip = 0xffffffff81000000ull;
+
+	fresh();
+	CHECK(strcmp(rcmd("help"), "OK") == 0);
+	monitor_output(out, sizeof(out));
+	CHECK(strstr(out, "info version") && strstr(out, "gva2gpa"));
+	/* the lx scripts' probe: non-empty output */
+	CHECK(strcmp(rcmd("info version"), "OK") == 0);
+	monitor_output(out, sizeof(out));
+	CHECK(strncmp(out, "petrel ", 7) == 0);
+	memcpy(fake.regs[1] + gdbx86_reg_offset(GDBX86_RIP), &rip, sizeof(rip));
+	CHECK(strcmp(rcmd("info  cpus"), "OK") == 0);
+	monitor_output(out, sizeof(out));
+	CHECK(strstr(out, "* CPU #0: thread 1") &&
+	      strstr(out, "CPU #1: thread 2 rip=0xffffffff81000000"));
+	CHECK(strcmp(rcmd("gva2gpa 0x10010"), "OK") == 0);
+	monitor_output(out, sizeof(out));
+	CHECK(strcmp(out, "gpa: 0x110010\n") == 0);
+	CHECK(strcmp(rcmd("gva2gpa 5"), "OK") == 0);
+	monitor_output(out, sizeof(out));
+	CHECK(strstr(out, "not mapped") != NULL);
+	CHECK(strcmp(rcmd("gva2gpa zz"), "OK") == 0);
+	monitor_output(out, sizeof(out));
+	CHECK(strstr(out, "not a hex address") != NULL);
+	/* unknown: a message, then an error */
+	CHECK(strcmp(rcmd("system_reset"), "E01") == 0);
+	monitor_output(out, sizeof(out));
+	CHECK(strstr(out, "unknown command") != NULL);
+	/* hostile: odd hex, a NUL inside, too long */
+	CHECK(strcmp(cmd("qRcmd,686"), "E16") == 0);
+	CHECK(strcmp(cmd("qRcmd,680069"), "E16") == 0);
+	char big[300];
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	CHECK(strcmp(rcmd(big), "E16") == 0);
+	big[200] = 0; /* fits the packet, not a command line */
+	CHECK(strcmp(rcmd(big), "E01") == 0);
+	CHECK(last_err == 0);
+}
+
 static void addresses(void)
 {
 	struct netaddr a;
@@ -344,6 +410,7 @@ int main(void)
 	RUN(resume_step_and_threads);
 	RUN(ctrl_c);
 	RUN(detach_kill_and_vanished_peer);
+	RUN(monitor_commands);
 	RUN(addresses);
 	return harness_exit();
 }
