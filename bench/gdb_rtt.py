@@ -23,6 +23,8 @@ import subprocess
 import tempfile
 import time
 
+from migrate import _wait_path  # bench/migrate.py: wait for a socket file
+
 TICKS = 200
 
 
@@ -74,17 +76,6 @@ def _symbol(elf, name):
         if len(f) == 3 and f[2] == name:
             return int(f[0], 16)
     raise KeyError(name)
-
-
-def _wait_path(path, proc, secs=30):
-    end = time.time() + secs
-    while time.time() < end:
-        if os.path.exists(path):
-            return True
-        if proc.poll() is not None:
-            return False
-        time.sleep(0.01)
-    return False
 
 
 def _round_trips(argv, sock, addr):

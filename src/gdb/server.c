@@ -70,33 +70,42 @@ static unsigned int t_ncpus(void *t)
 	return ((struct gdb_server *)t)->vm->ncpus;
 }
 
-static int t_read_regs(void *t, unsigned int cpu, uint8_t *regs)
-{
-	int fd = ((struct gdb_server *)t)->vm->vcpu[cpu].fd;
+/* A stopped vCPU's state, as the register file is built from. */
+struct cpu_state {
 	struct kvm_regs r;
 	struct kvm_sregs s;
 	struct kvm_fpu f;
+};
 
-	if (ioctl(fd, KVM_GET_REGS, &r) || ioctl(fd, KVM_GET_SREGS, &s) ||
-	    ioctl(fd, KVM_GET_FPU, &f))
+static int get_state(int fd, struct cpu_state *c)
+{
+	if (ioctl(fd, KVM_GET_REGS, &c->r) || ioctl(fd, KVM_GET_SREGS, &c->s) ||
+	    ioctl(fd, KVM_GET_FPU, &c->f))
 		return -errno;
-	gdbx86_from_kvm(regs, &r, &s, &f);
 	return 0;
+}
+
+static int t_read_regs(void *t, unsigned int cpu, uint8_t *regs)
+{
+	struct cpu_state c;
+	int err = get_state(((struct gdb_server *)t)->vm->vcpu[cpu].fd, &c);
+
+	if (!err)
+		gdbx86_from_kvm(regs, &c.r, &c.s, &c.f);
+	return err;
 }
 
 static int t_write_regs(void *t, unsigned int cpu, const uint8_t *regs)
 {
 	int fd = ((struct gdb_server *)t)->vm->vcpu[cpu].fd;
-	struct kvm_regs r;
-	struct kvm_sregs s;
-	struct kvm_fpu f;
+	struct cpu_state c;
+	int err = get_state(fd, &c);
 
-	if (ioctl(fd, KVM_GET_REGS, &r) || ioctl(fd, KVM_GET_SREGS, &s) ||
-	    ioctl(fd, KVM_GET_FPU, &f))
-		return -errno;
-	gdbx86_to_kvm(regs, &r, &s, &f);
-	if (ioctl(fd, KVM_SET_REGS, &r) || ioctl(fd, KVM_SET_SREGS, &s) ||
-	    ioctl(fd, KVM_SET_FPU, &f))
+	if (err)
+		return err;
+	gdbx86_to_kvm(regs, &c.r, &c.s, &c.f);
+	if (ioctl(fd, KVM_SET_REGS, &c.r) || ioctl(fd, KVM_SET_SREGS, &c.s) ||
+	    ioctl(fd, KVM_SET_FPU, &c.f))
 		return -errno;
 	return 0;
 }
