@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gdb/packet.h"
+#include "gdb/x86_regs.h"
+
 #define MON_WORDS 4
 
 struct mon_out {
@@ -40,26 +43,27 @@ static const char mon_help[] =
     "  info cpus            every vCPU (gdb thread N is vCPU N-1) and its rip\n"
     "  gva2gpa ADDR         ADDR (virtual, hex) as the current thread's vCPU translates it\n";
 
-static void mon_cpus(struct gdb_stub *s, struct mon_out *o)
+static void mon_cpus(const struct gdb_target_ops *ops, void *t, unsigned int cur, struct mon_out *o)
 {
 	uint8_t regs[GDBX86_REGS_SIZE];
-	unsigned int n = s->ops->ncpus(s->t);
+	unsigned int n = ops->ncpus(t);
 
 	for (unsigned int i = 0; i < n; i++) {
 		uint64_t rip;
 
-		if (s->ops->read_regs(s->t, i, regs)) {
-			out_printf(o, "%c CPU #%u: registers unreadable\n",
-				   i == s->g_cpu ? '*' : ' ', i);
+		if (ops->read_regs(t, i, regs)) {
+			out_printf(o, "%c CPU #%u: registers unreadable\n", i == cur ? '*' : ' ',
+				   i);
 			continue;
 		}
 		memcpy(&rip, regs + gdbx86_reg_offset(GDBX86_RIP), sizeof(rip));
-		out_printf(o, "%c CPU #%u: thread %u rip=0x%016llx\n", i == s->g_cpu ? '*' : ' ', i,
+		out_printf(o, "%c CPU #%u: thread %u rip=0x%016llx\n", i == cur ? '*' : ' ', i,
 			   i + 1, (unsigned long long)rip);
 	}
 }
 
-static void mon_gva2gpa(struct gdb_stub *s, const char *arg, struct mon_out *o)
+static void mon_gva2gpa(const struct gdb_target_ops *ops, void *t, unsigned int cur,
+			const char *arg, struct mon_out *o)
 {
 	const char *p = arg;
 	uint64_t gva, gpa;
@@ -71,7 +75,7 @@ static void mon_gva2gpa(struct gdb_stub *s, const char *arg, struct mon_out *o)
 		out_printf(o, "gva2gpa: '%s' is not a hex address\n", arg);
 		return;
 	}
-	err = s->ops->translate(s->t, s->g_cpu, gva, &gpa);
+	err = ops->translate(t, cur, gva, &gpa);
 	if (err)
 		out_printf(o, "gva2gpa: 0x%llx: %s\n", (unsigned long long)gva,
 			   err == -EFAULT ? "not mapped" : strerror(-err));
@@ -79,7 +83,8 @@ static void mon_gva2gpa(struct gdb_stub *s, const char *arg, struct mon_out *o)
 		out_printf(o, "gpa: 0x%llx\n", (unsigned long long)gpa);
 }
 
-int gdb_monitor_run(struct gdb_stub *s, const char *cmd, char *out, size_t size)
+int gdb_monitor_run(const struct gdb_target_ops *ops, void *t, unsigned int cpu, const char *cmd,
+		    char *out, size_t size)
 {
 	struct mon_out o = { .buf = out, .size = size };
 	char line[128], *w[MON_WORDS] = { 0 }, *save = NULL;
@@ -99,9 +104,9 @@ int gdb_monitor_run(struct gdb_stub *s, const char *cmd, char *out, size_t size)
 	} else if (n == 2 && !strcmp(w[0], "info") && !strcmp(w[1], "version")) {
 		out_printf(&o, "petrel %s\n", PETREL_VERSION);
 	} else if (n == 2 && !strcmp(w[0], "info") && !strcmp(w[1], "cpus")) {
-		mon_cpus(s, &o);
+		mon_cpus(ops, t, cpu, &o);
 	} else if (n == 2 && !strcmp(w[0], "gva2gpa")) {
-		mon_gva2gpa(s, w[1], &o);
+		mon_gva2gpa(ops, t, cpu, w[1], &o);
 	} else {
 		out_printf(&o, "unknown command '%s'; try 'monitor help'\n", cmd);
 		return -ENOENT;

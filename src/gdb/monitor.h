@@ -10,12 +10,14 @@
 
 #include <stddef.h>
 
-#include "gdb/stub.h"
+#include "gdb/target.h"
+#include "log.h"
 
 /* Run the (already hex-decoded, NUL-terminated) command `cmd` against the
- * stopped target of `s`; its output, NUL-terminated, in out[size]
- * (truncated to fit). 0, or -ENOENT for an unknown command (out then
- * holds a message too). */
-int gdb_monitor_run(struct gdb_stub *s, const char *cmd, char *out, size_t size) MUST_CHECK;
+ * stopped target (`ops`, `t`), whose current vCPU (gdb's Hg thread - 1) is
+ * `cpu`; its output, NUL-terminated, in out[size] (truncated to fit). 0,
+ * or -ENOENT for an unknown command (out then holds a message too). */
+int gdb_monitor_run(const struct gdb_target_ops *ops, void *t, unsigned int cpu, const char *cmd,
+		    char *out, size_t size) MUST_CHECK;
 
 #endif

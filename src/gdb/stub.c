@@ -399,7 +399,7 @@ static int cmd_rcmd(struct gdb_stub *s, const char *hex)
 	cmd[n] = 0;
 	if (memchr(cmd, 0, n))
 		return send_str(s, "E16");
-	err = gdb_monitor_run(s, cmd, s->mon, sizeof(s->mon));
+	err = gdb_monitor_run(s->ops, s->t, s->g_cpu, cmd, s->mon, sizeof(s->mon));
 	len = strlen(s->mon);
 	if (len) {
 		s->reply[0] = 'O';

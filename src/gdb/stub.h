@@ -16,44 +16,12 @@
 #include <stdint.h>
 
 #include "gdb/packet.h"
+#include "gdb/target.h"
 #include "gdb/x86_regs.h"
 #include "log.h"
 
 #define GDB_MAX_SWBP 64
 #define GDB_MAX_HWBP 4
-
-/* What the target's debug registers and flags should be on resume. */
-struct gdb_debug {
-	uint64_t dr[4], dr7;
-	bool sw_bp;	/* int3s trap to petrel (KVM_GUESTDBG_USE_SW_BP) */
-	int step_cpu;	/* single-step this vCPU, -1: none */
-	int inject_cpu; /* re-inject a foreign exception into this vCPU, -1: none */
-	int inject_vec; /* 1 (#DB) or 3 (#BP) */
-};
-
-/* The target. Every call returns 0 or -errno unless said otherwise. */
-struct gdb_target_ops {
-	unsigned int (*ncpus)(void *t);
-	/* The stopped vCPU's register file, GDBX86_REGS_SIZE bytes. */
-	int (*read_regs)(void *t, unsigned int cpu, uint8_t *regs);
-	int (*write_regs)(void *t, unsigned int cpu, const uint8_t *regs);
-	/* Guest virtual memory as `cpu` sees it (its page tables). */
-	int (*read_mem)(void *t, unsigned int cpu, uint64_t gva, void *buf, size_t len);
-	int (*write_mem)(void *t, unsigned int cpu, uint64_t gva, const void *buf, size_t len);
-	/* `gva` -> guest physical *gpa through `cpu`'s page tables. */
-	int (*translate)(void *t, unsigned int cpu, uint64_t gva, uint64_t *gpa);
-	/* Run every vCPU with `dbg`; a later stop is reported through
-	 * gdb_stub_debug_exit or gdb_stub_interrupted. */
-	int (*resume)(void *t, const struct gdb_debug *dbg);
-	/* Stop every vCPU soon (Ctrl-C); report with gdb_stub_interrupted. */
-	void (*interrupt)(void *t);
-	/* gdb left: clear debugging, run the guest. */
-	void (*detach)(void *t);
-	/* gdb's 'k': end the VM. */
-	void (*kill)(void *t);
-	/* Bytes for the peer; an error drops the connection. */
-	int (*send)(void *t, const void *buf, size_t len);
-};
 
 struct gdb_swbp {
 	uint64_t addr;
