@@ -81,7 +81,7 @@ case_gdb_interrupt() {
 	: >"$GDB_OUT"
 	gdb_start gdb-interrupt --kernel "$k" --mem 32M --cmdline spin
 	rm -f "$TMP/gdb-int.cont"
-	# not through gdb_run: $! must be timeout's pid (it passes SIGINT on)
+	# not through gdb_run: $! must be timeout's pid, whose child is gdb
 	timeout "$TIMEOUT" gdb -nx -batch -ex "set confirm off" -ex "target remote $GDB_SOCK" \
 		-ex "shell touch $TMP/gdb-int.cont" -ex "continue" \
 		-ex 'printf "spin=%d\n", *(int *)&gdb_spin' -ex "set var *(int *)&gdb_spin = 0" \
@@ -89,7 +89,9 @@ case_gdb_interrupt() {
 	gpid=$!
 	for i in $(seq 100); do [ -f "$TMP/gdb-int.cont" ] && break; sleep 0.1; done
 	sleep 2
-	kill -INT "$gpid"
+	# to gdb alone: timeout would also signal its whole process group, and
+	# a second SIGINT before the stop reply makes gdb give up the target
+	kill -INT "$(pgrep -P "$gpid")"
 	wait "$gpid"
 	gdb_wait
 	check_gdb "SIGINT" && check_gdb "spin=1$" && check_rc 7 &&
