@@ -7,38 +7,38 @@
 /* The names and order gdb's amd64 target expects (its 64bit-core.xml,
  * 64bit-sse.xml, 64bit-segments.xml), then petrel's control registers. */
 const struct gdbx86_reg gdbx86_regs[] = {
-	{ "rax", "int64", "general", 8 },     { "rbx", "int64", "general", 8 },
-	{ "rcx", "int64", "general", 8 },     { "rdx", "int64", "general", 8 },
-	{ "rsi", "int64", "general", 8 },     { "rdi", "int64", "general", 8 },
-	{ "rbp", "data_ptr", "general", 8 },  { "rsp", "data_ptr", "general", 8 },
-	{ "r8", "int64", "general", 8 },      { "r9", "int64", "general", 8 },
-	{ "r10", "int64", "general", 8 },     { "r11", "int64", "general", 8 },
-	{ "r12", "int64", "general", 8 },     { "r13", "int64", "general", 8 },
-	{ "r14", "int64", "general", 8 },     { "r15", "int64", "general", 8 },
-	{ "rip", "code_ptr", "general", 8 },  { "eflags", "int32", "general", 4 },
-	{ "cs", "int32", "general", 4 },      { "ss", "int32", "general", 4 },
-	{ "ds", "int32", "general", 4 },      { "es", "int32", "general", 4 },
-	{ "fs", "int32", "general", 4 },      { "gs", "int32", "general", 4 },
-	{ "st0", "i387_ext", "float", 10 },   { "st1", "i387_ext", "float", 10 },
-	{ "st2", "i387_ext", "float", 10 },   { "st3", "i387_ext", "float", 10 },
-	{ "st4", "i387_ext", "float", 10 },   { "st5", "i387_ext", "float", 10 },
-	{ "st6", "i387_ext", "float", 10 },   { "st7", "i387_ext", "float", 10 },
-	{ "fctrl", "int", "float", 4 },	      { "fstat", "int", "float", 4 },
-	{ "ftag", "int", "float", 4 },	      { "fiseg", "int", "float", 4 },
-	{ "fioff", "int", "float", 4 },	      { "foseg", "int", "float", 4 },
-	{ "fooff", "int", "float", 4 },	      { "fop", "int", "float", 4 },
-	{ "xmm0", "uint128", "vector", 16 },  { "xmm1", "uint128", "vector", 16 },
-	{ "xmm2", "uint128", "vector", 16 },  { "xmm3", "uint128", "vector", 16 },
-	{ "xmm4", "uint128", "vector", 16 },  { "xmm5", "uint128", "vector", 16 },
-	{ "xmm6", "uint128", "vector", 16 },  { "xmm7", "uint128", "vector", 16 },
-	{ "xmm8", "uint128", "vector", 16 },  { "xmm9", "uint128", "vector", 16 },
-	{ "xmm10", "uint128", "vector", 16 }, { "xmm11", "uint128", "vector", 16 },
-	{ "xmm12", "uint128", "vector", 16 }, { "xmm13", "uint128", "vector", 16 },
-	{ "xmm14", "uint128", "vector", 16 }, { "xmm15", "uint128", "vector", 16 },
-	{ "mxcsr", "int", "vector", 4 },      { "fs_base", "int64", "system", 8 },
-	{ "gs_base", "int64", "system", 8 },  { "cr0", "int64", "system", 8 },
-	{ "cr2", "int64", "system", 8 },      { "cr3", "int64", "system", 8 },
-	{ "cr4", "int64", "system", 8 },      { "cr8", "int64", "system", 8 },
+	{ "rax", "int64", "general", 8 },    { "rbx", "int64", "general", 8 },
+	{ "rcx", "int64", "general", 8 },    { "rdx", "int64", "general", 8 },
+	{ "rsi", "int64", "general", 8 },    { "rdi", "int64", "general", 8 },
+	{ "rbp", "data_ptr", "general", 8 }, { "rsp", "data_ptr", "general", 8 },
+	{ "r8", "int64", "general", 8 },     { "r9", "int64", "general", 8 },
+	{ "r10", "int64", "general", 8 },    { "r11", "int64", "general", 8 },
+	{ "r12", "int64", "general", 8 },    { "r13", "int64", "general", 8 },
+	{ "r14", "int64", "general", 8 },    { "r15", "int64", "general", 8 },
+	{ "rip", "code_ptr", "general", 8 }, { "eflags", "int32", "general", 4 },
+	{ "cs", "int32", "general", 4 },     { "ss", "int32", "general", 4 },
+	{ "ds", "int32", "general", 4 },     { "es", "int32", "general", 4 },
+	{ "fs", "int32", "general", 4 },     { "gs", "int32", "general", 4 },
+	{ "st0", "i387_ext", "float", 10 },  { "st1", "i387_ext", "float", 10 },
+	{ "st2", "i387_ext", "float", 10 },  { "st3", "i387_ext", "float", 10 },
+	{ "st4", "i387_ext", "float", 10 },  { "st5", "i387_ext", "float", 10 },
+	{ "st6", "i387_ext", "float", 10 },  { "st7", "i387_ext", "float", 10 },
+	{ "fctrl", "int", "float", 4 },	     { "fstat", "int", "float", 4 },
+	{ "ftag", "int", "float", 4 },	     { "fiseg", "int", "float", 4 },
+	{ "fioff", "int", "float", 4 },	     { "foseg", "int", "float", 4 },
+	{ "fooff", "int", "float", 4 },	     { "fop", "int", "float", 4 },
+	{ "xmm0", "vec128", "vector", 16 },  { "xmm1", "vec128", "vector", 16 },
+	{ "xmm2", "vec128", "vector", 16 },  { "xmm3", "vec128", "vector", 16 },
+	{ "xmm4", "vec128", "vector", 16 },  { "xmm5", "vec128", "vector", 16 },
+	{ "xmm6", "vec128", "vector", 16 },  { "xmm7", "vec128", "vector", 16 },
+	{ "xmm8", "vec128", "vector", 16 },  { "xmm9", "vec128", "vector", 16 },
+	{ "xmm10", "vec128", "vector", 16 }, { "xmm11", "vec128", "vector", 16 },
+	{ "xmm12", "vec128", "vector", 16 }, { "xmm13", "vec128", "vector", 16 },
+	{ "xmm14", "vec128", "vector", 16 }, { "xmm15", "vec128", "vector", 16 },
+	{ "mxcsr", "int", "vector", 4 },     { "fs_base", "int64", "system", 8 },
+	{ "gs_base", "int64", "system", 8 }, { "cr0", "int64", "system", 8 },
+	{ "cr2", "int64", "system", 8 },     { "cr3", "int64", "system", 8 },
+	{ "cr4", "int64", "system", 8 },     { "cr8", "int64", "system", 8 },
 	{ "efer", "int64", "system", 8 },
 };
 const unsigned int gdbx86_nregs = sizeof(gdbx86_regs) / sizeof(gdbx86_regs[0]);
@@ -91,22 +91,38 @@ const char gdbx86_target_xml[] =
     "<reg name=\"fop\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
     "</feature>"
     "<feature name=\"org.gnu.gdb.i386.sse\">"
-    "<reg name=\"xmm0\" bitsize=\"128\" type=\"uint128\" group=\"vector\"/>"
-    "<reg name=\"xmm1\" bitsize=\"128\" type=\"uint128\" group=\"vector\"/>"
-    "<reg name=\"xmm2\" bitsize=\"128\" type=\"uint128\" group=\"vector\"/>"
-    "<reg name=\"xmm3\" bitsize=\"128\" type=\"uint128\" group=\"vector\"/>"
-    "<reg name=\"xmm4\" bitsize=\"128\" type=\"uint128\" group=\"vector\"/>"
-    "<reg name=\"xmm5\" bitsize=\"128\" type=\"uint128\" group=\"vector\"/>"
-    "<reg name=\"xmm6\" bitsize=\"128\" type=\"uint128\" group=\"vector\"/>"
-    "<reg name=\"xmm7\" bitsize=\"128\" type=\"uint128\" group=\"vector\"/>"
-    "<reg name=\"xmm8\" bitsize=\"128\" type=\"uint128\" group=\"vector\"/>"
-    "<reg name=\"xmm9\" bitsize=\"128\" type=\"uint128\" group=\"vector\"/>"
-    "<reg name=\"xmm10\" bitsize=\"128\" type=\"uint128\" group=\"vector\"/>"
-    "<reg name=\"xmm11\" bitsize=\"128\" type=\"uint128\" group=\"vector\"/>"
-    "<reg name=\"xmm12\" bitsize=\"128\" type=\"uint128\" group=\"vector\"/>"
-    "<reg name=\"xmm13\" bitsize=\"128\" type=\"uint128\" group=\"vector\"/>"
-    "<reg name=\"xmm14\" bitsize=\"128\" type=\"uint128\" group=\"vector\"/>"
-    "<reg name=\"xmm15\" bitsize=\"128\" type=\"uint128\" group=\"vector\"/>"
+    /* gdb's own 64bit-sse.xml view of an xmm register */
+    "<vector id=\"v4f\" type=\"ieee_single\" count=\"4\"/>"
+    "<vector id=\"v2d\" type=\"ieee_double\" count=\"2\"/>"
+    "<vector id=\"v16i8\" type=\"int8\" count=\"16\"/>"
+    "<vector id=\"v8i16\" type=\"int16\" count=\"8\"/>"
+    "<vector id=\"v4i32\" type=\"int32\" count=\"4\"/>"
+    "<vector id=\"v2i64\" type=\"int64\" count=\"2\"/>"
+    "<union id=\"vec128\">"
+    "<field name=\"v4_float\" type=\"v4f\"/>"
+    "<field name=\"v2_double\" type=\"v2d\"/>"
+    "<field name=\"v16_int8\" type=\"v16i8\"/>"
+    "<field name=\"v8_int16\" type=\"v8i16\"/>"
+    "<field name=\"v4_int32\" type=\"v4i32\"/>"
+    "<field name=\"v2_int64\" type=\"v2i64\"/>"
+    "<field name=\"uint128\" type=\"uint128\"/>"
+    "</union>"
+    "<reg name=\"xmm0\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>"
+    "<reg name=\"xmm1\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>"
+    "<reg name=\"xmm2\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>"
+    "<reg name=\"xmm3\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>"
+    "<reg name=\"xmm4\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>"
+    "<reg name=\"xmm5\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>"
+    "<reg name=\"xmm6\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>"
+    "<reg name=\"xmm7\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>"
+    "<reg name=\"xmm8\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>"
+    "<reg name=\"xmm9\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>"
+    "<reg name=\"xmm10\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>"
+    "<reg name=\"xmm11\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>"
+    "<reg name=\"xmm12\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>"
+    "<reg name=\"xmm13\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>"
+    "<reg name=\"xmm14\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>"
+    "<reg name=\"xmm15\" bitsize=\"128\" type=\"vec128\" group=\"vector\"/>"
     "<reg name=\"mxcsr\" bitsize=\"32\" type=\"int\" group=\"vector\"/>"
     "</feature>"
     "<feature name=\"org.gnu.gdb.i386.segments\">"

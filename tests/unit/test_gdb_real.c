@@ -126,19 +126,13 @@ static char out[16384];
 static void registers_threads_memory(void)
 {
 	static const char *const cmds[] = {
-		"info threads",
-		"p/x $rip",
-		"thread 2",
-		"p/x $rip",
-		"thread 1",
-		"p/x $cr3",
-		"p/x $fs_base",
-		"x/2xb 0x10010",
-		"set var *(int *)0x10000 = 42",
-		"set var $rax = 7",
-		"stepi",
-		"detach",
-		NULL,
+		"info threads",	    "p/x $rip",
+		"thread 2",	    "p/x $rip",
+		"thread 1",	    "p/x $cr3",
+		"p/x $fs_base",	    "p $xmm1",
+		"x/2xb 0x10010",    "set var *(int *)0x10000 = 42",
+		"set var $rax = 7", "stepi",
+		"detach",	    NULL,
 	};
 
 	fresh();
@@ -149,6 +143,7 @@ static void registers_threads_memory(void)
 	CHECK(strstr(out, "$1 = 0x10010") != NULL);
 	CHECK(strstr(out, "Switching to thread 2") && strstr(out, "$2 = 0x10020"));
 	CHECK(strstr(out, "0x10010:\t0x90\t0x90") != NULL);
+	CHECK(strstr(out, "v4_float = {0, 0, 0, 0}") != NULL); /* xmm as gdb shows its own */
 	CHECK(strstr(out, "Remote 'g' packet reply") == NULL); /* no size complaint */
 	CHECK(fake.mem[0] == 42 && fake.regs[0][0] == 7);
 	CHECK(fake.detaches == 1);
