@@ -14,5 +14,7 @@ int cli_parse_disk(const char *arg, struct disk_config *d) MUST_CHECK;
 int cli_parse_net(const char *arg, struct net_config *n) MUST_CHECK;
 /* cid=N,uds=PATH. */
 int cli_parse_vsock(const char *arg, struct vsock_config *v) MUST_CHECK;
+/* PATH or tcp:[HOST:]PORT, into cfg->gdb. */
+int cli_parse_gdb(const char *arg, struct vm_config *cfg) MUST_CHECK;
 
 #endif
