@@ -11,7 +11,9 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "le.h"
@@ -40,7 +42,8 @@ struct vhu_fake_msg {
 };
 
 struct vhu_fake {
-	int fd; /* the back end's end */
+	int fd;	 /* the back end's end */
+	int lfd; /* vhu_fake_listen: the listening socket until it accepts */
 	pthread_t thread;
 	uint64_t features, protocol;
 	uint16_t vring_base; /* GET_VRING_BASE's answer */
@@ -186,6 +189,34 @@ static inline int vhu_fake_start(struct vhu_fake *f, int *client)
 		close(sv[1]);
 		return -1;
 	}
+	return 0;
+}
+
+static inline void *vhu_fake_accept_run(void *opaque)
+{
+	struct vhu_fake *f = opaque;
+	int fd = accept4(f->lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	close(f->lfd);
+	f->lfd = -1;
+	if (fd < 0)
+		return NULL;
+	f->fd = fd;
+	return vhu_fake_run(f);
+}
+
+/* Start the fake listening on unix socket `path`, for one connection. */
+static inline int vhu_fake_listen(struct vhu_fake *f, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	f->fd = -1;
+	f->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (f->lfd < 0 || bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(f->lfd, 1) ||
+	    pthread_create(&f->thread, NULL, vhu_fake_accept_run, f))
+		return -1;
 	return 0;
 }
 
