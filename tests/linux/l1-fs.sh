@@ -65,8 +65,9 @@ check ro-refused 'RO-REFUSED'
 check ro-absent 'RO-ABSENT'
 [ -e $R/new ] && result "FAIL linux-fs-ro-host: $R/new exists on the host"
 # the back end killed mid-read: EIO in the guest, petrel alive
-send 'dd if=/mnt/s/big2 of=/dev/null bs=64k 2>&1 | tail -n 1; echo READ-RC=$?; ls /mnt/s >/dev/null 2>&1; echo "LS-RC=$?"'
-sleep 2
+# (reads big2 over and over, dropping the guest's cache, until one fails)
+send 'i=0; while cat /mnt/s/big2 >/dev/null; do i=$((i+1)); echo 3 >/proc/sys/vm/drop_caches; [ $i -lt 100 ] || break; done; echo "LOOPS=$i"; ls /mnt/s >/dev/null; echo "LS-RC=$?"'
+sleep 3
 vfsd=$(ps -o pid=,args= --ppid $pid | awk '/virtiofsd/ && /share/ { print $1; exit }')
 [ -n "$vfsd" ] && kill -9 "$vfsd"
 if wait_for 'LS-RC=[0-9]' $STEP && grep -aq 'LS-RC=[1-9]' $d.out && kill -0 $pid; then
