@@ -279,9 +279,9 @@ static void vhu_reply_parse_table(void)
 /* The real thing: virtiofsd as petrel starts it (virtio/fs_daemon.c)
  * takes the whole handshake and hands a ring back. Root only (virtiofsd
  * sandboxes itself in namespaces). */
-static void vhu_virtiofsd_handshake(void)
+static void virtiofsd_handshake(bool read_only)
 {
-	struct fs_config cfg = { .tag = "t", .dir = "/tmp" };
+	struct fs_config cfg = { .tag = "t", .dir = "/tmp", .read_only = read_only };
 	int kick = eventfd(0, EFD_CLOEXEC), call = eventfd(0, EFD_CLOEXEC), fd;
 	uint16_t base = 1;
 	struct vhu v;
@@ -319,6 +319,18 @@ static void vhu_virtiofsd_handshake(void)
 	close(call);
 }
 
+static void vhu_virtiofsd_handshake(void)
+{
+	virtiofsd_handshake(false);
+}
+
+/* Read-only: the child's own mount namespace with the directory bound
+ * read-only over itself; virtiofsd still starts and answers. */
+static void vhu_virtiofsd_handshake_ro(void)
+{
+	virtiofsd_handshake(true);
+}
+
 int main(void)
 {
 	RUN(vhu_open_negotiates);
@@ -330,5 +342,6 @@ int main(void)
 	RUN(vhu_vring_stop_after_close);
 	RUN(vhu_reply_parse_table);
 	RUN(vhu_virtiofsd_handshake);
+	RUN(vhu_virtiofsd_handshake_ro);
 	return harness_exit();
 }
