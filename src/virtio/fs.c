@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "le.h"
+#include "metrics.h"
 #include "snapshot/snap.h"
 #include "vhost_user/vhost_user.h"
 
@@ -36,7 +37,8 @@ struct fs {
 	bool started;  /* the rings are the back end's */
 	bool broken;   /* the back end is gone: petrel answers EIO */
 	int err_fd[FS_QUEUES];
-	uint64_t answered; /* requests petrel failed itself */
+	uint64_t answered;     /* requests petrel failed itself (EIO) */
+	uint64_t backend_lost; /* 1 once the back end was dropped */
 	struct log_limit log;
 };
 
@@ -84,6 +86,7 @@ static void fs_break(struct fs *fs, const char *why, bool answer)
 		return;
 	log_msg("%s: %s; the guest gets I/O errors from now on", fs->name, why);
 	fs->broken = true;
+	fs->backend_lost = 1;
 	if (fs->vhu.fd >= 0)
 		shutdown(fs->vhu.fd, SHUT_RDWR);
 	for (unsigned int q = 0; fs->started && q < FS_QUEUES; q++)
@@ -271,6 +274,15 @@ static int fs_snapshot(struct virtio_dev *dev, struct snap *s, const struct virt
 	return snap_error(s);
 }
 
+static void fs_metrics(const struct virtio_dev *dev, struct metrics_out *out)
+{
+	const struct fs *fs = dev->priv;
+
+	virtio_metrics_common(dev, out);
+	metrics_counter(out, "backend_lost", fs->backend_lost);
+	metrics_counter(out, "eio_answers", fs->answered);
+}
+
 /* ------------------------------------------------------------- ops table */
 
 static const struct virtio_ops fs_ops = {
@@ -285,6 +297,7 @@ static const struct virtio_ops fs_ops = {
 	.reset = fs_reset,
 	.destroy = fs_destroy,
 	.snapshot = fs_snapshot,
+	.metrics = fs_metrics,
 };
 
 /* --------------------------------------------------------------- create */
