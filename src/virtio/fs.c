@@ -251,6 +251,18 @@ static void fs_reset(struct virtio_dev *dev)
 	fs->started = false;
 }
 
+/* The back end went while paused: answer what waited meanwhile. */
+static void fs_resume(struct virtio_dev *dev)
+{
+	struct fs *fs = dev->priv;
+
+	virtio_lock(dev);
+	for (unsigned int q = 0; fs->broken && virtio_active(dev) && q < FS_QUEUES; q++)
+		if (dev->vq[q].ready)
+			fs_answer(fs, q);
+	virtio_unlock(dev);
+}
+
 static void fs_destroy(struct virtio_dev *dev)
 {
 	struct fs *fs = dev->priv;
@@ -295,6 +307,7 @@ static const struct virtio_ops fs_ops = {
 	.activate = fs_activate,
 	.notify = fs_notify,
 	.reset = fs_reset,
+	.resume = fs_resume,
 	.destroy = fs_destroy,
 	.snapshot = fs_snapshot,
 	.metrics = fs_metrics,

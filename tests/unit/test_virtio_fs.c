@@ -183,6 +183,24 @@ static void fs_backend_gone_in_order(void)
 	env_close(&e);
 }
 
+/* The back end goes while the VM is paused: nothing is answered until
+ * the resume, then the waiting request is. */
+static void fs_backend_gone_while_paused(void)
+{
+	uint16_t h0;
+	struct env e;
+
+	REQUIRE(env_open(&e, FAKE_GOOD, 0));
+	h0 = add_request(&e, 1, 0);
+	virtio_mmio_pause(e.m);
+	shutdown(e.fake.fd, SHUT_RDWR);
+	fake_evloop_pass(&e.ev, 1000);
+	CHECK(fake_vq_used_idx(&e.vq[1]) == 0);
+	virtio_mmio_resume(e.m);
+	CHECK(answered_eio(&e, h0, 0));
+	env_close(&e);
+}
+
 /* Answered out of order: petrel cannot tell which request is open, so it
  * answers none (never one twice) and marks the device NEEDS_RESET. */
 static void fs_backend_gone_out_of_order(void)
@@ -240,6 +258,7 @@ int main(void)
 	RUN(fs_config_space);
 	RUN(fs_hands_rings_over);
 	RUN(fs_backend_gone_in_order);
+	RUN(fs_backend_gone_while_paused);
 	RUN(fs_backend_gone_out_of_order);
 	RUN(fs_backend_refuses_at_driver_ok);
 	RUN(fs_no_backend);
