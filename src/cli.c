@@ -15,7 +15,8 @@ static const char run_help_text[] =
     "usage: petrel run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
     "                  [--disk PATH[,ro]]... [--net tap=NAME|stream=..|dgram=..]... [--console "
     "virtio]\n"
-    "                  [--vsock cid=N,uds=PATH] [--balloon] [--no-rng] [--stealth]\n"
+    "                  [--vsock cid=N,uds=PATH] [--fs tag=NAME,socket=PATH|dir=PATH[,ro]]...\n"
+    "                  [--balloon] [--no-rng] [--stealth]\n"
     "                  [--gdb PATH|tcp:[HOST:]PORT]\n"
     "                  [--api-sock PATH] [--jail DIR --uid N --gid N] [--no-seccomp]\n"
     "                  [--id ID] [--log-path FILE] [--level LEVEL] [--show-level]\n"
@@ -45,6 +46,11 @@ static const char run_help_text[] =
     "                  datagrams to remote, or on a multicast group (a hub)\n"
     "  --console virtio  the console is virtio-console (hvc0) instead of COM1\n"
     "  --vsock cid=N,uds=PATH  virtio-vsock, guest CID N; host side on unix socket PATH\n"
+    "  --fs tag=NAME,socket=PATH  virtio-fs share NAME (the guest mounts it with\n"
+    "                  mount -t virtiofs NAME DIR) served by the vhost-user back end on\n"
+    "                  unix socket PATH (e.g. virtiofsd --socket-path=PATH); up to 4\n"
+    "  --fs tag=NAME,dir=PATH[,ro]  the same, petrel starting virtiofsd on host\n"
+    "                  directory PATH (ro: read-only) and stopping it at exit\n"
     "  --balloon       virtio-balloon (its target is set through the API)\n"
     "  --no-rng        no virtio-rng (present by default)\n"
     "  --stealth       hide the CPUID hypervisor bit and leaves, petrel's ACPI names\n"
@@ -127,6 +133,7 @@ enum cli_opt {
 	OPT_NET,
 	OPT_CONSOLE,
 	OPT_VSOCK,
+	OPT_FS,
 	OPT_BALLOON,
 	OPT_NO_RNG,
 	OPT_STEALTH,
@@ -163,6 +170,7 @@ static const struct option cli_opts[] = {
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
+	{ "fs", required_argument, NULL, OPT_FS },
 	{ "balloon", no_argument, NULL, OPT_BALLOON },
 	{ "no-rng", no_argument, NULL, OPT_NO_RNG },
 	{ "stealth", no_argument, NULL, OPT_STEALTH },
@@ -346,6 +354,8 @@ static int cli_option(int opt, const char *arg, struct run_options *o, bool *uid
 		return 0;
 	case OPT_VSOCK:
 		return cli_parse_vsock(arg, &cfg->vsock);
+	case OPT_FS:
+		return cli_add_fs(arg, cfg);
 	case OPT_BALLOON:
 		/* Everything the balloon can do, statistics every second. */
 		cfg->balloon = (struct balloon_config){ .present = true,
@@ -545,7 +555,8 @@ static enum cli_command cli_parse_run(int argc, char **argv, struct run_options 
 		if (opt >= OPT_FIRST && opt < OPT_END) {
 			/* Each of these names one thing: a second one would
 			 * silently replace the first. */
-			if (seen[opt - OPT_FIRST] && opt != OPT_DISK && opt != OPT_NET) {
+			if (seen[opt - OPT_FIRST] && opt != OPT_DISK && opt != OPT_NET &&
+			    opt != OPT_FS) {
 				log_msg("--%s: given twice", cli_opt_name(opt));
 				return CLI_USAGE_ERROR;
 			}

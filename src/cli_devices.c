@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Values of the device options: --disk, --net, --vsock. */
+/* Values of the device options: --disk, --net, --vsock, --fs. */
 #include "cli_devices.h"
 
 #include <stdio.h>
@@ -152,6 +152,46 @@ int cli_parse_vsock(const char *arg, struct vsock_config *v)
 			CONFIG_UDS_MAX - 1);
 		return -1;
 	}
+	return 0;
+}
+
+#define FS_USAGE "expected tag=NAME,socket=PATH or tag=NAME,dir=PATH[,ro]"
+
+int cli_parse_fs(const char *arg, struct fs_config *f)
+{
+	static const char *const keys[] = { "tag", "socket", "dir", "ro", NULL };
+	char word[4];
+	int tag, sock, dir;
+
+	*f = (struct fs_config){ 0 };
+	if (!opt_known(arg, keys, "--fs"))
+		return -1;
+	tag = opt_value(arg, "tag", f->tag, sizeof(f->tag));
+	sock = opt_value(arg, "socket", f->socket, sizeof(f->socket));
+	dir = opt_value(arg, "dir", f->dir, sizeof(f->dir));
+	f->read_only = opt_flag(arg, "ro");
+	if (tag < 0 || sock < 0 || dir < 0) {
+		log_msg("--fs '%s': tag up to %d bytes, socket up to %d, dir up to %d", arg,
+			CONFIG_FS_TAG_MAX - 1, CONFIG_UDS_MAX - 1, CONFIG_PATH_MAX - 1);
+		return -1;
+	}
+	if (tag == 0 || sock + dir != 1 || (sock && !f->socket[0]) || (dir && !f->dir[0]) ||
+	    opt_value(arg, "ro", word, sizeof(word))) {
+		log_msg("--fs '%s': " FS_USAGE, arg);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_add_fs(const char *arg, struct vm_config *cfg)
+{
+	if (cfg->nfs == CONFIG_MAX_FS) {
+		log_msg("--fs '%s': at most %d shares", arg, CONFIG_MAX_FS);
+		return -1;
+	}
+	if (cli_parse_fs(arg, &cfg->fs[cfg->nfs]))
+		return -1;
+	cfg->nfs++;
 	return 0;
 }
 

@@ -267,6 +267,35 @@ int config_check_nets(const struct vm_config *cfg)
 	return 0;
 }
 
+int config_check_fs(const struct vm_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->nfs; i++) {
+		const struct fs_config *f = &cfg->fs[i];
+
+		if (!config_id_valid(f->tag) || strlen(f->tag) > CONFIG_FS_TAG_MAX - 1) {
+			log_msg("virtio-fs tag '%s': must be 1 to %d characters of [A-Za-z0-9_]",
+				f->tag, CONFIG_FS_TAG_MAX - 1);
+			return -EINVAL;
+		}
+		for (unsigned int j = 0; j < i; j++)
+			if (!strcmp(f->tag, cfg->fs[j].tag)) {
+				log_msg("virtio-fs tag '%s': two shares with this tag", f->tag);
+				return -EINVAL;
+			}
+		if (!f->socket[0] == !f->dir[0] || (f->read_only && !f->dir[0])) {
+			log_msg("virtio-fs '%s': give socket=PATH, or dir=PATH[,ro]", f->tag);
+			return -EINVAL;
+		}
+		if (f->dir[0] && cfg->jail.dir[0]) {
+			log_msg("virtio-fs '%s': dir= cannot be used in a jail (start virtiofsd "
+				"yourself and give socket=PATH inside the jail)",
+				f->tag);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int config_check(const struct vm_config *cfg)
 {
 	if (!cfg->boot.kernel[0]) {
@@ -286,7 +315,7 @@ int config_check(const struct vm_config *cfg)
 	}
 	if (cfg->rng.present && config_check_ratelimit("entropy device", &cfg->rng.limit))
 		return -EINVAL;
-	if (config_check_disks(cfg) || config_check_nets(cfg))
+	if (config_check_disks(cfg) || config_check_nets(cfg) || config_check_fs(cfg))
 		return -EINVAL;
 	/* After pivot_root the working directory is the jail's /. */
 	if (cfg->jail.dir[0] && cfg->vsock.cid && cfg->vsock.uds[0] != '/') {

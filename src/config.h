@@ -22,6 +22,7 @@
 
 #define CONFIG_MAX_DISKS 8
 #define CONFIG_MAX_NETS 4
+#define CONFIG_MAX_FS 4
 
 #define CONFIG_PATH_MAX 4096
 #define CONFIG_CMDLINE_MAX 4096
@@ -94,6 +95,16 @@ struct rng_config {
 	struct ratelimit_config limit;
 };
 
+/* A host directory in the guest over virtio-fs (virtio/fs.h): a vhost-user
+ * back end the user runs (socket), or virtiofsd started by petrel (dir). */
+#define CONFIG_FS_TAG_MAX 37 /* the guest's mount tag: 36 bytes, with the NUL */
+struct fs_config {
+	char tag[CONFIG_FS_TAG_MAX]; /* [A-Za-z0-9_], also the device's id */
+	char socket[CONFIG_UDS_MAX]; /* the back end's vhost-user socket, or "" */
+	char dir[CONFIG_PATH_MAX];   /* the directory virtiofsd shares, or "" */
+	bool read_only;		     /* dir only: virtiofsd refuses writes */
+};
+
 struct logger_config {
 	bool set;
 	char path[CONFIG_PATH_MAX]; /* "": stderr */
@@ -136,6 +147,8 @@ struct vm_config {
 	unsigned int ndisks;
 	struct net_config net[CONFIG_MAX_NETS];
 	unsigned int nnets;
+	struct fs_config fs[CONFIG_MAX_FS];
+	unsigned int nfs;
 	struct vsock_config vsock;
 	struct balloon_config balloon;
 	struct rng_config rng;
@@ -174,6 +187,10 @@ int config_check(const struct vm_config *cfg) MUST_CHECK;
 int config_check_machine(uint64_t mem_size, unsigned int cpus, bool smt) MUST_CHECK;
 int config_check_disks(const struct vm_config *cfg) MUST_CHECK;
 int config_check_nets(const struct vm_config *cfg) MUST_CHECK;
+/* The virtio-fs shares: a tag of 1 to 36 bytes of [A-Za-z0-9_], unique;
+ * socket or dir, not both; ro only with dir; no dir in a jail (virtiofsd
+ * is not there: run it yourself, socket= inside the jail). */
+int config_check_fs(const struct vm_config *cfg) MUST_CHECK;
 int config_check_ratelimit(const char *what, const struct ratelimit_config *r) MUST_CHECK;
 /* A drive's limit, a network interface's (NULL: not given), named as
  * config_check_disks / config_check_nets name them. */

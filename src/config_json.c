@@ -294,6 +294,23 @@ int config_json_net_patch(const json_t *v, struct net_patch *p, uint64_t *presen
 
 /* ---------------------------------------------------- the other devices */
 
+int config_json_fs(const json_t *v, struct fs_config *fs, char *err, size_t errsz)
+{
+	static const struct json_in_field f[] = {
+		FIELD("tag", JIN_STRING, true, struct fs_config, tag),
+		FIELD("socket", JIN_STRING, false, struct fs_config, socket),
+		FIELD("dir", JIN_STRING, false, struct fs_config, dir),
+		FIELD("read_only", JIN_BOOL, false, struct fs_config, read_only),
+	};
+
+	*fs = (struct fs_config){ 0 };
+	if (json_in_object(v, f, ARRAY_SIZE(f), fs, NULL, err, errsz))
+		return -EINVAL;
+	if (!fs->socket[0] == !fs->dir[0])
+		return fail(err, errsz, "one of `socket` and `dir`");
+	return 0;
+}
+
 int config_json_vsock(const json_t *v, struct vsock_config *vs, char *err, size_t errsz)
 {
 	static const struct json_in_field f[] = {

@@ -67,6 +67,9 @@ int config_json_net(const json_t *v, struct net_config *n, char *err, size_t err
 int config_json_net_patch(const json_t *v, struct net_patch *p, uint64_t *present, char *err,
 			  size_t errsz) MUST_CHECK;
 int config_json_vsock(const json_t *v, struct vsock_config *vs, char *err, size_t errsz) MUST_CHECK;
+/* One virtio-fs share: {"tag", "socket" | "dir", "read_only"} (petrel's
+ * own; config_check_fs judges the whole list). */
+int config_json_fs(const json_t *v, struct fs_config *fs, char *err, size_t errsz) MUST_CHECK;
 int config_json_balloon(const json_t *v, struct balloon_config *b, char *err,
 			size_t errsz) MUST_CHECK;
 int config_json_entropy(const json_t *v, struct rng_config *r, char *err, size_t errsz) MUST_CHECK;

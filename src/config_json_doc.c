@@ -105,6 +105,11 @@ static int one_net(const json_t *e, void *out, unsigned int i, char *err, size_t
 	return config_json_net(e, &((struct net_config *)out)[i], err, errsz);
 }
 
+static int one_fs(const json_t *e, void *out, unsigned int i, char *err, size_t errsz)
+{
+	return config_json_fs(e, &((struct fs_config *)out)[i], err, errsz);
+}
+
 /* Firecracker's sections petrel does not have: accepted when empty. */
 static int read_unsupported(const json_t *v, char *err, size_t errsz)
 {
@@ -136,6 +141,9 @@ static int read_section(const char *key, const json_t *v, struct vm_config *cfg,
 	if (!strcmp(key, "network-interfaces"))
 		return read_array(v, "network interfaces", CONFIG_MAX_NETS, &cfg->nnets, one_net,
 				  cfg->net, err, errsz);
+	if (!strcmp(key, "fs"))
+		return read_array(v, "fs shares", CONFIG_MAX_FS, &cfg->nfs, one_fs, cfg->fs, err,
+				  errsz);
 	if (json_is_null(v) && strcmp(key, "petrel"))
 		return 0;
 	if (!strcmp(key, "vsock"))
@@ -163,7 +171,7 @@ int config_json_document(const json_t *doc, struct vm_config *cfg, char *err, si
 		"boot-source", "machine-config", "drives",     "network-interfaces",
 		"vsock",       "balloon",	 "entropy",    "logger",
 		"metrics",     "petrel",	 "cpu-config", "mmds-config",
-		"pmem",	       "memory-hotplug", "serial",
+		"pmem",	       "memory-hotplug", "serial",     "fs",
 	};
 	struct vm_config c = *cfg;
 	char inner[JSON_ERR_MAX];

@@ -88,6 +88,17 @@ static json_t *optional_sections(const struct vm_config *cfg, json_t *doc)
 	const struct balloon_config *b = &cfg->balloon;
 	const struct logger_config *l = &cfg->logger;
 
+	json_t *fs = json_array();
+
+	for (unsigned int i = 0; fs && i < cfg->nfs; i++) {
+		const struct fs_config *f = &cfg->fs[i];
+
+		json_array_append_new(fs, json_pack("{s:s, s:s?, s:s?, s:b}", "tag", f->tag,
+						    "socket", f->socket[0] ? f->socket : NULL,
+						    "dir", f->dir[0] ? f->dir : NULL, "read_only",
+						    f->read_only));
+	}
+	json_object_set_new(doc, "fs", fs ? fs : json_null());
 	json_object_set_new(doc, "vsock",
 			    cfg->vsock.cid
 				? json_pack("{s:I, s:s, s:s?}", "guest_cid",

@@ -94,6 +94,29 @@ static void put_drive(struct control *ctl, const struct disk_config *d, struct a
 	ok(res);
 }
 
+/* A share by its tag: added, or replacing the one with that tag. */
+static void put_fs(struct control *ctl, const struct fs_config *f, struct api_result *res)
+{
+	static struct vm_config cand;
+	unsigned int i = 0;
+
+	cand = ctl->cfg;
+	while (i < cand.nfs && strcmp(cand.fs[i].tag, f->tag))
+		i++;
+	if (i == CONFIG_MAX_FS) {
+		api_fault(res, "virtio-fs '%s': at most %d shares", f->tag, CONFIG_MAX_FS);
+		return;
+	}
+	cand.fs[i] = *f;
+	cand.nfs += i == cand.nfs;
+	if (!file_ok(res, f->dir[0] ? "virtio-fs dir" : "virtio-fs socket",
+		     f->dir[0] ? f->dir : f->socket) ||
+	    !checked(res, config_check_fs, &cand))
+		return;
+	ctl->cfg = cand;
+	ok(res);
+}
+
 static void put_net(struct control *ctl, const struct net_config *n, struct api_result *res)
 {
 	static struct vm_config cand;
@@ -124,6 +147,7 @@ static bool boot_specific(enum api_action a)
 	case API_PUT_DRIVE:
 	case API_PUT_NET:
 	case API_PUT_VSOCK:
+	case API_PUT_FS:
 	case API_PUT_BALLOON:
 	case API_PUT_ENTROPY:
 		return true;
@@ -166,6 +190,9 @@ static void preboot(struct control *ctl, const struct api_request *r, struct api
 	case API_PUT_VSOCK:
 		cfg->vsock = r->u.vsock;
 		ok(res);
+		return;
+	case API_PUT_FS:
+		put_fs(ctl, &r->u.fs, res);
 		return;
 	case API_PUT_BALLOON:
 		if ((uint64_t)r->u.balloon.amount_mib << 20 > cfg->mem_size) {

@@ -2,10 +2,12 @@
 #include "mem.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "petrel/platform.h"
 
@@ -153,7 +155,7 @@ int gm_add_region(struct gm *gm, gpa_t base, uint64_t size, void *host)
 		if (base < r->base + r->size && r->base < base + size)
 			return -EINVAL;
 	}
-	gm->region[gm->nregions++] = (struct gm_region){ base, size, host };
+	gm->region[gm->nregions++] = (struct gm_region){ base, size, host, 0 };
 	return 0;
 }
 
@@ -168,19 +170,54 @@ int gm_init(struct gm *gm, uint64_t ram_size)
 	return gm_init_file(gm, ram_size, -1);
 }
 
+static int gm_map(struct gm *gm, uint64_t ram_size, int fd, int flags);
+
 int gm_init_file(struct gm *gm, uint64_t ram_size, int fd)
 {
-	uint64_t low = ram_size, high = 0;
-	int flags = MAP_PRIVATE | MAP_NORESERVE | MAP_FIXED;
-	uint8_t *map, *ram;
 	struct stat st;
 
-	*gm = (struct gm){ 0 };
+	*gm = (struct gm){ .fd = -1 };
 	if (ram_size == 0 || ram_size % 4096 || ram_size > (1ULL << 46))
 		return -EINVAL;
 	/* A page past the file's end would be a SIGBUS on first touch. */
 	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < ram_size))
 		return -EINVAL;
+	return gm_map(gm, ram_size, fd, MAP_PRIVATE);
+}
+
+int gm_init_shared(struct gm *gm, uint64_t ram_size)
+{
+	int fd, err;
+
+	*gm = (struct gm){ .fd = -1 };
+	if (ram_size == 0 || ram_size % 4096 || ram_size > (1ULL << 46))
+		return -EINVAL;
+	/* Sealed against shrinking: a back end (or a bug) truncating it
+	 * would make petrel's own accesses to the lost pages a SIGBUS. */
+	fd = memfd_create("petrel-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)ram_size) ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	err = gm_map(gm, ram_size, fd, MAP_SHARED);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	gm->fd = fd;
+	return 0;
+}
+
+/* Reserve RAM plus guards and map RAM (from fd, or anonymous) into it. */
+static int gm_map(struct gm *gm, uint64_t ram_size, int fd, int share)
+{
+	uint64_t low = ram_size, high = 0;
+	int flags = share | MAP_NORESERVE | MAP_FIXED;
+	uint8_t *map, *ram;
 	if (low > PETREL_RAM_HOLE_START) {
 		low = PETREL_RAM_HOLE_START;
 		high = ram_size - low;
@@ -204,10 +241,10 @@ int gm_init_file(struct gm *gm, uint64_t ram_size, int fd)
 	}
 	gm->map = map;
 	gm->map_size = ram_size + 2 * GM_GUARD;
-	gm->region[gm->nregions++] = (struct gm_region){ 0, low, ram };
+	gm->region[gm->nregions++] = (struct gm_region){ 0, low, ram, 0 };
 	if (high)
 		gm->region[gm->nregions++] =
-		    (struct gm_region){ PETREL_RAM_HOLE_END, high, ram + low };
+		    (struct gm_region){ PETREL_RAM_HOLE_END, high, ram + low, low };
 	return 0;
 }
 
@@ -216,7 +253,9 @@ void gm_destroy(struct gm *gm)
 	if (gm->map_size)
 		munmap(gm->map, gm->map_size);
 	free((void *)gm->dirty);
-	*gm = (struct gm){ 0 };
+	if (gm->map_size && gm->fd >= 0)
+		close(gm->fd);
+	*gm = (struct gm){ .fd = -1 };
 }
 
 uint64_t gm_low_end(const struct gm *gm)

@@ -22,6 +22,7 @@ struct gm_region {
 	gpa_t base;
 	uint64_t size;
 	uint8_t *host;
+	uint64_t fd_offset; /* where the region starts in gm->fd (gm_init_shared) */
 };
 
 struct gm {
@@ -29,6 +30,9 @@ struct gm {
 	unsigned int nregions;
 	void *map;	   /* the one reservation behind all regions, guards included */
 	uint64_t map_size; /* 0 when regions are caller-owned (tests) */
+	/* gm_init_shared: RAM is this memfd, mapped MAP_SHARED, which an
+	 * out-of-process device back end (vhost-user) maps too. -1 else. */
+	int fd;
 	/* Device writes while dirty-page tracking is on (dirty.h): one bit
 	 * per 4 KiB page, numbered by RAM offset (the regions in table order,
 	 * concatenated). Allocated by gm_dirty_on, kept until gm_destroy so
@@ -63,6 +67,13 @@ int gm_init(struct gm *gm, uint64_t ram_size) MUST_CHECK;
  * bytes. The file must not shrink while mapped (a page past its end is
  * a SIGBUS). */
 int gm_init_file(struct gm *gm, uint64_t ram_size, int fd) MUST_CHECK;
+
+/* As gm_init, but RAM is a memfd ("petrel-ram", sealed against
+ * shrinking) mapped MAP_SHARED, kept open in gm->fd with each region's
+ * offset in it, so that a vhost-user back end can map the same pages.
+ * Pages are still allocated on first touch. -errno from memfd_create,
+ * ftruncate or mmap. */
+int gm_init_shared(struct gm *gm, uint64_t ram_size) MUST_CHECK;
 
 /* Add a caller-owned region (unit tests back guest memory with malloc).
  * 0, -EINVAL on overlap, wrap-around or a full table. */

@@ -83,8 +83,21 @@ int vm_set_ram_slots(struct vm *vm, uint32_t flags)
 
 static int vm_map_ram(struct vm *vm, int ram_fd)
 {
-	int err = gm_init_file(&vm->gm, vm->cfg->mem_size, ram_fd);
+	int err;
 
+	/* A vhost-user back end (virtio-fs) maps guest RAM itself: a memfd,
+	 * shared. Only then: a private anonymous mapping keeps the balloon's
+	 * MADV_DONTNEED freeing pages, and a snapshot's memory file is mapped
+	 * MAP_PRIVATE (its pages stay the file's), which no back end could
+	 * share. */
+	if (vm->cfg->nfs && ram_fd >= 0) {
+		log_msg("a VM with a virtio-fs share cannot be restored from a snapshot");
+		return -EINVAL;
+	}
+	if (vm->cfg->nfs)
+		err = gm_init_shared(&vm->gm, vm->cfg->mem_size);
+	else
+		err = gm_init_file(&vm->gm, vm->cfg->mem_size, ram_fd);
 	if (err) {
 		log_msg("cannot map %llu MiB of guest RAM: %s",
 			(unsigned long long)(vm->cfg->mem_size >> 20), strerror(-err));

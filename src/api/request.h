@@ -27,6 +27,7 @@ enum api_action {
 	API_PUT_NET,		  /* PUT /network-interfaces/{id} */
 	API_PATCH_NET,		  /* PATCH /network-interfaces/{id} */
 	API_PUT_VSOCK,		  /* PUT /vsock */
+	API_PUT_FS,		  /* PUT /fs/{tag} (petrel's) */
 	API_GET_BALLOON,	  /* GET /balloon */
 	API_PUT_BALLOON,	  /* PUT /balloon */
 	API_PATCH_BALLOON,	  /* PATCH /balloon */
@@ -89,6 +90,7 @@ struct api_request {
 		struct net_config net;
 		struct net_patch net_patch;
 		struct vsock_config vsock;
+		struct fs_config fs;
 		struct balloon_config balloon;
 		uint32_t amount_mib;		   /* PATCH /balloon */
 		uint32_t stats_polling_interval_s; /* PATCH /balloon/statistics */

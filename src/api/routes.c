@@ -60,6 +60,11 @@ static int body_vsock(const json_t *v, const char *id, struct api_request *r, ch
 	return config_json_vsock(v, &r->u.vsock, err, errsz);
 }
 
+static int body_fs(const json_t *v, const char *id, struct api_request *r, char *err, size_t errsz)
+{
+	return config_json_fs(v, &r->u.fs, err, errsz) ?: same_id(id, r->u.fs.tag, err, errsz);
+}
+
 static int body_balloon(const json_t *v, const char *id, struct api_request *r, char *err,
 			size_t errsz)
 {
@@ -358,6 +363,7 @@ const struct api_route api_routes[] = {
 	{ HTTP_PUT, "/network-interfaces/{iface_id}", API_PUT_NET, body_net },
 	{ HTTP_PATCH, "/network-interfaces/{iface_id}", API_PATCH_NET, body_net },
 	{ HTTP_PUT, "/vsock", API_PUT_VSOCK, body_vsock },
+	{ HTTP_PUT, "/fs/{tag}", API_PUT_FS, body_fs },
 	{ HTTP_GET, "/balloon", API_GET_BALLOON, NULL },
 	{ HTTP_PUT, "/balloon", API_PUT_BALLOON, body_balloon },
 	{ HTTP_PATCH, "/balloon", API_PATCH_BALLOON, body_balloon },
@@ -388,6 +394,7 @@ static const char *const action_metric[API_NACTIONS] = {
 	[API_PUT_NET] = "network",
 	[API_PATCH_NET] = "network",
 	[API_PUT_VSOCK] = "vsock",
+	[API_PUT_FS] = "fs",
 	[API_GET_BALLOON] = "balloon",
 	[API_PUT_BALLOON] = "balloon",
 	[API_PATCH_BALLOON] = "balloon",

@@ -13,6 +13,7 @@
 #include <seccomp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -141,11 +142,14 @@ static const struct sandbox_rule vcpu_rules[] = {
 };
 
 static const struct sandbox_rule vmm_rules[] = {
-	ANY(epoll_wait),      /* evloop_run; vsock_poll drains its inner epoll */
-	ANY(accept4),	      /* vsock_uds_accept (from vsock_poll): host connects in */
-	ANY(unlink),	      /* api_server_stop, vsock_uds_unlisten: remove our socket files */
-	ANY(exit_group),      /* main returns */
-	ANY(poll),	      /* blk_pause: waiting for the disk's requests in flight */
+	ANY(epoll_wait), /* evloop_run; vsock_poll drains its inner epoll */
+	ANY(accept4),	 /* vsock_uds_accept (from vsock_poll): host connects in */
+	ANY(unlink),	 /* api_server_stop, vsock_uds_unlisten: remove our socket files */
+	ANY(exit_group), /* main returns */
+	ANY(poll),	 /* blk_pause: waiting for the disk's requests in flight */
+	/* virtio_fs_daemon_stop (fs_destroy): the virtiofsd petrel started. */
+	ARG_EQ(kill, 1, SIGTERM),
+	ANY(wait4),
 	IOCTL(KVM_GET_CLOCK), /* vm_pause: the guest's kvm-clock stands still */
 	IOCTL(KVM_SET_CLOCK), /* vm_resume */
 	/* Dirty-page tracking (dirty.c) of a running VM: vm_dirty_collect

@@ -12,6 +12,7 @@
 #include "petrel/platform.h"
 #include "virtio/balloon.h"
 #include "virtio/blk.h"
+#include "virtio/fs.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
 #include "virtio/rng.h"
@@ -56,6 +57,11 @@ static int create_net(struct vm *vm, struct virtio_dev *dev, unsigned int index)
 
 	virtio_net_pick_mac(vm->cfg, index, mac);
 	return virtio_net_create(dev, vm->ev, &vm->gm, &vm->cfg->net[index], mac);
+}
+
+static int create_fs(struct vm *vm, struct virtio_dev *dev, unsigned int index)
+{
+	return virtio_fs_create(dev, vm->ev, &vm->gm, &vm->cfg->fs[index]);
 }
 
 static int create_console(struct vm *vm, struct virtio_dev *dev, unsigned int index)
@@ -190,6 +196,8 @@ int virtio_devices_create(struct vm *vm)
 			err = devices_add(vm, "disk", create_disk, i, "block", cfg->disk[i].id);
 	for (unsigned int i = 0; !err && i < cfg->nnets; i++)
 		err = devices_add(vm, "network interface", create_net, i, "net", cfg->net[i].id);
+	for (unsigned int i = 0; !err && i < cfg->nfs; i++)
+		err = devices_add(vm, "file system share", create_fs, i, "fs", cfg->fs[i].tag);
 	if (!err && cfg->vsock.cid)
 		err = devices_add(vm, "vsock", create_vsock, 0, "vsock", NULL);
 	if (!err && cfg->balloon.present)

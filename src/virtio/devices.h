@@ -20,7 +20,7 @@ struct device_list;
 struct metrics;
 
 /* Create every configured device and its transport, each joining
- * vm->devices ("block_<id>", "net_<id>", "vsock", "balloon",
+ * vm->devices ("block_<id>", "net_<id>", "fs_<tag>", "vsock", "balloon",
  * "virtio_console", "entropy"). 0 or -errno after one message naming the
  * device. */
 int virtio_devices_create(struct vm *vm) MUST_CHECK;

@@ -60,10 +60,27 @@ static void mmio_needs_reset(struct virtio_dev *dev)
 		mmio_interrupt(dev->transport_priv, VIRTIO_MMIO_INT_CONFIG);
 }
 
+static void mmio_queue_fds(struct virtio_dev *dev, unsigned int q, int *kick, int *call)
+{
+	struct virtio_mmio *m = dev->transport_priv;
+
+	*kick = q < dev->ops->nqueues ? m->doorbell[q].fd : -1;
+	*call = m->irq_fd;
+}
+
+static void mmio_watch_doorbells(struct virtio_mmio *m, uint32_t events);
+
+static void mmio_doorbells_changed(struct virtio_dev *dev)
+{
+	mmio_watch_doorbells(dev->transport_priv, EPOLLIN);
+}
+
 static const struct virtio_transport_ops mmio_transport_ops = {
 	.used = mmio_used,
 	.config_changed = mmio_config_changed,
 	.needs_reset = mmio_needs_reset,
+	.queue_fds = mmio_queue_fds,
+	.doorbells_changed = mmio_doorbells_changed,
 };
 
 /* ------------------------------------------------------------- doorbells */
@@ -274,7 +291,8 @@ static uint32_t mmio_read_reg(struct virtio_mmio *m, uint64_t reg)
 	case VIRTIO_MMIO_REG_QUEUE_READY:
 		return m->queue_sel < dev->ops->nqueues && dev->vq[m->queue_sel].ready;
 	case VIRTIO_MMIO_REG_INTERRUPT_STATUS:
-		return atomic_load(&m->isr);
+		return atomic_load(&m->isr) |
+		       (dev->ops->external_queues ? VIRTIO_MMIO_INT_VRING : 0);
 	case VIRTIO_MMIO_REG_STATUS:
 		return dev->status;
 	case VIRTIO_MMIO_REG_SHM_LEN_LOW:
@@ -391,8 +409,11 @@ void virtio_mmio_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t l
 
 /* ---------------------------------------------------------------- pause */
 
+/* EPOLLIN: watch the doorbells unless paused or a back end reads them. */
 static void mmio_watch_doorbells(struct virtio_mmio *m, uint32_t events)
 {
+	if (m->dev.paused || (m->dev.ops->external_queues && !m->dev.doorbells_watched))
+		events = 0;
 	for (unsigned int q = 0; q < m->dev.ops->nqueues; q++)
 		if (m->doorbell[q].fd >= 0 && evloop_mod(m->ev, m->doorbell[q].fd, events))
 			log_limited(&mmio_log, "virtio-%s: doorbell: epoll: %m", m->dev.ops->name);
@@ -462,7 +483,8 @@ int virtio_mmio_attach(struct virtio_mmio *m, struct evloop *ev, int vm_fd, uint
 		db->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (db->fd < 0)
 			return -errno;
-		err = evloop_add(ev, db->fd, EPOLLIN, mmio_on_doorbell, db);
+		err = evloop_add(ev, db->fd, dev->ops->external_queues ? 0 : EPOLLIN,
+				 mmio_on_doorbell, db);
 		if (err)
 			return err;
 	}

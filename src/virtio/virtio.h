@@ -56,6 +56,12 @@ struct virtio_ops {
 	unsigned int nqueues;
 	uint16_t queue_max;   /* largest queue size offered, a power of 2 <= VIRTQ_MAX_SIZE */
 	uint32_t config_size; /* bytes of dev->config, <= VIRTIO_CONFIG_MAX */
+	/* An out-of-process back end (vhost-user) reads the doorbell eventfds
+	 * and signals the interrupt eventfd itself (transport.queue_fds): the
+	 * transport watches a doorbell only while dev->doorbells_watched, and
+	 * InterruptStatus always shows "used buffers" (the back end cannot
+	 * set it; the driver then looks at every queue). */
+	bool external_queues;
 
 	/* The driver wrote config bytes [off, off + len) (already stored in
 	 * dev->config). Optional. */
@@ -111,6 +117,12 @@ struct virtio_transport_ops {
 	void (*config_changed)(struct virtio_dev *dev);
 	/* The device found the driver broken: set NEEDS_RESET and tell it. */
 	void (*needs_reset)(struct virtio_dev *dev);
+	/* external_queues devices: queue q's doorbell eventfd (the guest's
+	 * kicks) into *kick and the device's interrupt eventfd into *call;
+	 * the transport keeps them. */
+	void (*queue_fds)(struct virtio_dev *dev, unsigned int q, int *kick, int *call);
+	/* external_queues devices: dev->doorbells_watched changed. */
+	void (*doorbells_changed)(struct virtio_dev *dev);
 };
 
 /* What the transport counts of every device, under dev->lock. */
@@ -144,6 +156,9 @@ struct virtio_dev {
 	/* The VM is paused (set and cleared by the transport under `lock`):
 	 * a device takes nothing from its rings while it is set. */
 	bool paused;
+	/* external_queues devices: the transport watches the doorbells and
+	 * calls notify (the back end is gone and the device answers). */
+	bool doorbells_watched;
 
 	const struct virtio_transport_ops *transport;
 	void *transport_priv;

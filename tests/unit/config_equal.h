@@ -80,6 +80,12 @@ static inline bool config_equal(const struct vm_config *a, const struct vm_confi
 	for (unsigned int i = 0; i < a->nnets; i++)
 		if (!config_net_equal(&a->net[i], &b->net[i]))
 			return false;
+	if (!CFG_SAME(a, b, nfs))
+		return false;
+	for (unsigned int i = 0; i < a->nfs; i++)
+		if (!CFG_SAME_STR(a, b, fs[i].tag) || !CFG_SAME_STR(a, b, fs[i].socket) ||
+		    !CFG_SAME_STR(a, b, fs[i].dir) || !CFG_SAME(a, b, fs[i].read_only))
+			return false;
 	if (!CFG_SAME(a, b, vsock.cid) ||
 	    (a->vsock.cid && (!CFG_SAME_STR(a, b, vsock.uds) || !CFG_SAME_STR(a, b, vsock.id))))
 		return false;

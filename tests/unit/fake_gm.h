@@ -12,7 +12,7 @@ static inline bool fake_gm_init(struct gm *gm, gpa_t base, uint64_t size)
 {
 	void *host = calloc(1, size);
 
-	*gm = (struct gm){ 0 };
+	*gm = (struct gm){ .fd = -1 };
 	if (!host)
 		return false;
 	if (gm_add_region(gm, base, size, host)) {

@@ -427,6 +427,8 @@ static const char everything[] =
     "\"listen\": true}}, {\"iface_id\": \"eth3\", \"dgram\": {\"addr\": "
     "\"udp:[::1]:5000\", \"remote\": \"[::1]:5001\"}}],"
     " \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/v.sock\", \"vsock_id\": \"v0\"},"
+    " \"fs\": [{\"tag\": \"share\", \"socket\": \"/f.sock\"}, {\"tag\": \"b\", \"socket\": "
+    "\"/g.sock\", \"read_only\": false}],"
     " \"balloon\": {\"amount_mib\": 64, \"deflate_on_oom\": true, \"stats_polling_interval_s\": "
     "2,"
     "  \"free_page_reporting\": true},"
@@ -497,6 +499,8 @@ static void dump_round_trip(void)
 	CHECK(cfg.net[0].mtu == 1500 && cfg.net[0].tx.ops.refill_time_ms == 8);
 	CHECK(cfg.jail.uid == 5 && cfg.virtio_console && cfg.no_seccomp && cfg.stealth);
 	CHECK(strcmp(cfg.gdb, "/g.sock") == 0);
+	CHECK(cfg.nfs == 2 && !strcmp(cfg.fs[0].tag, "share") &&
+	      !strcmp(cfg.fs[1].socket, "/g.sock"));
 	text = config_json_dump(&cfg);
 	REQUIRE(text);
 	CHECK(load_text(text, &back) == 0);
@@ -528,6 +532,52 @@ static void dump_round_trip(void)
 	back = cfg;
 	back.disk[0].limit.bandwidth.one_time_burst = 6;
 	CHECK(!config_equal(&cfg, &back));
+	back = cfg;
+	memcpy(back.fs[1].tag, "c", 2);
+	CHECK(!config_equal(&cfg, &back));
+}
+
+/* fs shares: exactly one of socket and dir; unknown keys refused. */
+static void fs_section(void)
+{
+	static const struct {
+		const char *doc, *err;
+	} bad[] = {
+		{ "[{\"tag\": \"a\"}]", "fs[0]: one of `socket` and `dir`" },
+		{ "[{\"tag\": \"a\", \"socket\": \"/s\", \"dir\": \"/d\"}]",
+		  "fs[0]: one of `socket` and `dir`" },
+		{ "[{\"socket\": \"/s\"}]", NULL },
+		{ "[{\"tag\": \"a\", \"dir\": \"/d\", \"cache\": 1}]", NULL },
+		{ "{\"tag\": \"a\"}", NULL },
+	};
+	char doc[256];
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		json_t *v;
+
+		snprintf(doc, sizeof(doc),
+			 "{\"boot-source\": {\"kernel_image_path\": \"k\"}, \"fs\": %s}",
+			 bad[i].doc);
+		v = json_in_parse(doc, strlen(doc), err, sizeof(err));
+		REQUIRE(v);
+		config_init(&cfg);
+		CHECK(config_json_document(v, &cfg, err, sizeof(err)) == -EINVAL);
+		CHECK(!bad[i].err || !strcmp(err, bad[i].err));
+		CHECK(cfg.nfs == 0);
+		json_decref(v);
+	}
+	snprintf(doc, sizeof(doc), "%s",
+		 "{\"boot-source\": {\"kernel_image_path\": \"k\"}, \"fs\": [{\"tag\": \"h\", "
+		 "\"dir\": \"/srv\", \"read_only\": true}]}");
+	{
+		json_t *v = json_in_parse(doc, strlen(doc), err, sizeof(err));
+
+		REQUIRE(v);
+		config_init(&cfg);
+		CHECK(config_json_document(v, &cfg, err, sizeof(err)) == 0);
+		CHECK(cfg.nfs == 1 && cfg.fs[0].read_only && !strcmp(cfg.fs[0].dir, "/srv"));
+		json_decref(v);
+	}
 }
 
 int main(void)
@@ -546,6 +596,7 @@ int main(void)
 	RUN(file_errors);
 	log_set_stderr(saved);
 	RUN(dump_round_trip);
+	RUN(fs_section);
 	snprintf(rm, sizeof(rm), "rm -rf '%s'", dir);
 	if (system(rm) != 0)
 		return 1;

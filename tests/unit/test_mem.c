@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -333,6 +334,32 @@ static void mem_init_file(void)
 	CHECK(gm_init_file(&gm, 16ULL << 20, 1000) == -EINVAL);
 }
 
+/* Shared RAM: a second mapping of gm.fd (as a vhost-user back end makes
+ * one) sees the guest's bytes at each region's fd_offset and its writes
+ * reach the guest; the memfd cannot be shrunk. */
+static void mem_init_shared(void)
+{
+	const uint64_t ram = (4ULL << 30) + (16ULL << 20);
+	uint8_t v = 0x3c, r = 0, *peer;
+	struct gm gm;
+
+	REQUIRE(gm_init_shared(&gm, ram) == 0);
+	REQUIRE(gm.fd >= 0 && gm.nregions == 2);
+	CHECK(gm.region[0].fd_offset == 0);
+	CHECK(gm.region[1].fd_offset == PETREL_RAM_HOLE_START);
+	peer = mmap(NULL, ram, PROT_READ | PROT_WRITE, MAP_SHARED, gm.fd, 0);
+	REQUIRE(peer != MAP_FAILED);
+	CHECK(gm_write(&gm, PETREL_RAM_HOLE_END + 4096, &v, 1) == 0);
+	CHECK(peer[gm.region[1].fd_offset + 4096] == 0x3c);
+	peer[123] = 0x77;
+	CHECK(gm_read(&gm, 123, &r, 1) == 0 && r == 0x77);
+	CHECK(ftruncate(gm.fd, 4096) == -1 && errno == EPERM);
+	munmap(peer, ram);
+	gm_destroy(&gm);
+	CHECK(gm.fd == -1 && gm.nregions == 0);
+	CHECK(gm_init_shared(&gm, 4095) == -EINVAL && gm.fd == -1);
+}
+
 int main(void)
 {
 	RUN(mem_ptr_inside);
@@ -352,5 +379,6 @@ int main(void)
 	RUN(mem_init_above_hole);
 	RUN(mem_init_guards_both_ends);
 	RUN(mem_init_file);
+	RUN(mem_init_shared);
 	return harness_exit();
 }
