@@ -24,7 +24,7 @@ NET_CASES='start stream-ping stream-tcp passt-dhcp passt-fetch passt-forward rou
 
 # lab ARGS...: tools/netlab as the group's user; output in $ans (one line)
 lab() {
-    _c="NETLAB_DIR=$ND NETLAB_GUEST=$G NETLAB_TIMEOUT=$BANNER_TIMEOUT netlab $*"
+    _c="NETLAB_DIR=$ND NETLAB_GUEST=$G NETLAB_TIMEOUT=240 netlab $*"
     if [ -n "$NL_USER" ]; then
         ans=$(timeout -s KILL "$CASE_TIMEOUT" su -s /bin/sh "$NL_USER" -c "$_c" 2>&1)
     else
