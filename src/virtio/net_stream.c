@@ -183,8 +183,8 @@ static void stream_drop(struct net_stream *s, const char *why)
 	s->connecting = false;
 	s->tx_len = s->tx_off = 0;
 	s->rx.len_have = 0;
-	if (!s->listen &&
-	    !s->given) /* not at once: a peer that accepts and hangs up costs little */
+	/* not at once: a peer that accepts and hangs up costs little */
+	if (!s->listen && !s->given)
 		stream_retry_later(s);
 }
 
