@@ -150,8 +150,8 @@ static void passt_on_stderr(void *opaque, uint32_t events)
 	for (ssize_t i = 0; i < n; i++) {
 		if (buf[i] == '\n')
 			passt_line(p);
-		else if (p->cur_len < sizeof(p->cur) - 1)
-			p->cur[p->cur_len++] = buf[i];
+		else if (p->cur_len < sizeof(p->cur) - 1) /* our one line stays one */
+			p->cur[p->cur_len++] = buf[i] >= ' ' && buf[i] < 127 ? buf[i] : '?';
 	}
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 		passt_ended(p);
