@@ -18,20 +18,6 @@
 static struct net_config cfg;
 static char dir[64];
 
-static bool setup_link(void)
-{
-	env_clear();
-	if (!fake_gm_init(&env.gm, 0, RAM_SIZE))
-		return false;
-	pthread_mutex_init(&env.d->lock, NULL);
-	if (evloop_init(&env.ev))
-		return false;
-	if (virtio_net_create(env.d, &env.ev, &env.gm, &cfg, NULL))
-		return false;
-	fake_transport_attach(env.d, &env.ft);
-	return start(F(MRG_RXBUF), QSIZE);
-}
-
 /* Run the event loop until `cond` holds, for up to about `ms`. */
 static bool wait_for(bool (*cond)(void), int ms)
 {
@@ -79,7 +65,7 @@ static void passt_answers_arp(void)
 		SKIP("no default route: passt does not start");
 	unsetenv("PETREL_PASST");
 	cfg = (struct net_config){ .id = "p0", .kind = NET_PASST };
-	REQUIRE(setup_link());
+	REQUIRE(setup_cfg(&cfg));
 	CHECK(!(env.d->offered & (F(CSUM) | F(GUEST_CSUM) | F(HOST_TSO4))));
 	add_rx(1600, &buf);
 	kick(VIRTIO_NET_RXQ);
@@ -143,7 +129,7 @@ static void passt_dies(void)
 	saved = dup(2);
 	REQUIRE(efd >= 0 && saved >= 0);
 	dup2(efd, 2);
-	REQUIRE(setup_link());
+	REQUIRE(setup_cfg(&cfg));
 	CHECK(wait_for(link_down, 3000));
 	add_tx(&h, f, sizeof(f));
 	kick(VIRTIO_NET_TXQ);
@@ -169,14 +155,9 @@ static void passt_dies(void)
 	teardown();
 
 	setenv("PETREL_PASST", "/nonexistent/passt", 1);
-	env_clear();
-	REQUIRE(fake_gm_init(&env.gm, 0, RAM_SIZE));
-	pthread_mutex_init(&env.d->lock, NULL);
-	REQUIRE(evloop_init(&env.ev) == 0);
+	REQUIRE(env_init());
 	CHECK(virtio_net_create(env.d, &env.ev, &env.gm, &cfg, NULL) == -ENOENT);
-	evloop_destroy(&env.ev);
-	pthread_mutex_destroy(&env.d->lock);
-	fake_gm_free(&env.gm);
+	teardown(); /* no device: env.d->ops is NULL */
 	unsetenv("PETREL_PASST");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0);
@@ -227,7 +208,7 @@ static void vde_switch_frames(void)
 	close(sv[1]);
 	cfg = (struct net_config){ .id = "v0", .kind = NET_VDE };
 	snprintf(cfg.addr, sizeof(cfg.addr), "%s", dir);
-	REQUIRE(setup_link());
+	REQUIRE(setup_cfg(&cfg));
 	add_rx(1600, &buf);
 	kick(VIRTIO_NET_RXQ);
 	usleep(200000); /* both ports in the switch */
