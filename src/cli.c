@@ -13,10 +13,9 @@
 
 static const char run_help_text[] =
     "usage: petrel run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
-    "                  [--disk PATH[,ro]]... [--net tap=NAME|stream=..|dgram=..]... [--console "
-    "virtio]\n"
-    "                  [--vsock cid=N,uds=PATH] [--fs tag=NAME,socket=PATH|dir=PATH[,ro]]...\n"
-    "                  [--balloon] [--no-rng] [--stealth]\n"
+    "                  [--disk PATH[,ro]]... [--net tap=NAME|stream=..|dgram=..|passt|vde=..]...\n"
+    "                  [--console virtio] [--vsock cid=N,uds=PATH] [--balloon] [--no-rng]\n"
+    "                  [--fs tag=NAME,socket=PATH|dir=PATH[,ro]]... [--stealth]\n"
     "                  [--gdb PATH|tcp:[HOST:]PORT]\n"
     "                  [--api-sock PATH] [--jail DIR --uid N --gid N] [--no-seccomp]\n"
     "                  [--id ID] [--log-path FILE] [--level LEVEL] [--show-level]\n"
@@ -44,6 +43,9 @@ static const char run_help_text[] =
     "                  QEMU's -netdev stream framing (listen: accept one peer)\n"
     "  --net dgram=udp:HOST:PORT[,remote=HOST:PORT][,mac=MAC]  virtio-net on UDP\n"
     "                  datagrams to remote, or on a multicast group (a hub)\n"
+    "  --net passt[,tcp=PORTS][,udp=PORTS][,mac=MAC]  virtio-net through passt (user-mode\n"
+    "                  networking, no root), host PORTS forwarded to the guest\n"
+    "  --net vde=PATH[,mac=MAC]  virtio-net on a port of the vde_switch at PATH\n"
     "  --console virtio  the console is virtio-console (hvc0) instead of COM1\n"
     "  --vsock cid=N,uds=PATH  virtio-vsock, guest CID N; host side on unix socket PATH\n"
     "  --fs tag=NAME,socket=PATH  virtio-fs share NAME (the guest mounts it with\n"

@@ -85,16 +85,44 @@ static bool opt_flag(const char *list, const char *key)
 	return false;
 }
 
+/* Every value of a repeatable `key=` in `list`, joined with commas into
+ * buf. Returns how many, or -1 if they do not fit. */
+static int opt_values(const char *list, const char *key, char *buf, size_t size)
+{
+	size_t klen = strlen(key), used = 0;
+	int found = 0;
+
+	buf[0] = 0;
+	for (const char *p = list; *p;) {
+		const char *end = strchrnul(p, ',');
+		size_t len = (size_t)(end - p);
+
+		if (len > klen && !strncmp(p, key, klen) && p[klen] == '=') {
+			len -= klen + 1;
+			if (used + !!found + len >= size)
+				return -1;
+			if (found++)
+				buf[used++] = ',';
+			memcpy(buf + used, p + klen + 1, len);
+			buf[used += len] = 0;
+		}
+		p = *end ? end + 1 : end;
+	}
+	return found;
+}
+
 #define NET_USAGE                                                                                  \
-	"expected tap=NAME, stream=ADDR[,listen] (ADDR unix:PATH or tcp:HOST:PORT) or "            \
-	"dgram=udp:HOST:PORT[,remote=HOST:PORT], then [,mac=XX:XX:XX:XX:XX:XX]"
+	"expected tap=NAME, stream=ADDR[,listen] (ADDR unix:PATH or tcp:HOST:PORT), "              \
+	"dgram=udp:HOST:PORT[,remote=HOST:PORT], passt[,tcp=PORTS][,udp=PORTS] or vde=PATH, then " \
+	"[,mac=XX:XX:XX:XX:XX:XX]"
 
 int cli_parse_net(const char *arg, struct net_config *n)
 {
-	static const char *const keys[] = { "tap",    "stream", "dgram", "listen",
-					    "remote", "mac",	NULL };
+	static const char *const keys[] = { "tap",   "stream", "dgram", "listen", "remote", "mac",
+					    "passt", "tcp",    "udp",	"vde",	  NULL };
 	char mac[32];
-	int r, tap, stream, dgram, remote;
+	int r, tap, stream, dgram, remote, vde, tcp, udp;
+	bool passt;
 
 	*n = (struct net_config){ 0 };
 	if (!opt_known(arg, keys, "--net"))
@@ -103,24 +131,39 @@ int cli_parse_net(const char *arg, struct net_config *n)
 	stream = opt_value(arg, "stream", n->addr, sizeof(n->addr));
 	dgram = opt_value(arg, "dgram", n->addr, sizeof(n->addr));
 	remote = opt_value(arg, "remote", n->remote, sizeof(n->remote));
+	vde = opt_value(arg, "vde", n->addr, sizeof(n->addr));
+	tcp = opt_values(arg, "tcp", n->tcp, sizeof(n->tcp));
+	udp = opt_values(arg, "udp", n->udp, sizeof(n->udp));
 	n->listen = opt_flag(arg, "listen");
-	if (opt_value(arg, "listen", mac, sizeof(mac))) /* a word, not a key with a value */
+	passt = opt_flag(arg, "passt");
+	/* words, not keys with a value */
+	if (opt_value(arg, "listen", mac, sizeof(mac)) || opt_value(arg, "passt", mac, sizeof(mac)))
 		stream = 0;
 	if (tap < 0) {
 		log_msg("--net '%s': tap NAME longer than %d bytes", arg, CONFIG_IFNAME_MAX - 1);
 		return -1;
 	}
-	if (stream < 0 || dgram < 0 || remote < 0) {
+	if (stream < 0 || dgram < 0 || remote < 0 || vde < 0) {
 		log_msg("--net '%s': an address longer than %d bytes", arg,
 			CONFIG_NET_ADDR_MAX - 1);
 		return -1;
 	}
-	if (!!tap + !!stream + !!dgram != 1 || (tap && !n->tap[0]) || (stream && !n->addr[0]) ||
-	    (dgram && !n->addr[0]) || (n->listen && !stream) || (remote && !dgram)) {
+	if (tcp < 0 || udp < 0) {
+		log_msg("--net '%s': the tcp= or udp= forwards are longer than %d bytes", arg,
+			CONFIG_NET_FWD_MAX - 1);
+		return -1;
+	}
+	if (!!tap + !!stream + !!dgram + !!vde + passt != 1 || (tap && !n->tap[0]) ||
+	    ((stream || dgram || vde) && !n->addr[0]) || (n->listen && !stream) ||
+	    (remote && !dgram) || ((tcp || udp) && !passt)) {
 		log_msg("--net '%s': " NET_USAGE, arg);
 		return -1;
 	}
-	n->kind = stream ? NET_STREAM : dgram ? NET_DGRAM : NET_TAP;
+	n->kind = stream  ? NET_STREAM
+		  : dgram ? NET_DGRAM
+		  : vde	  ? NET_VDE
+		  : passt ? NET_PASST
+			  : NET_TAP;
 	r = opt_value(arg, "mac", mac, sizeof(mac));
 	if (r < 0 || (r > 0 && config_mac_parse(mac, n->mac))) {
 		log_msg("--net '%s': mac must be a unicast, non-zero XX:XX:XX:XX:XX:XX", arg);

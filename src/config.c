@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
@@ -179,10 +180,71 @@ int config_check_net_limits(const char *id, const struct ratelimit_config *rx,
 	return tx ? config_check_ratelimit(what, tx) : 0;
 }
 
+/* One port or range of passt's forward syntax: "P" or "P-P", 1..65535,
+ * ascending. Advances *p past it. */
+static bool fwd_range(const char **p)
+{
+	unsigned long lo, hi;
+	char *end;
+
+	if (**p < '0' || **p > '9')
+		return false;
+	lo = hi = strtoul(*p, &end, 10);
+	if (*end == '-') {
+		if (end[1] < '0' || end[1] > '9')
+			return false;
+		hi = strtoul(end + 1, &end, 10);
+	}
+	*p = end;
+	return lo >= 1 && hi <= 65535 && lo <= hi;
+}
+
+/* passt's -t/-u SPEC, the part petrel allows: "all", or a comma-separated
+ * list of ports or ranges, each optionally excluded ("~25") or mapped to
+ * the guest's ("2222:22", "8000-8009:9000-9009"). No bind addresses or
+ * interfaces ("/", "%"): the guest's ports open on every host address. */
+static bool config_net_fwd_ok(const char *spec)
+{
+	const char *p = spec;
+
+	if (!strcmp(spec, "all"))
+		return true;
+	for (;;) {
+		if (*p == '~')
+			p++;
+		if (!fwd_range(&p))
+			return false;
+		if (*p == ':' && (p++, !fwd_range(&p)))
+			return false;
+		if (!*p)
+			return true;
+		if (*p++ != ',')
+			return false;
+	}
+}
+
 /* A link's addresses (netaddr.h): what can be parsed and makes sense. */
 static int config_check_net_link(const struct net_config *n)
 {
 	struct netaddr a, r;
+
+	if (n->kind == NET_PASST) {
+		const char *bad = !config_net_fwd_ok(n->tcp) && n->tcp[0]   ? n->tcp
+				  : !config_net_fwd_ok(n->udp) && n->udp[0] ? n->udp
+									    : NULL;
+
+		if (bad) {
+			log_msg("network interface '%s': passt forward '%s': expected all, or "
+				"ports and ranges such as 22,2222:22,8000-8010,~8005 (1-65535)",
+				n->id, bad);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (n->kind == NET_VDE && !n->addr[0]) {
+		log_msg("network interface '%s': vde: an empty switch path", n->id);
+		return -EINVAL;
+	}
 
 	if (n->kind == NET_STREAM && netaddr_parse(n->addr, NETADDR_UNIX | NETADDR_TCP, &a)) {
 		log_msg("network interface '%s': stream '%s': expected unix:PATH (1 to 107 bytes) "
@@ -317,6 +379,13 @@ int config_check(const struct vm_config *cfg)
 		return -EINVAL;
 	if (config_check_disks(cfg) || config_check_nets(cfg) || config_check_fs(cfg))
 		return -EINVAL;
+	for (unsigned int i = 0; cfg->jail.dir[0] && i < cfg->nnets; i++) {
+		if (cfg->net[i].kind == NET_PASST) { /* its binary and libc are outside */
+			log_msg("network interface '%s': passt does not run in a jail (--jail)",
+				cfg->net[i].id);
+			return -EINVAL;
+		}
+	}
 	/* After pivot_root the working directory is the jail's /. */
 	if (cfg->jail.dir[0] && cfg->vsock.cid && cfg->vsock.uds[0] != '/') {
 		log_msg("vsock uds_path '%s': must be an absolute path in a jail", cfg->vsock.uds);

@@ -58,18 +58,24 @@ enum net_kind {
 	NET_TAP,    /* tap: a host tap interface */
 	NET_STREAM, /* addr: "unix:PATH" or "tcp:HOST:PORT"; listen */
 	NET_DGRAM,  /* addr: "udp:HOST:PORT" (ours, or a multicast group); remote */
+	NET_PASST,  /* a passt petrel starts (net_passt.c); tcp, udp: its forwards */
+	NET_VDE,    /* addr: a vde_switch's directory, or a libvdeplug URL */
 };
 
 /* "unix:" and a sun_path, with the NUL. */
 #define CONFIG_NET_ADDR_MAX 113
+/* passt's port forwards, one -t or -u SPEC: "22", "2222:22,8000-8010". */
+#define CONFIG_NET_FWD_MAX 128
 
 struct net_config {
 	char id[CONFIG_ID_MAX];
 	enum net_kind kind;
 	char tap[CONFIG_IFNAME_MAX];	  /* NET_TAP: host tap interface */
-	char addr[CONFIG_NET_ADDR_MAX];	  /* NET_STREAM, NET_DGRAM: as above */
+	char addr[CONFIG_NET_ADDR_MAX];	  /* NET_STREAM, NET_DGRAM, NET_VDE: as above */
 	char remote[CONFIG_NET_ADDR_MAX]; /* NET_DGRAM: "HOST:PORT"; "" for a group */
 	bool listen;			  /* NET_STREAM: accept a peer, not connect */
+	char tcp[CONFIG_NET_FWD_MAX];	  /* NET_PASST: host TCP ports to the guest; "" none */
+	char udp[CONFIG_NET_FWD_MAX];	  /* NET_PASST: host UDP ports to the guest; "" none */
 	uint8_t mac[6];
 	bool mac_set;	  /* else petrel picks a locally administered one */
 	unsigned int mtu; /* 0: none given */

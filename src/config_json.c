@@ -213,7 +213,7 @@ int config_json_drive_patch(const json_t *v, struct drive_patch *p, uint64_t *pr
 /* ---------------------------------------------------------- interfaces */
 
 /* petrel's links (README "Networking"): "stream": {"addr", "listen"},
- * "dgram": {"addr", "remote"}. The addresses are judged with the rest of
+ * "dgram": {"addr", "remote"}, "passt": {"tcp", "udp"}, "vde": {"path"}. The addresses are judged with the rest of
  * the configuration (config_check_nets). */
 static int read_stream(const json_t *v, void *out, char *err, size_t errsz)
 {
@@ -239,6 +239,29 @@ static int read_dgram(const json_t *v, void *out, char *err, size_t errsz)
 	return json_in_object(v, f, ARRAY_SIZE(f), n, NULL, err, errsz);
 }
 
+static int read_passt(const json_t *v, void *out, char *err, size_t errsz)
+{
+	static const struct json_in_field f[] = {
+		FIELD("tcp", JIN_STRING, false, struct net_config, tcp),
+		FIELD("udp", JIN_STRING, false, struct net_config, udp),
+	};
+	struct net_config *n = out;
+
+	n->kind = NET_PASST;
+	return json_in_object(v, f, ARRAY_SIZE(f), n, NULL, err, errsz);
+}
+
+static int read_vde(const json_t *v, void *out, char *err, size_t errsz)
+{
+	static const struct json_in_field f[] = {
+		FIELD("path", JIN_STRING, true, struct net_config, addr),
+	};
+	struct net_config *n = out;
+
+	n->kind = NET_VDE;
+	return json_in_object(v, f, ARRAY_SIZE(f), n, NULL, err, errsz);
+}
+
 int config_json_net(const json_t *v, struct net_config *n, char *err, size_t errsz)
 {
 	struct net_json {
@@ -254,6 +277,8 @@ int config_json_net(const json_t *v, struct net_config *n, char *err, size_t err
 		OBJECT("tx_rate_limiter", false, struct net_json, n.tx, read_ratelimit),
 		OBJECT("stream", false, struct net_json, n, read_stream),
 		OBJECT("dgram", false, struct net_json, n, read_dgram),
+		OBJECT("passt", false, struct net_json, n, read_passt),
+		OBJECT("vde", false, struct net_json, n, read_vde),
 	};
 	uint64_t present;
 	int kinds;
@@ -261,12 +286,14 @@ int config_json_net(const json_t *v, struct net_config *n, char *err, size_t err
 	if (json_in_object(v, f, ARRAY_SIZE(f), &j, &present, err, errsz) ||
 	    check_id("`iface_id`", j.n.id, err, errsz))
 		return -EINVAL;
-	kinds = !!(present & 2) + !!(present & 64) + !!(present & 128);
+	kinds = !!(present & 2) + !!(present & 64) + !!(present & 128) + !!(present & 256) +
+		!!(present & 512);
 	if (kinds == 0) /* Firecracker's message: host_dev_name is what it knows */
 		return fail(err, errsz, "missing field `host_dev_name`");
 	if (kinds > 1)
 		return fail(err, errsz,
-			    "one of `host_dev_name`, `stream` and `dgram`, not several");
+			    "one of `host_dev_name`, `stream`, `dgram`, `passt` and `vde`, not "
+			    "several");
 	if ((present & 2) && !j.n.tap[0])
 		return fail(err, errsz, "`host_dev_name`: empty");
 	j.n.mac_set = present & 4;

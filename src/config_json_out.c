@@ -57,6 +57,11 @@ static json_t *net_json(const struct net_config *n)
 		    j, "dgram",
 		    n->remote[0] ? json_pack("{s:s, s:s}", "addr", n->addr, "remote", n->remote)
 				 : json_pack("{s:s}", "addr", n->addr));
+	if (j && n->kind == NET_PASST)
+		json_object_set_new(j, "passt",
+				    json_pack("{s:s, s:s}", "tcp", n->tcp, "udp", n->udp));
+	if (j && n->kind == NET_VDE)
+		json_object_set_new(j, "vde", json_pack("{s:s}", "path", n->addr));
 	return j;
 }
 

@@ -120,6 +120,9 @@ static const struct sandbox_rule device_rules[] = {
 	 * TCP_NODELAY on it. */
 	ARG_EQ(socket, 1, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC),
 	ARG_EQ(setsockopt, 1, IPPROTO_TCP),
+	/* passt_ended (net_passt.c): reaping the passt petrel started, once
+	 * its stderr ended (it exited). */
+	ANY(wait4),
 	/* rng_notify: entropy for the guest. */
 	ARG_EQ(getrandom, 2, GRND_NONBLOCK),
 	/* KVM_SIGNAL_MSI: an I/O APIC pin raised outside an irqfd (COM1's and

@@ -638,6 +638,10 @@ static int net_open_cfg(const struct net_backend_host *host, const void *arg,
 		return net_stream_open(host, a->cfg, out);
 	case NET_DGRAM:
 		return net_dgram_open(host, a->cfg, a->mac, out);
+	case NET_PASST:
+		return net_passt_open(host, a->cfg, out);
+	case NET_VDE:
+		return net_vde_open(host, a->cfg, a->mac, out);
 	case NET_TAP:
 		break;
 	}

@@ -11,6 +11,9 @@
  *                 big-endian integer; connects, or listens for one peer
  *   net_dgram.c   QEMU's -netdev dgram: one frame per UDP datagram, to one
  *                 peer or a multicast group (a hub)
+ *   net_passt.c   a passt petrel starts, on a socketpair with the stream
+ *                 framing (net_stream_open_fd)
+ *   net_vde.c     a vde_switch port through libvdeplug
  *
  * A backend watches its own fds on the event loop; its handlers take the
  * device's lock (virtio_lock(host.dev)) and call host.rx_ready with it
@@ -63,7 +66,7 @@ struct net_backend_stats {
 };
 
 struct net_backend_ops {
-	const char *kind; /* "tap", "stream", "dgram" */
+	const char *kind; /* "tap", "stream", "dgram", "passt", "vde" */
 	/* Read one frame into iov[0..n): iov[0] is the 12-byte
 	 * virtio_net_hdr (a backend without headers zeroes it), the rest
 	 * the frame's room; a frame longer than the room is cut (the device
@@ -105,6 +108,32 @@ int net_tap_open(const struct net_backend_host *host, int fd, bool is_tap,
  * after printing one line "petrel: network interface 'ID': ...". */
 int net_stream_open(const struct net_backend_host *host, const struct net_config *cfg,
 		    struct net_backend **out) MUST_CHECK;
+
+/* Who made a given stream's connection (net_stream_open_fd). */
+struct net_stream_owner {
+	const char *kind;	       /* the backend's name ("passt") */
+	void (*destroy)(void *opaque); /* the link is destroyed (lock held) */
+	void *opaque;
+};
+
+/* The stream framing on one connected stream socket made by its owner
+ * (passt's socketpair); takes fd, also on failure. When the peer goes
+ * away the link stays down (frames to the guest stop, frames from it are
+ * dropped and counted in tx_down) and nothing is printed: the owner says
+ * why. 0, or -errno after printing one line. */
+int net_stream_open_fd(const struct net_backend_host *host, const char *id, int fd,
+		       const struct net_stream_owner *owner, struct net_backend **out) MUST_CHECK;
+
+/* A passt petrel starts on a socketpair (net_passt.c), with cfg->tcp and
+ * cfg->udp forwarded to the guest; not waited for. 0, or -errno after
+ * printing one line (passt missing, no default route). */
+int net_passt_open(const struct net_backend_host *host, const struct net_config *cfg,
+		   struct net_backend **out) MUST_CHECK;
+
+/* A port of a vde_switch (or any libvdeplug URL) at cfg->addr. 0, or
+ * -errno after printing one line. */
+int net_vde_open(const struct net_backend_host *host, const struct net_config *cfg,
+		 const uint8_t mac[6], struct net_backend **out) MUST_CHECK;
 
 /* One frame per datagram between cfg->addr and cfg->remote, or on the
  * multicast group cfg->addr (cfg->remote ""). Frames with the source MAC

@@ -33,8 +33,11 @@ void virtio_net_config_mac(const struct net_config *n, uint8_t mac[6])
 		return;
 	}
 	snprintf(spec, sizeof(spec), "%s=%s,remote=%s%s",
-		 n->kind == NET_STREAM ? "stream" : "dgram", n->addr, n->remote,
-		 n->listen ? ",listen" : "");
+		 n->kind == NET_STREAM	? "stream"
+		 : n->kind == NET_DGRAM ? "dgram"
+		 : n->kind == NET_VDE	? "vde"
+					: "passt",
+		 n->addr, n->remote, n->listen ? ",listen" : "");
 	/* Every member of a multicast hub has the same settings: one MAC per
 	 * process there. */
 	if (n->kind == NET_DGRAM && !n->remote[0])

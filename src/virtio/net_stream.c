@@ -14,6 +14,10 @@
  *
  * Several fds (listener, connection, retry timer) come and go; they sit in
  * an epoll set of our own, which the event loop watches as one fd.
+ *
+ * A given link (net_stream_open_fd: passt's socketpair) has one connection
+ * made by its owner; once that peer goes away the link stays down, and the
+ * owner says why.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -44,14 +48,17 @@ struct net_stream {
 	struct netaddr addr;
 	char what[CONFIG_ID_MAX + CONFIG_NET_ADDR_MAX + 32]; /* names it in messages */
 	bool listen;
-	bool unlink_path; /* we created addr's socket file */
-	int epfd;	  /* our epoll set, watched by the event loop */
-	int lfd;	  /* listening socket, or -1 */
-	int fd;		  /* the connection, or -1 */
-	int timerfd;	  /* connect again */
-	uint32_t gen;	  /* of fd: events of a closed one are ignored */
-	bool connecting;  /* nonblocking connect in progress */
-	bool want_rx;	  /* the device has receive buffers */
+	bool given; /* net_stream_open_fd: no connecting again, owner's hook */
+	struct net_stream_owner owner;
+	struct net_backend_ops ops; /* stream_ops, with the owner's kind */
+	bool unlink_path;	    /* we created addr's socket file */
+	int epfd;		    /* our epoll set, watched by the event loop */
+	int lfd;		    /* listening socket, or -1 */
+	int fd;			    /* the connection, or -1 */
+	int timerfd;		    /* connect again */
+	uint32_t gen;		    /* of fd: events of a closed one are ignored */
+	bool connecting;	    /* nonblocking connect in progress */
+	bool want_rx;		    /* the device has receive buffers */
 	uint32_t fd_events;
 	struct net_stream_rx rx;
 	uint8_t *tx; /* the unsent rest of a frame: tx[tx_off, tx_len) */
@@ -131,7 +138,8 @@ static void stream_connected(struct net_stream *s)
 {
 	s->connecting = false;
 	s->b.stats.connects++;
-	log_limited(&s->log, "%s: peer connected", s->what);
+	if (!s->given)
+		log_limited(&s->log, "%s: peer connected", s->what);
 	stream_watch(s);
 }
 
@@ -166,7 +174,8 @@ static void stream_drop(struct net_stream *s, const char *why)
 		return;
 	if (!s->connecting) {
 		s->b.stats.disconnects++;
-		log_limited(&s->log, "%s: peer %s; dropped", s->what, why);
+		if (!s->given) /* its owner says why, once */
+			log_limited(&s->log, "%s: peer %s; dropped", s->what, why);
 	}
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->fd, NULL);
 	close(s->fd);
@@ -174,7 +183,8 @@ static void stream_drop(struct net_stream *s, const char *why)
 	s->connecting = false;
 	s->tx_len = s->tx_off = 0;
 	s->rx.len_have = 0;
-	if (!s->listen) /* not at once: a peer that accepts and hangs up costs little */
+	/* not at once: a peer that accepts and hangs up costs little */
+	if (!s->listen && !s->given)
 		stream_retry_later(s);
 }
 
@@ -387,6 +397,8 @@ static void stream_destroy(struct net_backend *b)
 {
 	struct net_stream *s = (struct net_stream *)b;
 
+	if (s->owner.destroy)
+		s->owner.destroy(s->owner.opaque);
 	evloop_del(b->host.ev, s->epfd);
 	if (s->fd >= 0)
 		close(s->fd);
@@ -457,25 +469,27 @@ static int stream_listen(struct net_stream *s)
 	return err;
 }
 
-int net_stream_open(const struct net_backend_host *host, const struct net_config *cfg,
-		    struct net_backend **out)
+static struct net_stream *stream_alloc(const struct net_backend_host *host, const char *id)
 {
 	struct net_stream *s = calloc(1, sizeof(*s));
-	int err;
 
 	if (!s) {
-		log_msg("network interface '%s': %s", cfg->id, strerror(ENOMEM));
-		return -ENOMEM;
+		log_msg("network interface '%s': %s", id, strerror(ENOMEM));
+		return NULL;
 	}
-	s->b = (struct net_backend){ .ops = &stream_ops, .host = *host };
-	s->fd = s->lfd = s->timerfd = -1;
+	s->ops = stream_ops;
+	s->b = (struct net_backend){ .ops = &s->ops, .host = *host };
+	s->fd = s->lfd = s->timerfd = s->epfd = -1;
 	s->log = (struct log_limit)LOG_LIMIT_INIT(16);
-	s->listen = cfg->listen;
-	snprintf(s->what, sizeof(s->what), "network interface '%s': stream '%s'", cfg->id,
-		 cfg->addr);
-	err = netaddr_parse(cfg->addr, NETADDR_UNIX | NETADDR_TCP, &s->addr);
-	if (err)
-		goto err_free;
+	return s;
+}
+
+/* The buffers, the epoll set and its timer, the listener if s->listen,
+ * and our place on the event loop. 0 or -errno; closes what it opened. */
+static int stream_setup(struct net_stream *s, const struct net_backend_host *host)
+{
+	int err;
+
 	s->rx.frame = malloc(VIRTIO_NET_FRAME_MAX);
 	s->tx = malloc(4 + VIRTIO_NET_FRAME_MAX);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -490,9 +504,6 @@ int net_stream_open(const struct net_backend_host *host, const struct net_config
 	err = evloop_add(host->ev, s->epfd, EPOLLIN, stream_on_event, s);
 	if (err)
 		goto err_close;
-	if (!s->listen)
-		stream_connect(s);
-	*out = &s->b;
 	return 0;
 
 err_close:
@@ -506,8 +517,56 @@ err_close:
 		close(s->epfd);
 	free(s->rx.frame);
 	free(s->tx);
-err_free:
-	log_msg("%s: %s", s->what, strerror(-err));
-	free(s);
 	return err;
+}
+
+int net_stream_open(const struct net_backend_host *host, const struct net_config *cfg,
+		    struct net_backend **out)
+{
+	struct net_stream *s = stream_alloc(host, cfg->id);
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	s->listen = cfg->listen;
+	snprintf(s->what, sizeof(s->what), "network interface '%s': stream '%s'", cfg->id,
+		 cfg->addr);
+	err = netaddr_parse(cfg->addr, NETADDR_UNIX | NETADDR_TCP, &s->addr);
+	if (!err)
+		err = stream_setup(s, host);
+	if (err) {
+		log_msg("%s: %s", s->what, strerror(-err));
+		free(s);
+		return err;
+	}
+	if (!s->listen)
+		stream_connect(s);
+	*out = &s->b;
+	return 0;
+}
+
+int net_stream_open_fd(const struct net_backend_host *host, const char *id, int fd,
+		       const struct net_stream_owner *owner, struct net_backend **out)
+{
+	struct net_stream *s = stream_alloc(host, id);
+	int err;
+
+	if (!s) {
+		close(fd);
+		return -ENOMEM;
+	}
+	s->given = true;
+	s->ops.kind = owner->kind;
+	snprintf(s->what, sizeof(s->what), "network interface '%s': %s", id, owner->kind);
+	err = stream_setup(s, host);
+	if (err) {
+		log_msg("%s: %s", s->what, strerror(-err));
+		close(fd);
+		free(s);
+		return err;
+	}
+	stream_attach(s, fd, false);
+	s->owner = *owner; /* after the last failure: its destroy is ours to call now */
+	*out = &s->b;
+	return 0;
 }

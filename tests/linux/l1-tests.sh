@@ -771,4 +771,8 @@ if want migrate; then
     . /l1-migrate.sh
     migrate_group
 fi
+if want netlinks; then
+    . /l1-netlinks.sh
+    netlinks_group
+fi
 exit 0

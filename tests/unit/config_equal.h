@@ -42,7 +42,8 @@ static inline bool config_terminated(const struct vm_config *c)
 		     CFG_STR_OK(c->disk[i].partuuid);
 	for (unsigned int i = 0; ok && i < c->nnets; i++)
 		ok = CFG_STR_OK(c->net[i].id) && CFG_STR_OK(c->net[i].tap) &&
-		     CFG_STR_OK(c->net[i].addr) && CFG_STR_OK(c->net[i].remote);
+		     CFG_STR_OK(c->net[i].addr) && CFG_STR_OK(c->net[i].remote) &&
+		     CFG_STR_OK(c->net[i].tcp) && CFG_STR_OK(c->net[i].udp);
 	return ok;
 }
 
@@ -57,9 +58,9 @@ static inline bool config_net_equal(const struct net_config *a, const struct net
 {
 	return CFG_SAME_STR(a, b, id) && CFG_SAME(a, b, kind) && CFG_SAME_STR(a, b, tap) &&
 	       CFG_SAME_STR(a, b, addr) && CFG_SAME_STR(a, b, remote) && CFG_SAME(a, b, listen) &&
-	       CFG_SAME(a, b, mac_set) && (!a->mac_set || !memcmp(a->mac, b->mac, 6)) &&
-	       CFG_SAME(a, b, mtu) && cfg_limit_equal(&a->rx, &b->rx) &&
-	       cfg_limit_equal(&a->tx, &b->tx);
+	       CFG_SAME_STR(a, b, tcp) && CFG_SAME_STR(a, b, udp) && CFG_SAME(a, b, mac_set) &&
+	       (!a->mac_set || !memcmp(a->mac, b->mac, 6)) && CFG_SAME(a, b, mtu) &&
+	       cfg_limit_equal(&a->rx, &b->rx) && cfg_limit_equal(&a->tx, &b->tx);
 }
 
 /* Do a and b describe the same VM and petrel settings? (jail.argv, which

@@ -256,6 +256,19 @@ static void cli_run_devices(void)
 	CHECK(o.cfg.balloon.present && o.cfg.virtio_console && !o.cfg.rng.present);
 	CHECK(!strcmp(o.api_sock, "/tmp/api"));
 	CHECK(o.cfg.no_seccomp);
+	/* passt with repeated forwards (joined as passt's list), and vde */
+	REQUIRE(parse(&o, "run", "--kernel", "k", "--net", "passt,tcp=2222:22,udp=53,tcp=8000-8010",
+		      "--net", "vde=/tmp/sw,mac=02:00:00:00:00:0a", "--net", "passt",
+		      NULL) == CLI_RUN);
+	CHECK(o.cfg.nnets == 3 && o.cfg.net[0].kind == NET_PASST &&
+	      !strcmp(o.cfg.net[0].tcp, "2222:22,8000-8010") && !strcmp(o.cfg.net[0].udp, "53"));
+	CHECK(o.cfg.net[1].kind == NET_VDE && !strcmp(o.cfg.net[1].addr, "/tmp/sw") &&
+	      o.cfg.net[1].mac_set);
+	CHECK(o.cfg.net[2].kind == NET_PASST && !o.cfg.net[2].tcp[0] && !o.cfg.net[2].udp[0]);
+	CHECK(parse(&o, "run", "--kernel", "k", "--net", "passt=1", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--net", "tap=t,tcp=22", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--net", "passt,vde=/s", NULL) == CLI_USAGE_ERROR);
+	CHECK(parse(&o, "run", "--kernel", "k", "--net", "vde=", NULL) == CLI_USAGE_ERROR);
 	REQUIRE(parse(&o, "run", "--kernel", "k", "--net", "tap=t", NULL) == CLI_RUN);
 	CHECK(!o.cfg.net[0].mac_set && o.cfg.rng.present && !o.cfg.balloon.present &&
 	      o.cfg.ndisks == 0);

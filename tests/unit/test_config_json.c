@@ -211,6 +211,15 @@ static const struct {
 	{ R_NET,
 	  "{\"iface_id\": \"e\", \"host_dev_name\": \"t\", \"guest_mac\": \"06:00:c0:a8:00:02\"}",
 	  NULL },
+	{ R_NET, "{\"iface_id\": \"e\", \"passt\": {\"tcp\": \"22,8080:80\", \"udp\": \"53\"}}",
+	  NULL },
+	{ R_NET, "{\"iface_id\": \"e\", \"passt\": {}}", NULL },
+	{ R_NET, "{\"iface_id\": \"e\", \"passt\": {\"sctp\": \"1\"}}",
+	  "`passt`: unknown field `sctp`, *" },
+	{ R_NET, "{\"iface_id\": \"e\", \"passt\": {}, \"vde\": {\"path\": \"/s\"}}",
+	  "one of `host_dev_name`, `stream`, `dgram`, `passt` and `vde`, not several" },
+	{ R_NET, "{\"iface_id\": \"e\", \"vde\": {}}", "`vde`: missing field `path`" },
+	{ R_NET, "{\"iface_id\": \"e\", \"vde\": {\"path\": \"/tmp/sw\"}}", NULL },
 	{ R_NET_PATCH, "{\"iface_id\": \"e\", \"host_dev_name\": \"t\"}",
 	  "unknown field `host_dev_name`, *" },
 	{ R_NET_PATCH, "{\"iface_id\": \"e\", \"tx_rate_limiter\": {\"bandwidth\": 5}}",
@@ -531,6 +540,20 @@ static void dump_round_trip(void)
 	CHECK(!config_equal(&cfg, &back));
 	back = cfg;
 	back.disk[0].limit.bandwidth.one_time_burst = 6;
+	CHECK(!config_equal(&cfg, &back));
+
+	/* passt and vde interfaces round-trip too */
+	REQUIRE(load_text("{\"boot-source\": {\"kernel_image_path\": \"k\"}, "
+			  "\"network-interfaces\": [{\"iface_id\": \"p\", \"passt\": {\"tcp\": "
+			  "\"2222:22\"}}, {\"iface_id\": \"v\", \"vde\": {\"path\": \"/sw\"}}]}",
+			  &cfg) == 0);
+	CHECK(cfg.net[0].kind == NET_PASST && !strcmp(cfg.net[0].tcp, "2222:22") &&
+	      cfg.net[1].kind == NET_VDE && !strcmp(cfg.net[1].addr, "/sw"));
+	text = config_json_dump(&cfg);
+	REQUIRE(text);
+	CHECK(load_text(text, &back) == 0 && config_equal(&cfg, &back));
+	free(text);
+	back.net[0].udp[0] = '1';
 	CHECK(!config_equal(&cfg, &back));
 	back = cfg;
 	memcpy(back.fs[1].tag, "c", 2);

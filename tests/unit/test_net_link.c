@@ -92,20 +92,6 @@ static void stream_rx_reassembly(void)
 static struct net_config link_cfg;
 static char link_path[64];
 
-static bool setup_link(const struct net_config *cfg)
-{
-	env_clear();
-	if (!fake_gm_init(&env.gm, 0, RAM_SIZE))
-		return false;
-	pthread_mutex_init(&env.d->lock, NULL);
-	if (evloop_init(&env.ev))
-		return false;
-	if (virtio_net_create(env.d, &env.ev, &env.gm, cfg, NULL))
-		return false;
-	fake_transport_attach(env.d, &env.ft);
-	return start(F(MRG_RXBUF), QSIZE);
-}
-
 /* A stream listening on a unix path, and the test connected to it. */
 static bool setup_stream(void)
 {
@@ -115,7 +101,7 @@ static bool setup_stream(void)
 	snprintf(link_path, sizeof(link_path), "/tmp/petrel-test-link.%d", getpid());
 	snprintf(link_cfg.addr, sizeof(link_cfg.addr), "unix:%s", link_path);
 	memcpy(a.sun_path, link_path, sizeof(link_path));
-	if (!setup_link(&link_cfg))
+	if (!setup_cfg(&link_cfg))
 		return false;
 	env.peer = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (connect(env.peer, (struct sockaddr *)&a, sizeof(a)))
@@ -286,11 +272,11 @@ static void stream_listen_path(void)
 	memcpy(a.sun_path, link_path, sizeof(link_path));
 	unlink(link_path);
 	REQUIRE(bind(other, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(other, 1) == 0);
-	CHECK(!setup_link(&link_cfg));
+	CHECK(!setup_cfg(&link_cfg));
 	teardown();
 	close(other); /* the file stays: a dead listener's */
 	CHECK(stat(link_path, &st) == 0);
-	REQUIRE(setup_link(&link_cfg));
+	REQUIRE(setup_cfg(&link_cfg));
 	teardown();
 	CHECK(stat(link_path, &st) == -1 && errno == ENOENT);
 }
@@ -321,7 +307,7 @@ static void dgram_device_frames(void)
 	link_cfg = (struct net_config){ .id = "d0", .kind = NET_DGRAM };
 	snprintf(link_cfg.addr, sizeof(link_cfg.addr), "udp:127.0.0.1:%u", mine);
 	snprintf(link_cfg.remote, sizeof(link_cfg.remote), "127.0.0.1:%u", theirs);
-	REQUIRE(setup_link(&link_cfg));
+	REQUIRE(setup_cfg(&link_cfg));
 	env.peer = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	a.sin_port = htons((uint16_t)theirs);
 	REQUIRE(bind(env.peer, (struct sockaddr *)&a, sizeof(a)) == 0);
@@ -385,7 +371,7 @@ static void dgram_hub(void)
 	}
 	link_cfg = (struct net_config){ .id = "h0", .kind = NET_DGRAM };
 	snprintf(link_cfg.addr, sizeof(link_cfg.addr), "udp:239.255.77.1:%u", port);
-	REQUIRE(setup_link(&link_cfg));
+	REQUIRE(setup_cfg(&link_cfg));
 	env.peer = other;
 	add_rx(1600, NULL);
 	add_rx(1600, NULL);

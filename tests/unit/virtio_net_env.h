@@ -105,15 +105,32 @@ static inline void env_clear(void)
 	env.d = &env.dev;
 }
 
-static inline bool setup(uint64_t features, uint16_t rx_size)
+/* A clear environment with guest memory, the device's lock and an event
+ * loop, no device yet. */
+static inline bool env_init(void)
 {
-	int sv[2];
-
 	env_clear();
 	if (!fake_gm_init(&env.gm, 0, RAM_SIZE))
 		return false;
 	pthread_mutex_init(&env.d->lock, NULL);
-	if (evloop_init(&env.ev))
+	return evloop_init(&env.ev) == 0;
+}
+
+/* The device on the backend `cfg` names (a link, passt, vde), started
+ * with mergeable receive buffers. */
+static inline bool setup_cfg(const struct net_config *cfg)
+{
+	if (!env_init() || virtio_net_create(env.d, &env.ev, &env.gm, cfg, NULL))
+		return false;
+	fake_transport_attach(env.d, &env.ft);
+	return start(VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF), QSIZE);
+}
+
+static inline bool setup(uint64_t features, uint16_t rx_size)
+{
+	int sv[2];
+
+	if (!env_init())
 		return false;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
 		return false;
