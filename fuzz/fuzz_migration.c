@@ -2,13 +2,13 @@
 /*
  * libFuzzer target for a live migration's target side (migrate/stream.h):
  * the input is what a source sends, parsed by mig_in_recv (header, SETUP
- * capped at 16 MiB of RAM, PAGES into the memfd, STATE), then the STATE
+ * capped at 16 MiB of RAM, PAGES into the mapped RAM, STATE), then the STATE
  * container through snap_file_decode (as the restore reads it) and the
  * rest through mig_in_commit.
  *
  * A refusal has one line in `why` and leaves nothing open; an accepted
- * stream has its RAM fd sized as SETUP said and a STATE within its limit.
- * LeakSanitizer checks for leaked buffers, and the fd count must not grow.
+ * stream has its RAM mapped as SETUP said and a STATE within its limit.
+ * LeakSanitizer checks for leaked buffers.
  *
  * Seeds in fuzz/corpus/migration/: a whole stream (1 MiB RAM, two page
  * runs, a valid container, COMMIT), the same cut short, and one with a
@@ -17,8 +17,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "migrate/stream.h"
 #include "snapshot/file.h"
@@ -37,17 +35,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char why[MIG_WHY_MAX] = "", swhy[SNAP_WHY_MAX];
 	struct snap_file f;
 	struct mig_in in;
-	struct stat st;
 	uint32_t flags;
 	int err = mig_in_recv(&in, &io, 16u << 20, why);
 
 	if (err) {
 		check_why(why);
-		if (in.mem_fd != -1 || in.state)
+		if (in.ram.map_size || in.state)
 			abort();
 		return 0;
 	}
-	if (fstat(in.mem_fd, &st) || (uint64_t)st.st_size != in.setup.mem_size || !in.state_len ||
+	if (!in.ram.map_size || in.ram.region[0].size != in.setup.mem_size || !in.state_len ||
 	    in.state_len > MIG_STATE_MAX || io.off > size)
 		abort();
 	snap_file_init(&f);

@@ -109,7 +109,7 @@ static int incoming(struct control *ctl, int fd, const char *from)
 					   .mem_path = "the migrated RAM",
 					   .state_buf = in.state,
 					   .state_len = in.state_len,
-					   .mem_fd = in.mem_fd };
+					   .ram = &in.ram };
 	log_capture(msg, sizeof(msg));
 	err = control_restore(ctl, &p, false);
 	log_capture(NULL, 0);

@@ -78,7 +78,7 @@ int control_restore(struct control *ctl, const struct snapshot_load_params *p, b
 	/* The board as a boot builds it, without the kernel: RAM comes from
 	 * the memory file (or the page server), the registers from the
 	 * snapshot. */
-	err = vm_create(vm, &ctl->cfg, &ctl->ev, ld.mem_fd);
+	err = vm_create(vm, &ctl->cfg, &ctl->ev, ld.mem_fd, p->ram);
 	if (err)
 		goto fail;
 	if (p->uffd_path)

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -417,32 +416,22 @@ void mig_error_text(const uint8_t *p, uint32_t len, char out[MIG_WHY_MAX])
 
 /* ------------------------------------------------------------ the target */
 
-static int ram_create(struct mig_in *in, char why[MIG_WHY_MAX], uint8_t **map)
+/* The RAM offset `page` of in->ram: gm_init maps the regions back to
+ * back in one mapping, in RAM-offset order, so a run that crosses the
+ * 32-bit hole is still one piece of host memory. */
+static uint8_t *ram_page(struct mig_in *in, uint64_t page)
 {
-	in->mem_fd = memfd_create("petrel-ram", MFD_CLOEXEC);
-	if (in->mem_fd < 0 || ftruncate(in->mem_fd, (off_t)in->setup.mem_size)) {
-		snprintf(why, MIG_WHY_MAX, "guest RAM of %llu MiB: %s",
-			 (unsigned long long)(in->setup.mem_size >> 20), strerror(errno));
-		return -errno;
-	}
-	*map = mmap(NULL, in->setup.mem_size, PROT_READ | PROT_WRITE, MAP_SHARED, in->mem_fd, 0);
-	if (*map == MAP_FAILED) {
-		*map = NULL;
-		snprintf(why, MIG_WHY_MAX, "guest RAM of %llu MiB: %s",
-			 (unsigned long long)(in->setup.mem_size >> 20), strerror(errno));
-		return -errno;
-	}
-	return 0;
+	return in->ram.region[0].host + page * MIG_PAGE;
 }
 
 int mig_in_recv(struct mig_in *in, struct mig_io *io, uint64_t mem_max, char why[MIG_WHY_MAX])
 {
-	uint8_t h[MIG_HEADER_LEN], p[16], *ram = NULL;
+	uint8_t h[MIG_HEADER_LEN], p[16];
 	uint32_t type, len, count;
 	uint64_t first;
 	int err;
 
-	*in = (struct mig_in){ .mem_fd = -1 };
+	*in = (struct mig_in){ 0 };
 	err = mig_read(io, h, sizeof(h), why);
 	if (!err)
 		err = mig_header_check(h, why);
@@ -452,8 +441,12 @@ int mig_in_recv(struct mig_in *in, struct mig_io *io, uint64_t mem_max, char why
 		err = mig_read(io, p, sizeof(p), why);
 	if (!err)
 		err = mig_setup_decode(p, mem_max, &in->setup, why);
-	if (!err)
-		err = ram_create(in, why, &ram);
+	if (!err) {
+		err = gm_init(&in->ram, in->setup.mem_size);
+		if (err)
+			snprintf(why, MIG_WHY_MAX, "guest RAM of %llu MiB: %s",
+				 (unsigned long long)(in->setup.mem_size >> 20), strerror(-err));
+	}
 	while (!err) {
 		err = mig_read_head(io, 1u << MIG_PAGES | 1u << MIG_STATE, &type, &len, why);
 		if (err)
@@ -479,11 +472,9 @@ int mig_in_recv(struct mig_in *in, struct mig_io *io, uint64_t mem_max, char why
 		/* Straight into the guest's RAM: it is not running, and any
 		 * bytes are a valid page. */
 		if (!err)
-			err = mig_read(io, ram + first * MIG_PAGE, (size_t)count * MIG_PAGE, why);
+			err = mig_read(io, ram_page(in, first), (size_t)count * MIG_PAGE, why);
 		in->pages += count;
 	}
-	if (ram)
-		munmap(ram, in->setup.mem_size);
 	if (err)
 		mig_in_free(in);
 	return err;
@@ -511,7 +502,5 @@ void mig_in_free(struct mig_in *in)
 {
 	free(in->state);
 	in->state = NULL;
-	if (in->mem_fd >= 0)
-		close(in->mem_fd);
-	in->mem_fd = -1;
+	gm_destroy(&in->ram);
 }

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "mem.h"
 
 #define MIG_MAGIC "PETRELMG"
 #define MIG_VERSION 1
@@ -121,16 +122,20 @@ void mig_error_text(const uint8_t *p, uint32_t len, char out[MIG_WHY_MAX]);
 /* What the target receives up to and including STATE. */
 struct mig_in {
 	struct mig_setup setup;
-	int mem_fd;	/* a memfd of setup.mem_size bytes, the guest's RAM */
+	/* The guest's RAM (gm_init: anonymous, MAP_NORESERVE, the VM's own
+	 * layout), the PAGES written straight into it; the restore moves it
+	 * into the VM (vm_create), which leaves it empty (map_size 0). */
+	struct gm ram;
 	uint8_t *state; /* the STATE record (malloc'd) */
 	size_t state_len;
 	uint64_t pages; /* pages received (a page sent twice counts twice) */
 	uint64_t bytes; /* bytes received */
 };
 
-/* Receive the header, SETUP, PAGES until STATE from `io`, the RAM into a
- * new memfd (mem_max caps SETUP's size: the fuzz target's). On error
- * nothing is left open. Free with mig_in_free. */
+/* Receive the header, SETUP, PAGES until STATE from `io`, the RAM into
+ * in->ram, mapped at SETUP (mem_max caps SETUP's size: the fuzz
+ * target's). On error nothing is left mapped or allocated. Free with
+ * mig_in_free. */
 int mig_in_recv(struct mig_in *in, struct mig_io *io, uint64_t mem_max,
 		char why[MIG_WHY_MAX]) MUST_CHECK;
 

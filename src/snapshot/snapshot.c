@@ -328,10 +328,10 @@ static int load_vm_section(struct snapshot_load *ld, const struct vm_config *c,
 	return 0;
 }
 
-/* The memory file `path`, or a duplicate of `given` if >= 0. */
-static int open_memory(const char *path, int given, uint64_t size, int *out)
+/* The memory file `path`. */
+static int open_memory(const char *path, uint64_t size, int *out)
 {
-	int fd = given >= 0 ? fcntl(given, F_DUPFD_CLOEXEC, 3) : open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 
 	if (fd < 0) {
@@ -350,6 +350,21 @@ static int open_memory(const char *path, int given, uint64_t size, int *out)
 		return -EINVAL;
 	}
 	*out = fd;
+	return 0;
+}
+
+/* A migration's RAM (p->ram) must be the configuration's size. */
+static int check_ram(const struct snapshot_load_params *p, uint64_t size)
+{
+	uint64_t have = 0;
+
+	for (unsigned int i = 0; p->ram && i < p->ram->nregions; i++)
+		have += p->ram->region[i].size;
+	if (!p->ram || !p->ram->map_size || have != size) {
+		log_msg("%s: %llu MiB, but the VM has %llu MiB of RAM", p->mem_path,
+			(unsigned long long)(have >> 20), (unsigned long long)(size >> 20));
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -387,9 +402,10 @@ int snapshot_load_open(struct snapshot_load *ld, const struct snapshot_load_para
 	}
 	/* The same judgement as a boot's, with the same one line. */
 	err = config_check(&c);
-	if (!err && (p->mem_path || p->state_buf))
-		err = open_memory(p->mem_path, p->state_buf ? p->mem_fd : -1, c.mem_size,
-				  &ld->mem_fd);
+	if (!err && p->state_buf)
+		err = check_ram(p, c.mem_size);
+	else if (!err && p->mem_path)
+		err = open_memory(p->mem_path, c.mem_size, &ld->mem_fd);
 	if (err)
 		goto fail;
 	*cfg = c;

@@ -15,7 +15,7 @@
  *   snapshot_load_open  - read and check the state file whole, the
  *                         configuration in it and the memory file's size;
  *                         nothing built yet;
- *   vm_create(ld.mem_fd) -> board -> vCPUs with their CPUID -> (no kernel)
+ *   vm_create(ld.mem_fd or p->ram) -> board -> vCPUs with their CPUID -> (no kernel)
  *   snapshot_load_state - every vCPU's and device's section into the VM
  *                         (the devices paused first: vm_pause_devices);
  *                         a section no one read is refused;
@@ -38,6 +38,7 @@
 #include "log.h"
 #include "snapshot/file.h"
 
+struct gm;
 struct vm;
 
 /* Layout versions of petrel's own sections. */
@@ -68,12 +69,13 @@ struct snapshot_load_params {
 	const char *mem_path;	/* the memory file (File backend); NULL with uffd_path */
 	const char *uffd_path;	/* Uffd backend: the page server's socket; NULL: File */
 	/* A live migration's target: the state container already in memory
-	 * (state_buf, state_len; not a file) and the RAM in an fd of the
-	 * memory file's layout (mem_fd, dup'd: the caller keeps its own;
-	 * read only when state_buf is set). state_buf NULL: the files. */
+	 * (state_buf, state_len; not a file) and the RAM already received
+	 * (ram: gm_init'd, filled; its size must be the configuration's;
+	 * moved into the VM by vm_create, so it is empty after a load that
+	 * got that far). state_buf NULL: the files. */
 	const uint8_t *state_buf;
 	size_t state_len;
-	int mem_fd;
+	struct gm *ram;
 	struct snapshot_net_override net[CONFIG_MAX_NETS];
 	unsigned int nnet;
 	char vsock_uds[CONFIG_UDS_MAX]; /* vsock_override's uds_path; "": none */
@@ -93,7 +95,7 @@ struct snapshot_load {
 };
 
 /* Read, decode and check the state file p->state_path (or p->state_buf),
- * and open the memory file (or dup p->mem_fd). `cfg` holds the restoring process's own settings (logger,
+ * and open the memory file (a migration's p->ram: check its size). `cfg` holds the restoring process's own settings (logger,
  * metrics, jail, seccomp): they stay; everything else becomes the saved
  * VM's configuration, with p's overrides (each must name an interface or
  * a vsock device the VM has), judged by config_check. The vCPU count and

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -202,14 +201,14 @@ static void recv_good(void)
 	REQUIRE(parse(&b, &in) == 0);
 	CHECK(in.setup.mem_size == MEM && in.setup.cpus == 2 && in.pages == 3);
 	CHECK(in.state_len == 3 && !memcmp(in.state, "abc", 3));
-	REQUIRE(in.mem_fd >= 0);
-	ram = mmap(NULL, MEM, PROT_READ, MAP_SHARED, in.mem_fd, 0);
-	REQUIRE(ram != MAP_FAILED);
+	/* The RAM as a VM lays it out (gm_init), ready to be moved into one. */
+	REQUIRE(in.ram.map_size && in.ram.nregions == 1 && in.ram.region[0].size == MEM);
+	ram = in.ram.region[0].host;
 	CHECK(ram[3 * MIG_PAGE] == 0x11 && ram[5 * MIG_PAGE - 1] == 0x11);
 	CHECK(ram[1023 * MIG_PAGE + 7] == 0x22);
 	CHECK(ram[0] == 0 && ram[5 * MIG_PAGE] == 0 && ram[1022 * MIG_PAGE] == 0);
-	munmap(ram, MEM);
 	mig_in_free(&in);
+	CHECK(!in.ram.map_size);
 	mig_in_free(&in); /* idempotent */
 	free(b.p);
 }
@@ -224,7 +223,7 @@ static void recv_prefixes(void)
 	for (size_t n = 0; n < b.len; n++) {
 		struct buf cut = { .p = b.p, .len = n };
 
-		if (parse(&cut, &in) != -EPIPE || in.mem_fd != -1 || in.state)
+		if (parse(&cut, &in) != -EPIPE || in.ram.map_size || in.state)
 			all = false;
 	}
 	CHECK(all);
@@ -236,7 +235,7 @@ static void expect_refused(struct buf *b, const char *want)
 	struct mig_in in;
 
 	CHECK(parse(b, &in) == -EPROTO || !want);
-	CHECK(in.mem_fd == -1 && !in.state);
+	CHECK(!in.ram.map_size && !in.state);
 	if (want && !strstr(why, want)) {
 		printf("# got '%s', want '%s'\n", why, want);
 		CHECK(!"the reason");
