@@ -109,7 +109,8 @@ static int incoming(struct control *ctl, int fd, const char *from)
 					   .mem_path = "the migrated RAM",
 					   .state_buf = in.state,
 					   .state_len = in.state_len,
-					   .ram = &in.ram };
+					   .ram = &in.ram,
+					   .migration = true };
 	log_capture(msg, sizeof(msg));
 	err = control_restore(ctl, &p, false);
 	log_capture(NULL, 0);

@@ -375,7 +375,9 @@ int snapshot_load_open(struct snapshot_load *ld, const struct snapshot_load_para
 	char why[SNAP_WHY_MAX] = "";
 	int fd, err;
 
-	*ld = (struct snapshot_load){ .mem_fd = -1, .clock_realtime = p->clock_realtime };
+	*ld = (struct snapshot_load){ .mem_fd = -1,
+				      .clock_realtime = p->clock_realtime,
+				      .same_vm = p->migration };
 	snap_file_init(&ld->file);
 	snprintf(ld->path, sizeof(ld->path), "%s", p->state_path);
 	if (p->state_buf) {
@@ -434,6 +436,7 @@ static int load_section(struct snapshot_load *ld, const char *name, uint32_t wan
 			ld->path, name, version, want_version);
 		return -EINVAL;
 	}
+	s.same_vm = ld->same_vm;
 	(void)load(arg, &s);
 	err = snap_finish(&s);
 	if (err)

@@ -80,6 +80,9 @@ struct snapshot_load_params {
 	unsigned int nnet;
 	char vsock_uds[CONFIG_UDS_MAX]; /* vsock_override's uds_path; "": none */
 	bool clock_realtime;		/* the guest's clock catches up with the wall clock */
+	/* A live migration: the same VM goes on (struct snap's same_vm for
+	 * every device section), not a clone of it. */
+	bool migration;
 	/* Dirty-page tracking of the restored VM (for diff snapshots): the
 	 * saved configuration's track_dirty_pages (`petrel run --restore`),
 	 * or the load's (PUT /snapshot/load: Firecracker does not keep it). */
@@ -91,6 +94,7 @@ struct snapshot_load {
 	int mem_fd; /* the memory file, for vm_create; -1 once closed or Uffd */
 	uint64_t clock_ns, realtime_ns;
 	bool clock_realtime;
+	bool same_vm;		    /* p->migration */
 	char path[CONFIG_PATH_MAX]; /* the state file, for messages */
 };
 
