@@ -284,22 +284,25 @@ void control_api_migrate(struct control *ctl, const struct migrate_req *r, struc
 	}
 	snprintf(job.dest, sizeof(job.dest), "%s", r->destination);
 	snprintf(ctl->mig_dest, sizeof(ctl->mig_dest), "%s", r->destination);
-	/* Pre-copy needs the dirty pages; if tracking is taken (diff
-	 * snapshots: track_dirty_pages) or fails, stop-and-copy: the guest
-	 * stands still for the whole of its RAM. */
-	err = vm_dirty_start(&ctl->vm);
+	/* Pre-copy needs the dirty pages. A VM that tracks them for diff
+	 * snapshots shares its tracking: the sender collects, and keeps
+	 * every page it collected in ctl->dirty for the next diff. Else the
+	 * migration's own; if that fails, stop-and-copy: the guest stands
+	 * still for the whole of its RAM. */
+	job.dirty_keep = ctl->dirty;
+	err = ctl->dirty ? 0 : vm_dirty_start(&ctl->vm);
 	job.precopy = !err;
 	if (err)
 		log_info("migration to %s: no dirty-page tracking (%s): stop-and-copy",
 			 r->destination, strerror(-err));
 	err = mig_sender_begin(&ctl->mig, &ctl->vm, &job);
 	if (err) {
-		if (job.precopy)
+		if (job.precopy && !ctl->dirty)
 			vm_dirty_stop(&ctl->vm);
 		api_fault(res, "a migration is running already");
 		return;
 	}
-	ctl->mig_tracking = job.precopy;
+	ctl->mig_tracking = job.precopy && !ctl->dirty;
 	log_info("migrating to %s", r->destination);
 	ctl->mig_res = res;
 	res->deferred = true;

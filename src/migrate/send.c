@@ -180,6 +180,18 @@ static uint64_t mbps(uint64_t bps)
 	return bps / 1000000;
 }
 
+/* The pages dirtied since the last collect, ORed into `bits` and into
+ * the diff snapshots' bitmap if the VM keeps one (job->dirty_keep). */
+static int collect(struct mig_sender *s, const struct mig_job *job, uint64_t *bits, uint64_t words)
+{
+	int err = vm_dirty_collect(s->vm, bits);
+
+	/* Even on an error: what was collected is in `bits` only. */
+	for (uint64_t i = 0; job->dirty_keep && i < words; i++)
+		job->dirty_keep[i] |= bits[i];
+	return err;
+}
+
 /* Pre-copy (the guest runs): round 0 sends every non-zero page, each
  * later round the pages dirtied during the one before, until what is
  * left would go in job->downtime_ms at the link's measured rate. Leaves
@@ -203,7 +215,7 @@ static int precopy(struct mig_sender *s, const struct mig_job *job, int fd, uint
 		if (res->bytes - sent >= (1u << 20) || !res->rate_bps)
 			res->rate_bps = (res->bytes - sent) * 1000000 / (us ? us : 1);
 		memset(bits, 0, words * sizeof(*bits));
-		err = vm_dirty_collect(s->vm, bits);
+		err = collect(s, job, bits, words);
 		if (err) {
 			snprintf(res->why, sizeof(res->why), "dirty-page tracking: %s",
 				 strerror(-err));
@@ -279,7 +291,7 @@ static int migrate(struct mig_sender *s, const struct mig_job *job, struct mig_r
 	/* Paused: what the last round left plus what the guest (or a
 	 * device, before it quiesced) wrote since; without tracking, all. */
 	if (bits) {
-		err = vm_dirty_collect(s->vm, bits);
+		err = collect(s, job, bits, words);
 		if (err) {
 			snprintf(res->why, sizeof(res->why), "dirty-page tracking: %s",
 				 strerror(-err));

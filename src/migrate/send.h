@@ -47,6 +47,12 @@ struct mig_job {
 	/* Dirty-page tracking is on (vm_dirty_start, by the VMM thread):
 	 * pre-copy; else stop-and-copy (the whole RAM with the VM paused). */
 	bool precopy;
+	/* The VM tracks for diff snapshots (track_dirty_pages): their
+	 * bitmap (vm_dirty_pages bits), into which the worker ORs every
+	 * page it collects, so the next diff snapshot holds them whatever
+	 * the migration's outcome. Only the worker touches it until
+	 * MIG_STEP_FINISHED. NULL: the migration's own tracking. */
+	uint64_t *dirty_keep;
 };
 
 struct mig_result {

@@ -130,6 +130,51 @@ case_migrate_target_fails() {
 	stop_petrel && check_rc 143 && counts_contiguous
 }
 
+# A VM that tracks dirty pages for diff snapshots migrates by pre-copy,
+# sharing its tracking; what the migration collected is kept for the
+# next diff: after a migration lost after COMMIT (the VM paused here), a
+# diff merged onto the full snapshot taken before is the memory of a full
+# snapshot taken now, byte for byte. Then a real move.
+case_migrate_tracked() {
+	local k p n src_pid src_out
+	need_python || return 1
+	k=$(guest count.elf) || { WHY="missing $GDIR/count.elf"; return 1; }
+	start_petrel mt || return 1
+	boot_source "$k" "tick=$TICK"
+	q PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32, "track_dirty_pages": true}' 204
+	instance_start
+	send && wait_out "count 3" || return 1
+	ds_snap Full mt1 || return 1
+	last_count
+	wait_out "count $((N + 3))" || return 1
+	rm -f "$TMP/mt.in"
+	"$PY" "$MIGPEER" target "$TMP/mt.in" no-done 2>"$TMP/peer.err" &
+	p=$!
+	for ((n = 0; n < 100; n++)); do [ -S "$TMP/mt.in" ] && break; nap 0.05; done
+	migrate "{\"destination\": \"unix:$TMP/mt.in\"}"
+	wait "$p"
+	[ "$CODE" = 400 ] && [[ $(message) == *"the VM stays paused here"* ]] ||
+		{ WHY="no-done: PUT /migrate -> $CODE '$RESP'"; return 1; }
+	state_is Paused || return 1
+	call PUT /snapshot/create "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$TMP/mt2.state\", \"mem_file_path\": \"$TMP/mt2.mem\"}" 204 &&
+		call PUT /snapshot/create "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$TMP/mt3.state\", \"mem_file_path\": \"$TMP/mt3.mem\"}" 204 &&
+		ds_merge "$TMP/mt1.mem" "$TMP/mt2.mem" || return 1
+	cmp -s "$TMP/mt1.mem" "$TMP/mt3.mem" ||
+		{ WHY="the full snapshot + the diff after the migration is not the VM's memory: $(cmp "$TMP/mt1.mem" "$TMP/mt3.mem" 2>&1 | head -1)"; return 1; }
+	call PATCH /vm '{"state": "Resumed"}' 204 || return 1
+	src_pid=$PID src_out=$OUT
+	incoming mt-t "unix:$TMP/mt2.in" || return 1
+	local t_pid=$PID t_out=$OUT
+	PID=$src_pid OUT=$src_out
+	migrate "{\"destination\": \"unix:$TMP/mt2.in\"}"
+	[ "$CODE" = 200 ] && want_json 'j["rounds"] >= 1' true ||
+		{ WHY="PUT /migrate -> $CODE '$RESP' (want pre-copy: rounds >= 1)"; return 1; }
+	wait_exit 30 && check_rc 0 || return 1
+	PID=$t_pid OUT=$t_out
+	last_count
+	wait_out "count $((N + 3))" && stop_petrel && check_rc 143
+}
+
 # Hostile streams at a target: each ends it with status 1 and one line,
 # nothing on stdout, no crash.
 case_migrate_garbage() {
@@ -227,5 +272,5 @@ migrate_tcp_netns() {
 	wait_out "count $((N + 3))" && stop_petrel && check_rc 143 && joined "$src_out" "$t_out"
 }
 
-KVM_CASES+=" migrate-unix migrate-dirty migrate-target-fails migrate-cli migrate-tcp-netns"
+KVM_CASES+=" migrate-unix migrate-dirty migrate-target-fails migrate-tracked migrate-cli migrate-tcp-netns"
 NOKVM_CASES+=" migrate-garbage"
