@@ -39,48 +39,16 @@ static void signal_vmm(struct mig_sender *s)
 		log_msg("migrate: eventfd: %m");
 }
 
-/* One run of `count` pages from page `first` at `host`, in one sendmsg. */
+/* One run of `count` pages from page `first` at `host`, in one writev. */
 static int send_run(int fd, uint64_t first, uint32_t count, const uint8_t *host)
 {
 	uint8_t h[MIG_RECORD_HEAD + 16];
 	struct iovec iov[2] = { { h, sizeof(h) }, { (void *)host, (size_t)count * MIG_PAGE } };
-	size_t left = sizeof(h) + iov[1].iov_len;
-	struct iovec *v = iov;
-	int n = 2;
 
 	le_put(h, MIG_PAGES, 4);
 	le_put(h + 4, 16 + (uint64_t)count * MIG_PAGE, 4);
 	mig_pages_encode(first, count, h + MIG_RECORD_HEAD);
-	while (left) {
-		struct msghdr m = { .msg_iov = v, .msg_iovlen = (size_t)n };
-		ssize_t w = sendmsg(fd, &m, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		left -= (size_t)w;
-		while (n && (size_t)w >= v->iov_len) {
-			w -= (ssize_t)v->iov_len;
-			v++;
-			n--;
-		}
-		if (n) {
-			v->iov_base = (uint8_t *)v->iov_base + w;
-			v->iov_len -= (size_t)w;
-		}
-	}
-	return 0;
-}
-
-static bool page_zero(const uint8_t *p)
-{
-	const uint64_t *w = (const uint64_t *)p;
-
-	for (unsigned int i = 0; i < MIG_PAGE / 8; i++)
-		if (w[i])
-			return false;
-	return true;
+	return mig_writev(fd, iov, 2);
 }
 
 /* Send the pages of guest RAM (numbered by RAM offset: the regions in
@@ -103,7 +71,7 @@ static int send_ram(struct mig_sender *s, int fd, const uint64_t *bits, struct m
 			while (p + run < npages && run < MIG_PAGES_MAX) {
 				uint64_t q = page + run;
 				bool want = bits ? bits[q / 64] >> (q % 64) & 1
-						 : !page_zero(g->host + (p + run) * MIG_PAGE);
+						 : !gm_page_zero(g->host + (p + run) * MIG_PAGE);
 
 				if (!want)
 					break;

@@ -225,7 +225,7 @@ int mig_read(struct mig_io *io, void *p, size_t n, char why[MIG_WHY_MAX])
 	return 0;
 }
 
-static int writev_all(int fd, struct iovec *iov, int n)
+int mig_writev(int fd, struct iovec *iov, int n)
 {
 	while (n) {
 		struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)n };
@@ -252,7 +252,7 @@ int mig_write(int fd, const void *p, size_t n)
 {
 	struct iovec iov = { (void *)p, n };
 
-	return writev_all(fd, &iov, 1);
+	return mig_writev(fd, &iov, 1);
 }
 
 int mig_send(int fd, uint32_t type, const void *p, size_t len)
@@ -262,7 +262,7 @@ int mig_send(int fd, uint32_t type, const void *p, size_t len)
 
 	le_put(h, type, 4);
 	le_put(h + 4, len, 4);
-	return writev_all(fd, iov, len ? 2 : 1);
+	return mig_writev(fd, iov, len ? 2 : 1);
 }
 
 /* --------------------------------------------------------------- records */

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "log.h"
 #include "mem.h"
@@ -81,6 +82,11 @@ int mig_read(struct mig_io *io, void *p, size_t n, char why[MIG_WHY_MAX]) MUST_C
 
 /* Write n bytes whole (EINTR, short writes; never SIGPIPE). */
 int mig_write(int fd, const void *p, size_t n) MUST_CHECK;
+
+/* Write the n buffers of iov whole, in as few sendmsg calls as the socket
+ * allows (EINTR, short writes; never SIGPIPE). iov is consumed. 0 or
+ * -errno. */
+int mig_writev(int fd, struct iovec *iov, int n) MUST_CHECK;
 
 /* Write a record of `type` with `len` bytes at `p` (p may be NULL if
  * len is 0), in one writev. */
