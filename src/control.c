@@ -194,7 +194,7 @@ int control_start(struct control *ctl)
 
 	if (err)
 		return err;
-	err = vm_create(vm, &ctl->cfg, &ctl->ev, -1, NULL);
+	err = vm_create(vm, &ctl->cfg, &ctl->ev, -1);
 	if (err)
 		return err;
 	err = control_build(ctl);

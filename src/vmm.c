@@ -83,15 +83,8 @@ int vm_set_ram_slots(struct vm *vm, uint32_t flags)
 
 static int vm_map_ram(struct vm *vm, int ram_fd)
 {
-	uint64_t adopted = 0;
-	int err = 0;
+	int err = gm_init_file(&vm->gm, vm->cfg->mem_size, ram_fd);
 
-	for (unsigned int i = 0; i < vm->gm.nregions; i++)
-		adopted += vm->gm.region[i].size;
-	if (!vm->gm.map_size)
-		err = gm_init_file(&vm->gm, vm->cfg->mem_size, ram_fd);
-	else if (adopted != vm->cfg->mem_size)
-		err = -EINVAL; /* RAM handed in (vm_create's `ram`) of another size */
 	if (err) {
 		log_msg("cannot map %llu MiB of guest RAM: %s",
 			(unsigned long long)(vm->cfg->mem_size >> 20), strerror(-err));
@@ -100,18 +93,12 @@ static int vm_map_ram(struct vm *vm, int ram_fd)
 	return vm_set_ram_slots(vm, 0);
 }
 
-int vm_create(struct vm *vm, const struct vm_config *cfg, struct evloop *ev, int ram_fd,
-	      struct gm *ram)
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct evloop *ev, int ram_fd)
 {
 	struct host_info host;
 	int err, max_cpus, run_size;
 
 	*vm = (struct vm){ .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .ev = ev };
-	if (ram) {
-		/* Moved in now: every error path below frees it with the VM. */
-		vm->gm = *ram;
-		*ram = (struct gm){ 0 };
-	}
 	vm->ev_mark = evloop_mark(ev);
 	clock_gettime(CLOCK_MONOTONIC, &vm->start);
 	pthread_mutex_init(&vm->stop_lock, NULL);

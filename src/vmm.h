@@ -82,14 +82,10 @@ struct vm {
  * state; no device, no vCPU yet. RAM is anonymous (ram_fd -1) or the
  * first cfg->mem_size bytes of the regular file ram_fd, mapped private
  * (gm_init_file: the guest's writes never reach the file; the caller may
- * close ram_fd after), or, with `ram` non-NULL (ram_fd then ignored),
- * RAM already mapped by gm_init of cfg->mem_size bytes and filled (a
- * live migration's target): moved into the VM, *ram left empty, success
- * or not. Watches added to `ev` from now on belong to this VM. On error
- * prints one line naming the problem and returns -errno; *vm is then
- * fully torn down. */
-int vm_create(struct vm *vm, const struct vm_config *cfg, struct evloop *ev, int ram_fd,
-	      struct gm *ram) MUST_CHECK;
+ * close ram_fd after). Watches added to `ev` from now on belong to this
+ * VM. On error prints one line naming the problem and returns -errno;
+ * *vm is then fully torn down. */
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct evloop *ev, int ram_fd) MUST_CHECK;
 
 /* (Re-)register every RAM region with KVM as memslot i (its index in
  * vm->gm) with `flags` (0 or KVM_MEM_LOG_DIRTY_PAGES). 0 or -errno after

@@ -20,10 +20,6 @@ struct vmgenid {
 	/* A load wrote a new ID: the next resume tells the guest. VMM thread
 	 * only (loads and resumes both run there). */
 	bool notify;
-	/* What RAM held at the ID's address before create wrote a new one:
-	 * on a live migration's target, the source's ID (the RAM came
-	 * first), which the migration's load puts back. */
-	uint8_t prior[PETREL_VMGENID_LEN];
 };
 
 /* A new ID from the host's RNG into guest RAM. An ID that is not random
@@ -67,18 +63,14 @@ static const struct device_ops vmgenid_ops = {
 
 int vmgenid_create(struct vm *vm)
 {
-	uint8_t prior[PETREL_VMGENID_LEN];
 	struct vmgenid *g;
-	int err = gm_read(&vm->gm, PETREL_VMGENID_ADDR, prior, sizeof(prior));
+	int err = vmgenid_write_new(vm);
 
-	if (!err)
-		err = vmgenid_write_new(vm);
 	if (err)
 		return err;
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
-	memcpy(g->prior, prior, sizeof(prior));
 	g->vm = vm;
 	if (device_add(&vm->devices, "vmgenid", "vmgenid", NULL, &vmgenid_ops, g)) {
 		free(g);
@@ -109,14 +101,8 @@ static int vmgenid_snapshot(void *opaque, struct snap *s)
 		   "the generation ID's notification is on GSI %u, this petrel's on %u", gsi,
 		   PETREL_GED_GSI);
 	err = snap_finish(s);
-	if (err || snap_saving(s))
+	if (err || snap_saving(s) || s->same_vm)
 		return err;
-	if (s->same_vm) { /* the ID the source had, which create overwrote */
-		err = gm_write(&g->vm->gm, PETREL_VMGENID_ADDR, g->prior, sizeof(g->prior));
-		if (err)
-			snap_fail(s, err, "the generation ID: %s", strerror(-err));
-		return err;
-	}
 	err = vmgenid_write_new(g->vm);
 	if (err) {
 		snap_fail(s, err, "a new generation ID: %s", strerror(-err));

@@ -18,8 +18,7 @@
 
 struct vm;
 
-/* Write a fresh ID (getrandom) into vm->gm at PETREL_VMGENID_ADDR (keeping
- * what RAM held there: a migration's load puts it back) and join
+/* Write a fresh ID (getrandom) into vm->gm at PETREL_VMGENID_ADDR and join
  * vm->devices as "vmgenid". Its snapshot section (layout version 1) holds
  * the ID's address (u64) and the GED's GSI (u32), which a load checks
  * against this petrel's (the guest's DSDT, restored with its RAM, names

@@ -15,7 +15,7 @@
  *   snapshot_load_open  - read and check the state file whole, the
  *                         configuration in it and the memory file's size;
  *                         nothing built yet;
- *   vm_create(ld.mem_fd or p->ram) -> board -> vCPUs with their CPUID -> (no kernel)
+ *   vm_create(ld.mem_fd) -> board -> vCPUs with their CPUID -> (no kernel)
  *   snapshot_load_state - every vCPU's and device's section into the VM
  *                         (the devices paused first: vm_pause_devices);
  *                         a section no one read is refused;
@@ -58,6 +58,19 @@ int snapshot_create(struct vm *vm, const struct vm_config *cfg, const char *stat
 int snapshot_save_state(struct vm *vm, const struct vm_config *cfg, uint8_t **buf,
 			size_t *len) MUST_CHECK;
 
+/* The VM's configuration as the "config" section holds it: the JSON text
+ * of GET /vm/config without the process's own settings (logger, metrics,
+ * jail), malloc'd; NULL when out of memory. A live migration's SETUP
+ * carries it too. */
+char *snapshot_config_text(const struct vm_config *cfg);
+
+/* That text back into *c: the VM's part from the document alone (what it
+ * leaves out is the default), the process's own settings (logger,
+ * metrics, jail, seccomp) from `own`. Not judged yet (config_check).
+ * 0 or -EINVAL with why. */
+int snapshot_config_parse(const char *text, const struct vm_config *own, struct vm_config *c,
+			  char why[SNAP_WHY_MAX]) MUST_CHECK;
+
 /* A network interface's new host tap (Firecracker's network_overrides). */
 struct snapshot_net_override {
 	char id[CONFIG_ID_MAX];
@@ -69,13 +82,13 @@ struct snapshot_load_params {
 	const char *mem_path;	/* the memory file (File backend); NULL with uffd_path */
 	const char *uffd_path;	/* Uffd backend: the page server's socket; NULL: File */
 	/* A live migration's target: the state container already in memory
-	 * (state_buf, state_len; not a file) and the RAM already received
-	 * (ram: gm_init'd, filled; its size must be the configuration's;
-	 * moved into the VM by vm_create, so it is empty after a load that
-	 * got that far). state_buf NULL: the files. */
+	 * (state_buf, state_len; not a file; state_buf NULL: the file), the
+	 * VM already built from the configuration text `built_config` (its
+	 * SETUP's), RAM and all: the state's configuration must be that text,
+	 * and `cfg` stays as it is; no memory file (mem_path NULL). */
 	const uint8_t *state_buf;
 	size_t state_len;
-	struct gm *ram;
+	const char *built_config;
 	struct snapshot_net_override net[CONFIG_MAX_NETS];
 	unsigned int nnet;
 	char vsock_uds[CONFIG_UDS_MAX]; /* vsock_override's uds_path; "": none */
@@ -99,7 +112,7 @@ struct snapshot_load {
 };
 
 /* Read, decode and check the state file p->state_path (or p->state_buf),
- * and open the memory file (a migration's p->ram: check its size). `cfg` holds the restoring process's own settings (logger,
+ * and open the memory file. `cfg` holds the restoring process's own settings (logger,
  * metrics, jail, seccomp): they stay; everything else becomes the saved
  * VM's configuration, with p's overrides (each must name an interface or
  * a vsock device the VM has), judged by config_check. The vCPU count and

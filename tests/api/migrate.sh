@@ -111,7 +111,9 @@ case_migrate_target_fails() {
 	for t in "die-early|~failed: (sending to the target|waiting for the target's READY): " \
 		"refuse|~failed: the target refused: no room for you\\?here$" \
 		"garbage|~failed: waiting for the target's READY: unexpected record" \
-		"no-done|~: waiting for the target's DONE: .*the VM stays paused here"; do
+		"no-done|~: waiting for the target's DONE: .*the VM stays paused here" \
+		"v1|~failed: the target refused: stream version 2, this petrel speaks 1$" \
+		"accept-v3|~failed: waiting for the target's ACCEPT: the target speaks stream version 3, this petrel 2$"; do
 		IFS='|' read -r mode want <<<"$t"
 		rm -f "$TMP/mf.in"
 		"$PY" "$MIGPEER" target "$TMP/mf.in" "$mode" 2>"$TMP/peer.err" &
@@ -175,25 +177,19 @@ case_migrate_tracked() {
 	wait_out "count $((N + 3))" && stop_petrel && check_rc 143
 }
 
-# Hostile streams at a target: each ends it with status 1 and one line,
-# nothing on stdout, no crash.
-case_migrate_garbage() {
-	local mode want lines
+# hostile_streams MODE|WANT...: each stream (migpeer.py source MODE) ends
+# a target with status 1 and the one line WANT (a pattern), nothing on
+# stdout, no crash. Its SETUP carries a 32 MiB, 1-vCPU count.elf VM.
+hostile_streams() {
+	local mode want lines k
 	need_python || return 1
-	for t in "magic|not a petrel migration stream (bad magic)" \
-		"version|stream version 9, this petrel speaks 1" \
-		"setup-mem|SETUP: memory size 1125899906842624 is not *" \
-		"setup-page|SETUP: page size 65536, this petrel's is 4096" \
-		"pages-range|PAGES: pages 8191..+2 outside the 8192 of RAM" \
-		"pages-len|PAGES: 1 pages in 4113 bytes" \
-		"unexpected|unexpected record COMMIT (type 4)" \
-		"long-state|record STATE: length 4294967295 out of range *" \
-		"cut-page|the peer closed the connection" \
-		"commit-early|unexpected record COMMIT (type 4)"; do
+	k=$(guest count.elf) || { WHY="missing $GDIR/count.elf"; return 1; }
+	export MIGPEER_CONFIG="{\"boot-source\": {\"kernel_image_path\": \"$k\"}, \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 32}}"
+	for t in "$@"; do
 		IFS='|' read -r mode want <<<"$t"
 		incoming "mg-$mode" "unix:$TMP/mg.in" || return 1
 		"$PY" "$MIGPEER" source "$TMP/mg.in" "$mode"
-		wait_exit 30
+		wait_exit 60
 		mapfile -t lines <"$ERR"
 		# shellcheck disable=SC2053 # $want is a pattern
 		[ "$RC" = 1 ] && [ ${#lines[@]} = 1 ] &&
@@ -202,6 +198,29 @@ case_migrate_garbage() {
 			return 1
 		}
 	done
+}
+
+# Refused before anything is built (no KVM needed).
+case_migrate_garbage() {
+	hostile_streams "magic|not a petrel migration stream (bad magic)" \
+		"version|stream version 9, this petrel speaks 2" \
+		"version1|stream version 1 (a petrel without the configuration in SETUP), this petrel speaks 2" \
+		"setup-mem|SETUP: memory size 1052672 is not a whole number of MiB" \
+		"setup-huge|SETUP: 1048576 MiB of RAM, more than this host's MemAvailable (* MiB)" \
+		"setup-page|SETUP: page size 65536, this petrel's is 4096" \
+		"setup-nul|SETUP: a NUL in the configuration" \
+		"commit-early|unexpected record COMMIT (type 4)"
+}
+
+# Refused at SETUP's configuration, or after the target built the VM.
+case_migrate_garbage_built() {
+	hostile_streams "setup-config|SETUP: the configuration: *" \
+		"setup-mismatch|SETUP: 64 MiB and 1 vCPUs, but its configuration has 32 MiB and 1" \
+		"pages-range|PAGES: pages 8191..+2 outside the 8192 of RAM" \
+		"pages-len|PAGES: 1 pages in 4113 bytes" \
+		"unexpected|unexpected record COMMIT (type 4)" \
+		"long-state|record STATE: length 4294967295 out of range *" \
+		"cut-page|the peer closed the connection"
 }
 
 # `petrel migrate SOCK DEST` from the shell (a relative unix: path), and
@@ -272,5 +291,5 @@ migrate_tcp_netns() {
 	wait_out "count $((N + 3))" && stop_petrel && check_rc 143 && joined "$src_out" "$t_out"
 }
 
-KVM_CASES+=" migrate-unix migrate-dirty migrate-target-fails migrate-tracked migrate-cli migrate-tcp-netns"
+KVM_CASES+=" migrate-unix migrate-dirty migrate-target-fails migrate-tracked migrate-garbage-built migrate-cli migrate-tcp-netns"
 NOKVM_CASES+=" migrate-garbage"
