@@ -24,6 +24,7 @@
 #include "dirty.h"
 #include "migrate/send.h"
 #include "migrate/stream.h"
+#include "sandbox/jail.h"
 #include "snapshot/snapshot.h"
 
 /* The target: a source that sends nothing for this long is gone (its
@@ -113,6 +114,10 @@ static int build_vm(struct control *ctl, const struct mig_in *in, const char *fr
 	err = config_check(&c);
 	if (err)
 		return err;
+	/* A jailed target's cgroup learns the VM's size now, before its RAM
+	 * is mapped (jail_fork could not know it). */
+	if (ctl->opt.jail)
+		jail_limit(ctl->opt.jail, c.mem_size, c.cpus);
 	ctl->cfg = c;
 	return control_restore_build(ctl, -1, false);
 }
