@@ -42,8 +42,8 @@ static void wrmsr(uint32_t msr, uint64_t v)
 
 static void report(uint64_t cycles, uint64_t value)
 {
-	printf("lab_trap: op=%s n=%lu cycles=%lu cpl=%u value=%lx\n", op, n,
-	       (unsigned long)cycles, current_cpl(), (unsigned long)value);
+	printf("lab_trap: op=%s n=%lu cycles=%lu cpl=%u value=%lx\n", op, n, (unsigned long)cycles,
+	       current_cpl(), (unsigned long)value);
 	guest_exit(0);
 }
 
