@@ -101,11 +101,10 @@ def table(header, rows):
 
 
 def host_kind(ctx):
-    """'hardware-assisted', 'emulated (PVM)' or 'unknown', from petrel check."""
-    rc, out = run([ctx.petrel, "check"], timeout=30)
-    low = out.lower()
-    if "pvm" in low or "emulated" in low:
-        return "emulated (PVM)"
-    if "hardware" in low:
-        return "hardware-assisted"
+    """The "virtualisation:" line of petrel check (hardware-assisted or
+    emulated, and how), or "unknown"."""
+    _, out = run([ctx.petrel, "check"], timeout=30)
+    for line in out.splitlines():
+        if line.startswith("virtualisation:"):
+            return line.split(":", 1)[1].strip()
     return "unknown"
