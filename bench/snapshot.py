@@ -8,15 +8,17 @@ and its migration to a file (`migrate "exec:cat > F"`, `-incoming defer` +
        from 4 MiB up not zero), paused; PUT /snapshot/create (Full) against
        QEMU's savevm (HMP over QMP, into a qcow2 image) and migrate to a
        file (until query-migrate says completed); the files on a tmpfs.
-       Then the hooks: a Diff snapshot after 1 MiB of guest writes, and the
-       Uffd memory backend, measured once petrel has them.
+       Then a Diff snapshot after 1 MiB of guest writes (the source tracks
+       dirty pages), `runs` times.
   14b. restore, request -> guest running, 1 and 4 vCPUs, each run in a
        fresh process: PUT /snapshot/load (resume_vm) -> its 204 and -> the
        guest's next console byte; QEMU started with -S: loadvm + cont, or
        started with -incoming defer: migrate-incoming, its MIGRATION
-       completed event, cont.
+       completed event, cont. petrel's 1-vCPU restore also through the Uffd
+       memory backend, its pages served by build/petrel-pager.
   14c. density: 50 clones of one 128 MiB snapshot at once, each shown to
-       run (two console bytes since its restore); host memory per clone.
+       run (two console bytes since its restore, the guest halted between
+       them); host memory per clone.
 
 Called by bench/run with the bench/run module (its out, table, med, fmt,
 ratio, qemu_argv, where_measured and paths) as `R`. Needs /dev/kvm.
@@ -34,13 +36,14 @@ import time
 MEM_MIB = 128
 TOUCH_MIB = MEM_MIB - 4  # the guest touches [4 MiB, 124 MiB): clear of its top
 CLONES = int(os.environ.get("BENCH_SNAP_CLONES", "50"))
+# 0: no QEMU peer at all (its sources and restores take minutes emulated)
 QEMU_RUNS = int(os.environ.get("BENCH_SNAP_QEMU_RUNS", "3"))
 CLONES_S = 180  # all clones restored and printing, at most
 # The parts to run (a run in the emulated host is long): create, restore, density.
 PARTS = os.environ.get("BENCH_SNAP_ONLY", "create,restore,density").split(",")
-# The density snapshot's guest prints a byte every this many TSC cycles
-# (~0.3-1 s): 50 clones printing back to back would only measure the CPU.
-CLONE_TICK = 1_000_000_000
+# The density snapshot's guest prints a byte every this many ms, halted in
+# between: 50 clones printing back to back would only measure the CPU.
+CLONE_IDLE_MS = 500
 READY_S = 600  # a source guest touching 124 MiB: seconds under emulation
 ANSWER_S = 120
 
@@ -232,8 +235,8 @@ def first_byte_and_answer(out_fd, conn, t0, answer):
 
 
 # ---------------------------------------------------------------- sources
-def guest_args(vcpus, tick=0, dirty=False):
-    return f"touch={TOUCH_MIB} tick={tick} smp={int(vcpus > 1)} dirty={int(dirty)}"
+def guest_args(vcpus, idle_ms=0, dirty=False):
+    return f"touch={TOUCH_MIB} idle={idle_ms} smp={int(vcpus > 1)} dirty={int(dirty)}"
 
 
 def petrel_source(R, tmp, name, vcpus, args, track=False, ready_s=READY_S):
@@ -337,12 +340,13 @@ def bench_create(R, runs, tmp, fs, snaps):
             notes.append(f"petrel's memory file: {size.st_size >> 20} MiB, "
                          f"{size.st_blocks * 512 >> 20} MiB allocated; "
                          f"vmm_full_create_snapshot (last): {R.fmt(vmm and vmm / 1e3, 'ms')}")
-            res["diff"] = bench_diff_hook(c, out, tmp)
+            res["diff"], dnote = bench_diff(c, out, tmp, runs)
+            notes.append(dnote)
         finally:
             stop(p)
     except Fail as e:
         R.out(f"  petrel create: left out: {why(tmp, 'src1', e)}")
-    if R.QEMU:
+    if R.QEMU and QEMU_RUNS:
         disk = os.path.join(tmp, "v1.qcow2")
         try:
             qemu_disk(R, tmp, disk)
@@ -367,10 +371,9 @@ def bench_create(R, runs, tmp, fs, snaps):
             rows.append([label, len(res[key]), R.fmt(v * 1e3, "ms"),
                          "1.00x" if key == "petrel" else R.ratio(pm, v)])
     d = res.get("diff", "petrel left out")
-    rows.append(["petrel Diff after 1 MiB of writes", 1 if isinstance(d, float) else 0,
-                 R.fmt(d * 1e3, "ms") if isinstance(d, float) else f"not measured: {d}", "-"])
-    rows.append(["petrel Uffd backend (load)", 0,
-                 "not measured: no Uffd page server here yet (branch uffd)", "-"])
+    rows.append(["petrel Diff after 1 MiB of writes", len(d) if isinstance(d, list) else 0,
+                 R.fmt(R.med(d) * 1e3, "ms") if isinstance(d, list) else f"not measured: {d}",
+                 R.ratio(R.med(d), pm) + " of Full" if isinstance(d, list) and pm else "-"])
     R.table(f"14a. snapshot create, {MEM_MIB} MiB guest, RAM touched, paused, files on {fs}, "
             f"{R.where_measured()} (median)",
             ["peer", "n", "create", "petrel / peer"], rows,
@@ -378,46 +381,90 @@ def bench_create(R, runs, tmp, fs, snaps):
             "the snapshot, so nearly all 128 MiB are data, not holes; paused first (PATCH /vm,\n"
             "QMP stop); timed from the request to its answer (QEMU migrate: to query-migrate\n"
             "'completed', polled every 2 ms; one per source, which stops after it).\n"
+            "Diff: the guest (dirty=1) resumed until it wrote its 1 MiB window (300 bytes\n"
+            "printed, one page written per byte), paused, PUT /snapshot/create Diff timed.\n"
             "target: petrel <= 150 ms; Diff after 1 MiB <= 10 ms\n" + "\n".join(notes))
 
 
-def bench_diff_hook(c, out, tmp):
-    """A Diff snapshot after the guest (dirty=1) wrote 1 MiB: its time (s),
-    or why not (petrel's fault_message while it has no Diff snapshots)."""
-    n0 = os.path.getsize(out)
-    c.http("PATCH", "/vm", {"state": "Resumed"}, want=204)
-    # 256 bytes: one page each of the 1 MiB window, all of it written
-    end = time.monotonic() + ANSWER_S
-    while os.path.getsize(out) < n0 + 300 and time.monotonic() < end:
-        time.sleep(0.01)
-    c.http("PATCH", "/vm", {"state": "Paused"}, want=204)
-    t = time.perf_counter()
-    st, text = c.http("PUT", "/snapshot/create",
-                      {"snapshot_type": "Diff", "snapshot_path": os.path.join(tmp, "d.state"),
-                       "mem_file_path": os.path.join(tmp, "d.mem")})
-    dt = time.perf_counter() - t
-    if st == 204:
-        return dt
-    try:
-        return json.loads(text).get("fault_message", text)
-    except ValueError:
-        return f"{st} {text.strip()}"
+def bench_diff(c, out, tmp, runs):
+    """`runs` Diff snapshots, each after the guest (dirty=1) wrote its 1 MiB
+    window again: ([times (s)], a note on the last memory file), or (why
+    not, note) from petrel's fault_message."""
+    times, st, mem = [], os.path.join(tmp, "d.state"), os.path.join(tmp, "d.mem")
+    for _ in range(runs):
+        n0 = os.path.getsize(out)
+        c.http("PATCH", "/vm", {"state": "Resumed"}, want=204)
+        # 256 bytes: one page each of the 1 MiB window, all of it written
+        end = time.monotonic() + ANSWER_S
+        while os.path.getsize(out) < n0 + 300:
+            if time.monotonic() > end:
+                raise Fail(f"the guest printed {os.path.getsize(out) - n0} of 300 bytes "
+                           f"in {ANSWER_S} s")
+            time.sleep(0.01)
+        c.http("PATCH", "/vm", {"state": "Paused"}, want=204)
+        t = time.perf_counter()
+        code, text = c.http("PUT", "/snapshot/create", {"snapshot_type": "Diff",
+                                                        "snapshot_path": st,
+                                                        "mem_file_path": mem})
+        if code != 204:
+            try:
+                return json.loads(text).get("fault_message", text), ""
+            except ValueError:
+                return f"{code} {text.strip()}", ""
+        times.append(time.perf_counter() - t)
+    size = os.stat(mem)
+    return times, (f"the last Diff's memory file: {size.st_size >> 20} MiB long, "
+                   f"{size.st_blocks * 512 >> 10} KiB allocated")
 
 
 # ---------------------------------------------------------------- 14b restore
-def petrel_restore(R, tmp, st, mem):
+def listening(path):
+    """Whether a unix socket listens on path, without connecting to it (a
+    pager takes its first connection as its VM): /proc/net/unix's Flags
+    has __SO_ACCEPTCON (0x10000) once listen() ran; the socket file
+    alone appears at bind(), before."""
+    with open("/proc/net/unix") as f:
+        next(f)
+        for l in f:
+            x = l.split()
+            if len(x) >= 8 and x[7] == path and int(x[3], 16) & 0x10000:
+                return True
+    return False
+
+
+def start_pager(R, tmp, mem):
+    """build/petrel-pager serving mem, listening: (proc, its socket)."""
+    sock = os.path.join(tmp, "pager.sock")
+    p = spawn([os.path.join(os.path.dirname(R.PETREL), "petrel-pager"), sock, mem],
+              subprocess.DEVNULL, tmp, "pager")
+    end = time.monotonic() + 60
+    while not listening(sock):
+        if p.poll() is not None or time.monotonic() > end:
+            stop(p)
+            raise Fail(f"petrel-pager: not listening on {sock} "
+                       f"({'status %s' % p.returncode if p.poll() is not None else '60 s'})")
+        time.sleep(0.005)
+    return p, sock
+
+
+def petrel_restore(R, tmp, st, mem, uffd=False):
+    """A fresh petrel's PUT /snapshot/load (File backend, or with uffd the
+    Uffd one through a petrel-pager started and listening before the clock
+    starts): {byte, answer, vmm} (s)."""
     sock = os.path.join(tmp, "load.sock")
+    pager, backend = None, {"backend_type": "File", "backend_path": mem}
     r, w = os.pipe()
     p = spawn([R.PETREL, "run", "--api-sock", sock], w, tmp, "load")
     os.close(w)
     try:
+        if uffd:
+            pager, psock = start_pager(R, tmp, mem)
+            backend = {"backend_type": "Uffd", "backend_path": psock}
         c = Conn(connect(sock, p))
         c.http("GET", "/", want=200)
         t0 = time.perf_counter()
         c.send_http("PUT", "/snapshot/load",
-                    {"snapshot_path": st, "mem_backend": {"backend_type": "File",
-                                                          "backend_path": mem},
-                     "resume_vm": True})
+                    {"snapshot_path": st, "mem_backend": backend, "resume_vm": True})
 
         def answer():
             s, text = c.answer()
@@ -431,6 +478,8 @@ def petrel_restore(R, tmp, st, mem):
     finally:
         os.close(r)
         stop(p)
+        if pager:
+            stop(pager)
 
 
 def qemu_restore(R, tmp, vcpus, disk, mig, how):
@@ -467,6 +516,9 @@ def bench_restore(R, runs, tmp, snaps, vcpus):
     if vcpus in snaps:
         st, mem = snaps[vcpus]
         peers.append((p, lambda: petrel_restore(R, tmp, st, mem)))
+        if vcpus == 1:
+            peers.append((p + " (Uffd, petrel-pager)",
+                          lambda: petrel_restore(R, tmp, st, mem, uffd=True)))
     if ("qemu", vcpus) in snaps:
         disk, mig = snaps["qemu", vcpus]
         peers += [("QEMU -S, loadvm + cont",
@@ -479,12 +531,13 @@ def bench_restore(R, runs, tmp, snaps, vcpus):
     for i in range(runs):
         rnd = {}
         for name, fn in R.rotated(peers, i):
-            if name in failed or (name != p and i >= QEMU_RUNS):
+            if name in failed or ("QEMU" in name and i >= QEMU_RUNS):
                 continue
             try:
                 rnd[name] = fn()
             except Fail as e:
-                R.out(f"  {name}: left out: {why(tmp, 'qload' if 'QEMU' in name else 'load', e)}")
+                err = "qload" if "QEMU" in name else "pager" if "Uffd" in name else "load"
+                R.out(f"  {name}: left out: {why(tmp, err, e)}")
                 failed.add(name)
         rounds.append(rnd)
     rows = []
@@ -505,7 +558,9 @@ def bench_restore(R, runs, tmp, snaps, vcpus):
             "the MIGRATION completed event) and to the guest's next byte on the VMM's stdout\n"
             "(a pipe; the guest prints back to back); QEMU then needs a cont, sent at once.\n"
             f"petrel's vmm_load_snapshot (metrics): {R.fmt(vmm, 'ms')}. The process and its API\n"
-            "socket are up before the clock starts, for every peer.\n"
+            "socket are up before the clock starts, for every peer (and Uffd's petrel-pager,\n"
+            "listening on its socket, serving the same memory file: the pages the guest\n"
+            "touches come by UFFDIO_COPY instead of the page cache).\n"
             "target: <= 5 ms (Firecracker's: under 8 ms)")
 
 
@@ -522,7 +577,7 @@ def bench_restore_source(R, tmp, snaps):
             stop(p)
     except Fail as e:
         R.out(f"  petrel 4-vCPU source: left out: {why(tmp, 'src4', e)}")
-    if R.QEMU:
+    if R.QEMU and QEMU_RUNS:
         disk, mig = os.path.join(tmp, "v4.qcow2"), os.path.join(tmp, "v4.mig")
         try:
             qemu_disk(R, tmp, disk)
@@ -559,7 +614,7 @@ def pss_kib(pid):
 def bench_density(R, tmp):
     st, mem = os.path.join(tmp, "clones.state"), os.path.join(tmp, "clones.mem")
     try:
-        p, c, _ = petrel_source(R, tmp, "srcd", 1, guest_args(1, tick=CLONE_TICK), ready_s=90)
+        p, c, _ = petrel_source(R, tmp, "srcd", 1, guest_args(1, idle_ms=CLONE_IDLE_MS), ready_s=90)
         progress("density: the source is ready")
         try:
             c.http("PATCH", "/vm", {"state": "Paused"}, want=204)
@@ -624,7 +679,8 @@ def bench_density(R, tmp):
              [f"clones restored and printing twice (of {len(clones)})", len(ps),
               R.fmt(t_all, "s", 1)]],
             f"petrel run --restore STATE,MEM (no API) x {n}, all alive at once; the guest\n"
-            f"(touch={TOUCH_MIB}, a byte every {CLONE_TICK} TSC cycles) printed 2 bytes in each;\n"
+            f"(touch={TOUCH_MIB}, a byte every {CLONE_IDLE_MS} ms, halted in between on a local\n"
+            "APIC timer) printed 2 bytes in each since its restore;\n"
             "per clone: over the clones that did, all alive when measured.\n"
             "PSS: each process's pages, a shared page divided among its sharers (so the page\n"
             "cache pages of the one memory file count once in the sum); it misses the kernel's\n"

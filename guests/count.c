@@ -4,13 +4,18 @@
  * (default 20M, some ms), N = 1, 2, ... A VM that is paused and resumed, or
  * snapshotted and restored, must go on from the count it had: the pause
  * and resume tests read the numbers. With "busy=1" every other vCPU spins
- * at CPL0 (the pause benchmark's busy vCPUs).
+ * at CPL0 (the pause benchmark's busy vCPUs); with "dirty=N" they instead
+ * write one word in every page of the N MiB from 16 MiB, round after
+ * round, as fast as they can (a guest a live migration must chase).
  */
 #include "rt.h"
 #include "smp.h"
 
 static uint8_t user_stack[16384] __attribute__((aligned(16)));
 static uint64_t tick;
+static long dirty_mib;
+
+#define DIRTY_BASE (16ul << 20)
 
 static inline uint64_t rdtsc_now(void)
 {
@@ -34,6 +39,10 @@ static void user_main(void)
 void ap_main(unsigned int index)
 {
 	(void)index;
+	for (uint64_t round = 1; dirty_mib; round++)
+		for (uint64_t a = DIRTY_BASE; a < DIRTY_BASE + ((uint64_t)dirty_mib << 20);
+		     a += 4096)
+			*(volatile uint64_t *)a = round;
 	for (;;)
 		__asm__ volatile("pause");
 }
@@ -41,7 +50,8 @@ void ap_main(unsigned int index)
 int guest_main(void)
 {
 	tick = (uint64_t)cmdline_long("tick", 1, 20000000);
-	if (cmdline_long("busy", 0, 0))
+	dirty_mib = cmdline_long("dirty", 0, 0);
+	if (cmdline_long("busy", 0, 0) || dirty_mib)
 		smp_start_aps();
 	printf("count: tick %lu cycles\n", (unsigned long)tick);
 	enter_user(user_main, user_stack + sizeof(user_stack));

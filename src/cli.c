@@ -26,6 +26,8 @@ static const char run_help_text[] =
     "       petrel run --restore STATE,MEM|STATE,uffd:SOCKET [--restore-paused]\n"
     "                  [--api-sock PATH]\n"
     "                  [--no-seccomp] [same options as above from --id on]\n"
+    "       petrel run --incoming unix:PATH|tcp:[HOST]:PORT [--api-sock PATH]\n"
+    "                  [--no-seccomp] [same options as above from --id on]\n"
     "\n"
     "boot a kernel: a Linux bzImage, or an ELF with a PVH entry note\n"
     "  --kernel FILE   kernel image\n"
@@ -56,6 +58,9 @@ static const char run_help_text[] =
     "                  STATE,uffd:SOCKET: the memory from the page server listening on\n"
     "                  unix socket SOCKET (Firecracker's Uffd backend, e.g. petrel-pager)\n"
     "  --restore-paused  with --restore and --api-sock: stay paused until PATCH /vm\n"
+    "  --incoming ADDR  the VM a live migration brings (README: Live migration): listen\n"
+    "                  on unix:PATH or tcp:[HOST]:PORT (HOST numeric, empty: any) for\n"
+    "                  one `PUT /migrate` source, run the VM once it is all here\n"
     "  --id ID         instance id in logs and metrics (default anonymous-instance)\n"
     "  --log-path FILE log lines to FILE (or a FIFO) instead of stderr\n"
     "  --level LEVEL   Off, Error, Warning, Info, Debug or Trace (default Warning)\n"
@@ -76,6 +81,7 @@ static const char help_text[] =
     "       petrel jail --jail DIR --uid N --gid N [--mem SIZE] [--cpus N] [--] PROG [ARG...]\n"
     "       petrel snapshot [--diff] SOCK STATE MEM\n"
     "       petrel snapshot-merge BASE_MEM DIFF_MEM\n"
+    "       petrel migrate SOCK DEST [DOWNTIME_MS]\n"
     "       petrel check\n"
     "       petrel --help | --version\n"
     "\n"
@@ -89,6 +95,8 @@ static const char help_text[] =
     "snapshot-merge\n"
     "         apply the diff snapshot memory file DIFF_MEM onto BASE_MEM, the memory\n"
     "         file it follows (a full one, or one merged before), in place\n"
+    "migrate  move the VM of the petrel serving the API on SOCK, live, to the\n"
+    "         `run --incoming DEST` petrel at DEST (unix:PATH or tcp:HOST:PORT)\n"
     "check    report what this host's KVM offers and whether it is hardware-assisted\n";
 
 void cli_print_help(void)
@@ -124,6 +132,7 @@ enum cli_opt {
 	OPT_NO_API,
 	OPT_RESTORE,
 	OPT_RESTORE_PAUSED,
+	OPT_INCOMING,
 	OPT_ID,
 	OPT_LOG_PATH,
 	OPT_LEVEL,
@@ -157,6 +166,7 @@ static const struct option cli_opts[] = {
 	{ "no-api", no_argument, NULL, OPT_NO_API },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "restore-paused", no_argument, NULL, OPT_RESTORE_PAUSED },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ "id", required_argument, NULL, OPT_ID },
 	{ "log-path", required_argument, NULL, OPT_LOG_PATH },
 	{ "level", required_argument, NULL, OPT_LEVEL },
@@ -356,6 +366,13 @@ static int cli_option(int opt, const char *arg, struct run_options *o, bool *uid
 	case OPT_RESTORE_PAUSED:
 		o->restore_paused = true;
 		return 0;
+	case OPT_INCOMING:
+		if (strncmp(arg, "unix:", 5) && strncmp(arg, "tcp:", 4)) {
+			log_msg("--incoming '%s': must be unix:PATH or tcp:[HOST]:PORT", arg);
+			return -1;
+		}
+		o->incoming = arg;
+		return 0;
 	case OPT_ID:
 		if (*arg && strlen(arg) < CONFIG_ID_MAX && !strpbrk(arg, " \t\n[]:")) {
 			o->id = arg;
@@ -417,28 +434,35 @@ static int cli_check_jail(const struct vm_config *cfg, bool uid_set, bool gid_se
 	return 0;
 }
 
-/* --restore: the snapshot describes the VM, and something must resume it. */
+/* --restore and --incoming: the snapshot (the migration stream)
+ * describes the VM, and something must resume it. */
 static int cli_check_restore(const struct run_options *o, const bool *seen)
 {
+	const char *from = o->restore ? "--restore" : "--incoming";
+	const char *what = o->restore ? "the snapshot" : "the migration";
+
 	if (o->restore_paused && !o->restore) {
 		log_msg("--restore-paused: needs --restore STATE,MEM");
 		return -1;
 	}
-	if (!o->restore)
+	if (o->restore && o->incoming) {
+		log_msg("--incoming: not with --restore (the VM comes from one or the other)");
+		return -1;
+	}
+	if (!o->restore && !o->incoming)
 		return 0;
 	for (int opt = OPT_FIRST; opt <= OPT_VM_LAST; opt++)
 		if (seen[opt - OPT_FIRST]) {
-			log_msg("--%s: not with --restore (the snapshot describes the VM)",
-				cli_opt_name(opt));
+			log_msg("--%s: not with %s (%s describes the VM)", cli_opt_name(opt), from,
+				what);
 			return -1;
 		}
 	if (o->config_file) {
-		log_msg("--config-file: not with --restore (the snapshot describes the VM)");
+		log_msg("--config-file: not with %s (%s describes the VM)", from, what);
 		return -1;
 	}
 	if (o->cfg.jail.dir[0]) {
-		log_msg("--jail: not with --restore (its limits are set before the snapshot is "
-			"read)");
+		log_msg("--jail: not with %s (its limits are set before %s is read)", from, what);
 		return -1;
 	}
 	if (o->restore_paused && !o->api_sock) {
@@ -468,9 +492,10 @@ static int cli_check_run(const struct run_options *o, const bool *seen)
 		log_msg("--no-api: not with --api-sock");
 		return -1;
 	}
-	if (!o->config_file && !o->cfg.boot.kernel[0] && !o->api_sock && !o->restore) {
-		log_msg("run: --kernel FILE, --config-file FILE, --restore STATE,MEM or --api-sock "
-			"PATH is required (see petrel run --help)");
+	if (!o->config_file && !o->cfg.boot.kernel[0] && !o->api_sock && !o->restore &&
+	    !o->incoming) {
+		log_msg("run: --kernel FILE, --config-file FILE, --restore STATE,MEM, --incoming "
+			"ADDR or --api-sock PATH is required (see petrel run --help)");
 		return -1;
 	}
 	return cli_check_restore(o, seen);
@@ -621,6 +646,16 @@ enum cli_command cli_parse(int argc, char **argv, struct run_options *opts)
 		opts->merge.base = argv[2];
 		opts->merge.diff = argv[3];
 		return CLI_SNAPSHOT_MERGE;
+	}
+	if (!strcmp(argv[1], "migrate")) {
+		if ((argc != 4 && argc != 5) || !argv[2][0] || !argv[3][0]) {
+			log_msg("migrate: needs SOCK DEST [DOWNTIME_MS] (see petrel --help)");
+			return CLI_USAGE_ERROR;
+		}
+		opts->migrate.sock = argv[2];
+		opts->migrate.dest = argv[3];
+		opts->migrate.downtime_ms = argc == 5 ? argv[4] : NULL;
+		return CLI_MIGRATE;
 	}
 	if (!strcmp(argv[1], "check")) {
 		if (argc > 2) {

@@ -20,6 +20,7 @@ enum cli_command {
 	CLI_FC_VERSION,	    /* as firecracker: firecracker --version */
 	CLI_SNAPSHOT,	    /* `petrel snapshot [--diff] SOCK STATE MEM`: opts->snapshot */
 	CLI_SNAPSHOT_MERGE, /* `petrel snapshot-merge BASE_MEM DIFF_MEM`: opts->merge */
+	CLI_MIGRATE,	    /* `petrel migrate SOCK DEST [DOWNTIME_MS]`: opts->migrate */
 };
 
 #define CLI_DEFAULT_MAX_PAYLOAD 51200 /* Firecracker's HTTP_MAX_PAYLOAD_SIZE */
@@ -40,6 +41,8 @@ struct run_options {
 	 * the page server on SOCKET (restore_mem holds SOCKET). */
 	bool restore, restore_paused, restore_uffd;
 	char restore_state[CONFIG_PATH_MAX], restore_mem[CONFIG_PATH_MAX];
+	/* --incoming ADDR: the VM of a live migration (control_incoming). */
+	const char *incoming;
 	/* `petrel snapshot`: the API socket of the running petrel, the files. */
 	struct {
 		const char *sock, *state, *mem;
@@ -49,6 +52,11 @@ struct run_options {
 	struct {
 		const char *base, *diff;
 	} merge;
+	/* `petrel migrate`: the source's API socket, the target's address,
+	 * the downtime target (text, or NULL: the API's default). */
+	struct {
+		const char *sock, *dest, *downtime_ms;
+	} migrate;
 };
 
 /* Parse argv: petrel's command line, or Firecracker's when argv[0] is

@@ -264,3 +264,44 @@ int cli_snapshot_merge(const char *base, const char *diff)
 	printf("snapshot-merge: '%s' applied onto '%s'\n", diff, base);
 	return fflush(stdout) ? VM_STATUS_ERROR : 0;
 }
+
+int cli_migrate_run(const char *sock, const char *dest, const char *downtime_ms)
+{
+	static char abs_dest[CONFIG_PATH_MAX + 8];
+	static struct reply r;
+	unsigned long ms = 0;
+	char err[512], *end;
+	json_t *body, *ans;
+
+	if (!strncmp(dest, "unix:", 5)) {
+		memcpy(abs_dest, "unix:", 5);
+		if (!dest[5] || absolute(dest + 5, abs_dest + 5, sizeof(abs_dest) - 5)) {
+			log_msg("migrate: '%s': a unix socket path of 1..%d bytes", dest,
+				CONFIG_PATH_MAX - 1);
+			return VM_STATUS_ERROR;
+		}
+		dest = abs_dest;
+	}
+	if (downtime_ms) {
+		errno = 0;
+		ms = strtoul(downtime_ms, &end, 10);
+		if (*downtime_ms < '0' || *downtime_ms > '9' || *end || errno || !ms ||
+		    ms > 60000) {
+			log_msg("migrate: DOWNTIME_MS '%s': must be 1..60000", downtime_ms);
+			return VM_STATUS_ERROR;
+		}
+	}
+	body = ms ? json_pack("{s:s, s:I}", "destination", dest, "downtime_ms", (json_int_t)ms)
+		  : json_pack("{s:s}", "destination", dest);
+	if (api_want(sock, "PUT", "/migrate", body, 200, &r, err, sizeof(err))) {
+		log_msg("migrate: %s", err);
+		return VM_STATUS_ERROR;
+	}
+	ans = json_loads(r.body, 0, NULL);
+	printf("migrate: the VM went to %s in %lld ms (stopped for %lld us, %lld rounds)\n", dest,
+	       (long long)json_integer_value(json_object_get(ans, "total_ms")),
+	       (long long)json_integer_value(json_object_get(ans, "downtime_us")),
+	       (long long)json_integer_value(json_object_get(ans, "rounds")));
+	json_decref(ans);
+	return fflush(stdout) ? VM_STATUS_ERROR : 0;
+}

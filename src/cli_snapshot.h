@@ -24,4 +24,10 @@ int cli_snapshot_run(const char *sock, const char *state, const char *mem, bool 
  * naming the file and the problem. */
 int cli_snapshot_merge(const char *base, const char *diff);
 
+/* `petrel migrate SOCK DEST [DOWNTIME_MS]`: PUT /migrate to the petrel
+ * serving SOCK (DEST unix:PATH made absolute, or tcp:HOST:PORT;
+ * DOWNTIME_MS 1..60000 or NULL: the API's default); the same exit
+ * statuses and lines. */
+int cli_migrate_run(const char *sock, const char *dest, const char *downtime_ms);
+
 #endif

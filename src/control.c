@@ -169,6 +169,8 @@ int control_launch(struct control *ctl, bool paused)
 		err = jail_enter(ctl->opt.jail, uds);
 	if (!err)
 		err = control_api_run(ctl);
+	if (!err)
+		err = control_migrate_init(ctl);
 	if (err) {
 		vm_destroy(vm);
 		return err;
@@ -240,6 +242,8 @@ int control_run(struct control *ctl)
 
 void control_destroy(struct control *ctl)
 {
+	/* Its thread reads guest RAM: gone before the VM. */
+	control_migrate_destroy(ctl);
 	api_server_stop(ctl->api);
 	ctl->api = NULL;
 	sandbox_free(&ctl->api_filter);

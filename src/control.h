@@ -16,6 +16,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "snapshot/uffd.h"
+#include "migrate/send.h"
 #include "vmm.h"
 
 /* The Firecracker API level petrel serves (GET /version). */
@@ -87,6 +88,13 @@ struct control {
 	 * snapshot collected (vm_dirty_collect) but did not write yet (it
 	 * failed); vm_dirty_pages bits. NULL: tracking is off. */
 	uint64_t *dirty;
+	/* Live migration's sender (control_migrate.c): started with the API. */
+	struct mig_sender mig;
+	bool mig_ok;
+	bool mig_tracking; /* the migration turned dirty-page tracking on */
+	struct sandbox_filter mig_filter;
+	struct api_result *mig_res; /* PUT /migrate's answer, deferred */
+	char mig_dest[MIGRATE_DEST_MAX];
 };
 
 /* Set up the event loop and the signals (blocked here, so every thread
@@ -131,6 +139,18 @@ int control_dirty_start(struct control *ctl, bool booted) MUST_CHECK;
 struct snapshot_load_params;
 int control_restore(struct control *ctl, const struct snapshot_load_params *p,
 		    bool resume) MUST_CHECK;
+
+/* `petrel run --incoming ADDR`: listen on ADDR (unix:PATH, tcp:HOST:PORT),
+ * accept one source, receive its VM, build it as a restore does, and run
+ * it once the source commits (docs/migration.md). 0, or -errno after one
+ * line (sent to the source too): the process then has no VM running. */
+int control_incoming(struct control *ctl, const char *addr) MUST_CHECK;
+
+/* The migration sender's thread and its event-loop watch, if the API is
+ * served (only PUT /migrate starts a migration); before the VMM thread's
+ * seccomp filter. 0 or -errno after one line. Destroy: idempotent. */
+int control_migrate_init(struct control *ctl) MUST_CHECK;
+void control_migrate_destroy(struct control *ctl);
 
 /* Run the event loop until the VM stops (or, before a start, a signal
  * comes). Returns petrel's exit status. */
@@ -186,5 +206,6 @@ void control_api_snapshot_create(struct control *ctl, const struct snapshot_crea
 				 struct api_result *res);
 void control_api_snapshot_load(struct control *ctl, const struct snapshot_load_req *r,
 			       struct api_result *res);
+void control_api_migrate(struct control *ctl, const struct migrate_req *r, struct api_result *res);
 
 #endif

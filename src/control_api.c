@@ -220,6 +220,9 @@ static void postboot(struct control *ctl, const struct api_request *r, struct ap
 	case API_SNAPSHOT_CREATE:
 		control_api_snapshot_create(ctl, &r->u.snap_create, res);
 		return;
+	case API_MIGRATE:
+		control_api_migrate(ctl, &r->u.migrate, res);
+		return;
 	default:
 		api_fault(res, "The requested operation is not supported after starting the "
 			       "microVM.");

@@ -67,6 +67,8 @@ static int run(struct run_options *o, uint64_t start_ns)
 		};
 
 		err = control_restore(&ctl, &p, !o->restore_paused);
+	} else if (o->incoming) {
+		err = control_incoming(&ctl, o->incoming);
 	} else {
 		err = o->start ? control_start(&ctl) : control_serve(&ctl);
 	}
@@ -115,6 +117,9 @@ int main(int argc, char **argv)
 					opts.snapshot.diff);
 	case CLI_SNAPSHOT_MERGE:
 		return cli_snapshot_merge(opts.merge.base, opts.merge.diff);
+	case CLI_MIGRATE:
+		return cli_migrate_run(opts.migrate.sock, opts.migrate.dest,
+				       opts.migrate.downtime_ms);
 	case CLI_JAIL:
 		status = jail_fork(&jail, &opts.cfg.jail, opts.cfg.mem_size, opts.cfg.cpus);
 		if (status != JAIL_CHILD)

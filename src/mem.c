@@ -45,6 +45,16 @@ int gm_write(const struct gm *gm, gpa_t gpa, const void *src, size_t len)
 	return 0;
 }
 
+bool gm_page_zero(const void *p)
+{
+	const uint64_t *w = p;
+
+	for (unsigned int i = 0; i < GM_PAGE_SIZE / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
 uint64_t gm_pages(const struct gm *gm)
 {
 	uint64_t bytes = 0;

@@ -74,6 +74,9 @@ void gm_destroy(struct gm *gm);
  * dirty.h). Pages are numbered by RAM offset: region i's first byte is
  * at the sum of the sizes of regions 0..i-1. */
 
+/* Is the 4 KiB page at p (8-byte aligned) all zeros? */
+bool gm_page_zero(const void *p);
+
 /* RAM size in 4 KiB pages (the sum of the regions' sizes, rounded up). */
 uint64_t gm_pages(const struct gm *gm);
 

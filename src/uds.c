@@ -47,6 +47,13 @@ int uds_bind(int fd, const struct sockaddr_un *sa)
 	return bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) ? -errno : 0;
 }
 
+int uds_free_path(const struct sockaddr_un *sa)
+{
+	int err = uds_remove_stale(sa);
+
+	return err == -ENOENT ? 0 : err;
+}
+
 const char *uds_strerror(int err)
 {
 	if (err == -EEXIST)

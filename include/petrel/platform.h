@@ -61,6 +61,17 @@
 #define PETREL_VIRTIO_MMIO_STRIDE 0x1000ULL
 #define PETREL_VIRTIO_MMIO_SLOTS 16
 
+/* VM generation ID (Microsoft's "Virtual Machine Generation ID"; ACPI
+ * device \_SB.VGEN, _HID "VMGENCTR", _CID "VM_Gen_Counter", whose ADDR
+ * method gives this address): 16 random bytes in guest RAM that the e820
+ * map reserves (the BIOS area), new at every boot and at every snapshot
+ * restore. After a restore, before any vCPU runs, the Generic Event
+ * Device (\_SB.GED_, ACPI0013) raises I/O APIC pin PETREL_GED_GSI
+ * (edge, active high) and its _EVT method does Notify (\_SB.VGEN, 0x80). */
+#define PETREL_VMGENID_ADDR 0xff000ULL
+#define PETREL_VMGENID_LEN 16
+#define PETREL_GED_GSI 13
+
 /* Hypercalls (docs/hypercalls.md): a 32-bit OUT of the guest-physical
  * address of an argument block. */
 #define PETREL_HYPERCALL_PORT 0x510

@@ -42,6 +42,7 @@ enum api_action {
 	API_GET_METRICS,	  /* GET /metrics: Prometheus text (petrel's) */
 	API_SNAPSHOT_CREATE,	  /* PUT /snapshot/create */
 	API_SNAPSHOT_LOAD,	  /* PUT /snapshot/load */
+	API_MIGRATE,		  /* PUT /migrate (petrel's) */
 	API_NACTIONS,
 };
 
@@ -66,6 +67,16 @@ struct snapshot_load_req {
 	char vsock_uds[CONFIG_UDS_MAX]; /* vsock_override; "": none */
 };
 
+/* PUT /migrate: live migration to a `petrel run --incoming` target. */
+#define MIGRATE_DEST_MAX 256
+#define MIGRATE_DOWNTIME_MAX_MS 60000
+#define MIGRATE_ROUNDS_MAX 1000
+struct migrate_req {
+	char destination[MIGRATE_DEST_MAX]; /* unix:PATH or tcp:HOST:PORT */
+	uint32_t downtime_ms;		    /* 0: the default */
+	uint32_t max_rounds;		    /* 0: the default */
+};
+
 struct api_request {
 	enum api_action action;
 	uint64_t present; /* PATCH: which fields were given (config_json.h bits) */
@@ -87,6 +98,7 @@ struct api_request {
 		bool pause; /* PATCH /vm: Paused (true) or Resumed */
 		struct snapshot_create_req snap_create;
 		struct snapshot_load_req snap_load;
+		struct migrate_req migrate;
 	} u;
 };
 
@@ -97,6 +109,9 @@ struct api_result {
 	char *body;		   /* malloc'd (the API thread frees it), or NULL */
 	const char *content_type;  /* NULL: application/json */
 	char fault[API_FAULT_MAX]; /* the fault_message of a 400 */
+	/* Set by the VMM thread: the answer comes later, through
+	 * api_server_answer (a live migration); the API thread waits. */
+	bool deferred;
 };
 
 /* A 400 with this fault_message. */

@@ -316,6 +316,33 @@ static int body_snapshot(const json_t *v, const char *id, struct api_request *r,
 						: body_snapshot_load(v, r, err, errsz);
 }
 
+/* ------------------------------------------------------------ migration */
+
+static int body_migrate(const json_t *v, const char *id, struct api_request *r, char *err,
+			size_t errsz)
+{
+	static const struct json_in_field f[] = {
+		{ "destination", JIN_STRING, true, offsetof(struct migrate_req, destination),
+		  MIGRATE_DEST_MAX, 0, NULL, NULL },
+		{ "downtime_ms", JIN_U32, false, offsetof(struct migrate_req, downtime_ms), 0,
+		  MIGRATE_DOWNTIME_MAX_MS, NULL, NULL },
+		{ "max_rounds", JIN_U32, false, offsetof(struct migrate_req, max_rounds), 0,
+		  MIGRATE_ROUNDS_MAX, NULL, NULL },
+	};
+	struct migrate_req m = { 0 };
+
+	(void)id;
+	if (json_in_object(v, f, ARRAY_SIZE(f), &m, NULL, err, errsz) ||
+	    nonempty("destination", m.destination, err, errsz))
+		return -EINVAL;
+	if (strncmp(m.destination, "unix:", 5) && strncmp(m.destination, "tcp:", 4)) {
+		snprintf(err, errsz, "`destination`: must be unix:PATH or tcp:HOST:PORT");
+		return -EINVAL;
+	}
+	r->u.migrate = m;
+	return 0;
+}
+
 /* -------------------------------------------------------------- table */
 
 const struct api_route api_routes[] = {
@@ -344,6 +371,7 @@ const struct api_route api_routes[] = {
 	{ HTTP_GET, "/metrics", API_GET_METRICS, NULL },
 	{ HTTP_PUT, "/snapshot/create", API_SNAPSHOT_CREATE, body_snapshot },
 	{ HTTP_PUT, "/snapshot/load", API_SNAPSHOT_LOAD, body_snapshot },
+	{ HTTP_PUT, "/migrate", API_MIGRATE, body_migrate },
 };
 const size_t api_nroutes = ARRAY_SIZE(api_routes);
 
@@ -375,6 +403,7 @@ static const char *const action_metric[API_NACTIONS] = {
 	[API_GET_METRICS] = "prometheus",
 	[API_SNAPSHOT_CREATE] = "snapshot_create",
 	[API_SNAPSHOT_LOAD] = "snapshot_load",
+	[API_MIGRATE] = "migrate",
 };
 
 const char *api_action_metric(enum api_action a)

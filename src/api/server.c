@@ -271,6 +271,13 @@ static void vmm_on_request(void *opaque, uint32_t events)
 	if (read(s->req_fd, &v, sizeof(v)) != sizeof(v))
 		return;
 	s->execute(s->opaque, &s->req, &s->res);
+	if (!s->res.deferred)
+		signal_fd(s->done_fd);
+}
+
+void api_server_answer(struct api_server *s)
+{
+	s->res.deferred = false;
 	signal_fd(s->done_fd);
 }
 
@@ -318,6 +325,17 @@ static void on_done(struct api_server *s)
 }
 
 /* ------------------------------------------------------------ the thread */
+
+/* Stopping: the answer the VMM thread gave just before (a migration's,
+ * whose success stops the source) still goes out, if the socket takes
+ * it at once. */
+static void flush_last(struct api_server *s)
+{
+	on_done(s);
+	for (unsigned int i = 0; i < API_MAX_CONNECTIONS; i++)
+		if (s->conn[i].fd >= 0 && s->conn[i].out)
+			conn_write(s, &s->conn[i]);
+}
 
 static void accept_all(struct api_server *s)
 {
@@ -402,8 +420,10 @@ static void *api_thread(void *opaque)
 			uint32_t tag = ev[i].data.u32;
 			struct api_conn *c;
 
-			if (tag == TAG_STOP)
+			if (tag == TAG_STOP) {
+				flush_last(s);
 				return NULL;
+			}
 			if (tag == TAG_LISTEN) {
 				accept_all(s);
 				continue;

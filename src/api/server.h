@@ -71,6 +71,10 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 		     struct evloop *vmm_ev, api_execute_fn execute, void *opaque,
 		     const struct sandbox_filter *filter) MUST_CHECK;
 
+/* VMM thread: the request it left deferred (res->deferred) is done:
+ * res is filled, the answer goes to the client. */
+void api_server_answer(struct api_server *s);
+
 /* The server's counters (valid until api_server_stop). */
 const struct api_stats *api_server_stats(const struct api_server *s);
 

@@ -212,6 +212,22 @@ static const struct sandbox_rule api_rules[] = {
 	ANY(close),	 /* conn_close; accept_all refusing one */
 };
 
+/* A live migration's sender thread (migrate/send.c): its one connection
+ * to the target, guest RAM read through its mapping; no file system. */
+static const struct sandbox_rule migrate_rules[] = {
+	/* mig_connect: a unix or TCP stream socket, nothing else. */
+	ARG_MASKED(socket, 0, 0xffffffffULL, AF_UNIX),
+	ARG_MASKED(socket, 0, 0xffffffffULL, AF_INET),
+	ARG_MASKED(socket, 0, 0xffffffffULL, AF_INET6),
+	ANY(connect),			    /* mig_connect */
+	ARG_EQ(setsockopt, 2, SO_SNDTIMEO), /* migrate: the send timeout */
+	ANY(sendmsg),			    /* mig_send, send_run: records */
+	ANY(recvfrom),			    /* mig_read: the target's answers */
+	ANY(poll),			    /* mig_read: its timeout */
+	ANY(close),			    /* the connection, when done */
+	IOCTL(KVM_GET_DIRTY_LOG),	    /* vm_dirty_collect: each round's pages */
+};
+
 static const struct sandbox_rule blk_io_rules[] = {
 	ANY(preadv),	/* blk_io_xfer: READ */
 	ANY(pwritev),	/* blk_io_xfer: WRITE; blk_io_write_zeroes */
@@ -270,13 +286,12 @@ static const struct sandbox_list role_lists[SANDBOX_NROLES][4] = {
 			   LIST(vcpu_rules) },
 	[SANDBOX_BLK_IO] = { LIST(common_rules), LIST(malloc_rules), LIST(blk_io_rules) },
 	[SANDBOX_API] = { LIST(common_rules), LIST(malloc_rules), LIST(api_rules) },
+	[SANDBOX_MIGRATE] = { LIST(common_rules), LIST(malloc_rules), LIST(migrate_rules) },
 };
 
 static const char *const role_name[SANDBOX_NROLES] = {
-	[SANDBOX_VMM] = "vmm",
-	[SANDBOX_VCPU] = "vcpu",
-	[SANDBOX_BLK_IO] = "blk-io",
-	[SANDBOX_API] = "api",
+	[SANDBOX_VMM] = "vmm", [SANDBOX_VCPU] = "vcpu",	      [SANDBOX_BLK_IO] = "blk-io",
+	[SANDBOX_API] = "api", [SANDBOX_MIGRATE] = "migrate",
 };
 
 const char *sandbox_role_name(enum sandbox_role role)

@@ -19,10 +19,11 @@
 #include "log.h"
 
 enum sandbox_role {
-	SANDBOX_VMM,	/* main thread: the event loop, device backends, teardown */
-	SANDBOX_VCPU,	/* vCPU threads: KVM_RUN and the exits it dispatches */
-	SANDBOX_BLK_IO, /* virtio-blk worker threads */
-	SANDBOX_API,	/* the REST API's thread */
+	SANDBOX_VMM,	 /* main thread: the event loop, device backends, teardown */
+	SANDBOX_VCPU,	 /* vCPU threads: KVM_RUN and the exits it dispatches */
+	SANDBOX_BLK_IO,	 /* virtio-blk worker threads */
+	SANDBOX_API,	 /* the REST API's thread */
+	SANDBOX_MIGRATE, /* a live migration's sender (migrate/send.h) */
 	SANDBOX_NROLES,
 };
 
@@ -47,7 +48,7 @@ void sandbox_free(struct sandbox_filter *f);
  * syscall. Makes no allocation. 0 or -errno. */
 int sandbox_install(const struct sandbox_filter *f) MUST_CHECK;
 
-/* "vmm", "vcpu", "blk-io", "api". */
+/* "vmm", "vcpu", "blk-io", "api", "migrate". */
 const char *sandbox_role_name(enum sandbox_role role);
 
 #endif

@@ -32,16 +32,6 @@ static int write_all(int fd, const uint8_t *p, size_t len, off_t off)
 	return 0;
 }
 
-static bool page_zero(const uint8_t *p)
-{
-	const uint64_t *w = (const uint64_t *)p;
-
-	for (unsigned int i = 0; i < PAGE / 8; i++)
-		if (w[i])
-			return false;
-	return true;
-}
-
 static bool bit(const uint64_t *bits, uint64_t i)
 {
 	return bits[i / 64] >> (i % 64) & 1;
@@ -51,7 +41,7 @@ static bool bit(const uint64_t *bits, uint64_t i)
  * holds as data? */
 static bool page_wanted(const struct gm_region *g, uint64_t p, uint64_t page, const uint64_t *dirty)
 {
-	return dirty ? bit(dirty, page) : !page_zero(g->host + p);
+	return dirty ? bit(dirty, page) : !gm_page_zero(g->host + p);
 }
 
 /* A diff needs holes of one page: a file system with bigger blocks would

@@ -143,6 +143,25 @@ static int tmp_create(const char *path, char *tmp, size_t size)
 	return fd < 0 ? -errno : fd;
 }
 
+int snapshot_save_state(struct vm *vm, const struct vm_config *cfg, uint8_t **buf, size_t *len)
+{
+	char why[SNAP_WHY_MAX] = "";
+	struct vcpu_state_caps caps;
+	struct snap_file f;
+	int err = vcpu_state_probe(vm->kvm_fd, vm->vm_fd, &caps);
+
+	if (err)
+		return err;
+	snap_file_init(&f);
+	err = save_sections(&f, vm, cfg, &caps, why);
+	if (!err)
+		err = snap_file_encode(&f, buf, len, why);
+	if (err)
+		log_msg("the VM's state: %s", why);
+	snap_file_free(&f);
+	return err;
+}
+
 int snapshot_create(struct vm *vm, const struct vm_config *cfg, const char *state_path,
 		    const char *mem_path, const uint64_t *dirty)
 {
@@ -309,9 +328,10 @@ static int load_vm_section(struct snapshot_load *ld, const struct vm_config *c,
 	return 0;
 }
 
-static int open_memory(const char *path, uint64_t size, int *out)
+/* The memory file `path`, or a duplicate of `given` if >= 0. */
+static int open_memory(const char *path, int given, uint64_t size, int *out)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = given >= 0 ? fcntl(given, F_DUPFD_CLOEXEC, 3) : open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 
 	if (fd < 0) {
@@ -343,14 +363,18 @@ int snapshot_load_open(struct snapshot_load *ld, const struct snapshot_load_para
 	*ld = (struct snapshot_load){ .mem_fd = -1, .clock_realtime = p->clock_realtime };
 	snap_file_init(&ld->file);
 	snprintf(ld->path, sizeof(ld->path), "%s", p->state_path);
-	fd = open(p->state_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		err = -errno;
-		log_msg("snapshot '%s': %s", p->state_path, strerror(errno));
-		return err;
+	if (p->state_buf) {
+		err = snap_file_decode(&ld->file, p->state_buf, p->state_len, why);
+	} else {
+		fd = open(p->state_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0) {
+			err = -errno;
+			log_msg("snapshot '%s': %s", p->state_path, strerror(errno));
+			return err;
+		}
+		err = snap_file_read(&ld->file, fd, why);
+		close(fd);
 	}
-	err = snap_file_read(&ld->file, fd, why);
-	close(fd);
 	if (!err)
 		err = load_config(&ld->file, p, cfg, &c, why);
 	if (!err && p->track != SNAPSHOT_TRACK_AS_SAVED)
@@ -363,8 +387,9 @@ int snapshot_load_open(struct snapshot_load *ld, const struct snapshot_load_para
 	}
 	/* The same judgement as a boot's, with the same one line. */
 	err = config_check(&c);
-	if (!err && p->mem_path)
-		err = open_memory(p->mem_path, c.mem_size, &ld->mem_fd);
+	if (!err && (p->mem_path || p->state_buf))
+		err = open_memory(p->mem_path, p->state_buf ? p->mem_fd : -1, c.mem_size,
+				  &ld->mem_fd);
 	if (err)
 		goto fail;
 	*cfg = c;

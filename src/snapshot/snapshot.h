@@ -31,6 +31,7 @@
 #define PETREL_SNAPSHOT_SNAPSHOT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -50,6 +51,12 @@ struct vm;
 int snapshot_create(struct vm *vm, const struct vm_config *cfg, const char *state_path,
 		    const char *mem_path, const uint64_t *dirty) MUST_CHECK;
 
+/* The paused VM's state container (what snapshot_create writes to the
+ * state file) into a malloc'd buffer (*buf, *len), for a live
+ * migration's STATE record. 0 or -errno after one line. */
+int snapshot_save_state(struct vm *vm, const struct vm_config *cfg, uint8_t **buf,
+			size_t *len) MUST_CHECK;
+
 /* A network interface's new host tap (Firecracker's network_overrides). */
 struct snapshot_net_override {
 	char id[CONFIG_ID_MAX];
@@ -57,9 +64,16 @@ struct snapshot_net_override {
 };
 
 struct snapshot_load_params {
-	const char *state_path;
-	const char *mem_path;  /* the memory file (File backend); NULL with uffd_path */
-	const char *uffd_path; /* Uffd backend: the page server's socket; NULL: File */
+	const char *state_path; /* the state file, or what names state_buf in messages */
+	const char *mem_path;	/* the memory file (File backend); NULL with uffd_path */
+	const char *uffd_path;	/* Uffd backend: the page server's socket; NULL: File */
+	/* A live migration's target: the state container already in memory
+	 * (state_buf, state_len; not a file) and the RAM in an fd of the
+	 * memory file's layout (mem_fd, dup'd: the caller keeps its own;
+	 * read only when state_buf is set). state_buf NULL: the files. */
+	const uint8_t *state_buf;
+	size_t state_len;
+	int mem_fd;
 	struct snapshot_net_override net[CONFIG_MAX_NETS];
 	unsigned int nnet;
 	char vsock_uds[CONFIG_UDS_MAX]; /* vsock_override's uds_path; "": none */
@@ -78,8 +92,8 @@ struct snapshot_load {
 	char path[CONFIG_PATH_MAX]; /* the state file, for messages */
 };
 
-/* Read, decode and check the state file p->state_path, and open the
- * memory file. `cfg` holds the restoring process's own settings (logger,
+/* Read, decode and check the state file p->state_path (or p->state_buf),
+ * and open the memory file (or dup p->mem_fd). `cfg` holds the restoring process's own settings (logger,
  * metrics, jail, seccomp): they stay; everything else becomes the saved
  * VM's configuration, with p's overrides (each must name an interface or
  * a vsock device the VM has), judged by config_check. The vCPU count and

@@ -17,13 +17,17 @@
 # two clones, one after the other, restored from the same files (the disk
 # image put back as it was at the snapshot first: disks are not in
 # snapshots, README), each answer the shell and power off cleanly.
-# Not checked: that the clones' /dev/random differs (it needs a VM
-# generation ID device, which petrel does not have yet; an INFO line shows
-# the md5 of 64 bytes of each clone's /dev/urandom).
+# The VM generation ID: before the snapshot the guest's vmgenid driver is
+# bound to \_SB.VGEN and the GED driver to \_SB.GED_, no GED interrupt yet;
+# the restored VM and each clone read a new ID at 0xff000 (busybox devmem),
+# unlike the snapshot's and each other's, took exactly one GED interrupt,
+# and (if the guest's RNG was ready at the snapshot) logged Linux's "crng
+# reseeded due to virtual machine fork"; the two clones' first 64 bytes of
+# /dev/urandom differ.
 SD=/tmp/snapshot
-SNAP_CASES='start shell prepare uptime pause create kill restore restored-shell
-restored-uptime restored-vsock restored-disk restored-net-ping
-restored-ctrl-alt-del clone1 clone2'
+SNAP_CASES='start shell vmgenid prepare uptime pause create kill restore restored-shell
+restored-vmgenid restored-uptime restored-vsock restored-disk restored-net-ping
+restored-ctrl-alt-del clone1 clone2 clones-differ'
 SNAP_TOKEN=petrel-snap-$$-$(cut -d. -f1 /proc/uptime)
 
 # snap_size FILE: its size in bytes (not read: the memory file is sparse)
@@ -82,6 +86,49 @@ sc_start() {
     return 1
 }
 sc_shell() { ac_shell; }
+# vg_read: the guest's VM generation ID (16 bytes at 0xff000, through
+# /dev/mem) in vg_id, its GED interrupts (ACPI:Ged in /proc/interrupts,
+# summed over the CPUs) in vg_irqs, and how often it logged the reseed in
+# vg_reseeds
+vg_read() {
+    ask vgid 'echo $(devmem 0xff000 64) $(devmem 0xff008 64)' || return 1
+    vg_id=$ans
+    case $vg_id in 0x[0-9A-Fa-f]*' '0x[0-9A-Fa-f]*) ;; *) msg="devmem read the ID as '$vg_id'"; return 1 ;; esac
+    ask vgirq 'grep ACPI:Ged /proc/interrupts' || return 1
+    vg_irqs=$(echo "$ans" | awk '{ for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }')
+    [ -n "$ans" ] || { msg="no ACPI:Ged line in /proc/interrupts"; return 1; }
+    ask vgrs 'dmesg | grep -c "crng reseeded due to virtual machine fork"' || return 1
+    vg_reseeds=$ans
+}
+# vg_check WHO: after a restore, the ID is new (not the snapshot's, not in
+# $vg_seen), exactly one GED interrupt came, and the RNG was reseeded if it
+# was ready at the snapshot
+vg_check() {
+    vg_read || return 1
+    result "INFO $name: $1's VM generation ID $vg_id (the snapshot's $vg_id0), $vg_irqs GED interrupt(s), $vg_reseeds reseed line(s)"
+    [ "$vg_id" != "$vg_id0" ] || { msg="$1 has the snapshot's generation ID $vg_id"; return 1; }
+    case " $vg_seen " in *" $vg_id "*) msg="$1 has an earlier restore's generation ID $vg_id"; return 1 ;; esac
+    vg_seen="$vg_seen $vg_id"
+    [ "$vg_irqs" = 1 ] || { msg="$1 took $vg_irqs GED interrupts, want 1"; return 1; }
+    [ "$vg_ready" = 0 ] || [ "$vg_reseeds" = 1 ] ||
+        { msg="$1's RNG was ready at the snapshot but dmesg has $vg_reseeds 'crng reseeded due to virtual machine fork' lines, want 1"; return 1; }
+}
+# the drivers bound to petrel's ACPI devices; the boot's ID, no GED
+# interrupt yet; whether the RNG is ready (its reseed is logged only then)
+sc_vmgenid() {
+    ask vgdrv 'cat /sys/bus/acpi/drivers/vmgenid/*/path' || return 1
+    [ "$ans" = '\_SB_.VGEN' ] || { msg="the vmgenid driver is bound to '$ans', want \\_SB_.VGEN"; return 1; }
+    ask geddrv 'cat /sys/bus/platform/drivers/acpi-ged/*/firmware_node/path' || return 1
+    [ "$ans" = '\_SB_.GED_' ] || { msg="the acpi-ged driver is bound to '$ans', want \\_SB_.GED_"; return 1; }
+    vg_read || return 1
+    vg_id0=$vg_id vg_seen=
+    [ "$vg_irqs" = 0 ] || { msg="$vg_irqs GED interrupts before any restore"; return 1; }
+    [ "$vg_id" != '0x0000000000000000 0x0000000000000000' ] || { msg="the generation ID is zero"; return 1; }
+    ask crng 'dmesg | grep -c "crng init done"' || return 1
+    vg_ready=1
+    [ "$ans" = 0 ] && vg_ready=0
+    result "INFO $name: VM generation ID $vg_id0 at boot; the guest's RNG ready: $vg_ready"
+}
 # The marker is written and synced, and so reaches the image file; the
 # guest's network is up (it reaches the test host); the guest's vsock
 # echo listens (SOCKT_TIMEOUT: it must outlive the snapshot and restore).
@@ -135,6 +182,7 @@ sc_kill() {
     [ -z "$msg" ]
 }
 sc_restore() { snap_restore "$name-restored"; }
+sc_restored_vmgenid() { vg_check restored; }
 sc_restored_shell() {
     ask sh "echo restored-$SNAP_TOKEN" && [ "$ans" = "restored-$SNAP_TOKEN" ] && return 0
     msg="${msg}the restored shell answered '$ans'" gone="the restored shell does not answer"
@@ -182,13 +230,23 @@ snap_clone() {
     snap_restore "$name-$1" || return 1
     ask sh "echo $1-$SNAP_TOKEN" && [ "$ans" = "$1-$SNAP_TOKEN" ] ||
         { msg="${msg}$1's shell answered '$ans'"; snap_end; return 1; }
-    ask rnd 'head -c 64 /dev/urandom | md5sum | cut -c1-32' &&
-        result "INFO $name: $1's md5 of its first 64 bytes of /dev/urandom: $ans"
+    vg_check "$1" || { snap_end; return 1; }
+    ask rnd 'head -c 64 /dev/urandom | md5sum | cut -c1-32' || { snap_end; return 1; }
+    result "INFO $name: $1's md5 of its first 64 bytes of /dev/urandom: $ans"
+    eval "rnd_$1=\$ans"
     ac_ctrl_alt_del || { snap_end; return 1; }
     snap_end
 }
-sc_clone1() { snap_clone clone1; }
-sc_clone2() { snap_clone clone2; }
+sc_clone1() { rnd_clone1=; snap_clone clone1; }
+sc_clone2() { rnd_clone2=; snap_clone clone2; }
+# clones of one snapshot do not draw the same random numbers
+sc_clones_differ() {
+    [ -n "$rnd_clone1" ] && [ -n "$rnd_clone2" ] ||
+        { msg="a clone did not read /dev/urandom ('$rnd_clone1', '$rnd_clone2')"; return 1; }
+    [ "$rnd_clone1" != "$rnd_clone2" ] && return 0
+    msg="both clones' first 64 bytes of /dev/urandom have the md5 $rnd_clone1"
+    return 1
+}
 
 snapshot_group() {
     name=linux-snapshot d=/tmp/linux-snapshot gone= pid=
@@ -208,6 +266,8 @@ snapshot_group() {
     for c in $SNAP_CASES; do
         # the clones need only the files, whatever became of the first restore
         case $c in clone*) snap_end; [ -f "$SD/ext4-at-snapshot.img" ] && gone= ;; esac
+        # nothing runs for it: it compares what the clones read
+        case $c in clones-differ) gone= ;; esac
         api_case "$c" "sc_$(echo "$c" | tr - _)"
     done
     result "INFO $name: the group took $(since "$_g0") s in the test host"

@@ -767,4 +767,8 @@ if want diffsnap; then
     . /l1-diffsnap.sh
     diffsnap_group
 fi
+if want migrate; then
+    . /l1-migrate.sh
+    migrate_group
+fi
 exit 0

@@ -30,6 +30,24 @@ static bool map_sane(const struct e820_entry *e, int n)
 	return true;
 }
 
+/* [addr, addr + len) lies inside one reserved entry and touches no RAM
+ * entry: a guest will not hand it out as memory. */
+static bool reserved_only(const struct e820_entry *e, int n, uint64_t addr, uint64_t len)
+{
+	bool inside = false;
+
+	for (int i = 0; i < n; i++) {
+		bool overlaps = addr < e[i].addr + e[i].size && e[i].addr < addr + len;
+
+		if (e[i].type == E820_RAM && overlaps)
+			return false;
+		if (e[i].type == E820_RESERVED && e[i].addr <= addr &&
+		    addr + len <= e[i].addr + e[i].size)
+			inside = true;
+	}
+	return inside;
+}
+
 static void e820_small_ram(void)
 {
 	struct gm gm = { 0 };
@@ -41,8 +59,11 @@ static void e820_small_ram(void)
 	REQUIRE(n == 3);
 	CHECK(map_sane(e, n));
 	CHECK(e[0].addr == 0 && e[0].size == LAYOUT_EBDA && e[0].type == E820_RAM);
-	CHECK(e[1].addr == LAYOUT_ACPI && e[1].addr + e[1].size == LAYOUT_ACPI_END &&
+	CHECK(e[1].addr == LAYOUT_ACPI && e[1].addr + e[1].size == LAYOUT_BIOS_END &&
 	      e[1].type == E820_RESERVED);
+	/* the ACPI tables and the VM generation ID's whole page */
+	CHECK(reserved_only(e, n, LAYOUT_ACPI, LAYOUT_ACPI_END - LAYOUT_ACPI));
+	CHECK(reserved_only(e, n, PETREL_VMGENID_ADDR & ~0xfffULL, 4096));
 	CHECK(e[2].addr == LAYOUT_KERNEL_MIN && e[2].size == (64ULL << 20) - LAYOUT_KERNEL_MIN &&
 	      e[2].type == E820_RAM);
 }
@@ -61,6 +82,7 @@ static void e820_ram_above_4g(void)
 	CHECK(map_sane(e, n));
 	CHECK(e[0].addr == 0 && e[0].size == LAYOUT_EBDA && e[0].type == E820_RAM);
 	CHECK(e[1].type == E820_RESERVED);
+	CHECK(reserved_only(e, n, PETREL_VMGENID_ADDR, PETREL_VMGENID_LEN));
 	CHECK(e[2].addr == LAYOUT_KERNEL_MIN && e[2].addr + e[2].size == PETREL_RAM_HOLE_START &&
 	      e[2].type == E820_RAM);
 	CHECK(e[3].addr == PETREL_RAM_HOLE_END && e[3].size == high && e[3].type == E820_RAM);
@@ -299,18 +321,23 @@ struct aml_dev {
 	const uint8_t *body; /* after the device's NameSeg */
 	size_t len;
 	unsigned int count;
+	char scope[6]; /* the enclosing Scope's or Device's name: "\\_SB_", "PEVT"... */
 };
 
-/* Walk a TermList of Name, Scope and Device terms, each length nesting
- * exactly in its parent's. Counts the devices named `name` and keeps the
- * last one's body. false if anything else is there or a length is off. */
-static bool aml_walk(const uint8_t *p, size_t n, const char *name, struct aml_dev *d)
+/* Walk a TermList of Name, Scope, Device and Method terms, each length
+ * nesting exactly in its parent's (a Method's body is skipped: the cases
+ * read the methods they know). Counts the devices named `name` and keeps
+ * the last one's body and the name of the Scope or Device around it
+ * (`parent`). false if anything else is there or a length is off. */
+static bool aml_walk_in(const uint8_t *p, size_t n, const char *name, struct aml_dev *d,
+			const char *parent)
 {
 	size_t at = 0;
 
 	while (at < n) {
 		const uint8_t *t = p + at;
 		size_t left = n - at, op, len, k, seg;
+		char here[6];
 
 		if (t[0] == 0x08) { /* Name (NameSeg, DataObject) */
 			k = left > 5 ? aml_data_len(t + 5, left - 5) : 0;
@@ -319,7 +346,7 @@ static bool aml_walk(const uint8_t *p, size_t n, const char *name, struct aml_de
 			at += 5 + k;
 			continue;
 		}
-		if (t[0] == 0x10) /* Scope */
+		if (t[0] == 0x10 || t[0] == 0x14) /* Scope, Method */
 			op = 1;
 		else if (t[0] == 0x5b && left > 1 && t[1] == 0x82) /* Device */
 			op = 2;
@@ -328,16 +355,80 @@ static bool aml_walk(const uint8_t *p, size_t n, const char *name, struct aml_de
 		k = aml_pkglen(t + op, left - op, &len);
 		if (!k || len > left - op || len < k + 4)
 			return false;
+		if (t[0] == 0x14) { /* NameSeg, MethodFlags, TermList */
+			if (len < k + 5)
+				return false;
+			at += op + len;
+			continue;
+		}
 		seg = t[op + k] == '\\' ? 5 : 4;
 		if (len < k + seg)
 			return false;
-		if (op == 2 && seg == 4 && memcmp(t + op + k, name, 4) == 0)
-			*d = (struct aml_dev){ t + op + k + 4, len - k - 4, d->count + 1 };
-		if (!aml_walk(t + op + k + seg, len - k - seg, name, d))
+		memcpy(here, t + op + k, seg);
+		here[seg] = 0;
+		if (op == 2 && seg == 4 && memcmp(t + op + k, name, 4) == 0) {
+			*d = (struct aml_dev){ t + op + k + 4, len - k - 4, d->count + 1, "" };
+			snprintf(d->scope, sizeof(d->scope), "%s", parent);
+		}
+		if (!aml_walk_in(t + op + k + seg, len - k - seg, name, d, here))
 			return false;
 		at += op + len;
 	}
 	return true;
+}
+
+static bool aml_walk(const uint8_t *p, size_t n, const char *name, struct aml_dev *d)
+{
+	return aml_walk_in(p, n, name, d, "\\");
+}
+
+/* Method `seg` among a device's Name and Method terms: its flags in
+ * *flags, its body (the TermList) in *len bytes; NULL if it is not there. */
+static const uint8_t *aml_method(const struct aml_dev *d, const char *seg, uint8_t *flags,
+				 size_t *len)
+{
+	size_t at = 0, k, pkg;
+
+	while (at < d->len) {
+		const uint8_t *t = d->body + at;
+		size_t left = d->len - at;
+
+		if (t[0] == 0x08) {
+			k = left > 5 ? aml_data_len(t + 5, left - 5) : 0;
+			if (!k)
+				return NULL;
+			at += 5 + k;
+			continue;
+		}
+		if (t[0] != 0x14)
+			return NULL;
+		k = aml_pkglen(t + 1, left - 1, &pkg);
+		if (!k || pkg > left - 1 || pkg < k + 5)
+			return NULL;
+		if (memcmp(t + 1 + k, seg, 4) == 0) {
+			*flags = t[1 + k + 4];
+			*len = pkg - k - 5;
+			return t + 1 + k + 5;
+		}
+		at += 1 + pkg;
+	}
+	return NULL;
+}
+
+/* An integer data object at p (Zero, One, Byte, Word, DWord or QWord
+ * constant): its value in *v, its length returned; 0 if not one. */
+static size_t aml_int(const uint8_t *p, size_t n, uint64_t *v)
+{
+	static const size_t width[] = { [0x0a] = 1, [0x0b] = 2, [0x0c] = 4, [0x0e] = 8 };
+
+	if (n >= 1 && p[0] <= 0x01) {
+		*v = p[0];
+		return 1;
+	}
+	if (n < 1 || p[0] < 0x0a || p[0] > 0x0e || !width[p[0]] || n < 1 + width[p[0]])
+		return 0;
+	*v = le_get(p + 1, width[p[0]]);
+	return 1 + width[p[0]];
 }
 
 /* The data object of Name (`seg`, ...) in a device's body, or NULL. */
@@ -420,6 +511,59 @@ static void acpi_dsdt_devices(void)
 	CHECK(len[0] == len[1] && memcmp(body[0], body[1], len[0]) == 0);
 	free(body[0]);
 	free(body[1]);
+}
+
+/* The VM generation ID, \_SB.VGEN: _HID "VMGENCTR", _CID "VM_Gen_Counter",
+ * and ADDR returning Package (2) { low, high } (DWORDs) of
+ * PETREL_VMGENID_ADDR, nothing else; the Generic Event Device,
+ * \_SB.GED_: ACPI0013, an edge interrupt on PETREL_GED_GSI, and an _EVT
+ * that for that GSI notifies \_SB.VGEN with 0x80. With and without
+ * --stealth. */
+static void acpi_dsdt_vmgenid(void)
+{
+	static const uint8_t ged_crs[] = { 0x89, 0x06, 0x00, 0x03, 0x01, PETREL_GED_GSI,
+					   0x00, 0x00, 0x00, 0x79, 0x00 };
+	static const uint8_t evt[] = { 0xa0, 0x12, 0x93, 0x68, 0x0a, PETREL_GED_GSI,
+				       0x86, '\\', 0x2e, '_',  'S',  'B',
+				       '_',  'V',  'G',	 'E',  'N',  0x0a,
+				       0x80 };
+
+	for (int stealth = 0; stealth <= 1; stealth++) {
+		struct aml_dev v = { 0 }, g = { 0 };
+		const uint8_t *h, *m;
+		size_t len, mlen, k, pkg, at, n1, n2;
+		uint64_t lo = 0, hi = 0;
+		uint8_t flags = 0xff;
+		struct tables t;
+
+		REQUIRE(tables_build_as(&t, 2, stealth));
+		REQUIRE(aml_walk(t.dsdt + 36, t.dsdt_len - 36, "VGEN", &v) && v.count == 1);
+		CHECK(strcmp(v.scope, "\\_SB_") == 0);
+		h = aml_name(&v, "_HID", &len);
+		CHECK(h && len == 10 && memcmp(h, "\x0dVMGENCTR", 10) == 0);
+		h = aml_name(&v, "_CID", &len);
+		CHECK(h && len == 16 && memcmp(h, "\x0dVM_Gen_Counter", 16) == 0);
+		m = aml_method(&v, "ADDR", &flags, &mlen);
+		REQUIRE(m && flags == 0 && mlen > 3 && m[0] == 0xa4 && m[1] == 0x12);
+		k = aml_pkglen(m + 2, mlen - 2, &pkg);
+		REQUIRE(k && 2 + pkg == mlen && m[2 + k] == 2);
+		at = 3 + k;
+		n1 = aml_int(m + at, mlen - at, &lo);
+		at += n1;
+		n2 = aml_int(m + at, mlen - at, &hi);
+		CHECK(n1 == 5 && n2 == 5 && at + n2 == mlen);
+		CHECK((lo | hi << 32) == PETREL_VMGENID_ADDR);
+
+		CHECK(dsdt_device(t.dsdt, t.dsdt_len, "GED_",
+				  "\x0d"
+				  "ACPI0013",
+				  10, ged_crs, sizeof(ged_crs)));
+		REQUIRE(aml_walk(t.dsdt + 36, t.dsdt_len - 36, "GED_", &g) && g.count == 1);
+		CHECK(strcmp(g.scope, "\\_SB_") == 0);
+		m = aml_method(&g, "_EVT", &flags, &mlen);
+		CHECK(m && flags == 1 && mlen == sizeof(evt) && memcmp(m, evt, mlen) == 0);
+		free(t.buf);
+	}
 }
 
 /* Each virtio-mmio transport: Device (VIOn), _HID "LNRO0005", _UID n, and
@@ -563,6 +707,7 @@ int main(void)
 	RUN(acpi_madt_cpus);
 	RUN(acpi_too_small);
 	RUN(acpi_dsdt_virtio);
+	RUN(acpi_dsdt_vmgenid);
 	RUN(acpi_names);
 	RUN(acpi_install_into_guest);
 	return harness_exit();

@@ -24,6 +24,7 @@
 #include "snapshot/crc32c.h"
 #include "snapshot/file.h"
 #include "snapshot/snap.h"
+#include "snap_raw.h"
 
 static char why[SNAP_WHY_MAX];
 
@@ -537,42 +538,18 @@ static void file_encode_too_big(void)
 
 /* ---- hostile containers, built byte by byte ---- */
 
-struct raw {
-	uint8_t b[8192];
-	size_t len;
-};
-
-static void raw_put(struct raw *r, uint64_t v, unsigned int n)
-{
-	le_put(r->b + r->len, v, n);
-	r->len += n;
-}
-
-static void raw_header(struct raw *r, uint32_t version, uint32_t flags, uint32_t count)
-{
-	memcpy(r->b, "PETRELSN", 8);
-	r->len = 8;
-	raw_put(r, version, 4);
-	raw_put(r, flags, 4);
-	raw_put(r, count, 4);
-}
-
 /* A section with name length `nlen` (the name's bytes from `name`),
  * payload length `plen`, and `have` bytes of payload actually present. */
 static void raw_section(struct raw *r, const char *name, size_t nlen, uint64_t plen, size_t have)
 {
-	r->b[r->len++] = (uint8_t)nlen;
-	memcpy(r->b + r->len, name, nlen);
-	r->len += nlen;
-	raw_put(r, 1, 4);
-	raw_put(r, plen, 8);
+	raw_section_head(r, name, nlen, 1, plen);
 	memset(r->b + r->len, 0xa5, have);
 	r->len += have;
 }
 
 static int raw_decode(struct raw *r)
 {
-	raw_put(r, crc32c(0, r->b, r->len), 4);
+	raw_sum(r);
 	return decode(r->b, r->len);
 }
 

@@ -24,6 +24,7 @@
 #include "le.h"
 #include "snapshot/crc32c.h"
 #include "snapshot/snapshot.h"
+#include "snap_raw.h"
 
 static struct api_request req;
 static struct api_result res;
@@ -412,34 +413,10 @@ static void hostile_state_files(void)
 
 /* A state file written field by field (docs/snapshot.md's container), so
  * that anything in it can be wrong. */
-struct raw {
-	uint8_t b[4096];
-	size_t len;
-};
-
-static void raw_put(struct raw *r, uint64_t v, unsigned int n)
-{
-	le_put(r->b + r->len, v, n);
-	r->len += n;
-}
-
-static void raw_header(struct raw *r, uint32_t version, uint32_t flags, uint32_t count)
-{
-	memcpy(r->b, "PETRELSN", 8);
-	r->len = 8;
-	raw_put(r, version, 4);
-	raw_put(r, flags, 4);
-	raw_put(r, count, 4);
-}
-
-/* A section's header claiming `claim` bytes of payload (none written). */
+/* A section's head claiming `claim` bytes of payload (none written). */
 static void raw_section(struct raw *r, const char *name, uint32_t version, uint64_t claim)
 {
-	r->b[r->len++] = (uint8_t)strlen(name);
-	memcpy(r->b + r->len, name, strlen(name));
-	r->len += strlen(name);
-	raw_put(r, version, 4);
-	raw_put(r, claim, 8);
+	raw_section_head(r, name, strlen(name), version, claim);
 }
 
 /* Section "config" at layout `version` with the 1-vCPU, 32 MiB document,
@@ -467,11 +444,6 @@ static void raw_vm(struct raw *r, uint32_t version, uint32_t cpus, uint64_t mem,
 	raw_put(r, 1, 8);
 	for (size_t i = 0; i < extra; i++)
 		r->b[r->len++] = 0;
-}
-
-static void raw_sum(struct raw *r)
-{
-	raw_put(r, crc32c(0, r->b, r->len), 4);
 }
 
 /* A state file of sections "config" and "vm", checksum right, with the

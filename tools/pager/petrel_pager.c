@@ -367,22 +367,39 @@ static int run(struct pager *p)
 
 /* ------------------------------------------------------------- setup */
 
+/* Listen on `path`. The socket is bound under a temporary name and
+ * renamed to `path` once it listens, so that whoever sees `path` exist
+ * can connect (a VMM started right after the pager is never refused);
+ * where `path` leaves no room for the temporary name, it is bound as it
+ * is. */
 static int listen_on(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, err;
+	int fd, err, n;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		say("socket '%s': %s", path, uds_strerror(-ENAMETOOLONG));
 		return -1;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
+	err = uds_free_path(&sa);
+	if (err) {
+		say("socket '%s': %s", path, uds_strerror(err));
+		return -1;
+	}
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.%d", path, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+		memcpy(sa.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	err = fd < 0 ? -errno : uds_bind(fd, &sa);
 	if (!err && listen(fd, 1))
 		err = -errno;
+	if (!err && strcmp(sa.sun_path, path) && rename(sa.sun_path, path))
+		err = -errno;
 	if (err) {
 		say("socket '%s': %s", path, uds_strerror(err));
+		if (strcmp(sa.sun_path, path))
+			unlink(sa.sun_path);
 		if (fd >= 0)
 			close(fd);
 		return -1;

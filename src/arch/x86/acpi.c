@@ -36,7 +36,8 @@ static const struct acpi_ids petrel_ids = {
  * --stealth: the OEM and table IDs AMI's Aptio firmware ships unless a
  * board maker changes them, the commonest pair on real PCs, so the names
  * say nothing; no hypervisor identity. What the tables still give away
- * (LNRO0005 and QEMU0001 devices, no PCI) is in the README.
+ * (LNRO0005, QEMU0001 and VM_Gen_Counter devices, no PCI) is in the
+ * README.
  */
 static const struct acpi_ids stealth_ids = {
 	.oem_id = { 'A', 'L', 'A', 'S', 'K', 'A' },
@@ -200,6 +201,63 @@ static const uint8_t dsdt_aml[] = {
 /* clang-format on */
 
 /*
+ * The VM generation ID (Microsoft's "Virtual Machine Generation ID"
+ * paper: _CID "VM_Gen_Counter", an ADDR method returning the 16-byte
+ * ID's guest physical address as a package of two DWORDs, low then high,
+ * and Notify (device, 0x80) when it changed) and the Generic Event Device
+ * (ACPI 6.x, 5.6.9) that carries that notification on a hardware-reduced
+ * machine, as Firecracker's and cloud-hypervisor's do:
+ *   Scope (\_SB) {
+ *     Device (VGEN) {
+ *       Name (_HID, "VMGENCTR")              -- Linux's vmgenid matches it
+ *       Name (_CID, "VM_Gen_Counter")        -- and this (ACPICA upper-cases
+ *                                               _CID), as Windows does
+ *       Method (ADDR, 0, NotSerialized) {
+ *         Return (Package (2) { PETREL_VMGENID_ADDR, 0 })
+ *       }
+ *     }
+ *     Device (GED_) {
+ *       Name (_HID, "ACPI0013")
+ *       Name (_CRS, ResourceTemplate () {
+ *         Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) { PETREL_GED_GSI } })
+ *       Method (_EVT, 1, NotSerialized) {    -- Arg0: the GSI that fired
+ *         If (LEqual (Arg0, PETREL_GED_GSI)) { Notify (\_SB.VGEN, 0x80) }
+ *       }
+ *     }
+ *   }
+ * Linux (drivers/acpi/evged.c) runs _EVT from its interrupt thread;
+ * drivers/virt/vmgenid.c reads the ID at ADDR when it binds and again on
+ * the notification, and reseeds the RNG if it changed.
+ */
+#define VMGENID_ADDR_BYTES                                                                         \
+	PETREL_VMGENID_ADDR & 0xff, (PETREL_VMGENID_ADDR >> 8) & 0xff,                             \
+	    (PETREL_VMGENID_ADDR >> 16) & 0xff, (PETREL_VMGENID_ADDR >> 24) & 0xff
+/* clang-format off */
+static const uint8_t vmgenid_aml[] = {
+	0x10, 0x4c, 0x08, '\\', '_', 'S', 'B', '_',	/* Scope, PkgLength 140 */
+	0x5b, 0x82, 0x3e, 'V', 'G', 'E', 'N',		/* Device, PkgLength 62 */
+	0x08, '_', 'H', 'I', 'D', 0x0d, 'V', 'M', 'G', 'E', 'N', 'C', 'T', 'R', 0x00,
+	0x08, '_', 'C', 'I', 'D', 0x0d, 'V', 'M', '_', 'G', 'e', 'n', '_', 'C', 'o', 'u', 'n',
+	't', 'e', 'r', 0x00,
+	0x14, 0x14, 'A', 'D', 'D', 'R', 0x00,		/* Method, PkgLength 20, no args */
+	0xa4, 0x12, 0x0c, 0x02,				/* Return Package, PkgLength 12, 2 */
+	0x0c, VMGENID_ADDR_BYTES,			/* DWordConst: low */
+	0x0c, 0x00, 0x00, 0x00, 0x00,			/* DWordConst: high */
+	0x5b, 0x82, 0x43, 0x04, 'G', 'E', 'D', '_',	/* Device, PkgLength 67 */
+	0x08, '_', 'H', 'I', 'D', 0x0d, 'A', 'C', 'P', 'I', '0', '0', '1', '3', 0x00,
+	0x08, '_', 'C', 'R', 'S', 0x11, 0x0e, 0x0a, 0x0b, /* Buffer, PkgLength 14, 11 bytes */
+	0x89, 0x06, 0x00, 0x03, 0x01,			/* Extended Interrupt: consumer, edge, 1 */
+	PETREL_GED_GSI, 0x00, 0x00, 0x00, 0x79, 0x00,	/* its GSI; end tag */
+	0x14, 0x19, '_', 'E', 'V', 'T', 0x01,		/* Method, PkgLength 25, 1 arg */
+	0xa0, 0x12, 0x93, 0x68, 0x0a, PETREL_GED_GSI,	/* If, PkgLength 18, LEqual (Arg0, GSI) */
+	0x86, '\\', 0x2e, '_', 'S', 'B', '_', 'V', 'G', 'E', 'N', /* Notify, \ dual name */
+	0x0a, 0x80,					/* ByteConst 0x80 */
+};
+/* clang-format on */
+_Static_assert(sizeof(vmgenid_aml) == 141, "the Scope's PkgLength is 140");
+_Static_assert(PETREL_VMGENID_ADDR < (1ULL << 32), "ADDR's high DWORD is written as 0");
+
+/*
  * One virtio-mmio transport, appended to the DSDT inside a Scope (\_SB):
  *   Device (VIOn) {
  *     Name (_HID, "LNRO0005")               -- virtio-mmio
@@ -254,7 +312,7 @@ static uint8_t *acpi_dsdt(struct acpi_buf *b, const struct acpi_mmio_dev *devs, 
 {
 	/* Scope (\_SB) { devices }: opcode, 2-byte PkgLength, name. */
 	size_t scope = ndevs ? 1 + 2 + 5 + (size_t)ndevs * AML_VIRTIO_DEV_LEN : 0;
-	size_t len = ACPI_HDR_LEN + sizeof(dsdt_aml) + scope;
+	size_t len = ACPI_HDR_LEN + sizeof(dsdt_aml) + sizeof(vmgenid_aml) + scope;
 	uint8_t *t, *p;
 
 	if (ndevs > ACPI_MAX_MMIO_DEVS)
@@ -263,7 +321,8 @@ static uint8_t *acpi_dsdt(struct acpi_buf *b, const struct acpi_mmio_dev *devs, 
 	if (!t)
 		return NULL;
 	memcpy(t + ACPI_HDR_LEN, dsdt_aml, sizeof(dsdt_aml));
-	p = t + ACPI_HDR_LEN + sizeof(dsdt_aml);
+	memcpy(t + ACPI_HDR_LEN + sizeof(dsdt_aml), vmgenid_aml, sizeof(vmgenid_aml));
+	p = t + ACPI_HDR_LEN + sizeof(dsdt_aml) + sizeof(vmgenid_aml);
 	if (ndevs) {
 		p[0] = 0x10;
 		/* PkgLength of 2 bytes: low nibble in byte 0, the rest in byte 1. */

@@ -3,7 +3,8 @@
  * ACPI tables: RSDP, XSDT, a hardware-reduced FADT (power-off through the
  * sleep control register, reboot through the reset register, the RTC's
  * century register), a DSDT with \_S5, the pvpanic device, COM1, the CMOS
- * RTC, the i8042 keyboard and the virtio-mmio transports, and a MADT
+ * RTC, the i8042 keyboard, the VM generation ID and its Generic Event
+ * Device (platform.h) and the virtio-mmio transports, and a MADT
  * listing the vCPUs' local APICs and the IOAPIC. Written to guest RAM at
  * LAYOUT_ACPI.
  */

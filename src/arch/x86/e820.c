@@ -5,6 +5,12 @@
 
 #include "arch/x86/layout.h"
 
+/* The VM generation ID's page is reserved with the ACPI tables: Linux's
+ * vmgenid maps it, and must not find it handed out as RAM. */
+_Static_assert(PETREL_VMGENID_ADDR >= LAYOUT_ACPI_END &&
+		   PETREL_VMGENID_ADDR + PETREL_VMGENID_LEN <= LAYOUT_BIOS_END,
+	       "the VM generation ID must be in the reserved BIOS area, after the tables");
+
 static int e820_add(struct e820_entry *out, unsigned int max, unsigned int *n, uint64_t addr,
 		    uint64_t size, uint32_t type)
 {
@@ -21,7 +27,7 @@ int e820_build(const struct gm *gm, struct e820_entry *out, unsigned int max)
 
 	err = e820_add(out, max, &n, 0, LAYOUT_EBDA, E820_RAM);
 	if (!err)
-		err = e820_add(out, max, &n, LAYOUT_ACPI, LAYOUT_ACPI_END - LAYOUT_ACPI,
+		err = e820_add(out, max, &n, LAYOUT_ACPI, LAYOUT_BIOS_END - LAYOUT_ACPI,
 			       E820_RESERVED);
 	for (unsigned int i = 0; !err && i < gm->nregions; i++) {
 		const struct gm_region *r = &gm->region[i];

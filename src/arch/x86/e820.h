@@ -17,8 +17,8 @@ struct e820_entry {
 };
 
 /* Fill `out` (room for `max`) with the map for gm: usable RAM below the
- * EBDA, the BIOS area (ACPI tables) reserved, RAM from 1 MiB to the hole,
- * RAM above 4 GiB. Returns the count, or -ENOSPC. */
+ * EBDA, the BIOS area (ACPI tables, the VM generation ID) reserved, RAM
+ * from 1 MiB to the hole, RAM above 4 GiB. Returns the count, or -ENOSPC. */
 int e820_build(const struct gm *gm, struct e820_entry *out, unsigned int max) MUST_CHECK;
 
 #endif

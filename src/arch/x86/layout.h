@@ -8,6 +8,8 @@
 #ifndef PETREL_X86_LAYOUT_H
 #define PETREL_X86_LAYOUT_H
 
+#include "petrel/platform.h"
+
 /* Guest physical layout of boot structures. */
 #define LAYOUT_GDT 0x500ULL
 #define LAYOUT_BOOT_STACK 0x5ff0ULL /* rsp at entry; guests set their own */
@@ -20,11 +22,12 @@
 #define LAYOUT_PDPT 0xa000ULL
 #define LAYOUT_PD 0xb000ULL /* four pages: identity map of 4 GiB */
 #define LAYOUT_CMDLINE 0x20000ULL
-#define LAYOUT_CMDLINE_MAX 4096ULL /* includes the NUL */
-#define LAYOUT_EBDA 0x9fc00ULL	   /* RAM below this is usable */
-#define LAYOUT_ACPI 0xe0000ULL	   /* ACPI tables, RSDP first */
-#define LAYOUT_ACPI_END 0x100000ULL
-#define LAYOUT_KERNEL_MIN 0x100000ULL /* nothing is loaded below 1 MiB */
+#define LAYOUT_CMDLINE_MAX 4096ULL	    /* includes the NUL */
+#define LAYOUT_EBDA 0x9fc00ULL		    /* RAM below this is usable */
+#define LAYOUT_ACPI 0xe0000ULL		    /* ACPI tables, RSDP first */
+#define LAYOUT_ACPI_END PETREL_VMGENID_ADDR /* then the VM generation ID's page */
+#define LAYOUT_BIOS_END 0x100000ULL	    /* e820: [LAYOUT_ACPI, here) reserved */
+#define LAYOUT_KERNEL_MIN 0x100000ULL	    /* nothing is loaded below 1 MiB */
 
 /* GDT selectors (the 64-bit boot protocol wants __BOOT_CS 0x10, __BOOT_DS
  * 0x18; PVH wants a flat 32-bit code segment and a 32-bit TSS). */

@@ -12,6 +12,7 @@
 #include "console.h"
 #include "dev/ioapic.h"
 #include "dev/pc_devices.h"
+#include "dev/vmgenid.h"
 #include "petrel/platform.h"
 #include "virtio/devices.h"
 #include "vmm.h"
@@ -157,7 +158,7 @@ int machine_create(struct vm *vm)
 {
 	int (*const devices[])(struct vm *) = {
 		cmos_rtc_create,   i8042_create,     pvpanic_create,   acpi_pm_create,
-		boot_timer_create, exit_port_create, hypercall_create,
+		boot_timer_create, exit_port_create, hypercall_create, vmgenid_create,
 	};
 	int err = machine_irqchip(vm);
 

@@ -12,7 +12,8 @@ struct vm;
 /* Create the irqchip (local APICs in KVM, the I/O APIC in petrel; wired
  * into vm->irq_line and the vCPUs' EOI exit) and every device: COM1 on
  * the console, RTC, i8042, pvpanic, ACPI sleep registers, boot timer,
- * exit port, hypercalls, then the virtio devices of vm->cfg. Each joins
+ * exit port, hypercalls, the VM generation ID, then the virtio devices of
+ * vm->cfg. Each joins
  * vm->devices. Before any vCPU exists. 0 or -errno after a message;
  * vm_destroy cleans up either way. */
 int machine_create(struct vm *vm) MUST_CHECK;
