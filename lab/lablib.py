@@ -108,3 +108,95 @@ def host_kind(ctx):
         if line.startswith("virtualisation:"):
             return line.split(":", 1)[1].strip()
     return "unknown"
+
+
+def qemu_argv(ctx, guest, cmdline, cpu="qemu64,vendor=GenuineIntel"):
+    """QEMU TCG (every guest instruction translated in software) booting the
+    lab guest `guest` in its ELF32 form (QEMU's -kernel takes PVH images so)
+    with `cmdline`; the guest's exit port is QEMU's isa-debug-exit, so QEMU
+    exits 2 * status + 1. The guests drop to CPL3 with SYSEXIT, which AMD
+    CPUs (QEMU's default model is one) refuse in long mode: an Intel vendor
+    string makes TCG allow it."""
+    return [qemu(), "-accel", "tcg", "-cpu", cpu, "-M", "pc", "-m", "64M",
+            "-nodefaults", "-no-user-config", "-nographic", "-display", "none",
+            "-serial", "stdio", "-device", "isa-debug-exit,iobase=0x501,iosize=1",
+            "-kernel", os.path.join(ctx.guests, guest + ".elf32"), "-append", cmdline]
+
+
+def have_kvm():
+    return os.access("/dev/kvm", os.R_OK | os.W_OK)
+
+
+# --- lab/03 and lab/04: the guest lab_sens, a monitor and its deprivileged
+# kernel (guests/lab_sens.c). The monitor is inside the guest, so the
+# exercise shows the same under petrel (KVM) and under QEMU's TCG.
+
+SENS_WHERE_PETREL = "petrel (KVM)"
+SENS_WHERE_QEMU = "QEMU TCG, -cpu max"
+
+
+def sens_where(ctx):
+    """(where to run lab_sens, None) or (None, why it cannot run here):
+    petrel where there is /dev/kvm, else QEMU's TCG."""
+    if have_kvm():
+        return SENS_WHERE_PETREL, None
+    if qemu():
+        return SENS_WHERE_QEMU, None
+    return None, "needs /dev/kvm or qemu-system-x86_64 (tools/setup installs it)"
+
+
+def sens_run(ctx, where, cmdline):
+    """Runs lab_sens with `cmdline` under `where` (sens_where); returns
+    {"umip": str, "rows": [{name, cls, traps, seen, expect, ok}],
+    "time": {what: cycles per iteration}, "rewrite": {sites, insns, bytes,
+    cycles} or None, "out": the output}. RuntimeError when it did not finish."""
+    if where == SENS_WHERE_PETREL:
+        out, _ = petrel(ctx, "lab_sens", cmdline)
+    else:
+        # -cpu max: TCG's model with UMIP. Status 0 makes QEMU exit 1.
+        rc, out = run(qemu_argv(ctx, "lab_sens", cmdline, "max,vendor=GenuineIntel"),
+                      timeout=600)
+        if rc != 1:
+            raise RuntimeError(f"QEMU exited {rc}: {out.strip()[-400:]}")
+    res = {"umip": "unknown", "rows": [], "time": {}, "rewrite": None, "out": out}
+    done = False
+    for line in out.splitlines():
+        if "lab_sens: " not in line:
+            continue
+        line = line[line.index("lab_sens: "):]  # QEMU's firmware leaves no newline
+        kv = dict(m.groups() for m in re.finditer(r"(\w+)=(\S+)", line))
+        if line.startswith("lab_sens: umip="):
+            res["umip"] = kv["umip"]
+        elif line.startswith("lab_sens: row="):
+            seen, expect = int(kv["seen"], 16), int(kv["expect"], 16)
+            res["rows"].append({"name": kv["name"], "cls": kv["class"],
+                                "traps": int(kv["traps"]), "seen": seen,
+                                "expect": expect, "ok": seen == expect})
+        elif line.startswith("lab_sens: time "):
+            res["time"][kv["what"]] = int(kv["cycles"]) / max(1, int(kv["n"]))
+        elif line.startswith("lab_sens: rewrite sites="):
+            res["rewrite"] = {k: int(kv[k]) for k in ("sites", "insns", "bytes", "cycles")}
+        elif line.startswith("lab_sens: done"):
+            done = True
+    if not done or not res["rows"]:
+        raise RuntimeError("lab_sens did not finish: " + out.strip()[-400:])
+    return res
+
+
+def sens_show(name, v):
+    """A row's value as a student reads it."""
+    if name in ("sgdt", "sidt", "lgdt", "lidt"):
+        return f"base {v & (1 << 48) - 1:#x} limit {v >> 48:#x}"
+    if name in ("lar", "lsl") and v == (1 << 64) - 1:
+        return "refused (ZF=0)"
+    if name == "pushf":
+        return f"IF {v & 1} after cli, {v >> 1 & 1} after sti"
+    if name in ("popf", "cli", "sti"):
+        return f"IF {v}"
+    if name == "out":
+        return f"{v} bytes out"
+    if name == "hlt":
+        return f"{v} halt"
+    if name in ("verr", "verw"):
+        return "yes" if v else "no"
+    return f"{v:#x}"

@@ -39,16 +39,7 @@ def run(ctx):
     if not lablib.qemu():
         tcg_why = "qemu-system-x86_64 is not installed (tools/setup installs it)"
     else:
-        # QEMU's TCG: every guest instruction translated by QEMU in software.
-        # QEMU's -kernel takes a PVH image in ELF32 form. The guest drops
-        # to CPL3 with SYSEXIT, which AMD CPUs (QEMU's default model is
-        # one) refuse in long mode: an Intel vendor string makes TCG allow it.
-        argv = [lablib.qemu(), "-accel", "tcg", "-cpu", "qemu64,vendor=GenuineIntel",
-                "-M", "pc", "-m", "64M", "-nodefaults", "-no-user-config", "-nographic",
-                "-display", "none", "-serial", "stdio",
-                "-device", "isa-debug-exit,iobase=0x501,iosize=1",
-                "-kernel", os.path.join(ctx.guests, "lab_compute.elf32"),
-                "-append", f"iterations={n}"]
+        argv = lablib.qemu_argv(ctx, "lab_compute", f"iterations={n}")
         try:
             measure("QEMU TCG", lambda: lablib.run(argv, timeout=600)[1])
         except RuntimeError as e:
