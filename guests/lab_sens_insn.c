@@ -40,7 +40,7 @@ static int bit(const uint32_t *map, uint8_t op)
 	return (map[op >> 5] >> (op & 31)) & 1;
 }
 
-/* Immediate bytes of one-byte opcode `op` (ModRM's reg is `reg`). */
+/* Immediate bytes of one-byte opcode `op` (in: prefixes, REX, ModRM). */
 static int imm1(uint8_t op, const struct insn *in)
 {
 	int z = in->opsize16 ? 2 : 4;

@@ -123,6 +123,17 @@ def qemu_argv(ctx, guest, cmdline, cpu="qemu64,vendor=GenuineIntel"):
             "-kernel", os.path.join(ctx.guests, guest + ".elf32"), "-append", cmdline]
 
 
+def host_nested():
+    """Whether this machine is itself a virtual machine (CPUID's hypervisor
+    bit, as /proc/cpuinfo shows it): then petrel's guest is nested, and
+    every one of its exits passes the outer hypervisor first."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and " hypervisor" in line for line in f)
+    except OSError:
+        return False
+
+
 def have_kvm():
     return os.access("/dev/kvm", os.R_OK | os.W_OK)
 

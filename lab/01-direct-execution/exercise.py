@@ -7,10 +7,13 @@ import lablib
 
 TITLE = "direct execution vs interpretation: native, petrel (KVM), QEMU TCG"
 NEEDS_KVM = True
-# petrel/native must stay below this (1.0 is the claim; generous for noise
-# and a loaded machine); TCG/native must be above TCG_MIN.
-KVM_MAX = 1.5
+# petrel/native must stay below KVM_MAX (1.0 is the claim; generous: in
+# the emulated AMD-V host, where "native" is itself a TCG guest, it
+# measured 1.44); TCG/native must be above TCG_MIN, and TCG must be
+# TCG_OVER_KVM times slower than petrel (the trend, whatever the host).
+KVM_MAX = 2.0
 TCG_MIN = 2.0
+TCG_OVER_KVM = 5.0
 
 
 def median(xs):
@@ -67,4 +70,8 @@ def run(ctx):
         tcg = res["QEMU TCG"][0] / base
         verdicts.append(("PASS" if tcg > TCG_MIN else "FAIL", "01-tcg-slower",
                          f"TCG/native = {tcg:.2f} (claim: well above 1, at least {TCG_MIN})"))
+        over = tcg / kvm
+        verdicts.append(("PASS" if over > TCG_OVER_KVM else "FAIL", "01-direct-beats-translation",
+                         f"TCG/petrel = {over:.1f} (claim: direct execution is many times "
+                         f"faster, at least {TCG_OVER_KVM:g}x)"))
     return verdicts

@@ -49,8 +49,16 @@ def run(ctx):
     # itself: the port and MMIO reads against CPUID, all at CPL3.
     cheap = per["cpuid"]
     dear = min(per["pio_in"], per["mmio"])
-    verdicts.append(("PASS" if dear > cheap else "FAIL", "02-userspace-exit-dearer",
-                     f"port/MMIO read {dear:.0f} cycles vs CPUID {cheap:.0f} (in KVM)"))
+    why = f"port/MMIO read {dear:.0f} cycles vs CPUID {cheap:.0f} (in KVM)"
+    if dear > cheap:
+        verdicts.append(("PASS", "02-userspace-exit-dearer", why))
+    elif lablib.host_nested():
+        # Measured in the emulated AMD-V host: both about 420 000 cycles.
+        verdicts.append(("SKIP", "02-userspace-exit-dearer", why + ": this host is itself a "
+                         "VM, so both exits pay the outer hypervisor's world switches, which "
+                         "hide the trip to user space (README: Where the host changes it)"))
+    else:
+        verdicts.append(("FAIL", "02-userspace-exit-dearer", why))
     verdicts += extension(ctx)
     return verdicts
 
