@@ -81,23 +81,12 @@ extern const char monitor_vecs[];
 void monitor_resume(struct frame *f) __attribute__((noreturn));
 void monitor_trap(struct frame *f);
 
-/* 64-bit TSS without an I/O permission bitmap (its offset is past the
- * limit): with IOPL 0, every IN and OUT at CPL3 faults. */
-struct tss64 {
-	uint32_t reserved0;
-	uint64_t rsp[3];
-	uint64_t reserved1;
-	uint64_t ist[7];
-	uint64_t reserved2;
-	uint16_t reserved3;
-	uint16_t iomap_base;
-} __attribute__((packed, aligned(16)));
-
-static struct tss64 tss;
+/* The TSS has no I/O permission bitmap (its offset is past the limit):
+ * with IOPL 0, every IN and OUT at CPL3 faults. */
+static struct tss64 tss __attribute__((aligned(16)));
 static struct idt_gate idt[32] __attribute__((aligned(16)));
 static uint8_t trap_stack[8192] __attribute__((aligned(16)));
 static struct frame boot_frame;
-extern uint64_t gdt_tss[2];
 
 /* The rewriter's table: where each int3 is and the instruction it hides. */
 static struct patch {
@@ -307,7 +296,6 @@ int guest_main(void)
 		uint16_t limit;
 		uint64_t base;
 	} idtr = { sizeof(idt) - 1, (uint64_t)idt };
-	uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
 
 	for (int v = 0; v < 32; v++)
 		idt_gate_set(&idt[v], monitor_vecs + 16 * v);
@@ -315,10 +303,7 @@ int guest_main(void)
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 	tss.rsp[0] = (uint64_t)trap_stack + sizeof(trap_stack);
 	tss.iomap_base = sizeof(tss);
-	gdt_tss[0] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ULL << 40) |
-		     (((base >> 24) & 0xff) << 56);
-	gdt_tss[1] = base >> 32;
-	__asm__ volatile("ltr %w0" : : "r"((uint16_t)SEL_TSS) : "memory");
+	tss_install(&tss, sizeof(tss));
 	wrmsr(MSR_SYSENTER_CS, SEL_KCODE);
 
 	dpk_n_trap = (uint64_t)cmdline_long("n", 1, 200);

@@ -70,6 +70,17 @@
 	shlq	$48, \reg
 	orq	2+\mem, \reg
 .endm
+/* Row i: the descriptor-table store insn, against what the kernel loaded */
+.macro	store_dt i, insn, loaded
+	row	\i
+	leaq	dpk_scratch(%rip), %rax
+	\insn	(%rax)
+	dtr	%rcx, dpk_scratch(%rip)
+	movq	%rcx, ROW_SEEN(\i)(%rip)
+	rowend	VS_NONE
+	dtr	%rax, \loaded(%rip)
+	movq	%rax, ROW_EXPECT(\i)(%rip)
+.endm
 .macro	tsc reg
 	rdtsc
 	shlq	$32, %rdx
@@ -176,23 +187,8 @@ dpk_entry:
 	expect	R_OUT, (dpk_msg_end - dpk_msg - 1)
 
 	/* --- Sensitive, unprivileged: they run, and show the real CPU. --- */
-	row	R_SGDT
-	leaq	dpk_scratch(%rip), %rax
-	sgdt	(%rax)
-	dtr	%rcx, dpk_scratch(%rip)
-	movq	%rcx, ROW_SEEN(R_SGDT)(%rip)
-	rowend	VS_NONE
-	dtr	%rax, dpk_gdtr(%rip)
-	movq	%rax, ROW_EXPECT(R_SGDT)(%rip)
-
-	row	R_SIDT
-	leaq	dpk_scratch(%rip), %rax
-	sidt	(%rax)
-	dtr	%rcx, dpk_scratch(%rip)
-	movq	%rcx, ROW_SEEN(R_SIDT)(%rip)
-	rowend	VS_NONE
-	dtr	%rax, dpk_idtr(%rip)
-	movq	%rax, ROW_EXPECT(R_SIDT)(%rip)
+	store_dt R_SGDT, sgdt, dpk_gdtr
+	store_dt R_SIDT, sidt, dpk_idtr
 
 	row	R_SLDT
 	sldt	%rcx

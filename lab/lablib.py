@@ -194,6 +194,11 @@ def sens_run(ctx, where, cmdline):
     return res
 
 
+def sens_yes(ok):
+    """A "correct" cell: a wrong row stands out."""
+    return "yes" if ok else "**no**"
+
+
 def sens_show(name, v):
     """A row's value as a student reads it."""
     if name in ("sgdt", "sidt", "lgdt", "lidt"):

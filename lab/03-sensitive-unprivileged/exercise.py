@@ -13,10 +13,6 @@ BUILD_TARGETS = ["guests/lab_sens.elf", "guests/lab_sens.elf32"]
 CLASS = {"P": "privileged", "U": "sensitive, UMIP", "S": "sensitive"}
 
 
-def yes(b):
-    return "yes" if b else "**no**"
-
-
 def run(ctx):
     where, why = lablib.sens_where(ctx)
     if not where:
@@ -35,8 +31,8 @@ def run(ctx):
     rows = []
     for r, u in zip(plain["rows"], umip["rows"]):
         rows.append([r["name"], CLASS[r["cls"]], r["traps"], lablib.sens_show(r["name"], r["seen"]),
-                     lablib.sens_show(r["name"], r["expect"]), yes(r["ok"]),
-                     u["traps"] if have_umip else "-", yes(u["ok"]) if have_umip else "-"])
+                     lablib.sens_show(r["name"], r["expect"]), lablib.sens_yes(r["ok"]),
+                     u["traps"] if have_umip else "-", lablib.sens_yes(u["ok"]) if have_umip else "-"])
     print("traps: faults the monitor took in the row; the kernel saw: its result, or for "
           "a write the virtual CPU after it; CPL0: what a CPU at CPL0 with the kernel's "
           f"tables shows. UMIP columns: CR4.UMIP set ({umip_where}: {umip['umip']}).\n")

@@ -13,10 +13,6 @@ BUILD_TARGETS = ["guests/lab_sens.elf", "guests/lab_sens.elf32"]
 TRAP_MIN = 2.0
 
 
-def yes(b):
-    return "yes" if b else "**no**"
-
-
 def run(ctx):
     where, why = lablib.sens_where(ctx)
     if not where:
@@ -30,8 +26,8 @@ def run(ctx):
     rows = []
     for p, r in zip(plain["rows"], rw["rows"]):
         rows.append([p["name"], "privileged" if p["cls"] == "P" else "sensitive", p["traps"],
-                     yes(p["ok"]), r["traps"], lablib.sens_show(r["name"], r["seen"]),
-                     yes(r["ok"])])
+                     lablib.sens_yes(p["ok"]), r["traps"], lablib.sens_show(r["name"], r["seen"]),
+                     lablib.sens_yes(r["ok"])])
     lablib.table(["instruction", "class", "traps", "correct", "rewritten: traps",
                   "the kernel saw", "rewritten: correct"], rows)
 
