@@ -14,11 +14,10 @@ CLASS = {"P": "privileged", "U": "sensitive, UMIP", "S": "sensitive"}
 
 
 def run(ctx):
-    where, why = lablib.sens_where(ctx)
-    if not where:
-        return [("SKIP", "03-sensitive-unprivileged", why)]
     n = lablib.env_int("LAB_SENS_N", 200)
-    plain = lablib.sens_run(ctx, where, f"n={n}")
+    where, plain, verdicts = lablib.sens_begin(ctx, "03-sensitive-unprivileged", f"n={n}")
+    if not where:
+        return verdicts
     umip, umip_where = lablib.sens_run(ctx, where, f"umip=1 n={n}"), where
     notes = [f"the monitor's CPU: {where}"]
     if umip["umip"] != "on" and where == lablib.SENS_WHERE_PETREL and lablib.qemu():
@@ -42,9 +41,9 @@ def run(ctx):
     priv = [r for r in plain["rows"] if r["cls"] == "P"]
     sens = [r for r in plain["rows"] if r["cls"] != "P"]
     bad = [r["name"] for r in priv if not (r["traps"] >= 1 and r["ok"])]
-    verdicts = [("FAIL" if bad else "PASS", "03-privileged-trap-and-emulate",
+    verdicts.append(("FAIL" if bad else "PASS", "03-privileged-trap-and-emulate",
                  f"not trapped or wrong: {', '.join(bad)}" if bad else
-                 f"all {len(priv)} privileged rows trapped and were emulated correctly")]
+                 f"all {len(priv)} privileged rows trapped and were emulated correctly"))
     trapped = [r["name"] for r in sens if r["traps"]]
     verdicts.append(("FAIL" if trapped else "PASS", "03-sensitive-do-not-trap",
                      f"trapped without UMIP: {', '.join(trapped)}" if trapped else

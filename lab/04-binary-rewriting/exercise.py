@@ -14,13 +14,12 @@ TRAP_MIN = 2.0
 
 
 def run(ctx):
-    where, why = lablib.sens_where(ctx)
-    if not where:
-        return [("SKIP", "04-binary-rewriting", why)]
     n = lablib.env_int("LAB_SENS_N", 200)
     nn = lablib.env_int("LAB_SENS_NATIVE", 100000)
     args = f"n={n} nn={nn}"
-    plain = lablib.sens_run(ctx, where, args)
+    where, plain, verdicts = lablib.sens_begin(ctx, "04-binary-rewriting", args)
+    if not where:
+        return verdicts
     rw = lablib.sens_run(ctx, where, "rewrite=1 " + args)
     print(f"the monitor's CPU: {where}\n")
     rows = []
@@ -47,7 +46,6 @@ def run(ctx):
               f"{w['cycles'] / max(1, w['insns']):.0f} cycles per instruction, "
               f"as much as {w['cycles'] / per_trap:.1f} trapped SGDTs\n")
 
-    verdicts = []
     sens = [r for r in rw["rows"] if r["cls"] != "P"]
     if not w:
         verdicts.append(("FAIL", "04-rewriter-ran", "no 'lab_sens: rewrite' line"))
