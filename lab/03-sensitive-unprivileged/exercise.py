@@ -9,7 +9,7 @@ TITLE = "sensitive but unprivileged: what a deprivileged kernel sees, and UMIP"
 # The monitor lives inside the guest: under QEMU's TCG where there is no
 # /dev/kvm (lab/run does not skip it), under petrel where there is.
 NEEDS_KVM = False
-BUILD_TARGETS = ["guests/lab_sens.elf", "guests/lab_sens.elf32"]
+TARGETS = ["guests/lab_sens.elf", "guests/lab_sens.elf32"]
 CLASS = {"P": "privileged", "U": "sensitive, UMIP", "S": "sensitive"}
 
 

@@ -7,7 +7,7 @@ import lablib
 
 TITLE = "binary rewriting: int3 over each sensitive instruction, every row right"
 NEEDS_KVM = False  # as 03: QEMU's TCG where there is no /dev/kvm
-BUILD_TARGETS = ["guests/lab_sens.elf", "guests/lab_sens.elf32"]
+TARGETS = ["guests/lab_sens.elf", "guests/lab_sens.elf32"]
 # A trapped SGDT must cost at least this many native ones (the claim: far
 # more; a trap is hundreds of cycles at the least, an SGDT a few).
 TRAP_MIN = 2.0
