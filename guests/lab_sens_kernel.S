@@ -70,6 +70,16 @@
 	shlq	$48, \reg
 	orq	2+\mem, \reg
 .endm
+/* Row i: the descriptor-table load insn of the table at mem; the monitor
+ * reports its virtual register vs */
+.macro	load_dt i, insn, mem, vs
+	row	\i
+	leaq	\mem(%rip), %rax
+	\insn	(%rax)
+	rowend	\vs
+	dtr	%rax, \mem(%rip)
+	movq	%rax, ROW_EXPECT(\i)(%rip)
+.endm
 /* Row i: the descriptor-table store insn, against what the kernel loaded */
 .macro	store_dt i, insn, loaded
 	row	\i
@@ -109,19 +119,8 @@
 dpk_text_start:
 dpk_entry:
 	/* --- Privileged: each one faults and the monitor emulates it. --- */
-	row	R_LGDT
-	leaq	dpk_gdtr(%rip), %rax
-	lgdt	(%rax)
-	rowend	VS_GDTR
-	dtr	%rax, dpk_gdtr(%rip)
-	movq	%rax, ROW_EXPECT(R_LGDT)(%rip)
-
-	row	R_LIDT
-	leaq	dpk_idtr(%rip), %rax
-	lidt	(%rax)
-	rowend	VS_IDTR
-	dtr	%rax, dpk_idtr(%rip)
-	movq	%rax, ROW_EXPECT(R_LIDT)(%rip)
+	load_dt	R_LGDT, lgdt, dpk_gdtr, VS_GDTR
+	load_dt	R_LIDT, lidt, dpk_idtr, VS_IDTR
 
 	row	R_LLDT
 	movl	$DPK_LDTR, %eax
