@@ -334,35 +334,32 @@ void *memset(void *d, int c, size_t n)
  * code can use in/out whatever RFLAGS.IOPL is (PVM runs guest CPL3 with
  * IOPL 0). The byte after the bitmap must be all-ones and inside the limit.
  */
-struct tss64 {
-	uint32_t reserved0;
-	uint64_t rsp[3];
-	uint64_t reserved1;
-	uint64_t ist[7];
-	uint64_t reserved2;
-	uint16_t reserved3;
-	uint16_t iomap_base;
+static struct {
+	struct tss64 t;
 	uint8_t iomap[65536 / 8 + 1];
-} __attribute__((packed, aligned(16)));
-
-static struct tss64 tss;
+} __attribute__((packed, aligned(16))) tss;
 extern uint64_t gdt_tss[2];
 extern char boot_stack_top[];
 void sysexit_to_user(void (*fn)(void), void *stack_top) __attribute__((noreturn));
 
-static void tss_load(void)
+void tss_install(const void *t, uint32_t size)
 {
-	uint64_t base = (uint64_t)&tss;
-	uint32_t limit = sizeof(tss) - 1;
+	uint64_t base = (uint64_t)t;
+	uint32_t limit = size - 1;
 
-	tss.rsp[0] = (uint64_t)boot_stack_top;
-	tss.iomap_base = offsetof(struct tss64, iomap);
-	tss.iomap[sizeof(tss.iomap) - 1] = 0xff;
 	gdt_tss[0] = (limit & 0xffff) | ((base & 0xffffff) << 16) |
 		     (0x89ULL << 40) /* present, DPL0, available 64-bit TSS */ |
 		     ((uint64_t)((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
 	gdt_tss[1] = base >> 32;
 	__asm__ volatile("ltr %w0" : : "r"((uint16_t)SEL_TSS) : "memory");
+}
+
+static void tss_load(void)
+{
+	tss.t.rsp[0] = (uint64_t)boot_stack_top;
+	tss.t.iomap_base = sizeof(tss.t);
+	tss.iomap[sizeof(tss.iomap) - 1] = 0xff;
+	tss_install(&tss, sizeof(tss));
 }
 
 void enter_user(void (*fn)(void), void *stack_top)

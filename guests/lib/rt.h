@@ -142,6 +142,22 @@ extern unsigned int test_failures;
 void test_fail(const char *what);
 __attribute__((noreturn)) void test_done(void);
 
+/* A 64-bit TSS up to its I/O permission bitmap, which, if any, follows
+ * at iomap_base. */
+struct tss64 {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __attribute__((packed));
+
+/* Points the GDT's TSS descriptor (SEL_TSS) at `tss`, `size` bytes long
+ * with its bitmap, and loads TR with it. */
+void tss_install(const void *tss, uint32_t size);
+
 /* Drops to CPL3 (SYSEXIT) running fn on stack_top with IOPL=3. */
 __attribute__((noreturn)) void enter_user(void (*fn)(void), void *stack_top);
 __attribute__((noreturn)) void halt_forever(void);
