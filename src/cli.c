@@ -16,7 +16,6 @@ static const char run_help_text[] =
     "                  [--disk PATH[,ro]]... [--net tap=NAME|stream=..|dgram=..|passt|vde=..]...\n"
     "                  [--console virtio] [--vsock cid=N,uds=PATH] [--balloon] [--no-rng]\n"
     "                  [--fs tag=NAME,socket=PATH|dir=PATH[,ro]]... [--stealth]\n"
-    "                  [--gdb PATH|tcp:[HOST:]PORT]\n"
     "                  [--api-sock PATH] [--jail DIR --uid N --gid N] [--no-seccomp]\n"
     "                  [--id ID] [--log-path FILE] [--level LEVEL] [--show-level]\n"
     "                  [--show-log-origin] [--metrics-path FILE]\n"
@@ -57,9 +56,6 @@ static const char run_help_text[] =
     "  --no-rng        no virtio-rng (present by default)\n"
     "  --stealth       hide the CPUID hypervisor bit and leaves, petrel's ACPI names\n"
     "                  and hypercall port (README: CPUID and MSRs)\n"
-    "  --gdb PATH|tcp:[HOST:]PORT  a gdb stub on a unix socket or TCP (HOST defaults\n"
-    "                  to 127.0.0.1); the guest waits for gdb before its first\n"
-    "                  instruction (README: Debugging a guest kernel with gdb)\n"
     "  --config-file FILE  the VM from a JSON file (Firecracker's format, README:\n"
     "                  Config file), started at once; not with the VM options above\n"
     "  --api-sock PATH the REST API (Firecracker's) on unix socket PATH; with no\n"
@@ -139,8 +135,7 @@ enum cli_opt {
 	OPT_BALLOON,
 	OPT_NO_RNG,
 	OPT_STEALTH,
-	OPT_GDB,
-	OPT_VM_LAST = OPT_GDB, /* the VM's own options end here */
+	OPT_VM_LAST = OPT_STEALTH, /* the VM's own options end here */
 	OPT_CONFIG_FILE,
 	OPT_API_SOCK,
 	OPT_NO_API,
@@ -176,7 +171,6 @@ static const struct option cli_opts[] = {
 	{ "balloon", no_argument, NULL, OPT_BALLOON },
 	{ "no-rng", no_argument, NULL, OPT_NO_RNG },
 	{ "stealth", no_argument, NULL, OPT_STEALTH },
-	{ "gdb", required_argument, NULL, OPT_GDB },
 	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "no-api", no_argument, NULL, OPT_NO_API },
@@ -370,8 +364,6 @@ static int cli_option(int opt, const char *arg, struct run_options *o, bool *uid
 	case OPT_STEALTH:
 		cfg->stealth = true;
 		return 0;
-	case OPT_GDB:
-		return cli_parse_gdb(arg, cfg);
 	case OPT_CONFIG_FILE:
 		o->config_file = arg;
 		return 0;

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gdb/server.h"
 #include "size.h"
 
 /* Copy the value of `key=` from a comma-separated list "k=v,k=v" into
@@ -238,16 +237,3 @@ int cli_add_fs(const char *arg, struct vm_config *cfg)
 	return 0;
 }
 
-int cli_parse_gdb(const char *arg, struct vm_config *cfg)
-{
-	struct netaddr a;
-
-	if (strlen(arg) >= sizeof(cfg->gdb) || gdb_addr_parse(arg, &a)) {
-		log_msg("--gdb '%s': expected a unix socket PATH (up to 107 bytes) or "
-			"tcp:[HOST:]PORT (HOST a numeric address, PORT 1-65535)",
-			arg);
-		return -1;
-	}
-	memcpy(cfg->gdb, arg, strlen(arg) + 1);
-	return 0;
-}

@@ -19,7 +19,5 @@ int cli_parse_fs(const char *arg, struct fs_config *f) MUST_CHECK;
 int cli_add_fs(const char *arg, struct vm_config *cfg) MUST_CHECK;
 /* cid=N,uds=PATH. */
 int cli_parse_vsock(const char *arg, struct vsock_config *v) MUST_CHECK;
-/* PATH or tcp:[HOST:]PORT, into cfg->gdb. */
-int cli_parse_gdb(const char *arg, struct vm_config *cfg) MUST_CHECK;
 
 #endif

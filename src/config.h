@@ -138,8 +138,6 @@ struct boot_config {
 	bool cmdline_set;
 };
 
-#define CONFIG_GDB_MAX 128
-
 struct vm_config {
 	struct boot_config boot;
 
@@ -165,9 +163,6 @@ struct vm_config {
 	bool virtio_console; /* hvc0 instead of the UART */
 	bool no_seccomp;     /* no syscall filters (debugging) */
 	bool stealth;	     /* hide what names the hypervisor (cpuid.h, acpi.h) */
-	/* --gdb: a unix socket path or "tcp:[HOST:]PORT" (gdb/server.h);
-	 * empty: no stub. */
-	char gdb[CONFIG_GDB_MAX];
 	struct jail_config jail;
 };
 

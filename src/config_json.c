@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gdb/server.h"
-
 #define F(st, fld) offsetof(st, fld), sizeof(((st *)0)->fld)
 #define FIELD(name, type, req, st, fld)                                                            \
 	{                                                                                          \
@@ -104,25 +102,14 @@ int config_json_machine(const json_t *v, bool patch, struct machine_json *m, uin
 		FIELD("track_dirty_pages", JIN_BOOL, false, struct machine_json, track_dirty_pages),
 		ENUM("huge_pages", false, struct machine_json, huge_pages, none_only),
 		ENUM("cpu_template", false, struct machine_json, cpu_template, none_only),
-		FIELD("gdb_socket_path", JIN_STRING, false, struct machine_json, gdb_socket_path),
 	};
 	struct json_in_field f[ARRAY_SIZE(put)];
-	struct netaddr a;
 
 	memcpy(f, put, sizeof(f));
 	for (size_t i = 0; patch && i < ARRAY_SIZE(f); i++)
 		f[i].required = false;
 	*m = (struct machine_json){ 0 };
-	if (json_in_object(v, f, ARRAY_SIZE(f), m, present, err, errsz))
-		return -EINVAL;
-	/* Firecracker's field (a unix socket path); petrel also takes
-	 * tcp:[HOST:]PORT as --gdb does, and "" for none. */
-	if ((*present & MACHINE_GDB) && m->gdb_socket_path[0] &&
-	    gdb_addr_parse(m->gdb_socket_path, &a))
-		return fail(err, errsz,
-			    "`gdb_socket_path`: expected a unix socket path (up to 107 bytes) or "
-			    "tcp:[HOST:]PORT");
-	return 0;
+	return json_in_object(v, f, ARRAY_SIZE(f), m, present, err, errsz);
 }
 
 void config_json_apply_machine(struct vm_config *cfg, const struct machine_json *m,
@@ -130,8 +117,7 @@ void config_json_apply_machine(struct vm_config *cfg, const struct machine_json 
 {
 	if (!patch) {
 		cfg->smt = cfg->track_dirty_pages = false;
-		/* unset optionals go back to their defaults */
-		present |= MACHINE_SMT | MACHINE_DIRTY | MACHINE_GDB;
+		present |= MACHINE_SMT | MACHINE_DIRTY; /* unset optionals go back to false */
 	}
 	if (present & MACHINE_VCPUS)
 		cfg->cpus = m->vcpu_count;
@@ -141,8 +127,6 @@ void config_json_apply_machine(struct vm_config *cfg, const struct machine_json 
 		cfg->smt = m->smt;
 	if (present & MACHINE_DIRTY)
 		cfg->track_dirty_pages = m->track_dirty_pages;
-	if (present & MACHINE_GDB)
-		memcpy(cfg->gdb, m->gdb_socket_path, sizeof(cfg->gdb));
 }
 
 /* -------------------------------------------------------------- drives */

@@ -28,17 +28,10 @@ struct machine_json {
 	uint32_t mem_size_mib;
 	bool smt;
 	bool track_dirty_pages;
-	int huge_pages;			      /* "None" only */
-	int cpu_template;		      /* "None" only */
-	char gdb_socket_path[CONFIG_GDB_MAX]; /* "": no gdb stub */
+	int huge_pages;	  /* "None" only */
+	int cpu_template; /* "None" only */
 };
-enum {
-	MACHINE_VCPUS = 1 << 0,
-	MACHINE_MEM = 1 << 1,
-	MACHINE_SMT = 1 << 2,
-	MACHINE_DIRTY = 1 << 3,
-	MACHINE_GDB = 1 << 6
-};
+enum { MACHINE_VCPUS = 1 << 0, MACHINE_MEM = 1 << 1, MACHINE_SMT = 1 << 2, MACHINE_DIRTY = 1 << 3 };
 
 /* PATCH /drives/{id}. */
 struct drive_patch {

@@ -143,7 +143,7 @@ char *config_json_dump(const struct vm_config *cfg)
 
 	if (devices_json(cfg, &drives, &nets))
 		doc = json_pack(
-		    "{s:o, s:{s:I, s:I, s:b, s:b, s:s, s:s?}, s:o, s:o, s:n, s:n}", "boot-source",
+		    "{s:o, s:{s:I, s:I, s:b, s:b, s:s}, s:o, s:o, s:n, s:n}", "boot-source",
 		    cfg->boot.kernel[0]
 			? json_pack("{s:s, s:s?, s:s?}", "kernel_image_path", cfg->boot.kernel,
 				    "initrd_path", cfg->boot.initrd[0] ? cfg->boot.initrd : NULL,
@@ -151,9 +151,8 @@ char *config_json_dump(const struct vm_config *cfg)
 			: json_null(),
 		    "machine-config", "vcpu_count", (json_int_t)cfg->cpus, "mem_size_mib",
 		    (json_int_t)(cfg->mem_size >> 20), "smt", cfg->smt, "track_dirty_pages",
-		    cfg->track_dirty_pages, "huge_pages", "None", "gdb_socket_path",
-		    cfg->gdb[0] ? cfg->gdb : NULL, "drives", drives, "network-interfaces", nets,
-		    "cpu-config", "mmds-config");
+		    cfg->track_dirty_pages, "huge_pages", "None", "drives", drives,
+		    "network-interfaces", nets, "cpu-config", "mmds-config");
 	else {
 		json_decref(drives);
 		json_decref(nets);

@@ -14,7 +14,6 @@
 #include "arch/x86/boot.h"
 #include "arch/x86/machine.h"
 #include "dirty.h"
-#include "gdb/server.h"
 #include "metrics_signal.h"
 #include "sandbox/jail.h"
 
@@ -166,13 +165,6 @@ int control_launch(struct control *ctl, bool paused)
 	 * after. */
 	int err = control_api_open(ctl);
 
-	/* The stub's socket, like the API's, before the jail; the guest
-	 * then waits for gdb before its first instruction. */
-	if (!err && ctl->cfg.gdb[0]) {
-		err = gdb_server_create(&ctl->gdb, vm, &ctl->ev, ctl->cfg.gdb);
-		if (!err)
-			log_info("gdb: waiting for a debugger on %s", ctl->cfg.gdb);
-	}
 	if (!err && ctl->opt.jail)
 		err = jail_enter(ctl->opt.jail, uds);
 	if (!err)
@@ -185,7 +177,7 @@ int control_launch(struct control *ctl, bool paused)
 	}
 	ctl->state = paused ? CONTROL_PAUSED : CONTROL_RUNNING;
 	control_metrics_arm(ctl);
-	err = paused || ctl->gdb ? vm_start_paused(vm) : vm_start(vm);
+	err = paused ? vm_start_paused(vm) : vm_start(vm);
 	log_info("started the VM (%u vCPUs, %llu MiB)%s", ctl->cfg.cpus,
 		 (unsigned long long)(ctl->cfg.mem_size >> 20), paused ? ", paused" : "");
 	control_metrics_ready(ctl);
@@ -258,9 +250,6 @@ void control_destroy(struct control *ctl)
 	control_metrics_destroy(ctl);
 	if (ctl->state != CONTROL_NOT_STARTED)
 		vm_destroy(&ctl->vm);
-	/* After the vCPUs are joined: their debug hook points at it. */
-	gdb_server_destroy(ctl->gdb);
-	ctl->gdb = NULL;
 	uffd_backend_close(&ctl->uffd);
 	ctl->state = CONTROL_NOT_STARTED;
 	free(ctl->dirty);

@@ -63,8 +63,6 @@ struct control_obs {
 	uint64_t startup_us, startup_cpu_us;
 };
 
-struct gdb_server;
-
 struct control {
 	struct evloop ev;
 	struct vm_config cfg; /* what the next start builds; the VM's own after */
@@ -97,7 +95,6 @@ struct control {
 	struct sandbox_filter mig_filter;
 	struct api_result *mig_res; /* PUT /migrate's answer, deferred */
 	char mig_dest[MIGRATE_DEST_MAX];
-	struct gdb_server *gdb; /* --gdb's stub, NULL: none */
 };
 
 /* Set up the event loop and the signals (blocked here, so every thread

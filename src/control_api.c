@@ -50,11 +50,10 @@ static void get_info(struct control *ctl, struct api_result *res)
 
 static void get_machine(const struct vm_config *cfg, struct api_result *res)
 {
-	api_reply_json(res, json_pack("{s:I, s:I, s:b, s:b, s:s, s:s?}", "vcpu_count",
-				      (json_int_t)cfg->cpus, "mem_size_mib",
-				      (json_int_t)(cfg->mem_size >> 20), "smt", cfg->smt,
-				      "track_dirty_pages", cfg->track_dirty_pages, "huge_pages",
-				      "None", "gdb_socket_path", cfg->gdb[0] ? cfg->gdb : NULL));
+	api_reply_json(
+	    res, json_pack("{s:I, s:I, s:b, s:b, s:s}", "vcpu_count", (json_int_t)cfg->cpus,
+			   "mem_size_mib", (json_int_t)(cfg->mem_size >> 20), "smt", cfg->smt,
+			   "track_dirty_pages", cfg->track_dirty_pages, "huge_pages", "None"));
 }
 
 static int check_machine(const struct vm_config *c)

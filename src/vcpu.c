@@ -209,18 +209,7 @@ static enum exit_outcome exit_system_event(struct vcpu *vcpu)
 	return EXIT_STOP;
 }
 
-static enum exit_outcome exit_debug(struct vcpu *vcpu)
-{
-	if (!vcpu->env->debug) {
-		vcpu_fatal(vcpu, VM_STATUS_KVM_ERROR, "KVM_EXIT_DEBUG without a debugger");
-		return EXIT_STOP;
-	}
-	vcpu->env->debug(vcpu->env->debug_opaque, vcpu);
-	return EXIT_CONTINUE;
-}
-
 static const exit_fn exit_table[] = {
-	[KVM_EXIT_DEBUG] = exit_debug,
 	[KVM_EXIT_IO] = exit_io,
 	[KVM_EXIT_MMIO] = exit_mmio,
 	[KVM_EXIT_HLT] = exit_hlt,

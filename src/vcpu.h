@@ -26,7 +26,6 @@
 #define VCPU_KICK_SIGNAL SIGUSR1
 
 struct sandbox_filter;
-struct vcpu;
 
 /* What a VM's vCPUs share; owned by the VM, filled before vcpu_create. */
 struct vcpu_env {
@@ -42,12 +41,6 @@ struct vcpu_env {
 	 * (KVM_EXIT_IOAPIC_EOI), for the irqchip; NULL: ignored. */
 	void (*eoi)(void *eoi_opaque, uint8_t vector);
 	void *eoi_opaque;
-	/* A KVM_EXIT_DEBUG (a debugger's breakpoint or step, run->debug),
-	 * on the vCPU's thread; NULL: the exit stops the VM as unexpected.
-	 * The hook may set `pause` so this vCPU parks before its next
-	 * KVM_RUN (a finished single step must not run on). */
-	void (*debug)(void *debug_opaque, struct vcpu *vcpu);
-	void *debug_opaque;
 
 	/* Pause: vcpu_pause_all sets `pause` and kicks; each running vCPU
 	 * finishes its current exit, parks, and the last one to park signals

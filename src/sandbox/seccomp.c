@@ -206,12 +206,6 @@ static const struct sandbox_rule vmm_rules[] = {
 	IOCTL(KVM_GET_VCPU_EVENTS),
 	IOCTL(KVM_GET_MP_STATE),
 	IOCTL(KVM_GET_DEBUGREGS),
-	/* The gdb stub (gdb/server.c), on this thread: a debugger's register
-	 * writes and breakpoints, on parked vCPUs (t_write_regs, set_debug). */
-	IOCTL(KVM_SET_REGS),
-	IOCTL(KVM_SET_SREGS),
-	IOCTL(KVM_SET_FPU),
-	IOCTL(KVM_SET_GUEST_DEBUG),
 };
 
 /* The REST API's thread: its sockets and the hand-over to the VMM thread;

@@ -274,15 +274,6 @@ static const struct {
 	{ R_DOCUMENT, "{\"boot-source\": {\"kernel_image_path\": \"k\"}, \"petrel\": {\"gdb\": 1}}",
 	  "petrel: unknown field `gdb`, *" },
 	{ R_DOCUMENT,
-	  "{\"boot-source\": {\"kernel_image_path\": \"k\"}, \"machine-config\": {\"vcpu_count\": "
-	  "1, \"mem_size_mib\": 64, \"gdb_socket_path\": \"tcp:0\"}}",
-	  "machine-config: `gdb_socket_path`: expected a unix socket path (up to 107 bytes) or "
-	  "tcp:[HOST:]PORT" },
-	{ R_DOCUMENT,
-	  "{\"boot-source\": {\"kernel_image_path\": \"k\"}, \"machine-config\": {\"vcpu_count\": "
-	  "1, \"mem_size_mib\": 64, \"gdb_socket_path\": 5}}",
-	  "machine-config: `gdb_socket_path`: *" },
-	{ R_DOCUMENT,
 	  "{\"boot-source\": {\"kernel_image_path\": \"k\"}, \"petrel\": {\"console\": \"vga\"}}",
 	  "petrel: `console`: expected one of \"serial\", \"virtio\"" },
 	{ R_DOCUMENT,
@@ -359,26 +350,17 @@ static void machine_put_and_patch(void)
 	config_init(&cfg);
 	cfg.smt = cfg.track_dirty_pages = true;
 	cfg.cpus = 4;
-	strcpy(cfg.gdb, "/g.sock");
 	REQUIRE(config_json_machine(v, true, &m, &present, err, sizeof(err)) == 0);
 	config_json_apply_machine(&cfg, &m, present, true);
 	/* PATCH changes what it names only */
 	CHECK(cfg.mem_size == 512ULL << 20 && cfg.cpus == 4 && cfg.smt && cfg.track_dirty_pages);
-	CHECK(strcmp(cfg.gdb, "/g.sock") == 0);
-	json_decref(v);
-	v = json_in_parse("{\"gdb_socket_path\": \"tcp::1234\"}", 32, err, sizeof(err));
-	REQUIRE(v);
-	REQUIRE(config_json_machine(v, true, &m, &present, err, sizeof(err)) == 0);
-	config_json_apply_machine(&cfg, &m, present, true);
-	CHECK(strcmp(cfg.gdb, "tcp::1234") == 0);
 	json_decref(v);
 	v = json_in_parse("{\"vcpu_count\": 2, \"mem_size_mib\": 64}", 37, err, sizeof(err));
 	REQUIRE(v);
 	REQUIRE(config_json_machine(v, false, &m, &present, err, sizeof(err)) == 0);
 	config_json_apply_machine(&cfg, &m, present, false);
 	/* PUT resets the optional fields it does not give */
-	CHECK(cfg.mem_size == 64ULL << 20 && cfg.cpus == 2 && !cfg.smt && !cfg.track_dirty_pages &&
-	      !cfg.gdb[0]);
+	CHECK(cfg.mem_size == 64ULL << 20 && cfg.cpus == 2 && !cfg.smt && !cfg.track_dirty_pages);
 	json_decref(v);
 }
 
@@ -422,7 +404,7 @@ static const char everything[] =
     "{\"boot-source\": {\"kernel_image_path\": \"/k\", \"initrd_path\": \"/i\", \"boot_args\": "
     "\"quiet\"},"
     " \"machine-config\": {\"vcpu_count\": 4, \"mem_size_mib\": 512, \"smt\": true,"
-    "  \"track_dirty_pages\": true, \"gdb_socket_path\": \"/g.sock\"},"
+    "  \"track_dirty_pages\": true},"
     " \"drives\": [{\"drive_id\": \"root\", \"path_on_host\": \"/r\", \"is_root_device\": true,"
     "  \"is_read_only\": true, \"partuuid\": \"ab-01\", \"cache_type\": \"Unsafe\","
     "  \"io_engine\": \"Sync\", \"rate_limiter\": {\"bandwidth\": {\"size\": 10, "
@@ -507,7 +489,6 @@ static void dump_round_trip(void)
 	CHECK(cfg.net[3].kind == NET_DGRAM && !strcmp(cfg.net[3].remote, "[::1]:5001"));
 	CHECK(cfg.net[0].mtu == 1500 && cfg.net[0].tx.ops.refill_time_ms == 8);
 	CHECK(cfg.jail.uid == 5 && cfg.virtio_console && cfg.no_seccomp && cfg.stealth);
-	CHECK(strcmp(cfg.gdb, "/g.sock") == 0);
 	CHECK(cfg.nfs == 2 && !strcmp(cfg.fs[0].tag, "share") &&
 	      !strcmp(cfg.fs[1].socket, "/g.sock"));
 	text = config_json_dump(&cfg);
