@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exec_path.h"
 #include "virtio/fs.h"
 
 /* The binary: $PETREL_VIRTIOFSD, a `virtiofsd` in PATH (the Rust one, as
@@ -21,21 +22,11 @@
 static int fs_daemon_find(char *out, size_t size)
 {
 	static const char *const fixed[] = { "/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd" };
-	const char *env = getenv("PETREL_VIRTIOFSD"), *path = getenv("PATH");
+	const char *env = getenv("PETREL_VIRTIOFSD");
+	int err = exec_path_find("virtiofsd", "PETREL_VIRTIOFSD", out, size);
 
-	if (env && *env) {
-		snprintf(out, size, "%s", env);
-		return access(out, X_OK) ? -errno : 0;
-	}
-	for (const char *p = path; p && *p;) {
-		const char *end = strchrnul(p, ':');
-
-		if (end > p &&
-		    (size_t)snprintf(out, size, "%.*s/virtiofsd", (int)(end - p), p) < size &&
-		    !access(out, X_OK))
-			return 0;
-		p = *end ? end + 1 : end;
-	}
+	if (!err || (env && *env))
+		return err;
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
 		snprintf(out, size, "%s", fixed[i]);
 		if (!access(out, X_OK))

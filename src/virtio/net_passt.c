@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exec_path.h"
 #include "virtio/net_backend.h"
 #include "virtio/virtio.h"
 
@@ -47,28 +48,6 @@ struct net_passt {
 	char cur[PASST_LINE_MAX];  /* the line being read */
 	size_t cur_len;
 };
-
-/* Where passt is: $PETREL_PASST (tests), else the first `passt` on $PATH.
- * 0 or -ENOENT. */
-static int passt_find(char *out, size_t size)
-{
-	const char *env = getenv("PETREL_PASST"), *path = getenv("PATH");
-
-	if (env && *env) {
-		snprintf(out, size, "%s", env);
-		return access(out, X_OK) ? -ENOENT : 0;
-	}
-	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
-		const char *end = strchrnul(p, ':');
-
-		if (end > p &&
-		    (size_t)snprintf(out, size, "%.*s/passt", (int)(end - p), p) < size &&
-		    !access(out, X_OK))
-			return 0;
-		p = *end ? end + 1 : end;
-	}
-	return -ENOENT;
-}
 
 /* Does the host have a default route (IPv4 or IPv6) on an interface other
  * than lo? passt takes the guest's address and gateway from it, and will
@@ -234,7 +213,7 @@ int net_passt_open(const struct net_backend_host *host, const struct net_config 
 	char bin[CONFIG_PATH_MAX];
 	int sv[2], ep[2], err;
 
-	if (passt_find(bin, sizeof(bin))) {
+	if (exec_path_find("passt", "PETREL_PASST", bin, sizeof(bin))) {
 		log_msg("network interface '%s': passt: not found on PATH (Debian: apt-get "
 			"install passt)",
 			cfg->id);
