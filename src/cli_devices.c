@@ -236,4 +236,3 @@ int cli_add_fs(const char *arg, struct vm_config *cfg)
 	cfg->nfs++;
 	return 0;
 }
-
