@@ -473,6 +473,10 @@ static int cli_check_restore(const struct run_options *o, const bool *seen)
 		log_msg("--config-file: not with %s (%s describes the VM)", from, what);
 		return -1;
 	}
+	if (o->cfg.jail.dir[0]) {
+		log_msg("--jail: not with %s (its limits are set before %s is read)", from, what);
+		return -1;
+	}
 	if (o->restore_paused && !o->api_sock) {
 		log_msg("--restore-paused: needs --api-sock PATH (nothing else could resume the "
 			"VM)");

@@ -140,20 +140,6 @@ struct snapshot_load_params;
 int control_restore(struct control *ctl, const struct snapshot_load_params *p,
 		    bool resume) MUST_CHECK;
 
-/* The two halves of a restore, which a live migration's target runs
- * apart (the VM built at SETUP, its state loaded at STATE):
- * control_restore_build builds the VM of ctl->cfg as a boot does, without
- * the kernel: RAM from ram_fd (-1: anonymous; with `uffd`, handed to the
- * page server ctl->uffd), board, devices, vCPUs with their CPUID; on
- * error nothing is built. control_restore_start loads `ld` into it (and
- * closes ld), starts dirty-page tracking if the configuration asks,
- * launches it paused and resumes it if `resume`; on error the VM is
- * destroyed (state Not started) unless starting threads failed. Both 0
- * or -errno after one message. */
-struct snapshot_load;
-int control_restore_build(struct control *ctl, int ram_fd, bool uffd) MUST_CHECK;
-int control_restore_start(struct control *ctl, struct snapshot_load *ld, bool resume) MUST_CHECK;
-
 /* `petrel run --incoming ADDR`: listen on ADDR (unix:PATH, tcp:HOST:PORT),
  * accept one source, receive its VM, build it as a restore does, and run
  * it once the source commits (docs/migration.md). 0, or -errno after one

@@ -20,11 +20,9 @@
 #include <unistd.h>
 
 #include "api/server.h"
-#include "config_json.h"
 #include "dirty.h"
 #include "migrate/send.h"
 #include "migrate/stream.h"
-#include "sandbox/jail.h"
 #include "snapshot/snapshot.h"
 
 /* The target: a source that sends nothing for this long is gone (its
@@ -37,9 +35,6 @@
  * busy one gets this many rounds to fit 100 ms. */
 #define MIG_DOWNTIME_MS 100
 #define MIG_ROUNDS 30
-
-/* A SETUP's configuration is what a --config-file may hold. */
-_Static_assert(MIG_CONFIG_MAX == CONFIG_JSON_FILE_MAX, "SETUP's configuration limit");
 
 static uint64_t now_us(void)
 {
@@ -91,100 +86,32 @@ static void send_error(int fd, const char *line)
 		log_info("migration: the source did not take our ERROR");
 }
 
-/* At SETUP: the VM of the source's configuration, built whole (RAM,
- * board, devices, vCPUs) before a page comes, so that at STATE only its
- * state is loaded. 0 or -errno after one line. */
-static int build_vm(struct control *ctl, const struct mig_in *in, const char *from)
-{
-	static struct vm_config c; /* large: not on the stack */
-	char why[SNAP_WHY_MAX] = "";
-	int err = snapshot_config_parse(in->config, &ctl->cfg, &c, why);
-
-	if (err) {
-		log_msg("migration from %s: SETUP: the configuration: %s", from, why);
-		return err;
-	}
-	if (c.mem_size != in->setup.mem_size || c.cpus != in->setup.cpus) {
-		log_msg("migration from %s: SETUP: %llu MiB and %u vCPUs, but its configuration "
-			"has %llu MiB and %u",
-			from, (unsigned long long)(in->setup.mem_size >> 20), in->setup.cpus,
-			(unsigned long long)(c.mem_size >> 20), c.cpus);
-		return -EINVAL;
-	}
-	err = config_check(&c);
-	if (err)
-		return err;
-	/* A jailed target's cgroup learns the VM's size now, before its RAM
-	 * is mapped (jail_fork could not know it). */
-	if (ctl->opt.jail)
-		jail_limit(ctl->opt.jail, c.mem_size, c.cpus);
-	ctl->cfg = c;
-	return control_restore_build(ctl, -1, false);
-}
-
-/* After STATE: the state into the VM built at SETUP, which starts
- * paused. 0 or -errno after one line; the VM is then gone. */
-static int load_vm(struct control *ctl, const struct mig_in *in)
+/* Receive the VM, build it as a restore does, answer READY, wait for
+ * COMMIT. 0 or -errno after one line; on error the process has no VM
+ * running (state Not started, or stopping with status 1). */
+static int incoming(struct control *ctl, int fd, const char *from)
 {
 	static struct snapshot_load_params p; /* large: not on the stack */
-	struct snapshot_load ld;
-	int err;
-
-	p = (struct snapshot_load_params){ .state_path = "the migration stream",
-					   .state_buf = in->state,
-					   .state_len = in->state_len,
-					   .built_config = in->config,
-					   .migration = true };
-	err = snapshot_load_open(&ld, &p, &ctl->cfg);
-	if (err) {
-		vm_destroy(&ctl->vm);
-		return err;
-	}
-	return control_restore_start(ctl, &ld, false);
-}
-
-/* Receive the VM (built at SETUP, filled by PAGES, loaded at STATE),
- * answer READY, wait for COMMIT. 0 or -errno after one line; on error
- * the process has no VM running (state Not started, or stopping with
- * status 1). */
-static int incoming(struct control *ctl, int fd, const char *from, const struct mig_mem_cap *cap)
-{
 	struct mig_io io = { .fd = fd, .timeout_ms = MIG_IDLE_MS };
 	char why[MIG_WHY_MAX] = "", msg[API_FAULT_MAX] = "";
-	uint64_t t0 = now_us(), t_state;
+	uint64_t t0 = now_us();
 	struct mig_in in;
 	uint32_t flags;
 	int err;
 
-	err = mig_in_setup(&in, &io, cap, why);
+	err = mig_in_recv(&in, &io, MIG_MEM_MAX, why);
 	if (err) {
 		log_msg("migration from %s: %s", from, why);
 		send_error(fd, why);
 		return err;
 	}
+	p = (struct snapshot_load_params){ .state_path = "the migration stream",
+					   .mem_path = "the migrated RAM",
+					   .state_buf = in.state,
+					   .state_len = in.state_len,
+					   .mem_fd = in.mem_fd };
 	log_capture(msg, sizeof(msg));
-	err = build_vm(ctl, &in, from);
-	log_capture(NULL, 0);
-	if (err) {
-		send_error(fd, msg[0] ? msg : strerror(-err));
-		mig_in_free(&in);
-		return err;
-	}
-	err = mig_send_accept(fd);
-	if (err)
-		snprintf(why, sizeof(why), "sending ACCEPT: %s", strerror(-err));
-	else
-		err = mig_in_pages(&in, &io, &ctl->vm.gm, why);
-	if (err) {
-		log_msg("migration from %s: %s", from, why);
-		send_error(fd, why);
-		vm_destroy(&ctl->vm);
-		mig_in_free(&in);
-		return err;
-	}
-	t_state = now_us();
-	log_capture(msg, sizeof(msg));
-	err = load_vm(ctl, &in);
+	err = control_restore(ctl, &p, false);
 	log_capture(NULL, 0);
 	mig_in_free(&in);
 	if (err) {
@@ -210,18 +137,15 @@ static int incoming(struct control *ctl, int fd, const char *from, const struct 
 		vm_resume(&ctl->vm);
 		ctl->state = CONTROL_RUNNING;
 	}
-	log_info("migrated in from %s: %llu pages, %llu MiB in %llu ms (STATE to running: %llu "
-		 "us)",
-		 from, (unsigned long long)in.pages, (unsigned long long)(in.bytes >> 20),
-		 (unsigned long long)((now_us() - t0) / 1000),
-		 (unsigned long long)(now_us() - t_state));
+	log_info("migrated in from %s: %llu pages, %llu MiB in %llu ms", from,
+		 (unsigned long long)in.pages, (unsigned long long)(in.bytes >> 20),
+		 (unsigned long long)((now_us() - t0) / 1000));
 	return 0;
 }
 
 int control_incoming(struct control *ctl, const char *addr)
 {
 	char why[MIG_WHY_MAX] = "";
-	struct mig_mem_cap cap;
 	struct mig_addr a;
 	int lfd = -1, fd = -1, err;
 
@@ -232,7 +156,6 @@ int control_incoming(struct control *ctl, const char *addr)
 		log_msg("--incoming %s", why);
 		return err;
 	}
-	mig_mem_cap_host(&cap);
 	log_info("waiting for a migration on %s", addr);
 	err = accept_one(ctl, lfd, &fd);
 	close(lfd);
@@ -240,7 +163,7 @@ int control_incoming(struct control *ctl, const char *addr)
 		unlink(a.path);
 	if (err)
 		return err;
-	err = incoming(ctl, fd, addr, &cap);
+	err = incoming(ctl, fd, addr);
 	close(fd);
 	return err;
 }
@@ -358,32 +281,24 @@ void control_api_migrate(struct control *ctl, const struct migrate_req *r, struc
 		api_fault(res, "migration is not available in this petrel");
 		return;
 	}
-	job.config = snapshot_config_text(&ctl->cfg);
-	if (!job.config) {
-		api_fault(res, "migration: out of memory");
-		return;
-	}
 	snprintf(job.dest, sizeof(job.dest), "%s", r->destination);
 	snprintf(ctl->mig_dest, sizeof(ctl->mig_dest), "%s", r->destination);
-	/* Pre-copy needs the dirty pages. A VM that tracks them for diff
-	 * snapshots shares its tracking: the sender collects, and keeps
-	 * every page it collected in ctl->dirty for the next diff. Else the
-	 * migration's own; if that fails, stop-and-copy: the guest stands
-	 * still for the whole of its RAM. */
-	job.dirty_keep = ctl->dirty;
-	err = ctl->dirty ? 0 : vm_dirty_start(&ctl->vm);
+	/* Pre-copy needs the dirty pages; if tracking is taken (diff
+	 * snapshots: track_dirty_pages) or fails, stop-and-copy: the guest
+	 * stands still for the whole of its RAM. */
+	err = vm_dirty_start(&ctl->vm);
 	job.precopy = !err;
 	if (err)
 		log_info("migration to %s: no dirty-page tracking (%s): stop-and-copy",
 			 r->destination, strerror(-err));
 	err = mig_sender_begin(&ctl->mig, &ctl->vm, &job);
 	if (err) {
-		if (job.precopy && !ctl->dirty)
+		if (job.precopy)
 			vm_dirty_stop(&ctl->vm);
 		api_fault(res, "a migration is running already");
 		return;
 	}
-	ctl->mig_tracking = job.precopy && !ctl->dirty;
+	ctl->mig_tracking = job.precopy;
 	log_info("migrating to %s", r->destination);
 	ctl->mig_res = res;
 	res->deferred = true;

@@ -57,50 +57,10 @@ static int control_uffd_attach(struct control *ctl)
 	return err;
 }
 
-int control_restore_build(struct control *ctl, int ram_fd, bool uffd)
-{
-	struct vm *vm = &ctl->vm;
-	int err = vm_create(vm, &ctl->cfg, &ctl->ev, ram_fd);
-
-	if (err)
-		return err;
-	if (uffd)
-		err = control_uffd_attach(ctl);
-	if (!err)
-		err = machine_create(vm);
-	if (!err)
-		err = vm_create_vcpus(vm);
-	if (!err)
-		err = machine_init_vcpus(vm);
-	if (err)
-		vm_destroy(vm);
-	return err;
-}
-
-int control_restore_start(struct control *ctl, struct snapshot_load *ld, bool resume)
-{
-	struct vm *vm = &ctl->vm;
-	int err = snapshot_load_state(ld, vm);
-
-	/* Diff snapshots of the restored VM: what changes from now on. */
-	if (!err && ctl->cfg.track_dirty_pages)
-		err = control_dirty_start(ctl, false);
-	snapshot_load_close(ld);
-	if (err) {
-		vm_destroy(vm);
-		return err;
-	}
-	err = control_launch(ctl, true);
-	if (!err && resume) {
-		vm_resume(vm);
-		ctl->state = CONTROL_RUNNING;
-	}
-	return err;
-}
-
 int control_restore(struct control *ctl, const struct snapshot_load_params *p, bool resume)
 {
 	static struct vm_config fresh; /* large: not on the stack */
+	struct vm *vm = &ctl->vm;
 	struct snapshot_load ld;
 	int err;
 
@@ -110,17 +70,38 @@ int control_restore(struct control *ctl, const struct snapshot_load_params *p, b
 		return err;
 	/* The page server is reached before anything is built: a wrong path
 	 * or a host without userfaultfd costs nothing. */
-	if (p->uffd_path)
+	if (p->uffd_path) {
 		err = uffd_backend_open(&ctl->uffd, p->uffd_path);
+		if (err)
+			goto fail;
+	}
 	/* The board as a boot builds it, without the kernel: RAM comes from
 	 * the memory file (or the page server), the registers from the
 	 * snapshot. */
-	if (!err)
-		err = control_restore_build(ctl, ld.mem_fd, p->uffd_path);
+	err = vm_create(vm, &ctl->cfg, &ctl->ev, ld.mem_fd);
 	if (err)
-		snapshot_load_close(&ld);
-	else
-		err = control_restore_start(ctl, &ld, resume);
+		goto fail;
+	if (p->uffd_path)
+		err = control_uffd_attach(ctl);
+	if (!err)
+		err = machine_create(vm);
+	if (!err)
+		err = vm_create_vcpus(vm);
+	if (!err)
+		err = machine_init_vcpus(vm);
+	if (!err)
+		err = snapshot_load_state(&ld, vm);
+	/* Diff snapshots of the restored VM: what changes from now on. */
+	if (!err && ctl->cfg.track_dirty_pages)
+		err = control_dirty_start(ctl, false);
+	snapshot_load_close(&ld);
+	if (err) {
+		vm_destroy(vm);
+		uffd_backend_close(&ctl->uffd);
+		ctl->cfg = fresh;
+		return err;
+	}
+	err = control_launch(ctl, true);
 	if (err) {
 		if (ctl->state == CONTROL_NOT_STARTED) {
 			uffd_backend_close(&ctl->uffd);
@@ -131,7 +112,17 @@ int control_restore(struct control *ctl, const struct snapshot_load_params *p, b
 	log_info("restored the VM from '%s'%s%s", p->state_path,
 		 p->uffd_path ? ", its memory from page server " : "",
 		 p->uffd_path ? p->uffd_path : "");
+	if (resume) {
+		vm_resume(vm);
+		ctl->state = CONTROL_RUNNING;
+	}
 	return 0;
+
+fail:
+	snapshot_load_close(&ld);
+	uffd_backend_close(&ctl->uffd);
+	ctl->cfg = fresh;
+	return err;
 }
 
 void control_api_snapshot_create(struct control *ctl, const struct snapshot_create_req *r,

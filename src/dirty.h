@@ -9,16 +9,8 @@
  * memslot, fetched and cleared by KVM_GET_DIRTY_LOG), not the dirty ring:
  * docs/snapshot.md gives the measurements behind that choice.
  *
- * Who calls what: vm_dirty_start, vm_dirty_stop and vm_dirty_mark_booted
- * change the memslots: the VMM thread only. vm_dirty_collect: the one
- * thread that owns the collecting at the time, the VMM thread (a
- * snapshot), or a live migration's sender thread while it runs
- * (migrate/send.h): the VMM thread neither collects nor stops tracking
- * then (the API, whose snapshots collect, waits for the migration), and
- * the sender also ORs what it collects into the diff snapshots' bitmap
- * if the VM keeps one, so that a failed migration loses the next diff
- * nothing. vm_dirty_pages and dirty_bits_or: any thread. gm_mark_dirty
- * may run on any thread meanwhile.
+ * The functions below are called by one thread at a time (the VMM
+ * thread); gm_mark_dirty may run on any thread meanwhile.
  */
 #ifndef PETREL_DIRTY_H
 #define PETREL_DIRTY_H

@@ -25,41 +25,6 @@ static void std_fds_open(void)
 			_exit(VM_STATUS_ERROR);
 }
 
-/* `--restore STATE,MEM`'s load. */
-static struct snapshot_load_params restore_params(const struct run_options *o)
-{
-	return (struct snapshot_load_params){
-		.state_path = o->restore_state,
-		.mem_path = o->restore_uffd ? NULL : o->restore_mem,
-		.uffd_path = o->restore_uffd ? o->restore_mem : NULL,
-	};
-}
-
-/* The jail's cgroup is sized before the fork: a snapshot's VM size comes
- * from its state file, read and checked here once (the restore reads it
- * again in the jailed child); a migration's comes at SETUP (0 here:
- * jail_limit then). 0, or -errno after one line. */
-static int jail_size(const struct run_options *o, uint64_t *mem, unsigned int *cpus)
-{
-	static struct vm_config c; /* large: not on the stack */
-	struct snapshot_load_params p = restore_params(o);
-	struct snapshot_load ld;
-	int err;
-
-	*mem = o->incoming ? 0 : o->cfg.mem_size;
-	*cpus = o->cfg.cpus;
-	if (!o->restore)
-		return 0;
-	c = o->cfg;
-	err = snapshot_load_open(&ld, &p, &c);
-	if (err)
-		return err;
-	snapshot_load_close(&ld);
-	*mem = c.mem_size;
-	*cpus = c.cpus;
-	return 0;
-}
-
 static int run(struct run_options *o, uint64_t start_ns)
 {
 	static struct control ctl; /* large (the configuration's paths): not on the stack */
@@ -68,9 +33,7 @@ static int run(struct run_options *o, uint64_t start_ns)
 					.max_payload = o->max_payload,
 					.start_ns = start_ns };
 	struct jail jail;
-	unsigned int cpus;
 	int status, err;
-	uint64_t mem;
 
 	if (o->config_file && config_json_load(o->config_file, &o->cfg))
 		return VM_STATUS_ERROR;
@@ -82,14 +45,12 @@ static int run(struct run_options *o, uint64_t start_ns)
 	/* The jail's fork comes before /dev/kvm is opened, its other stages
 	 * after every fd is open and before any thread starts (jail.h). */
 	if (o->cfg.jail.dir[0]) {
-		if (!o->start && !o->restore && !o->incoming) {
-			log_msg("--jail: needs the VM from the command line, --config-file, "
-				"--restore or --incoming (it is built before the jail closes)");
+		if (!o->start) {
+			log_msg("--jail: needs the VM from the command line or --config-file (it "
+				"is built before the jail closes)");
 			return VM_STATUS_ERROR;
 		}
-		if (jail_size(o, &mem, &cpus))
-			return VM_STATUS_ERROR;
-		status = jail_fork(&jail, &o->cfg.jail, mem, cpus);
+		status = jail_fork(&jail, &o->cfg.jail, o->cfg.mem_size, o->cfg.cpus);
 		if (status != JAIL_CHILD)
 			return status >= 0 ? status : VM_STATUS_ERROR;
 		copt.jail = &jail;
@@ -99,7 +60,11 @@ static int run(struct run_options *o, uint64_t start_ns)
 	/* Started at once (flags or a config file), restored from a snapshot,
 	 * or configured through the API first. */
 	if (o->restore) {
-		struct snapshot_load_params p = restore_params(o);
+		struct snapshot_load_params p = {
+			.state_path = o->restore_state,
+			.mem_path = o->restore_uffd ? NULL : o->restore_mem,
+			.uffd_path = o->restore_uffd ? o->restore_mem : NULL,
+		};
 
 		err = control_restore(&ctl, &p, !o->restore_paused);
 	} else if (o->incoming) {

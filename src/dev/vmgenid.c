@@ -82,9 +82,7 @@ int vmgenid_create(struct vm *vm)
 /* ------------------------------------------------------------- snapshot */
 
 /* Layout 1: u64 the ID's guest address, u32 the GED's GSI. The ID itself
- * is in the memory file; a snapshot's load replaces it, which is the
- * point; a live migration's (s->same_vm) keeps it, as QEMU does: the VM
- * moved, nothing was copied. */
+ * is in the memory file; a load replaces it, which is the point. */
 static int vmgenid_snapshot(void *opaque, struct snap *s)
 {
 	struct vmgenid *g = opaque;
@@ -101,7 +99,7 @@ static int vmgenid_snapshot(void *opaque, struct snap *s)
 		   "the generation ID's notification is on GSI %u, this petrel's on %u", gsi,
 		   PETREL_GED_GSI);
 	err = snap_finish(s);
-	if (err || snap_saving(s) || s->same_vm)
+	if (err || snap_saving(s))
 		return err;
 	err = vmgenid_write_new(g->vm);
 	if (err) {

@@ -4,8 +4,7 @@
  * random bytes at PETREL_VMGENID_ADDR (platform.h) in guest RAM, which the
  * DSDT's \_SB.VGEN device points at and the e820 map reserves. They are
  * new at every boot and at every snapshot restore, so that clones restored
- * from one snapshot are not the same machine (a live migration's target
- * is the same machine: it keeps the ID, as QEMU's does): Linux's vmgenid driver mixes
+ * from one snapshot are not the same machine: Linux's vmgenid driver mixes
  * the ID into its RNG when it binds and, told by the Generic Event
  * Device's interrupt (PETREL_GED_GSI) that it changed, reseeds it
  * (add_vmfork_randomness). Being in guest RAM, the ID is in the memory
@@ -22,9 +21,7 @@ struct vm;
  * vm->devices as "vmgenid". Its snapshot section (layout version 1) holds
  * the ID's address (u64) and the GED's GSI (u32), which a load checks
  * against this petrel's (the guest's DSDT, restored with its RAM, names
- * them); a load then writes a new ID, unless it is a live migration's
- * (struct snap's same_vm: the ID stays, nothing is raised), and the next
- * resume
+ * them); a load then writes a new ID, and the next resume
  * (device_ops.resume, before the vCPUs run) raises an edge on
  * PETREL_GED_GSI through vm_irq_line, once. A plain pause and resume
  * changes nothing. 0, or -EFAULT (no RAM at the address), getrandom's

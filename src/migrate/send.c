@@ -17,8 +17,8 @@
 #include "sandbox/seccomp.h"
 #include "vmm.h"
 
-/* The target builds the VM before it answers ACCEPT, and loads its state
- * before READY: on the emulated test host each can take seconds. */
+/* The target builds the VM from the state before it answers READY: on
+ * the emulated test host that takes seconds. */
 #define READY_TIMEOUT_MS 60000
 #define DONE_TIMEOUT_MS 10000
 #define SEND_TIMEOUT_S 30 /* a target that reads nothing for this long is gone */
@@ -111,8 +111,7 @@ static int ask_pause(struct mig_sender *s, struct mig_result *res)
 	return err;
 }
 
-/* The target's answer: ACCEPT (its version checked), READY or DONE, or
- * its ERROR line. */
+/* The target's answer: READY (or DONE), or its ERROR line. */
 static int wait_answer(int fd, uint32_t want, int timeout_ms, struct mig_result *res)
 {
 	struct mig_io io = { .fd = fd, .timeout_ms = timeout_ms };
@@ -128,11 +127,6 @@ static int wait_answer(int fd, uint32_t want, int timeout_ms, struct mig_result 
 			snprintf(res->why, sizeof(res->why), "the target refused: %s", why);
 			return -EPROTO;
 		}
-	}
-	if (!err && type == MIG_ACCEPT) {
-		err = mig_read(&io, text, len, why);
-		if (!err)
-			err = mig_accept_check(text, why);
 	}
 	if (err)
 		snprintf(res->why, sizeof(res->why), "waiting for the target's %s: %s",
@@ -152,18 +146,6 @@ static uint64_t popcount(const uint64_t *bits, uint64_t words)
 static uint64_t mbps(uint64_t bps)
 {
 	return bps / 1000000;
-}
-
-/* The pages dirtied since the last collect, ORed into `bits` and into
- * the diff snapshots' bitmap if the VM keeps one (job->dirty_keep). */
-static int collect(struct mig_sender *s, const struct mig_job *job, uint64_t *bits, uint64_t words)
-{
-	int err = vm_dirty_collect(s->vm, bits);
-
-	/* Even on an error: what was collected is in `bits` only. */
-	for (uint64_t i = 0; job->dirty_keep && i < words; i++)
-		job->dirty_keep[i] |= bits[i];
-	return err;
 }
 
 /* Pre-copy (the guest runs): round 0 sends every non-zero page, each
@@ -189,7 +171,7 @@ static int precopy(struct mig_sender *s, const struct mig_job *job, int fd, uint
 		if (res->bytes - sent >= (1u << 20) || !res->rate_bps)
 			res->rate_bps = (res->bytes - sent) * 1000000 / (us ? us : 1);
 		memset(bits, 0, words * sizeof(*bits));
-		err = collect(s, job, bits, words);
+		err = vm_dirty_collect(s->vm, bits);
 		if (err) {
 			snprintf(res->why, sizeof(res->why), "dirty-page tracking: %s",
 				 strerror(-err));
@@ -219,13 +201,10 @@ static int precopy(struct mig_sender *s, const struct mig_job *job, int fd, uint
 static int migrate(struct mig_sender *s, const struct mig_job *job, struct mig_result *res)
 {
 	char why[MIG_WHY_MAX] = "";
-	struct mig_setup setup = { .mem_size = s->vm->cfg->mem_size,
-				   .cpus = s->vm->ncpus,
-				   .config = job->config,
-				   .config_len = (uint32_t)strlen(job->config) };
+	struct mig_setup setup = { .mem_size = s->vm->cfg->mem_size, .cpus = s->vm->ncpus };
 	struct timeval tv = { .tv_sec = SEND_TIMEOUT_S };
 	uint64_t words = (vm_dirty_pages(s->vm) + 63) / 64;
-	uint8_t h[MIG_HEADER_LEN], p[4];
+	uint8_t h[MIG_HEADER_LEN], p[16];
 	uint64_t t0 = now_us(), tp, *bits = NULL;
 	int fd, err;
 
@@ -239,18 +218,14 @@ static int migrate(struct mig_sender *s, const struct mig_job *job, struct mig_r
 	pthread_mutex_unlock(&s->lock);
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	mig_header_encode(h);
+	mig_setup_encode(&setup, p);
 	err = mig_write(fd, h, sizeof(h));
 	if (!err)
-		err = mig_send_setup(fd, &setup);
+		err = mig_send(fd, MIG_SETUP, p, sizeof(p));
 	if (err) {
 		snprintf(res->why, sizeof(res->why), "sending to the target: %s", strerror(-err));
 		return err;
 	}
-	/* The target has built the VM (a target that speaks another stream
-	 * version, or cannot build it, says so instead). */
-	err = wait_answer(fd, MIG_ACCEPT, READY_TIMEOUT_MS, res);
-	if (err)
-		return err;
 	if (job->precopy) {
 		bits = calloc(words, sizeof(*bits));
 		if (!bits) {
@@ -272,7 +247,7 @@ static int migrate(struct mig_sender *s, const struct mig_job *job, struct mig_r
 	/* Paused: what the last round left plus what the guest (or a
 	 * device, before it quiesced) wrote since; without tracking, all. */
 	if (bits) {
-		err = collect(s, job, bits, words);
+		err = vm_dirty_collect(s->vm, bits);
 		if (err) {
 			snprintf(res->why, sizeof(res->why), "dirty-page tracking: %s",
 				 strerror(-err));
@@ -334,10 +309,8 @@ static void *mig_thread(void *opaque)
 		if (s->step == MIG_STEP_QUIT)
 			break;
 		job = s->job;
-		s->job.config = NULL; /* this thread's now */
 		pthread_mutex_unlock(&s->lock);
 		res.err = migrate(s, &job, &res);
-		free(job.config);
 		pthread_mutex_lock(&s->lock);
 		if (s->sock >= 0)
 			close(s->sock);
@@ -387,7 +360,6 @@ int mig_sender_begin(struct mig_sender *s, struct vm *vm, const struct mig_job *
 	pthread_mutex_lock(&s->lock);
 	if (s->step != MIG_STEP_IDLE) {
 		err = -EBUSY;
-		free(job->config);
 	} else {
 		s->vm = vm;
 		s->job = *job;
@@ -446,8 +418,6 @@ void mig_sender_destroy(struct mig_sender *s)
 	s->thread_ok = false;
 	free(s->state);
 	s->state = NULL;
-	free(s->job.config); /* a job the thread never took */
-	s->job.config = NULL;
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
 	close(s->event_fd);

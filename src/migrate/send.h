@@ -47,16 +47,6 @@ struct mig_job {
 	/* Dirty-page tracking is on (vm_dirty_start, by the VMM thread):
 	 * pre-copy; else stop-and-copy (the whole RAM with the VM paused). */
 	bool precopy;
-	/* The VM tracks for diff snapshots (track_dirty_pages): their
-	 * bitmap (vm_dirty_pages bits), into which the worker ORs every
-	 * page it collects, so the next diff snapshot holds them whatever
-	 * the migration's outcome. Only the worker touches it until
-	 * MIG_STEP_FINISHED. NULL: the migration's own tracking. */
-	uint64_t *dirty_keep;
-	/* The VM's configuration for SETUP (snapshot_config_text), malloc'd:
-	 * the sender's once given to mig_sender_begin (freed by it, even on
-	 * -EBUSY). */
-	char *config;
 };
 
 struct mig_result {
@@ -101,8 +91,7 @@ struct mig_sender {
  * after one line. */
 int mig_sender_init(struct mig_sender *s, const struct sandbox_filter *filter) MUST_CHECK;
 
-/* VMM thread: migrate `vm` as `job` says (job->config is taken). -EBUSY
- * if one is running. */
+/* VMM thread: migrate `vm` as `job` says. -EBUSY if one is running. */
 int mig_sender_begin(struct mig_sender *s, struct vm *vm, const struct mig_job *job) MUST_CHECK;
 
 /* VMM thread, on event_fd: the step the worker waits in (clears the

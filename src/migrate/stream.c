@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -19,9 +20,9 @@
 #include "uds.h"
 
 static const char *const type_name[] = {
-	[MIG_SETUP] = "SETUP",	 [MIG_PAGES] = "PAGES",	  [MIG_STATE] = "STATE",
-	[MIG_COMMIT] = "COMMIT", [MIG_READY] = "READY",	  [MIG_DONE] = "DONE",
-	[MIG_ERROR] = "ERROR",	 [MIG_ACCEPT] = "ACCEPT",
+	[MIG_SETUP] = "SETUP",	 [MIG_PAGES] = "PAGES", [MIG_STATE] = "STATE",
+	[MIG_COMMIT] = "COMMIT", [MIG_READY] = "READY", [MIG_DONE] = "DONE",
+	[MIG_ERROR] = "ERROR",
 };
 
 const char *mig_type_name(uint32_t type)
@@ -283,8 +284,7 @@ int mig_header_check(const uint8_t h[MIG_HEADER_LEN], char why[MIG_WHY_MAX])
 		return -EINVAL;
 	}
 	if (version != MIG_VERSION) {
-		snprintf(why, MIG_WHY_MAX, "stream version %u%s, this petrel speaks %u", version,
-			 version == 1 ? " (a petrel without the configuration in SETUP)" : "",
+		snprintf(why, MIG_WHY_MAX, "stream version %u, this petrel speaks %u", version,
 			 MIG_VERSION);
 		return -EINVAL;
 	}
@@ -300,8 +300,7 @@ static void type_limits(uint32_t type, uint32_t *min, uint32_t *max)
 {
 	switch (type) {
 	case MIG_SETUP:
-		*min = MIG_SETUP_FIXED + 2;
-		*max = MIG_SETUP_FIXED + MIG_CONFIG_MAX;
+		*min = *max = 16;
 		break;
 	case MIG_PAGES:
 		*min = 16 + MIG_PAGE;
@@ -312,7 +311,6 @@ static void type_limits(uint32_t type, uint32_t *min, uint32_t *max)
 		*max = MIG_STATE_MAX;
 		break;
 	case MIG_COMMIT:
-	case MIG_ACCEPT:
 		*min = *max = 4;
 		break;
 	case MIG_ERROR:
@@ -349,97 +347,32 @@ int mig_read_head(struct mig_io *io, uint32_t allowed, uint32_t *type, uint32_t 
 	return 0;
 }
 
-void mig_mem_cap_host(struct mig_mem_cap *cap)
-{
-	FILE *f = fopen("/proc/meminfo", "re");
-	unsigned long long kib;
-	char line[128];
-
-	cap->bytes = MIG_MEM_MAX;
-	snprintf(cap->what, sizeof(cap->what), "petrel's limit");
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) {
-			if (kib < MIG_MEM_MAX >> 10) {
-				cap->bytes = (uint64_t)kib << 10;
-				snprintf(cap->what, sizeof(cap->what), "this host's MemAvailable");
-			}
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
-}
-
-void mig_setup_encode(const struct mig_setup *s, uint8_t p[MIG_SETUP_FIXED])
+void mig_setup_encode(const struct mig_setup *s, uint8_t p[16])
 {
 	le_put(p, s->mem_size, 8);
 	le_put(p + 8, s->cpus, 4);
 	le_put(p + 12, MIG_PAGE, 4);
 }
 
-int mig_send_setup(int fd, const struct mig_setup *s)
-{
-	uint8_t h[MIG_RECORD_HEAD], p[MIG_SETUP_FIXED];
-	struct iovec iov[3] = { { h, sizeof(h) },
-				{ p, sizeof(p) },
-				{ (void *)s->config, s->config_len } };
-
-	le_put(h, MIG_SETUP, 4);
-	le_put(h + 4, sizeof(p) + s->config_len, 4);
-	mig_setup_encode(s, p);
-	return mig_writev(fd, iov, 3);
-}
-
-int mig_setup_decode(const uint8_t p[MIG_SETUP_FIXED], uint32_t len, const struct mig_mem_cap *cap,
-		     struct mig_setup *s, char why[MIG_WHY_MAX])
+int mig_setup_decode(const uint8_t p[16], uint64_t mem_max, struct mig_setup *s,
+		     char why[MIG_WHY_MAX])
 {
 	uint32_t page = (uint32_t)le_get(p + 12, 4);
 
-	*s = (struct mig_setup){ .mem_size = le_get(p, 8),
-				 .cpus = (uint32_t)le_get(p + 8, 4),
-				 .config_len = len - MIG_SETUP_FIXED };
+	s->mem_size = le_get(p, 8);
+	s->cpus = (uint32_t)le_get(p + 8, 4);
 	if (page != MIG_PAGE) {
 		snprintf(why, MIG_WHY_MAX, "SETUP: page size %u, this petrel's is %u", page,
 			 MIG_PAGE);
 		return -EPROTO;
 	}
-	if (!s->mem_size || s->mem_size % (1u << 20)) {
-		snprintf(why, MIG_WHY_MAX, "SETUP: memory size %llu is not a whole number of MiB",
-			 (unsigned long long)s->mem_size);
-		return -EPROTO;
-	}
-	if (s->mem_size > cap->bytes) {
-		snprintf(why, MIG_WHY_MAX, "SETUP: %llu MiB of RAM, more than %s (%llu MiB)",
-			 (unsigned long long)(s->mem_size >> 20), cap->what,
-			 (unsigned long long)(cap->bytes >> 20));
+	if (!s->mem_size || s->mem_size % (1u << 20) || s->mem_size > mem_max) {
+		snprintf(why, MIG_WHY_MAX, "SETUP: memory size %llu is not 1 MiB..%llu MiB in MiB",
+			 (unsigned long long)s->mem_size, (unsigned long long)(mem_max >> 20));
 		return -EPROTO;
 	}
 	if (!s->cpus || s->cpus > 255) {
 		snprintf(why, MIG_WHY_MAX, "SETUP: %u vCPUs", s->cpus);
-		return -EPROTO;
-	}
-	if (len < MIG_SETUP_FIXED + 2 || s->config_len > MIG_CONFIG_MAX) {
-		snprintf(why, MIG_WHY_MAX, "SETUP: a configuration of %u bytes", s->config_len);
-		return -EPROTO;
-	}
-	return 0;
-}
-
-int mig_send_accept(int fd)
-{
-	uint8_t p[4];
-
-	le_put(p, MIG_VERSION, 4);
-	return mig_send(fd, MIG_ACCEPT, p, sizeof(p));
-}
-
-int mig_accept_check(const uint8_t p[4], char why[MIG_WHY_MAX])
-{
-	uint32_t version = (uint32_t)le_get(p, 4);
-
-	if (version != MIG_VERSION) {
-		snprintf(why, MIG_WHY_MAX, "the target speaks stream version %u, this petrel %u",
-			 version, MIG_VERSION);
 		return -EPROTO;
 	}
 	return 0;
@@ -484,14 +417,32 @@ void mig_error_text(const uint8_t *p, uint32_t len, char out[MIG_WHY_MAX])
 
 /* ------------------------------------------------------------ the target */
 
-int mig_in_setup(struct mig_in *in, struct mig_io *io, const struct mig_mem_cap *cap,
-		 char why[MIG_WHY_MAX])
+static int ram_create(struct mig_in *in, char why[MIG_WHY_MAX], uint8_t **map)
 {
-	uint8_t h[MIG_HEADER_LEN], p[MIG_SETUP_FIXED];
-	uint32_t type, len;
+	in->mem_fd = memfd_create("petrel-ram", MFD_CLOEXEC);
+	if (in->mem_fd < 0 || ftruncate(in->mem_fd, (off_t)in->setup.mem_size)) {
+		snprintf(why, MIG_WHY_MAX, "guest RAM of %llu MiB: %s",
+			 (unsigned long long)(in->setup.mem_size >> 20), strerror(errno));
+		return -errno;
+	}
+	*map = mmap(NULL, in->setup.mem_size, PROT_READ | PROT_WRITE, MAP_SHARED, in->mem_fd, 0);
+	if (*map == MAP_FAILED) {
+		*map = NULL;
+		snprintf(why, MIG_WHY_MAX, "guest RAM of %llu MiB: %s",
+			 (unsigned long long)(in->setup.mem_size >> 20), strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int mig_in_recv(struct mig_in *in, struct mig_io *io, uint64_t mem_max, char why[MIG_WHY_MAX])
+{
+	uint8_t h[MIG_HEADER_LEN], p[16], *ram = NULL;
+	uint32_t type, len, count;
+	uint64_t first;
 	int err;
 
-	*in = (struct mig_in){ 0 };
+	*in = (struct mig_in){ .mem_fd = -1 };
 	err = mig_read(io, h, sizeof(h), why);
 	if (!err)
 		err = mig_header_check(h, why);
@@ -500,70 +451,41 @@ int mig_in_setup(struct mig_in *in, struct mig_io *io, const struct mig_mem_cap 
 	if (!err)
 		err = mig_read(io, p, sizeof(p), why);
 	if (!err)
-		err = mig_setup_decode(p, len, cap, &in->setup, why);
-	if (err)
-		return err;
-	in->bytes = sizeof(h) + MIG_RECORD_HEAD + len;
-	/* Its length is checked: at most MIG_CONFIG_MAX. */
-	in->config = malloc((size_t)in->setup.config_len + 1);
-	if (!in->config) {
-		snprintf(why, MIG_WHY_MAX, "SETUP: out of memory");
-		return -ENOMEM;
-	}
-	err = mig_read(io, in->config, in->setup.config_len, why);
-	if (!err && memchr(in->config, 0, in->setup.config_len)) {
-		snprintf(why, MIG_WHY_MAX, "SETUP: a NUL in the configuration");
-		err = -EPROTO;
-	}
-	if (err) {
-		mig_in_free(in);
-		return err;
-	}
-	in->config[in->setup.config_len] = 0;
-	in->setup.config = in->config;
-	return 0;
-}
-
-int mig_in_pages(struct mig_in *in, struct mig_io *io, const struct gm *ram, char why[MIG_WHY_MAX])
-{
-	/* gm_init maps the regions back to back, in RAM-offset order: a run
-	 * that crosses the 32-bit hole is still one piece of host memory. */
-	uint8_t *host = ram->region[0].host, p[16];
-	uint64_t first, npages = gm_pages(ram);
-	uint32_t type, len, count;
-	int err;
-
-	for (;;) {
+		err = mig_setup_decode(p, mem_max, &in->setup, why);
+	if (!err)
+		err = ram_create(in, why, &ram);
+	while (!err) {
 		err = mig_read_head(io, 1u << MIG_PAGES | 1u << MIG_STATE, &type, &len, why);
 		if (err)
-			return err;
-		in->bytes += MIG_RECORD_HEAD + len;
-		if (type == MIG_STATE)
 			break;
+		in->bytes += MIG_RECORD_HEAD + len;
+		if (type == MIG_STATE) {
+			in->state = malloc(len);
+			if (!in->state) {
+				snprintf(why, MIG_WHY_MAX, "STATE of %u bytes: out of memory", len);
+				err = -ENOMEM;
+				break;
+			}
+			in->state_len = len;
+			err = mig_read(io, in->state, len, why);
+			if (!err)
+				break;
+			continue;
+		}
 		err = mig_read(io, p, sizeof(p), why);
 		if (!err)
-			err = mig_pages_decode(p, len, npages, &first, &count, why);
+			err = mig_pages_decode(p, len, in->setup.mem_size / MIG_PAGE, &first,
+					       &count, why);
 		/* Straight into the guest's RAM: it is not running, and any
 		 * bytes are a valid page. */
 		if (!err)
-			err = mig_read(io, host + first * MIG_PAGE, (size_t)count * MIG_PAGE, why);
-		if (err)
-			return err;
+			err = mig_read(io, ram + first * MIG_PAGE, (size_t)count * MIG_PAGE, why);
 		in->pages += count;
 	}
-	/* Its length is checked: at most MIG_STATE_MAX. */
-	in->state = malloc(len);
-	if (!in->state) {
-		snprintf(why, MIG_WHY_MAX, "STATE of %u bytes: out of memory", len);
-		return -ENOMEM;
-	}
-	in->state_len = len;
-	err = mig_read(io, in->state, len, why);
-	if (err) {
-		free(in->state);
-		in->state = NULL;
-		in->state_len = 0;
-	}
+	if (ram)
+		munmap(ram, in->setup.mem_size);
+	if (err)
+		mig_in_free(in);
 	return err;
 }
 
@@ -588,8 +510,8 @@ int mig_in_commit(struct mig_io *io, uint32_t *flags, char why[MIG_WHY_MAX])
 void mig_in_free(struct mig_in *in)
 {
 	free(in->state);
-	free(in->config);
 	in->state = NULL;
-	in->config = NULL;
-	in->setup.config = NULL;
+	if (in->mem_fd >= 0)
+		close(in->mem_fd);
+	in->mem_fd = -1;
 }

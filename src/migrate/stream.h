@@ -7,11 +7,9 @@
  *   source -> target: "PETRELMG", u32 version, u32 flags (0), then records
  *   record:           u32 type, u32 length, `length` bytes of payload
  *
- * everything little-endian. The source sends SETUP (the VM's size and
- * configuration); the target builds the VM and answers ACCEPT (or ERROR
- * with its one line); the source sends PAGES..., STATE; the target loads
- * the state and answers READY (or ERROR); the source sends COMMIT; the
- * target answers DONE and resumes the guest.
+ * everything little-endian. The source sends SETUP, PAGES..., STATE; the
+ * target loads the VM and answers READY (or ERROR with its one line); the
+ * source sends COMMIT; the target answers DONE and resumes the guest.
  *
  * Everything read is hostile (DESIGN.md contract 11): every length is
  * checked against its type's limit before a byte of payload is read,
@@ -29,12 +27,9 @@
 #include <sys/uio.h>
 
 #include "log.h"
-#include "mem.h"
 
 #define MIG_MAGIC "PETRELMG"
-/* 2: SETUP carries the VM's configuration and the target answers it
- * with ACCEPT (1: the configuration came with STATE; refused both ways). */
-#define MIG_VERSION 2
+#define MIG_VERSION 1
 #define MIG_HEADER_LEN 16
 #define MIG_RECORD_HEAD 8
 #define MIG_PAGE 4096u
@@ -42,19 +37,16 @@
 #define MIG_STATE_MAX (64u << 20) /* a STATE record (= SNAP_FILE_MAX) */
 #define MIG_WHY_MAX 160		  /* an ERROR record's text, and `why` */
 #define MIG_MEM_MAX (1ull << 40)  /* the most RAM a SETUP may announce */
-#define MIG_SETUP_FIXED 16	  /* SETUP's fields before the configuration */
-#define MIG_CONFIG_MAX (1u << 20) /* SETUP's configuration (= CONFIG_JSON_FILE_MAX) */
 #define MIG_COMMIT_RESUME 1u	  /* COMMIT flag: the guest was running */
 
 enum mig_type {
-	MIG_SETUP = 1,	/* S->T: u64 mem_size, u32 cpus, u32 page size, config */
+	MIG_SETUP = 1,	/* S->T: u64 mem_size, u32 cpus, u32 page size (4096) */
 	MIG_PAGES = 2,	/* S->T: u64 first page, u32 count, u32 0, count pages */
 	MIG_STATE = 3,	/* S->T: the snapshot container (snapshot/file.h) */
 	MIG_COMMIT = 4, /* S->T: u32 flags (MIG_COMMIT_RESUME) */
 	MIG_READY = 5,	/* T->S: empty: everything is in and loaded */
 	MIG_DONE = 6,	/* T->S: empty: committed, the target runs the VM */
 	MIG_ERROR = 7,	/* T->S: the target's one line of why it gives up */
-	MIG_ACCEPT = 8, /* T->S: u32 version: the VM of SETUP is built */
 };
 
 /* Where a stream goes: "unix:PATH" or "tcp:HOST:PORT" ("tcp:[V6]:PORT";
@@ -112,43 +104,14 @@ int mig_read_head(struct mig_io *io, uint32_t allowed, uint32_t *type, uint32_t 
 /* The name of a record type ("PAGES"), "?" if unknown. */
 const char *mig_type_name(uint32_t type);
 
-/* The most RAM a SETUP may ask for, and what that limit is (for the
- * refusal's line). */
-struct mig_mem_cap {
-	uint64_t bytes;
-	char what[64];
-};
-
-/* This host's: its MemAvailable (/proc/meminfo; a source could otherwise
- * make the target take more memory than the host has), at most
- * MIG_MEM_MAX, which is the cap when /proc/meminfo cannot say. Read
- * before the jail (which has no /proc). */
-void mig_mem_cap_host(struct mig_mem_cap *cap);
-
-/* SETUP's payload: MIG_SETUP_FIXED bytes, then the VM's configuration
- * (the JSON text of GET /vm/config, without the process's own settings),
- * 2..MIG_CONFIG_MAX bytes, no NUL. */
+/* SETUP's payload. */
 struct mig_setup {
 	uint64_t mem_size;
 	uint32_t cpus;
-	const char *config;
-	uint32_t config_len;
 };
-
-/* Send s as a SETUP record, in one writev. 0 or -errno. */
-int mig_send_setup(int fd, const struct mig_setup *s) MUST_CHECK;
-
-/* SETUP's fixed part of a record of `len` bytes, checked (RAM a whole
- * number of MiB within `cap`, 1..255 vCPUs, the page size, the
- * configuration's length); s->config is left NULL, s->config_len set. */
-void mig_setup_encode(const struct mig_setup *s, uint8_t p[MIG_SETUP_FIXED]);
-int mig_setup_decode(const uint8_t p[MIG_SETUP_FIXED], uint32_t len, const struct mig_mem_cap *cap,
-		     struct mig_setup *s, char why[MIG_WHY_MAX]) MUST_CHECK;
-
-/* ACCEPT's payload (u32 the target's stream version), sent / checked by
- * the source: a target that speaks another version is refused. */
-int mig_send_accept(int fd) MUST_CHECK;
-int mig_accept_check(const uint8_t p[4], char why[MIG_WHY_MAX]) MUST_CHECK;
+void mig_setup_encode(const struct mig_setup *s, uint8_t p[16]);
+int mig_setup_decode(const uint8_t p[16], uint64_t mem_max, struct mig_setup *s,
+		     char why[MIG_WHY_MAX]) MUST_CHECK;
 
 /* PAGES' head (the 16 bytes before the data): the run must lie inside a
  * RAM of `mem_pages` pages and `len` must be exactly its size. */
@@ -163,30 +126,23 @@ void mig_error_text(const uint8_t *p, uint32_t len, char out[MIG_WHY_MAX]);
 
 /* What the target receives up to and including STATE. */
 struct mig_in {
-	struct mig_setup setup; /* setup.config is `config` */
-	char *config;		/* SETUP's configuration, NUL-terminated (malloc'd) */
-	uint8_t *state;		/* the STATE record (malloc'd) */
+	struct mig_setup setup;
+	int mem_fd;	/* a memfd of setup.mem_size bytes, the guest's RAM */
+	uint8_t *state; /* the STATE record (malloc'd) */
 	size_t state_len;
 	uint64_t pages; /* pages received (a page sent twice counts twice) */
 	uint64_t bytes; /* bytes received */
 };
 
-/* Receive the header and SETUP from `io` (its RAM size within `cap`).
- * On error nothing is left allocated. Free with mig_in_free. */
-int mig_in_setup(struct mig_in *in, struct mig_io *io, const struct mig_mem_cap *cap,
-		 char why[MIG_WHY_MAX]) MUST_CHECK;
-
-/* Then PAGES, straight into `ram` (laid out by gm_init: the regions back
- * to back in one mapping; gm_pages(ram) pages, SETUP's size), until
- * STATE, which is kept in in->state. A page outside RAM is refused
- * before a byte of it is read. */
-int mig_in_pages(struct mig_in *in, struct mig_io *io, const struct gm *ram,
-		 char why[MIG_WHY_MAX]) MUST_CHECK;
+/* Receive the header, SETUP, PAGES until STATE from `io`, the RAM into a
+ * new memfd (mem_max caps SETUP's size: the fuzz target's). On error
+ * nothing is left open. Free with mig_in_free. */
+int mig_in_recv(struct mig_in *in, struct mig_io *io, uint64_t mem_max,
+		char why[MIG_WHY_MAX]) MUST_CHECK;
 
 /* Wait for COMMIT; its flags in *flags. */
 int mig_in_commit(struct mig_io *io, uint32_t *flags, char why[MIG_WHY_MAX]) MUST_CHECK;
 
-/* Free what mig_in_setup and mig_in_pages kept (idempotent). */
 void mig_in_free(struct mig_in *in);
 
 #endif

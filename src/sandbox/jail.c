@@ -84,38 +84,9 @@ static bool jail_has_word(const char *list, const char *word)
 /* Every way this can fail (no cgroup v2, no controllers, a read-only
  * mount, no delegation) is logged in one line, and the jail goes on
  * without limits: returns nothing. */
-/* memory.max and cpu.max of j's cgroup for `mem` bytes of RAM and `cpus`
- * vCPUs. 0 or -errno. */
-static int jail_cgroup_limits(const struct jail *j, uint64_t mem, unsigned int cpus)
-{
-	char path[700], v[64];
-	int err;
-
-	snprintf(path, sizeof(path), "%s/memory.max", j->cgroup);
-	snprintf(v, sizeof(v), "%llu", (unsigned long long)JAIL_MEM_MAX(mem));
-	err = jail_write_file(path, v);
-	if (!err) {
-		snprintf(path, sizeof(path), "%s/cpu.max", j->cgroup);
-		snprintf(v, sizeof(v), "%llu 100000", cpus * 100000ULL);
-		err = jail_write_file(path, v);
-	}
-	return err;
-}
-
-void jail_limit(struct jail *j, uint64_t mem, unsigned int cpus)
-{
-	int err;
-
-	if (!j->cgroup[0])
-		return;
-	err = jail_cgroup_limits(j, mem, cpus);
-	if (err)
-		log_msg("jail: cgroup '%s': %s; no memory or CPU limit", j->cgroup, strerror(-err));
-}
-
 static void jail_cgroup_setup(struct jail *j, uint64_t mem, unsigned int cpus)
 {
-	char self[512], base[600], list[256], path[700];
+	char self[512], base[600], list[256], path[700], v[64];
 	char *rel;
 	struct statfs fs;
 	int err;
@@ -160,8 +131,14 @@ static void jail_cgroup_setup(struct jail *j, uint64_t mem, unsigned int cpus)
 		err = -errno;
 		goto err;
 	}
-	/* mem 0: the VM's size is not known yet (jail_limit). */
-	err = mem ? jail_cgroup_limits(j, mem, cpus) : 0;
+	snprintf(path, sizeof(path), "%s/memory.max", j->cgroup);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)JAIL_MEM_MAX(mem));
+	err = jail_write_file(path, v);
+	if (!err) {
+		snprintf(path, sizeof(path), "%s/cpu.max", j->cgroup);
+		snprintf(v, sizeof(v), "%llu 100000", cpus * 100000ULL);
+		err = jail_write_file(path, v);
+	}
 	if (err)
 		goto err_rmdir;
 	return;

@@ -55,15 +55,9 @@ struct jail {
  * returns the child's exit status once it ended (128 + N if signal N
  * killed it); in the child, JAIL_CHILD. -errno after one line naming the
  * problem (the caller exits 1). `mem` (bytes of guest RAM) and `cpus` size
- * the cgroup; mem 0: not known yet (a live migration's target learns it
- * from SETUP), the cgroup has no limits until jail_limit. */
+ * the cgroup. */
 int jail_fork(struct jail *j, const struct jail_config *cfg, uint64_t mem,
 	      unsigned int cpus) MUST_CHECK;
-
-/* In the child, before the VM's RAM is mapped and before jail_enter: the
- * cgroup's limits for `mem` bytes of guest RAM and `cpus` vCPUs (as
- * jail_fork sets them). A failure is one line and no limit, as there. */
-void jail_limit(struct jail *j, uint64_t mem, unsigned int cpus);
 
 /* Stage 2, in the child, once every fd is open and while it is the only
  * thread: the rest of the jail (see above). `uds` is NULL or the absolute

@@ -38,11 +38,6 @@ struct snap {
 	size_t off;		/* LOAD: bytes consumed */
 	size_t cap;		/* SAVE: allocated */
 	size_t limit;		/* SAVE: the most it may grow to */
-	/* LOAD: the saved VM itself goes on (a live migration's target),
-	 * not a copy of it (a snapshot restore, maybe one of many): what
-	 * only a copy must change (the VM generation ID) stays. false from
-	 * snap_init_load; the loader (snapshot_load_state) sets it. */
-	bool same_vm;
 };
 
 /* A stream that saves into a buffer of at most `limit` bytes (growing past

@@ -68,18 +68,6 @@ static void walk_vm(struct snap *s, struct vm_section *v)
 
 /* ------------------------------------------------------------- create */
 
-char *snapshot_config_text(const struct vm_config *cfg)
-{
-	static struct vm_config saved; /* large: not on the stack */
-
-	/* The process's own settings are the restoring process's business. */
-	saved = *cfg;
-	saved.logger = (struct logger_config){ 0 };
-	saved.metrics = (struct metrics_config){ 0 };
-	saved.jail = (struct jail_config){ 0 };
-	return config_json_dump(&saved);
-}
-
 /* Add the section s holds, and free s either way. */
 static int add_section(struct snap_file *f, const char *name, uint32_t version, struct snap *s,
 		       char why[SNAP_WHY_MAX])
@@ -93,6 +81,7 @@ static int add_section(struct snap_file *f, const char *name, uint32_t version, 
 static int save_sections(struct snap_file *f, struct vm *vm, const struct vm_config *cfg,
 			 const struct vcpu_state_caps *caps, char why[SNAP_WHY_MAX])
 {
+	static struct vm_config saved; /* large: not on the stack */
 	struct vm_section v = { .cpus = vm->ncpus,
 				.mem_size = cfg->mem_size,
 				.clock_ns = vm->paused_clock.clock,
@@ -101,7 +90,12 @@ static int save_sections(struct snap_file *f, struct vm *vm, const struct vm_con
 	struct snap s;
 	int err;
 
-	text = snapshot_config_text(cfg);
+	/* The process's own settings are the restoring process's business. */
+	saved = *cfg;
+	saved.logger = (struct logger_config){ 0 };
+	saved.metrics = (struct metrics_config){ 0 };
+	saved.jail = (struct jail_config){ 0 };
+	text = config_json_dump(&saved);
 	if (!text) {
 		snprintf(why, SNAP_WHY_MAX, "out of memory");
 		return -ENOMEM;
@@ -239,43 +233,15 @@ out:
 
 /* --------------------------------------------------------------- load */
 
-int snapshot_config_parse(const char *text, const struct vm_config *own, struct vm_config *c,
-			  char why[SNAP_WHY_MAX])
-{
-	char err[JSON_ERR_MAX];
-	json_t *doc;
-	int ret;
-
-	/* The VM's part from the document alone (a section it leaves out is
-	 * the default, not the process's), the process's own from `own`. */
-	config_init(c);
-	c->logger = own->logger;
-	c->metrics = own->metrics;
-	c->jail = own->jail;
-	c->no_seccomp = own->no_seccomp;
-	doc = json_in_parse(text, strlen(text), err, sizeof(err));
-	ret = doc ? config_json_document(doc, c, err, sizeof(err)) : -EINVAL;
-	json_decref(doc);
-	if (ret) {
-		snprintf(why, SNAP_WHY_MAX, "%.140s", err);
-		return -EINVAL;
-	}
-	c->logger = own->logger;
-	c->metrics = own->metrics;
-	c->jail = own->jail;
-	c->no_seccomp = own->no_seccomp;
-	return 0;
-}
-
 /* The saved configuration with the load's overrides; the process's own
- * settings from `own` (with p->built_config: `own` itself, once the
- * section's text is that one). 0 or -EINVAL with why. */
+ * settings from `own`. 0 or -EINVAL with why. */
 static int load_config(struct snap_file *f, const struct snapshot_load_params *p,
 		       const struct vm_config *own, struct vm_config *c, char why[SNAP_WHY_MAX])
 {
-	char *text = NULL, inner[SNAP_WHY_MAX];
+	char err[JSON_ERR_MAX], *text = NULL;
 	uint32_t version;
 	struct snap s;
+	json_t *doc;
 	int ret;
 
 	ret = snap_file_section(f, "config", &s, &version, why);
@@ -292,23 +258,25 @@ static int load_config(struct snap_file *f, const struct snapshot_load_params *p
 		free(text);
 		return ret;
 	}
-	if (p->built_config) {
-		ret = strcmp(text, p->built_config);
-		free(text);
-		if (ret) {
-			snprintf(why, SNAP_WHY_MAX,
-				 "section 'config': not the configuration the VM was built from");
-			return -EINVAL;
-		}
-		*c = *own;
-		return 0;
-	}
-	ret = snapshot_config_parse(text, own, c, inner);
+	/* The VM's part from the document alone (a section it leaves out is
+	 * the default, not the process's), the process's own from `own`. */
+	config_init(c);
+	c->logger = own->logger;
+	c->metrics = own->metrics;
+	c->jail = own->jail;
+	c->no_seccomp = own->no_seccomp;
+	doc = json_in_parse(text, strlen(text), err, sizeof(err));
 	free(text);
+	ret = doc ? config_json_document(doc, c, err, sizeof(err)) : -EINVAL;
+	json_decref(doc);
 	if (ret) {
-		snprintf(why, SNAP_WHY_MAX, "section 'config': %.120s", inner);
-		return ret;
+		snprintf(why, SNAP_WHY_MAX, "section 'config': %.120s", err);
+		return -EINVAL;
 	}
+	c->logger = own->logger;
+	c->metrics = own->metrics;
+	c->jail = own->jail;
+	c->no_seccomp = own->no_seccomp;
 	for (unsigned int i = 0; i < p->nnet; i++) {
 		struct net_config *n = config_net(c, p->net[i].id);
 
@@ -360,10 +328,10 @@ static int load_vm_section(struct snapshot_load *ld, const struct vm_config *c,
 	return 0;
 }
 
-/* The memory file `path`. */
-static int open_memory(const char *path, uint64_t size, int *out)
+/* The memory file `path`, or a duplicate of `given` if >= 0. */
+static int open_memory(const char *path, int given, uint64_t size, int *out)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = given >= 0 ? fcntl(given, F_DUPFD_CLOEXEC, 3) : open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 
 	if (fd < 0) {
@@ -392,9 +360,7 @@ int snapshot_load_open(struct snapshot_load *ld, const struct snapshot_load_para
 	char why[SNAP_WHY_MAX] = "";
 	int fd, err;
 
-	*ld = (struct snapshot_load){ .mem_fd = -1,
-				      .clock_realtime = p->clock_realtime,
-				      .same_vm = p->migration };
+	*ld = (struct snapshot_load){ .mem_fd = -1, .clock_realtime = p->clock_realtime };
 	snap_file_init(&ld->file);
 	snprintf(ld->path, sizeof(ld->path), "%s", p->state_path);
 	if (p->state_buf) {
@@ -419,12 +385,11 @@ int snapshot_load_open(struct snapshot_load *ld, const struct snapshot_load_para
 		log_msg("snapshot '%s': %s", p->state_path, why);
 		goto fail;
 	}
-	/* The same judgement as a boot's, with the same one line (a VM
-	 * built already had it). */
-	if (!p->built_config)
-		err = config_check(&c);
-	if (!err && p->mem_path)
-		err = open_memory(p->mem_path, c.mem_size, &ld->mem_fd);
+	/* The same judgement as a boot's, with the same one line. */
+	err = config_check(&c);
+	if (!err && (p->mem_path || p->state_buf))
+		err = open_memory(p->mem_path, p->state_buf ? p->mem_fd : -1, c.mem_size,
+				  &ld->mem_fd);
 	if (err)
 		goto fail;
 	*cfg = c;
@@ -453,7 +418,6 @@ static int load_section(struct snapshot_load *ld, const char *name, uint32_t wan
 			ld->path, name, version, want_version);
 		return -EINVAL;
 	}
-	s.same_vm = ld->same_vm;
 	(void)load(arg, &s);
 	err = snap_finish(&s);
 	if (err)

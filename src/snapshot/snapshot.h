@@ -38,7 +38,6 @@
 #include "log.h"
 #include "snapshot/file.h"
 
-struct gm;
 struct vm;
 
 /* Layout versions of petrel's own sections. */
@@ -58,19 +57,6 @@ int snapshot_create(struct vm *vm, const struct vm_config *cfg, const char *stat
 int snapshot_save_state(struct vm *vm, const struct vm_config *cfg, uint8_t **buf,
 			size_t *len) MUST_CHECK;
 
-/* The VM's configuration as the "config" section holds it: the JSON text
- * of GET /vm/config without the process's own settings (logger, metrics,
- * jail), malloc'd; NULL when out of memory. A live migration's SETUP
- * carries it too. */
-char *snapshot_config_text(const struct vm_config *cfg);
-
-/* That text back into *c: the VM's part from the document alone (what it
- * leaves out is the default), the process's own settings (logger,
- * metrics, jail, seccomp) from `own`. Not judged yet (config_check).
- * 0 or -EINVAL with why. */
-int snapshot_config_parse(const char *text, const struct vm_config *own, struct vm_config *c,
-			  char why[SNAP_WHY_MAX]) MUST_CHECK;
-
 /* A network interface's new host tap (Firecracker's network_overrides). */
 struct snapshot_net_override {
 	char id[CONFIG_ID_MAX];
@@ -82,20 +68,16 @@ struct snapshot_load_params {
 	const char *mem_path;	/* the memory file (File backend); NULL with uffd_path */
 	const char *uffd_path;	/* Uffd backend: the page server's socket; NULL: File */
 	/* A live migration's target: the state container already in memory
-	 * (state_buf, state_len; not a file; state_buf NULL: the file), the
-	 * VM already built from the configuration text `built_config` (its
-	 * SETUP's), RAM and all: the state's configuration must be that text,
-	 * and `cfg` stays as it is; no memory file (mem_path NULL). */
+	 * (state_buf, state_len; not a file) and the RAM in an fd of the
+	 * memory file's layout (mem_fd, dup'd: the caller keeps its own;
+	 * read only when state_buf is set). state_buf NULL: the files. */
 	const uint8_t *state_buf;
 	size_t state_len;
-	const char *built_config;
+	int mem_fd;
 	struct snapshot_net_override net[CONFIG_MAX_NETS];
 	unsigned int nnet;
 	char vsock_uds[CONFIG_UDS_MAX]; /* vsock_override's uds_path; "": none */
 	bool clock_realtime;		/* the guest's clock catches up with the wall clock */
-	/* A live migration: the same VM goes on (struct snap's same_vm for
-	 * every device section), not a clone of it. */
-	bool migration;
 	/* Dirty-page tracking of the restored VM (for diff snapshots): the
 	 * saved configuration's track_dirty_pages (`petrel run --restore`),
 	 * or the load's (PUT /snapshot/load: Firecracker does not keep it). */
@@ -107,12 +89,11 @@ struct snapshot_load {
 	int mem_fd; /* the memory file, for vm_create; -1 once closed or Uffd */
 	uint64_t clock_ns, realtime_ns;
 	bool clock_realtime;
-	bool same_vm;		    /* p->migration */
 	char path[CONFIG_PATH_MAX]; /* the state file, for messages */
 };
 
 /* Read, decode and check the state file p->state_path (or p->state_buf),
- * and open the memory file. `cfg` holds the restoring process's own settings (logger,
+ * and open the memory file (or dup p->mem_fd). `cfg` holds the restoring process's own settings (logger,
  * metrics, jail, seccomp): they stay; everything else becomes the saved
  * VM's configuration, with p's overrides (each must name an interface or
  * a vsock device the VM has), judged by config_check. The vCPU count and

@@ -7,19 +7,11 @@
   migpeer.py target SOCK MODE   listen on SOCK as a fake target for a source's
                                 PUT /migrate and misbehave
 
-A source's SETUP carries the configuration in $MIGPEER_CONFIG (JSON; a
-32 MiB, 1-vCPU VM). Source modes refused at SETUP: magic, version,
-version1 (an older petrel's stream), setup-mem, setup-huge (more RAM
-than the host has), setup-page, setup-config (not JSON), setup-nul,
-setup-mismatch (SETUP's size is not its configuration's), commit-early;
-after the target built the VM (needs KVM): pages-range, pages-len,
-unexpected, long-state, cut-page, state-config (STATE's configuration
-is not SETUP's).
-Target modes: die-early (read the header, SETUP and a little more,
-exit), refuse (read up to STATE, answer ERROR), garbage (read up to
-STATE, answer junk), no-done (read up to STATE, READY, read COMMIT,
-close without DONE), v1 (answer the header as a petrel that speaks
-stream version 1 does), accept-v3 (ACCEPT with version 3).
+Source modes: magic, version, setup-mem, setup-page, pages-range,
+pages-len, unexpected, long-state, cut-page, commit-early.
+Target modes: die-early (read the header, SETUP and a little more, exit), refuse (read up to STATE,
+answer ERROR), garbage (read up to STATE, answer junk), no-done (read up
+to STATE, READY, read COMMIT, close without DONE).
 """
 import os
 import socket
@@ -27,20 +19,19 @@ import struct
 import sys
 
 MAGIC = b"PETRELMG"
-SETUP, PAGES, STATE, COMMIT, READY, DONE, ERROR, ACCEPT = 1, 2, 3, 4, 5, 6, 7, 8
-CONFIG = os.environ.get("MIGPEER_CONFIG", "{}").encode()
+SETUP, PAGES, STATE, COMMIT, READY, DONE, ERROR = 1, 2, 3, 4, 5, 6, 7
 
 
 def rec(t, payload=b""):
     return struct.pack("<II", t, len(payload)) + payload
 
 
-def header(version=2):
+def header(version=1):
     return MAGIC + struct.pack("<II", version, 0)
 
 
-def setup(mem=32 << 20, cpus=1, page=4096, config=None):
-    return rec(SETUP, struct.pack("<QII", mem, cpus, page) + (CONFIG if config is None else config))
+def setup(mem=32 << 20, cpus=1, page=4096):
+    return rec(SETUP, struct.pack("<QII", mem, cpus, page))
 
 
 def pages(first, count, data=None):
@@ -53,13 +44,8 @@ def source(path, mode):
     streams = {
         "magic": b"NOTPETRL" + struct.pack("<II", 1, 0),
         "version": header(9) + setup(),
-        "version1": header(1) + rec(SETUP, struct.pack("<QII", 32 << 20, 1, 4096)),
-        "setup-mem": header() + setup(mem=(1 << 20) + 4096),
-        "setup-huge": header() + setup(mem=(1 << 40)),
+        "setup-mem": header() + setup(mem=(1 << 50)),
         "setup-page": header() + setup(page=65536),
-        "setup-config": header() + setup(config=b"{not json"),
-        "setup-nul": header() + setup(config=b"{}\0"),
-        "setup-mismatch": header() + setup(mem=64 << 20),
         "pages-range": ok + pages((32 << 20) // 4096 - 1, 2),
         "pages-len": ok + struct.pack("<IIQII", PAGES, 16 + 4096 + 1, 0, 1, 0),
         "unexpected": ok + rec(COMMIT, b"\0\0\0\0"),
@@ -89,13 +75,8 @@ def read_exact(c, n):
     return b
 
 
-def read_setup(c):
-    read_exact(c, 16)
-    t, n = struct.unpack("<II", read_exact(c, 8))
-    read_exact(c, n)
-
-
 def read_to_state(c):
+    read_exact(c, 16)
     while True:
         t, n = struct.unpack("<II", read_exact(c, 8))
         read_exact(c, n)
@@ -111,19 +92,8 @@ def target(path, mode):
     s.listen(1)
     c, _ = s.accept()
     c.settimeout(60)
-    if mode == "v1":
-        read_exact(c, 16)
-        c.sendall(rec(ERROR, b"stream version 2, this petrel speaks 1"))
-        c.close()
-        return
-    read_setup(c)
-    if mode == "accept-v3":
-        c.sendall(rec(ACCEPT, struct.pack("<I", 3)))
-        c.close()
-        return
-    c.sendall(rec(ACCEPT, struct.pack("<I", 2)))
     if mode == "die-early":
-        read_exact(c, 100)
+        read_exact(c, 16 + 24 + 100)
         os._exit(0)
     read_to_state(c)
     if mode == "refuse":

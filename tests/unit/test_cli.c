@@ -396,14 +396,8 @@ static void cli_run_restore(void)
 	CHECK(parse(&o, "run", "--restore", "s,m", "--restore", "s,m", NULL) == CLI_USAGE_ERROR);
 	CHECK(parse(&o, "run", "--restore", "s,m", "--restore-paused=1", "--api-sock", "a", NULL) ==
 	      CLI_USAGE_ERROR);
-	/* A jail goes with a restore (main.c sizes its cgroup from the state
-	 * file) and with an incoming migration (at SETUP). */
 	CHECK(parse(&o, "run", "--restore", "s,m", "--jail", "/j", "--uid", "1", "--gid", "1",
-		    NULL) == CLI_RUN &&
-	      o.restore && !strcmp(o.cfg.jail.dir, "/j"));
-	CHECK(parse(&o, "run", "--incoming", "unix:/i", "--jail", "/j", "--uid", "1", "--gid", "1",
-		    NULL) == CLI_RUN &&
-	      o.incoming && !strcmp(o.cfg.jail.dir, "/j"));
+		    NULL) == CLI_USAGE_ERROR);
 	CHECK(parse(&o, "run", "--restore", "s,m", "--no-api", NULL) == CLI_USAGE_ERROR);
 }
 

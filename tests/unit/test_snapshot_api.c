@@ -671,60 +671,6 @@ static void load_open_checks(void)
 	close(quiet);
 }
 
-/* A live migration's target: the configuration of SETUP as text
- * (snapshot_config_text) and back (snapshot_config_parse) is the same
- * VM, with the target's own settings; its STATE (a buffer, no memory
- * file) opens against the VM built from that text only if its "config"
- * section is that very text, and leaves the built configuration as it is. */
-static void load_open_built(void)
-{
-	static struct vm_config own, c, back;
-	char why[SNAP_WHY_MAX], *text, *again;
-	struct snapshot_load_params p = { 0 };
-	struct snapshot_load ld;
-	uint8_t buf[4096];
-	ssize_t n;
-	int fd, quiet = open("/dev/null", O_WRONLY), old = log_set_stderr(quiet);
-
-	config_init(&own);
-	snprintf(own.metrics.path, sizeof(own.metrics.path), "/target.json");
-	REQUIRE(snapshot_config_parse(config_doc(MACHINE_1_32, NULL), &own, &c, why) == 0);
-	CHECK(c.cpus == 1 && c.mem_size == 32ULL << 20 && !strcmp(c.boot.kernel, "/k"));
-	CHECK(!strcmp(c.metrics.path, "/target.json"));
-	text = snapshot_config_text(&c);
-	REQUIRE(text);
-	CHECK(!strstr(text, "/target.json")); /* the process's own: not sent */
-	REQUIRE(snapshot_config_parse(text, &own, &back, why) == 0);
-	again = snapshot_config_text(&back);
-	CHECK(again && !strcmp(text, again));
-	free(again);
-	CHECK(snapshot_config_parse("{\"machine-config\": 3}", &own, &back, why) == -EINVAL &&
-	      why[0]);
-
-	path_in(state, sizeof(state), "mig.state");
-	REQUIRE(write_state(state, text, 1, 32, NULL));
-	fd = open(state, O_RDONLY);
-	REQUIRE(fd >= 0);
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	REQUIRE(n > 0 && n < (ssize_t)sizeof(buf));
-	p = (struct snapshot_load_params){ .state_path = "the migration stream",
-					   .state_buf = buf,
-					   .state_len = (size_t)n,
-					   .built_config = text,
-					   .migration = true };
-	back = c;
-	REQUIRE(snapshot_load_open(&ld, &p, &back) == 0);
-	CHECK(ld.mem_fd == -1 && ld.same_vm && !strcmp(back.metrics.path, "/target.json"));
-	snapshot_load_close(&ld);
-	/* Not the text the VM was built from. */
-	p.built_config = config_doc(MACHINE_1_32, NULL);
-	CHECK(snapshot_load_open(&ld, &p, &back) == -EINVAL);
-	free(text);
-	log_set_stderr(old);
-	close(quiet);
-}
-
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/petrel-test-snap.XXXXXX");
@@ -736,7 +682,6 @@ int main(void)
 	hostile_state_files();
 	RUN(hostile_corpus);
 	RUN(load_open_checks);
-	RUN(load_open_built);
 	snprintf(body, sizeof(body), "rm -rf '%s'", dir);
 	if (system(body))
 		return 1;

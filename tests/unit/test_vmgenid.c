@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The VM generation ID device: a random ID in guest RAM at boot, a new one
- * on every snapshot load (the same one after a live migration's), and the Generic Event Device's edge on its
+ * on every snapshot load, and the Generic Event Device's edge on its
  * I/O APIC pin at the resume after a load (never during the load, never on
  * a plain resume). Snapshot sections: round trip, every truncation, a
  * layout this petrel does not have.
@@ -176,46 +176,6 @@ static void vmgenid_load_changes_id(void)
 	rig_free(&clone);
 }
 
-/* A live migration's load (same_vm) is the same VM: the ID stays, nothing
- * is raised at the resume; a snapshot's load of the same bytes after it
- * still changes the ID. */
-static void vmgenid_migration_keeps_id(void)
-{
-	uint8_t orig[PETREL_VMGENID_LEN], after[PETREL_VMGENID_LEN];
-	struct rig src, dst;
-	struct device *d;
-	struct blob b;
-	struct snap s;
-
-	REQUIRE(rig_init(&src, true) && rig_init(&dst, true));
-	d = rig_dev(&src);
-	REQUIRE(d && blob_save(d->ops->snapshot, d->opaque, &b));
-	rig_id(&src, orig);
-	/* The target's board was built at SETUP (a new ID of its own), then
-	 * its RAM came over the stream: the source's ID is there. */
-	REQUIRE(gm_write(&dst.vm.gm, PETREL_VMGENID_ADDR, orig, sizeof(orig)) == 0);
-	d = rig_dev(&dst);
-	REQUIRE(d);
-	device_pause_all(&dst.vm.devices);
-	snap_init_load(&s, b.p, b.n);
-	s.same_vm = true;
-	CHECK(d->ops->snapshot(d->opaque, &s) == 0 && snap_finish(&s) == 0);
-	rig_id(&dst, after);
-	CHECK(memcmp(orig, after, sizeof(orig)) == 0);
-	device_resume_all(&dst.vm.devices);
-	CHECK(dst.delivered == 0);
-	/* The same section as a snapshot's: a new ID. */
-	device_pause_all(&dst.vm.devices);
-	REQUIRE(blob_load(d->ops->snapshot, d->opaque, b.p, b.n) == 0);
-	rig_id(&dst, after);
-	CHECK(memcmp(orig, after, sizeof(orig)) != 0);
-	device_resume_all(&dst.vm.devices);
-	CHECK(dst.delivered == 1);
-	blob_free(&b);
-	rig_free(&src);
-	rig_free(&dst);
-}
-
 /* A guest that never unmasked the GED's pin (restored before its driver
  * bound) gets no interrupt, but still a new ID, which its driver reads
  * when it binds. */
@@ -283,7 +243,6 @@ int main(void)
 {
 	RUN(vmgenid_boot_ids);
 	RUN(vmgenid_load_changes_id);
-	RUN(vmgenid_migration_keeps_id);
 	RUN(vmgenid_masked_pin);
 	RUN(vmgenid_hostile);
 	RUN(vmgenid_no_ram);
